@@ -1,0 +1,52 @@
+"""Resources shared by every domain: the warehouse and the dbt CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DbtCliResource
+
+from pipelines.settings import DBT_PROJECT_DIR, DataPaths, resolve_data_dir
+
+WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The pipeline-owned DuckDB file under the data directory.
+
+    Connections are short-lived: DuckDB allows one writer process, and dbt runs as a
+    subprocess that needs the same file.
+    """
+
+    data_dir: str = ""
+
+    @property
+    def paths(self) -> DataPaths:
+        return DataPaths(resolve_data_dir(self.data_dir or None))
+
+    def export_to_dbt(self) -> None:
+        """dbt reads the warehouse path from the environment (profiles.yml)."""
+        os.environ[WAREHOUSE_ENV] = str(self.paths.warehouse)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        connection = duckdb.connect(str(self.paths.warehouse), read_only=read_only)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(
+        resources={
+            "warehouse": Warehouse(),
+            "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
+        }
+    )

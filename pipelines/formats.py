@@ -1,0 +1,171 @@
+"""The Partner Center file layouts: the one place that names every column and its type.
+
+The generator writes files in these layouts, the ingest reads them, and the raw tables
+are created from them. Column order is the order Partner Center writes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+# Money is exact: amounts keep up to 6 decimals so nothing Microsoft sends is rounded on load.
+MONEY = "DECIMAL(18,6)"
+RATE = "DECIMAL(18,8)"
+QUANTITY = "DECIMAL(18,6)"
+INTEGER = "INTEGER"
+TEXT = "VARCHAR"
+# US dates (`2/1/2019` or `2/1/2019 0:00`) are read as text and parsed with explicit formats.
+US_DATETIME = "US_DATETIME"
+
+US_DATETIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+
+
+class FileKind(str, Enum):
+    LICENSE_RECON = "license_recon"
+    USAGE_RECON = "usage_recon"
+    INVOICE_SUMMARY = "invoice_summary"
+
+    @property
+    def label(self) -> str:
+        return {
+            FileKind.LICENSE_RECON: "license-based reconciliation file",
+            FileKind.USAGE_RECON: "usage-based reconciliation file",
+            FileKind.INVOICE_SUMMARY: "invoice summary",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str  # canonical Partner Center header
+    type: str
+    required: bool = True
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def sql_name(self) -> str:
+        """snake_case name used in the warehouse (`SyndicationPartnerSubscriptionNumber` ->
+        `syndication_partner_subscription_number`)."""
+        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", self.name).lower()
+
+    @property
+    def storage_type(self) -> str:
+        return "TIMESTAMP" if self.type == US_DATETIME else self.type
+
+    @property
+    def read_type(self) -> str:
+        """Type handed to the CSV reader: dates stay text until parsed with explicit formats."""
+        return TEXT if self.type == US_DATETIME else self.type
+
+
+def header_key(header: str) -> str:
+    """Case-, space- and underscore-insensitive key for matching header names."""
+    return re.sub(r"[\s_]", "", header.strip().strip('"').lstrip("\ufeff")).lower()
+
+
+_MPN_ALIASES = ("MPN ID",)
+_RESELLER_MPN_ALIASES = ("Tier2MpnId",)
+
+LICENSE_RECON_COLUMNS: tuple[Column, ...] = (
+    Column("PartnerId", TEXT),
+    Column("CustomerId", TEXT),
+    Column("CustomerName", TEXT),
+    Column("MpnId", TEXT, aliases=_MPN_ALIASES),
+    Column("ResellerMpnId", TEXT, required=False, aliases=_RESELLER_MPN_ALIASES),
+    Column("OrderId", TEXT),
+    Column("SubscriptionId", TEXT),
+    Column("SyndicationPartnerSubscriptionNumber", TEXT),
+    Column("OfferId", TEXT),
+    Column("DurableOfferId", TEXT),
+    Column("OfferName", TEXT),
+    Column("SubscriptionStartDate", US_DATETIME),
+    Column("SubscriptionEndDate", US_DATETIME),
+    Column("ChargeStartDate", US_DATETIME),
+    Column("ChargeEndDate", US_DATETIME),
+    Column("ChargeType", TEXT),
+    Column("UnitPrice", MONEY),
+    Column("Quantity", INTEGER),
+    Column("Amount", MONEY),
+    Column("TotalOtherDiscount", MONEY),
+    Column("Subtotal", MONEY),
+    Column("Tax", MONEY),
+    Column("TotalForCustomer", MONEY),
+    Column("Currency", TEXT),
+    Column("DomainName", TEXT),
+    Column("SubscriptionName", TEXT),
+    Column("SubscriptionDescription", TEXT),
+    Column("BillingCycleType", TEXT),
+)
+
+USAGE_RECON_COLUMNS: tuple[Column, ...] = (
+    Column("PartnerId", TEXT),
+    Column("PartnerName", TEXT),
+    Column("PartnerBillableAccountId", TEXT),
+    Column("CustomerCompanyName", TEXT),
+    Column("MpnId", TEXT, aliases=_MPN_ALIASES),
+    Column("ResellerMpnId", TEXT, required=False, aliases=_RESELLER_MPN_ALIASES),
+    Column("InvoiceNumber", TEXT),
+    Column("ChargeStartDate", US_DATETIME),
+    Column("ChargeEndDate", US_DATETIME),
+    Column("SubscriptionId", TEXT),
+    Column("SubscriptionName", TEXT),
+    Column("SubscriptionDescription", TEXT),
+    Column("OrderId", TEXT),
+    Column("ServiceName", TEXT),
+    Column("ServiceType", TEXT),
+    Column("ResourceGuid", TEXT),
+    Column("ResourceName", TEXT),
+    Column("Region", TEXT),
+    Column("Sku", TEXT),
+    Column("DetailLineItemId", INTEGER),
+    Column("ConsumedQuantity", QUANTITY),
+    Column("IncludedQuantity", QUANTITY),
+    Column("OverageQuantity", QUANTITY),
+    Column("ListPrice", MONEY),
+    Column("PretaxCharges", MONEY),
+    Column("TaxAmount", MONEY),
+    Column("PostTaxTotal", MONEY),
+    Column("Currency", TEXT),
+    Column("PretaxEffectiveRate", RATE),
+    Column("PostTaxEffectiveRate", RATE),
+    Column("ChargeType", TEXT),
+    Column("CustomerId", TEXT),
+    Column("DomainName", TEXT),
+    Column("BillingCycleType", TEXT),
+    Column("Unit", TEXT, aliases=("UnitOfMeasure",)),
+    # Daily-detail extras some exports append.
+    Column("CustomerBillableAccount", TEXT, required=False),
+    Column("UsageDate", US_DATETIME, required=False),
+    Column("MeteredRegion", TEXT, required=False),
+    Column("MeteredService", TEXT, required=False),
+    Column("MeteredServiceType", TEXT, required=False),
+    Column("Project", TEXT, required=False),
+    Column("ServiceInfo", TEXT, required=False),
+)
+
+INVOICE_SUMMARY_COLUMNS: tuple[Column, ...] = (
+    Column("InvoiceNumber", TEXT),
+    Column("InvoiceDate", "DATE"),
+    Column("BillingPeriodStart", "DATE"),
+    Column("BillingPeriodEnd", "DATE"),
+    Column("Currency", TEXT),
+    Column("LicenseCharges", MONEY),
+    Column("UsageCharges", MONEY),
+    Column("OtherCharges", MONEY),
+    Column("Tax", MONEY),
+    Column("Total", MONEY),
+)
+
+COLUMNS_BY_KIND: dict[FileKind, tuple[Column, ...]] = {
+    FileKind.LICENSE_RECON: LICENSE_RECON_COLUMNS,
+    FileKind.USAGE_RECON: USAGE_RECON_COLUMNS,
+    FileKind.INVOICE_SUMMARY: INVOICE_SUMMARY_COLUMNS,
+}
+
+# Columns only this kind has: a header carrying all of them is of this kind.
+SIGNATURE_COLUMNS: dict[FileKind, tuple[str, ...]] = {
+    FileKind.LICENSE_RECON: ("SyndicationPartnerSubscriptionNumber", "TotalForCustomer"),
+    FileKind.USAGE_RECON: ("PretaxCharges", "ResourceGuid"),
+    FileKind.INVOICE_SUMMARY: ("LicenseCharges", "UsageCharges"),
+}

@@ -1,0 +1,23 @@
+"""Monthly partitions: one partition is one invoice month, keyed `YYYY-MM`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+PARTITION_FORMAT = "%Y-%m"
+
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2015-01", fmt=PARTITION_FORMAT)
+
+
+def billing_period(partition_key: str) -> date:
+    """The first day of the invoice month, as stored in every `billing_period` column."""
+    year, month = partition_key.split("-")
+    return date(int(year), int(month), 1)
+
+
+def dbt_vars(partition_keys: list[str]) -> dict[str, str]:
+    """The billing periods a dbt run replaces: every model rebuilds exactly this range."""
+    periods = sorted(billing_period(key) for key in partition_keys)
+    return {"min_period": periods[0].isoformat(), "max_period": periods[-1].isoformat()}
