@@ -169,3 +169,26 @@ SIGNATURE_COLUMNS: dict[FileKind, tuple[str, ...]] = {
     FileKind.USAGE_RECON: ("PretaxCharges", "ResourceGuid"),
     FileKind.INVOICE_SUMMARY: ("LicenseCharges", "UsageCharges"),
 }
+
+# A line missing one of these cannot be billed or reconciled: it is rejected, not loaded.
+VALUE_REQUIRED: dict[FileKind, tuple[str, ...]] = {
+    FileKind.LICENSE_RECON: (
+        "CustomerId",
+        "ChargeStartDate",
+        "ChargeEndDate",
+        "Quantity",
+        "UnitPrice",
+        "Subtotal",
+        "Tax",
+        "Currency",
+    ),
+    FileKind.USAGE_RECON: (
+        "CustomerId",
+        "InvoiceNumber",
+        "ChargeStartDate",
+        "ChargeEndDate",
+        "PretaxCharges",
+        "TaxAmount",
+        "Currency",
+    ),
+}

@@ -43,6 +43,7 @@ RAW_DDL: tuple[str, ...] = (
   billing_period DATE NOT NULL,
   file_name VARCHAR NOT NULL,
   file_kind VARCHAR NOT NULL,
+  status VARCHAR NOT NULL,
   invoice_number VARCHAR,
   currency VARCHAR,
   sha256 VARCHAR NOT NULL,
@@ -52,6 +53,7 @@ RAW_DDL: tuple[str, ...] = (
   rows_loaded BIGINT NOT NULL,
   rows_rejected BIGINT NOT NULL,
   extra_columns VARCHAR[],
+  note VARCHAR,
   loaded_at TIMESTAMP NOT NULL
 )""",
     f"""CREATE TABLE IF NOT EXISTS {REJECTED_ROWS} (

@@ -1,0 +1,235 @@
+"""Load one month of landed files into `raw.*`, all or nothing.
+
+Every file is read into temporary tables first; only when all of them have been read and
+checked does one transaction replace the month's rows. Any failure before COMMIT (a bad
+file, a crash, a killed process) leaves the month's previous data exactly as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+from pipelines.formats import FileKind
+from pipelines.ingest.errors import IngestError
+from pipelines.ingest.invoice_summary import (
+    InvoiceFigures,
+    looks_like_invoice_json,
+    read_invoice_json,
+    read_summary_csv,
+)
+from pipelines.ingest.recognise import recognise_header
+from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file, us_datetime_sql
+from pipelines.ingest.scan import ScannedFile, scan_file
+from pipelines.ingest.schema import FILE_MANIFEST, RAW_DDL, RAW_TABLES, REJECTED_ROWS
+from pipelines.partitions import billing_period
+from pipelines.settings import DataPaths
+
+
+@dataclass
+class FileOutcome:
+    name: str
+    kind: str
+    status: str  # loaded | duplicate | unrecognised
+    sha256: str
+    size_bytes: int
+    encoding: str
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_rejected: int = 0
+    invoice_numbers: tuple[str, ...] = ()
+    currencies: tuple[str, ...] = ()
+    extra_columns: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass
+class MonthLoad:
+    period: str
+    files: list[FileOutcome] = field(default_factory=list)
+    invoices: list[InvoiceFigures] = field(default_factory=list)
+
+    def rows(self, kind: FileKind) -> tuple[int, int]:
+        chosen = [f for f in self.files if f.kind == kind.value and f.status == "loaded"]
+        return sum(f.rows_loaded for f in chosen), sum(f.rows_rejected for f in chosen)
+
+
+def landed_files(landing: Path) -> list[Path]:
+    if not landing.is_dir():
+        return []
+    return sorted(p for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) -> MonthLoad:
+    landing = paths.landing(period)
+    files = landed_files(landing)
+    if not files:
+        raise IngestError(
+            f"landing/{period}", "no files were found for this month", f"put the month's Partner Center files in {landing}"
+        )
+    for statement in RAW_DDL:
+        con.execute(statement)
+
+    month = MonthLoad(period)
+    reads: list[ReconFileRead] = []
+    seen_hashes: dict[str, str] = {}
+    for path in files:
+        scanned = scan_file(path, paths.scratch)
+        outcome = FileOutcome(scanned.name, "unknown", "unrecognised", scanned.sha256, scanned.size_bytes, scanned.encoding)
+        month.files.append(outcome)
+        if scanned.sha256 in seen_hashes:
+            outcome.status, outcome.note = "duplicate", f"identical to {seen_hashes[scanned.sha256]}; not counted twice"
+            outcome.kind = _kind_of(scanned)
+            continue
+        seen_hashes[scanned.sha256] = scanned.name
+        if looks_like_invoice_json(path):
+            month.invoices += _summary_from_json(scanned, outcome)
+            continue
+        recognised = recognise_header(scanned.name, scanned.header)
+        if recognised is None:
+            outcome.note = "of no known kind: its header matches no Partner Center file; left alone"
+            continue
+        outcome.kind, outcome.status = recognised.kind.value, "loaded"
+        outcome.extra_columns = recognised.extra_columns
+        if recognised.kind == FileKind.INVOICE_SUMMARY:
+            figures = read_summary_csv(scanned.readable_path, recognised, "utf-8-sig")
+            month.invoices += figures
+            outcome.rows_read = outcome.rows_loaded = len(figures)
+            outcome.invoice_numbers = tuple(f.invoice_number for f in figures)
+            continue
+        read = read_recon_file(con, scanned, recognised, slot=len(reads))
+        _check_charge_dates(con, read, period)
+        reads.append(read)
+        outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = read.rows_read, read.rows_loaded, read.rows_rejected
+        outcome.currencies = tuple(r[0] for r in con.execute(f"SELECT DISTINCT currency FROM {read.table} WHERE currency IS NOT NULL ORDER BY 1").fetchall())
+
+    if reads and not month.invoices:
+        raise IngestError(
+            f"landing/{period}",
+            "there is no invoice summary for this month, so nothing can be reconciled",
+            "add invoice_summary.csv or the Partner Center Invoice JSON to the folder",
+        )
+    attributions = {id(read): _attribute_invoices(read, month) for read in reads}
+    for read, outcome in zip(reads, (f for f in month.files if f.status == "loaded" and f.kind != FileKind.INVOICE_SUMMARY.value)):
+        if attributions[id(read)]:
+            outcome.invoice_numbers = tuple(sorted(set(attributions[id(read)].values())))
+        else:
+            outcome.invoice_numbers = tuple(r[0] for r in con.execute(f"SELECT DISTINCT invoice_number FROM {read.table} WHERE invoice_number IS NOT NULL ORDER BY 1").fetchall())
+    _replace_month(con, month, reads, attributions)
+    return month
+
+
+def _kind_of(scanned: ScannedFile) -> str:
+    recognised = recognise_header(scanned.name, scanned.header) if scanned.header else None
+    return recognised.kind.value if recognised else "unknown"
+
+
+def _summary_from_json(scanned: ScannedFile, outcome: FileOutcome) -> list[InvoiceFigures]:
+    figures = read_invoice_json(scanned.path)
+    outcome.kind, outcome.status = FileKind.INVOICE_SUMMARY.value, "loaded"
+    outcome.rows_read = outcome.rows_loaded = len(figures)
+    outcome.invoice_numbers = tuple(f.invoice_number for f in figures)
+    return figures
+
+
+def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str) -> None:
+    """A file whose charges all lie outside the month was dropped in the wrong folder."""
+    first, last = con.execute(
+        f"""
+        SELECT min({us_datetime_sql('charge_start_date')})::DATE, max({us_datetime_sql('charge_end_date')})::DATE
+        FROM {read.table}
+        """
+    ).fetchone()
+    start = billing_period(period)
+    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    if first is not None and last is not None and (last < start or first >= end):
+        raise IngestError(
+            read.scanned.name,
+            f"its charges run from {first:%-m/%-d/%Y} to {last:%-m/%-d/%Y}, wholly outside {period}",
+            f"move it to the landing folder of its own month",
+            column="ChargeStartDate",
+        )
+
+
+def _attribute_invoices(read: ReconFileRead, month: MonthLoad) -> dict[str, str]:
+    """A license file has no invoice number: the month's invoice in the same currency, else an
+    invoice number in the file's name, else a clear error."""
+    if read.kind != FileKind.LICENSE_RECON:
+        return {}
+    in_name = [f.invoice_number for f in month.invoices if re.search(re.escape(f.invoice_number), read.scanned.name, re.IGNORECASE)]
+    attribution: dict[str, str] = {}
+    currencies = next(f.currencies for f in month.files if f.name == read.scanned.name)
+    for currency in currencies:
+        candidates = [f.invoice_number for f in month.invoices if f.currency == currency]
+        if len(candidates) == 1:
+            attribution[currency] = candidates[0]
+            continue
+        named = [number for number in in_name if number in candidates or not candidates]
+        if len(named) == 1:
+            attribution[currency] = named[0]
+            continue
+        problem = (
+            f"the month has {len(candidates)} invoices in {currency} ({', '.join(candidates)})"
+            if candidates
+            else f"no invoice of the month is in {currency}"
+        )
+        raise IngestError(
+            read.scanned.name,
+            f"{problem}, and the file name names none of them, so its license charges cannot be attributed",
+            "rename the file to include its invoice number (e.g. D020001IVK_License.csv)",
+            column="Currency",
+        )
+    return attribution
+
+
+def _replace_month(
+    con: duckdb.DuckDBPyConnection, month: MonthLoad, reads: list[ReconFileRead], attributions: dict[int, dict[str, str]]
+) -> None:
+    period_start = billing_period(month.period).isoformat()
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    previous_loads = dict(
+        con.execute(
+            f"SELECT file_name || ':' || sha256, loaded_at FROM {FILE_MANIFEST} WHERE billing_period = ?::DATE",
+            [period_start],
+        ).fetchall()
+    )
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in (*RAW_TABLES.values(), FILE_MANIFEST, REJECTED_ROWS):
+            con.execute(f"DELETE FROM {table} WHERE billing_period = ?::DATE", [period_start])
+        for read in reads:
+            sql, params = read.insert_sql(RAW_TABLES[read.kind], period_start, attributions[id(read)])
+            con.execute(sql, params)
+            insert_rejected_rows(con, read, period_start)
+        summary_files = {number: f.name for f in month.files for number in f.invoice_numbers if f.kind == FileKind.INVOICE_SUMMARY.value}
+        if month.invoices:
+            con.executemany(
+                f"INSERT INTO {RAW_TABLES[FileKind.INVOICE_SUMMARY]} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DATE, ?, ?, ?, NULL)",
+                [
+                    [*f.as_row(), period_start, summary_files[f.invoice_number], f.source_line, _sha_of(month, summary_files[f.invoice_number])]
+                    for f in month.invoices
+                ],
+            )
+        con.executemany(
+            f"INSERT INTO {FILE_MANIFEST} VALUES (?::DATE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    period_start, f.name, f.kind, f.status, ", ".join(f.invoice_numbers) or None, ", ".join(f.currencies) or None,
+                    f.sha256, f.size_bytes, f.encoding, f.rows_read, f.rows_loaded, f.rows_rejected,
+                    list(f.extra_columns), f.note or None, previous_loads.get(f"{f.name}:{f.sha256}", loaded_at),
+                ]
+                for f in month.files
+            ],
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _sha_of(month: MonthLoad, file_name: str) -> str:
+    return next(f.sha256 for f in month.files if f.name == file_name)

@@ -1,0 +1,146 @@
+"""One streaming pass over a landed file: fingerprint, encoding, line count, header.
+
+Partner Center does not document its encoding, and Excel re-saves files as Windows-1252 or
+UTF-16. Anything that is not UTF-8 is transcoded to a UTF-8 copy in the scratch folder, so the
+CSV reader never sees mojibake; a file that is none of these is refused.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import hashlib
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.ingest.errors import IngestError
+
+CHUNK_BYTES = 4 << 20
+UTF8_BOM = codecs.BOM_UTF8
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# A blank line is a line break directly after a line break.
+BLANK_LINE = re.compile(rb"(?<=\n)\r?\n")
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    path: Path
+    readable_path: Path  # UTF-8 text the CSV reader can open: the file itself or a copy
+    sha256: str
+    size_bytes: int
+    encoding: str
+    physical_lines: int
+    blank_lines: tuple[int, ...]
+    header: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class _LineCounter:
+    """Counts lines and notes blank ones, also where a blank line spans two chunks."""
+
+    def __init__(self) -> None:
+        self.newlines = 0
+        self.blank_lines: list[int] = []
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        window = self._tail + chunk
+        newlines_before_window = self.newlines - self._tail.count(b"\n")
+        for match in BLANK_LINE.finditer(window):
+            if match.end() > len(self._tail):
+                self.blank_lines.append(newlines_before_window + window.count(b"\n", 0, match.start()) + 1)
+        self.newlines += chunk.count(b"\n")
+        self._tail = window[-2:]
+
+    def physical_lines(self) -> int:
+        ends_open = not self._tail.endswith(b"\n") and self._tail != b""
+        return self.newlines + (1 if ends_open else 0)
+
+
+def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
+    digest = hashlib.sha256()
+    counter = _LineCounter()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    is_utf8 = True
+    size = 0
+    first_chunk = b""
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            if not first_chunk:
+                first_chunk = chunk
+            size += len(chunk)
+            digest.update(chunk)
+            counter.feed(chunk)
+            if is_utf8:
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    is_utf8 = False
+    if size == 0:
+        raise IngestError(path.name, "the file is empty", "download it again from Partner Center")
+
+    sha256 = digest.hexdigest()
+    if first_chunk.startswith(UTF16_BOMS) or _looks_utf16(first_chunk):
+        return _transcoded(path, scratch_dir, sha256, size, "utf-16")
+    if is_utf8:
+        encoding = "utf-8-sig" if first_chunk.startswith(UTF8_BOM) else "utf-8"
+        return ScannedFile(
+            path=path,
+            readable_path=path,
+            sha256=sha256,
+            size_bytes=size,
+            encoding=encoding,
+            physical_lines=counter.physical_lines(),
+            blank_lines=tuple(counter.blank_lines),
+            header=_header(first_chunk.decode(encoding, errors="replace")),
+        )
+    return _transcoded(path, scratch_dir, sha256, size, "windows-1252")
+
+
+def _looks_utf16(chunk: bytes) -> bool:
+    """UTF-16 without a BOM: ASCII text with a NUL byte beside every character."""
+    sample = chunk[:4096]
+    return len(sample) >= 8 and sample.count(0) > len(sample) // 3
+
+
+def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding: str) -> ScannedFile:
+    scratch_dir.mkdir(parents=True, exist_ok=True)
+    target = scratch_dir / f"{sha256}.utf8.csv"
+    counter = _LineCounter()
+    header = ""
+    try:
+        with path.open("r", encoding=encoding, newline="") as source, target.open("wb") as sink:
+            while text := source.read(CHUNK_BYTES):
+                if not header:
+                    text = text.lstrip("\ufeff")
+                    header = text
+                encoded = text.encode("utf-8")
+                counter.feed(encoded)
+                sink.write(encoded)
+    except UnicodeError as error:
+        target.unlink(missing_ok=True)
+        raise IngestError(
+            path.name,
+            f"the file is neither UTF-8 nor {encoding} text (unreadable byte at position {getattr(error, 'start', '?')})",
+            "save it again as 'CSV UTF-8' or download it again from Partner Center",
+        ) from None
+    return ScannedFile(
+        path=path,
+        readable_path=target,
+        sha256=sha256,
+        size_bytes=size,
+        encoding=encoding,
+        physical_lines=counter.physical_lines(),
+        blank_lines=tuple(counter.blank_lines),
+        header=_header(header),
+    )
+
+
+def _header(text: str) -> tuple[str, ...]:
+    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    return tuple(next(csv.reader(io.StringIO(first_line)), []))
