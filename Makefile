@@ -1,0 +1,35 @@
+# csp-recon: `make demo` installs and runs one sample month; `make test` installs and runs every test.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DATA_DIR ?= data
+DEMO_PERIOD ?= 2026-10
+MANIFEST := dbt_project/target/manifest.json
+export CSP_RECON_WAREHOUSE ?= $(abspath $(DATA_DIR))/warehouse.duckdb
+
+.PHONY: install manifest demo test benchmark ui clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+manifest: install
+	cd dbt_project && ../$(BIN)/dbt parse --quiet
+
+demo: manifest
+	@test -d $(DATA_DIR)/landing/$(DEMO_PERIOD) || $(BIN)/csp-recon generate --out $(DATA_DIR)/landing --period $(DEMO_PERIOD)
+	$(BIN)/csp-recon run --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
+
+test: manifest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+ui: manifest
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(abspath $(DATA_DIR))/dagster_home} CSP_RECON_DATA_DIR=$(abspath $(DATA_DIR)) $(BIN)/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) dbt_project/target dbt_project/logs

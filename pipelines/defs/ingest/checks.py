@@ -1,0 +1,43 @@
+"""Row conservation: every line read is either loaded or rejected, per file."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import MANIFEST_KEY, WAREHOUSE_POOL
+from pipelines.defs.resources import Warehouse
+from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
+from pipelines.partitions import billing_period, monthly_partitions
+
+_LOADED_BY_FILE = " UNION ALL ".join(
+    f"SELECT source_file, count(*) AS rows FROM {table} WHERE billing_period = $period GROUP BY source_file"
+    for kind, table in RAW_TABLES.items()
+    if kind.value != "invoice_summary"
+)
+
+
+@dg.asset_check(asset=MANIFEST_KEY, blocking=True, partitions_def=monthly_partitions, pool=WAREHOUSE_POOL)
+def row_conservation(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    """Per file: rows read = rows found in the raw table + rows found in raw.rejected_rows."""
+    period = billing_period(context.partition_key)
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            f"""
+            WITH loaded AS ({_LOADED_BY_FILE}),
+                 rejected AS (SELECT file_name, count(*) AS rows FROM {REJECTED_ROWS}
+                              WHERE billing_period = $period GROUP BY file_name)
+            SELECT m.file_name, m.rows_read, coalesce(l.rows, 0), coalesce(r.rows, 0)
+            FROM {FILE_MANIFEST} m
+            LEFT JOIN loaded l ON l.source_file = m.file_name
+            LEFT JOIN rejected r ON r.file_name = m.file_name
+            WHERE m.billing_period = $period AND m.status = 'loaded' AND m.file_kind <> 'invoice_summary'
+            ORDER BY 1
+            """,
+            {"period": period},
+        ).fetchall()
+    broken = [f"{name}: read {read}, loaded {loaded}, rejected {rejected}" for name, read, loaded, rejected in rows if read != loaded + rejected]
+    return dg.AssetCheckResult(
+        passed=not broken,
+        description="; ".join(broken) or "every line read was loaded or rejected",
+        metadata={"files_checked": len(rows), "files_not_conserved": len(broken)},
+    )

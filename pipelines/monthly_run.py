@@ -1,0 +1,92 @@
+"""Run one month in-process through the Dagster definitions and print what a clerk needs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.partitions import billing_period
+from pipelines.settings import DataPaths
+
+
+def _instance() -> dg.DagsterInstance:
+    """The persistent instance when DAGSTER_HOME is set, so CLI runs show in the UI."""
+    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+
+
+def run_month(period: str, data_dir: Path) -> int:
+    from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
+    from pipelines.definitions import defs
+
+    job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
+    with _instance() as instance:
+        result = job.execute_in_process(partition_key=period, instance=instance, raise_on_error=False)
+    failures = _failures(result)
+    print(f"csp-recon run {period}  (data: {data_dir})")
+    _print_summary(DataPaths(data_dir), period)
+    if failures:
+        print("\nFAILED:")
+        for failure in failures:
+            print(f"  - {failure}")
+        return 1
+    print("\nOK: every blocking check passed.")
+    return 0
+
+
+def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
+    failures = []
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                failures.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: {evaluation.description}")
+        elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            described = data.user_failure_data.description if data.user_failure_data else None
+            if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
+                failures.append(f"step {event.step_key}: {described or (data.error.message.strip() if data.error else 'failed')}")
+    if not result.success and not failures:
+        failures.append("the run did not succeed (see the Dagster logs above)")
+    return failures
+
+
+def _print_summary(paths: DataPaths, period: str) -> None:
+    if not paths.warehouse.exists():
+        return
+    month = billing_period(period)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        tables = {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        if "raw.file_manifest" in tables:
+            print("\nFiles:")
+            for name, kind, status, read, loaded, rejected in con.execute(
+                """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected
+                   FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
+                [month],
+            ).fetchall():
+                print(f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}")
+        if "marts.invoice_reconciliation" in tables:
+            print("\nInvoices:")
+            for number, currency, status, recon, invoice, difference, tax_difference in con.execute(
+                """SELECT invoice_number, currency, status, recon_pretax, invoice_pretax, pretax_difference, tax_difference
+                   FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
+                [month],
+            ).fetchall():
+                print(
+                    f"  {number:<14} {currency or '':<4} {status:<16} recon pretax {_money(recon)}  "
+                    f"invoice pretax {_money(invoice)}  difference {_money(difference)}  tax difference {_money(tax_difference)}"
+                )
+        if "marts.customer_monthly" in tables:
+            print("\nCustomers:")
+            for currency, customers, cost, billed, margin in con.execute(
+                """SELECT currency, count(DISTINCT customer_id), sum(cost_pretax), sum(billed_pretax), sum(margin)
+                   FROM marts.customer_monthly WHERE billing_period = ? GROUP BY currency ORDER BY currency""",
+                [month],
+            ).fetchall():
+                print(f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}")
+
+
+def _money(value) -> str:
+    return "-" if value is None else f"{value:,.2f}"
