@@ -1,0 +1,151 @@
+"""A generated two-currency month, run through `csp-recon run`, ties to the cent.
+
+Expected figures are recomputed here from the generated CSV files with Decimal, independently
+of the pipeline's SQL.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.settings import DATA_DIR_ENV
+
+PERIOD = "2026-10"
+GENERATE = ["--period", PERIOD, "--customers", "6", "--license-rows", "40", "--usage-rows", "120", "--currencies", "EUR,USD", "--seed", "11"]
+
+
+def _generate(data_dir: Path) -> Path:
+    landing = data_dir / "landing"
+    assert main(["generate", "--out", str(landing), *GENERATE]) == 0
+    return landing / PERIOD
+
+
+def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
+    return main(["run", "--period", PERIOD, "--data-dir", str(data_dir)])
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        return list(csv.DictReader(source))
+
+
+def _expected(month_dir: Path) -> tuple[dict, dict]:
+    """Per (customer, currency): pretax cost. Per invoice: license, usage and tax sums."""
+    customers: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    invoices: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    summary = {row["InvoiceNumber"]: row for row in _rows(month_dir / "invoice_summary.csv")}
+    invoice_of_currency = {row["Currency"]: number for number, row in summary.items()}
+    for path in month_dir.glob("*.csv"):
+        rows = _rows(path)
+        if not rows or "InvoiceDate" in rows[0]:
+            continue
+        for row in rows:
+            if "SyndicationPartnerSubscriptionNumber" in row:
+                pretax, tax, kind = Decimal(row["Subtotal"]), Decimal(row["Tax"]), "license"
+                invoice = invoice_of_currency[row["Currency"]]
+            else:
+                pretax, tax, kind = Decimal(row["PretaxCharges"]), Decimal(row["TaxAmount"]), "usage"
+                invoice = row["InvoiceNumber"]
+            customers[(row["CustomerId"], row["Currency"])] += pretax
+            invoices[invoice][kind] += pretax
+            invoices[invoice]["tax"] += tax
+    return customers, invoices
+
+
+@pytest.fixture(scope="module")
+def clean_month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, Path]:
+    data_dir = tmp_path_factory.mktemp("clean")
+    month_dir = _generate(data_dir)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        exit_code = _run(data_dir, monkeypatch)
+    return data_dir, exit_code, month_dir
+
+
+def _query(data_dir: Path, sql: str, params: list | None = None) -> list[tuple]:
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def test_clean_month_passes(clean_month):
+    _, exit_code, _ = clean_month
+    assert exit_code == 0
+
+
+def test_every_customer_cost_ties_to_the_files(clean_month):
+    data_dir, _, month_dir = clean_month
+    expected_customers, _ = _expected(month_dir)
+    found = {
+        (customer, currency): cost
+        for customer, currency, cost in _query(
+            data_dir, "SELECT customer_id, currency, cost_pretax FROM marts.customer_monthly WHERE billing_period = DATE '2026-10-01'"
+        )
+    }
+    assert found == expected_customers
+    assert len({currency for _, currency in found}) == 2
+
+
+def test_every_invoice_ties_to_the_files_and_summary(clean_month):
+    data_dir, _, month_dir = clean_month
+    _, expected_invoices = _expected(month_dir)
+    summary = {row["InvoiceNumber"]: row for row in _rows(month_dir / "invoice_summary.csv")}
+    rows = _query(
+        data_dir,
+        """SELECT invoice_number, recon_license_pretax, recon_usage_pretax, recon_tax, invoice_pretax, status
+           FROM marts.invoice_reconciliation WHERE billing_period = DATE '2026-10-01'""",
+    )
+    assert {row[0] for row in rows} == set(summary) == set(expected_invoices)
+    for number, license_pretax, usage_pretax, tax, invoice_pretax, status in rows:
+        assert license_pretax == expected_invoices[number]["license"]
+        assert usage_pretax == expected_invoices[number]["usage"]
+        assert tax == expected_invoices[number]["tax"]
+        printed = summary[number]
+        assert invoice_pretax == Decimal(printed["LicenseCharges"]) + Decimal(printed["UsageCharges"]) + Decimal(printed["OtherCharges"])
+        assert status == "matched"
+
+
+def test_money_columns_are_decimal(clean_month):
+    data_dir, _, _ = clean_month
+    types = _query(
+        data_dir,
+        """SELECT table_name, column_name, data_type FROM information_schema.columns
+           WHERE table_schema = 'marts' AND (column_name LIKE '%pretax%' OR column_name LIKE '%margin%' OR column_name LIKE '%tax%')""",
+    )
+    assert types
+    assert all(data_type.startswith("DECIMAL") for _, _, data_type in types), types
+
+
+def test_rerunning_the_month_gives_identical_marts(clean_month, monkeypatch):
+    data_dir, _, _ = clean_month
+    tables = ["fct_charges", "customer_monthly", "invoice_reconciliation"]
+    before = {t: sorted(_query(data_dir, f"SELECT * FROM marts.{t}"), key=repr) for t in tables}
+    assert _run(data_dir, monkeypatch) == 0
+    after = {t: sorted(_query(data_dir, f"SELECT * FROM marts.{t}"), key=repr) for t in tables}
+    assert before == after
+
+
+def test_summary_off_by_one_cent_fails_the_run(tmp_path, monkeypatch, capsys):
+    month_dir = _generate(tmp_path)
+    summary_path = month_dir / "invoice_summary.csv"
+    rows = _rows(summary_path)
+    tampered = rows[0]["InvoiceNumber"]
+    rows[0]["UsageCharges"] = str(Decimal(rows[0]["UsageCharges"]) + Decimal("0.01"))
+    with summary_path.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+    assert _run(tmp_path, monkeypatch) != 0
+    statuses = dict(_query(tmp_path, "SELECT invoice_number, status FROM marts.invoice_reconciliation"))
+    assert statuses[tampered] == "mismatch"
+    assert all(status == "matched" for number, status in statuses.items() if number != tampered)
+    difference = _query(tmp_path, "SELECT pretax_difference FROM marts.invoice_reconciliation WHERE invoice_number = ?", [tampered])
+    assert difference == [(Decimal("-0.01"),)]
+    assert tampered in capsys.readouterr().out
