@@ -1,7 +1,5 @@
 """Resources shared by every domain: the warehouse and the dbt CLI."""
 
-from __future__ import annotations
-
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager

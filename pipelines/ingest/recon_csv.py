@@ -49,6 +49,9 @@ class ReconFileRead:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    value_problems: int = 0
+    # Every line after the header became one accepted record: line = record position + 2.
+    every_line_accepted: bool = False
 
     @property
     def kind(self) -> FileKind:
@@ -86,14 +89,12 @@ class ReconFileRead:
         extra_sql, extra_params = self._extra_columns_sql()
         values += ["?::DATE", "?", "lines.source_line", "?", extra_sql]
         params += [billing_period, self.scanned.name, self.scanned.sha256, *extra_params]
-        sql = f"""
-            INSERT INTO {target_table}
-            SELECT {", ".join(values)}
-            FROM {self.table} AS accepted
-            JOIN ({self.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid
-            WHERE accepted.rowid NOT IN (SELECT record FROM {self.problems})
-        """
-        return sql, params
+        if self.every_line_accepted:
+            source = f"(SELECT *, rowid AS record, rowid + 2 AS source_line FROM {self.table}) AS lines"
+        else:
+            source = f"{self.table} AS accepted JOIN ({self.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid"
+        problem_filter = f"WHERE lines.record NOT IN (SELECT record FROM {self.problems})" if self.value_problems else ""
+        return f"INSERT INTO {target_table} SELECT {', '.join(values)} FROM {source} {problem_filter}", params
 
     def line_numbers_sql(self) -> str:
         """File line of each accepted record: its position, shifted past the lines the reader
@@ -159,6 +160,8 @@ def read_recon_file(
     value_rejected = con.execute(f"SELECT count(*) FROM {read.problems}").fetchone()[0]
     read.rows_loaded = accepted - value_rejected
     read.rows_rejected = reader_rejected + value_rejected
+    read.value_problems = value_rejected
+    read.every_line_accepted = reader_rejected == 0 and scanned.physical_lines - 1 == accepted
     read.rows_read = _count_records(con, read)
     return read
 
@@ -167,9 +170,10 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
     """Records in the file, counted from its lines, not from what the reader kept: the row
     conservation check compares the two. A line break inside a quoted value continues its
     record, so those are subtracted when present."""
-    lines = read.scanned.physical_lines - 1 - len(read.scanned.blank_lines)
+    lines = read.scanned.physical_lines - 1
     if lines == read.rows_loaded + read.rows_rejected:
         return lines
+    lines -= len(read.scanned.blank_lines)
     text_columns = [c.sql_name for c in read.recognised.positions if c is not None and c.read_type == "VARCHAR"]
     breaks_in_values = " + ".join(f"coalesce(length({name}) - length(replace({name}, chr(10), '')), 0)" for name in text_columns) or "0"
     accepted_breaks = con.execute(f"SELECT coalesce(sum({breaks_in_values}), 0) FROM {read.table}").fetchone()[0]

@@ -11,8 +11,9 @@ import codecs
 import csv
 import hashlib
 import io
-import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from pipelines.ingest.errors import IngestError
@@ -20,8 +21,6 @@ from pipelines.ingest.errors import IngestError
 CHUNK_BYTES = 4 << 20
 UTF8_BOM = codecs.BOM_UTF8
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-# A blank line is a line break directly after a line break.
-BLANK_LINE = re.compile(rb"(?<=\n)\r?\n")
 
 
 @dataclass(frozen=True)
@@ -32,59 +31,67 @@ class ScannedFile:
     size_bytes: int
     encoding: str
     physical_lines: int
-    blank_lines: tuple[int, ...]
     header: tuple[str, ...]
 
     @property
     def name(self) -> str:
         return self.path.name
 
+    @cached_property
+    def blank_lines(self) -> tuple[int, ...]:
+        """Line numbers of empty lines. Looked for only when the line count says there are
+        some, as searching a large file costs more than the read itself."""
+        found: list[int] = []
+        with self.readable_path.open("rb") as source:
+            for number, line in enumerate(source, start=1):
+                if not line.strip(b"\r\n"):
+                    found.append(number)
+        return tuple(found)
+
 
 class _LineCounter:
-    """Counts lines and notes blank ones, also where a blank line spans two chunks."""
-
     def __init__(self) -> None:
         self.newlines = 0
-        self.blank_lines: list[int] = []
-        self._tail = b""
+        self._last = b""
 
     def feed(self, chunk: bytes) -> None:
-        window = self._tail + chunk
-        newlines_before_window = self.newlines - self._tail.count(b"\n")
-        for match in BLANK_LINE.finditer(window):
-            if match.end() > len(self._tail):
-                self.blank_lines.append(newlines_before_window + window.count(b"\n", 0, match.start()) + 1)
         self.newlines += chunk.count(b"\n")
-        self._tail = window[-2:]
+        self._last = chunk[-1:] or self._last
 
     def physical_lines(self) -> int:
-        ends_open = not self._tail.endswith(b"\n") and self._tail != b""
-        return self.newlines + (1 if ends_open else 0)
+        return self.newlines + (1 if self._last not in (b"", b"\n") else 0)
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
-    digest = hashlib.sha256()
     counter = _LineCounter()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
     size = 0
     first_chunk = b""
-    with path.open("rb") as source:
+    # hashlib releases the GIL: the fingerprint is computed on the other core meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as pool, path.open("rb") as source:
+        digest = pool.submit(_sha256_of, path)
         while chunk := source.read(CHUNK_BYTES):
-            if not first_chunk:
-                first_chunk = chunk
+            first_chunk = first_chunk or chunk
             size += len(chunk)
-            digest.update(chunk)
             counter.feed(chunk)
             if is_utf8:
                 try:
                     utf8.decode(chunk)
                 except UnicodeDecodeError:
                     is_utf8 = False
+        sha256 = digest.result()
     if size == 0:
         raise IngestError(path.name, "the file is empty", "download it again from Partner Center")
 
-    sha256 = digest.hexdigest()
     if first_chunk.startswith(UTF16_BOMS) or _looks_utf16(first_chunk):
         return _transcoded(path, scratch_dir, sha256, size, "utf-16")
     if is_utf8:
@@ -96,7 +103,6 @@ def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
             size_bytes=size,
             encoding=encoding,
             physical_lines=counter.physical_lines(),
-            blank_lines=tuple(counter.blank_lines),
             header=_header(first_chunk.decode(encoding, errors="replace")),
         )
     return _transcoded(path, scratch_dir, sha256, size, "windows-1252")
@@ -136,7 +142,6 @@ def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding:
         size_bytes=size,
         encoding=encoding,
         physical_lines=counter.physical_lines(),
-        blank_lines=tuple(counter.blank_lines),
         header=_header(header),
     )
 

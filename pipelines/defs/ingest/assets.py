@@ -1,7 +1,5 @@
 """Raw tables of one month, loaded from its landing folder in one transaction."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.formats import FileKind

@@ -1,7 +1,5 @@
 """Row conservation: every line read is either loaded or rejected, per file."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.ingest.assets import MANIFEST_KEY, WAREHOUSE_POOL

@@ -1,7 +1,5 @@
 """The check that gates customer invoices: the recon files add up to Microsoft's invoices."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL

@@ -1,7 +1,5 @@
 """dbt models as partitioned assets: each run rebuilds exactly its months."""
 
-from __future__ import annotations
-
 import json
 from collections.abc import Mapping
 from typing import Any

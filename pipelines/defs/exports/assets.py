@@ -1,0 +1,70 @@
+"""Customer invoices of one month: CSV, HTML and PDF per customer, and an index of totals.
+
+Runs after the reconciliation gate: a blocking check failing on
+`quality/reconciliation_report` skips this step, so a month that does not reconcile produces
+no customer invoices (and the previous export, if any, stays as it was).
+"""
+
+import re
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.resources import Warehouse
+from pipelines.invoicing import InvoiceDataError, load_month, write_month
+from pipelines.invoicing.money import display_amount, plain_amount
+from pipelines.partitions import monthly_partitions
+
+CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
+CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])
+CUSTOMER_MONTHLY = dg.AssetKey(["marts", "customer_monthly"])
+RECONCILIATION_REPORT = dg.AssetKey(["quality", "reconciliation_report"])
+
+
+@dg.asset(
+    key=CUSTOMER_INVOICES,
+    deps=[CUSTOMER_INVOICE_LINES, CUSTOMER_MONTHLY, RECONCILIATION_REPORT],
+    partitions_def=monthly_partitions,
+    pool=WAREHOUSE_POOL,
+    group_name="exports",
+    kinds={"csv", "html", "pdf"},
+)
+def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """One invoice per customer in `<data>/exports/<YYYY-MM>/invoices/<customer_id>.csv|.html|.pdf`
+    and `invoice_index.csv` with every customer's totals, replaced as a whole on each run."""
+    period = context.partition_key
+    if not warehouse.paths.warehouse.exists():
+        raise dg.Failure(description=f"There is no warehouse at {warehouse.paths.warehouse}: load and transform {period} first.")
+    try:
+        with warehouse.connect(read_only=True) as con:
+            month = load_month(con, period)
+    except InvoiceDataError as error:
+        raise dg.Failure(description=str(error)) from None
+    result = write_month(month, warehouse.paths)  # the warehouse is closed while files are written
+    if not month.customers:
+        context.log.warning(f"marts.customer_monthly has no customer for {period}: the index is empty.")
+    totals = result.totals
+    return dg.MaterializeResult(
+        metadata={
+            "customers_exported": result.customers,
+            "invoices": result.invoices,
+            "files": len(result.files),
+            "folder": dg.MetadataValue.path(str(result.folder)),
+            "index_file": dg.MetadataValue.path(str(result.index_file)),
+            "currencies": ", ".join(map(_code, totals)) or "none",
+            "totals_per_currency": dg.MetadataValue.md(
+                "| currency | billed pretax | customer tax | billed total | margin |\n|---|---:|---:|---:|---:|\n"
+                + "\n".join(
+                    f"| {_code(currency)} | {display_amount(t['billed_pretax'])} | {display_amount(t['customer_tax'])} | "
+                    f"{display_amount(t['billed_total'])} | {display_amount(t['margin'])} |"
+                    for currency, t in totals.items()
+                )
+            ),
+            **{f"billed_total_{_code(currency)}": dg.MetadataValue.text(plain_amount(t["billed_total"])) for currency, t in totals.items()},
+        }
+    )
+
+
+def _code(currency: str) -> str:
+    """A currency code fit for metadata keys and markdown."""
+    return re.sub(r"[^A-Za-z0-9]", "", str(currency)) or "unknown"
