@@ -38,7 +38,7 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     try:
         with warehouse.connect(read_only=True) as con:
             month = load_month(con, period)
-    except InvoiceDataError as error:
+    except (InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
         raise dg.Failure(description=str(error)) from None
     result = write_month(month, warehouse.paths)  # the warehouse is closed while files are written
     if not month.customers:

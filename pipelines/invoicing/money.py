@@ -1,0 +1,70 @@
+"""Money and quantities as text, with Decimal only: never a float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+CENT = Decimal("0.01")
+
+
+def to_decimal(value: object, what: str) -> Decimal:
+    """A money value from the warehouse: DECIMAL (or an integer); a float is a contract breach."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"{what} is {type(value).__name__} {value!r}: money must be DECIMAL in the warehouse, never DOUBLE.")
+    if isinstance(value, (Decimal, int)):
+        return Decimal(value)
+    return Decimal(str(value))
+
+
+def to_number(value: object) -> Decimal | None:
+    """A quantity or rate, which may come as DOUBLE: read through its shortest text form."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
+
+
+def cents(amount: Decimal) -> Decimal:
+    """Rounded to the cent, half away from zero, as printed on the invoice."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def plain_amount(amount: Decimal) -> str:
+    """`-1234.50`: two decimals, point separator, no grouping (CSV)."""
+    return f"{cents(amount):f}"
+
+
+def display_amount(amount: Decimal) -> str:
+    """`-1,234.50`: two decimals with thousands separators (HTML, PDF)."""
+    return f"{cents(amount):,.2f}"
+
+
+def plain_number(value: Decimal | None, min_places: int = 0) -> str:
+    """A quantity or unit price without trailing zeros beyond `min_places`, never in exponent form."""
+    if value is None:
+        return ""
+    exponent = value.normalize().as_tuple().exponent if value else 0
+    places = max(min_places, -int(exponent), 0)
+    return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
+
+
+def display_number(value: Decimal | None, min_places: int = 0) -> str:
+    """Like `plain_number`, with thousands separators."""
+    text = plain_number(value, min_places)
+    if not text:
+        return text
+    whole, _, fraction = text.partition(".")
+    sign = "-" if whole.startswith("-") else ""
+    grouped = f"{int(whole.lstrip('-')):,}"
+    return f"{sign}{grouped}" + (f".{fraction}" if fraction else "")
+
+
+def display_rate(rate: Decimal | None) -> str:
+    """A VAT rate as a percentage: `0.21` and `21` both print `21%`."""
+    if rate is None:
+        return ""
+    percent = rate * 100 if abs(rate) <= 1 else rate
+    return f"{plain_number(percent)}%"
