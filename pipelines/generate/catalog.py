@@ -97,6 +97,65 @@ AZURE_METERS: tuple[Meter, ...] = (
     Meter("Virtual Network", "IP Addresses", "Standard Static Public IP", "1 Hour", (_tier("0.005"),), 744),
 )
 
+# What customers run on Azure, as the meters each kind of subscription uses (resource names).
+AZURE_WORKLOADS: tuple[tuple[str, ...], ...] = (
+    (  # web application
+        "Standard Small App Service Hours",
+        "S0 DTUs",
+        "LRS Data Stored",
+        "Read Operations",
+        "Write Operations",
+        "Data Transfer In (GB)",
+        "Data Transfer Out (GB)",
+        "Operations",
+        "Public Queries",
+        "Data Ingestion",
+    ),
+    (  # Linux virtual machines
+        "D2 v3/D2s v3",
+        "B2s",
+        "P10 LRS Disk",
+        "LRS Data Stored",
+        "Write Operations",
+        "Data Transfer In (GB)",
+        "Data Transfer Out (GB)",
+        "Standard Static Public IP",
+        "Data Ingestion",
+    ),
+    (  # Windows servers
+        "D4 v3/D4s v3",
+        "E8 v3/E8s v3",
+        "P10 LRS Disk",
+        "LRS Data Stored",
+        "Data Transfer In (GB)",
+        "Data Transfer Out (GB)",
+        "Standard Static Public IP",
+        "Operations",
+        "Public Queries",
+    ),
+    (  # data platform
+        "vCore",
+        "E8 v3/E8s v3",
+        "LRS Data Stored",
+        "Read Operations",
+        "Write Operations",
+        "Data Ingestion",
+        "Operations",
+        "Data Transfer In (GB)",
+        "Data Transfer Out (GB)",
+    ),
+    (  # small business
+        "B2s",
+        "Basic Small App Service Hours",
+        "S0 DTUs",
+        "LRS Data Stored",
+        "Data Transfer In (GB)",
+        "Data Transfer Out (GB)",
+        "Standard Static Public IP",
+        "Public Queries",
+    ),
+)
+
 AZURE_SKU = "7UD-00001"  # MS-AZR-0145P, the legacy Azure in CSP offer
 
 # The names the ingest and the invoices must survive: accents, quotes, commas, ampersands.
@@ -175,3 +234,22 @@ CYCLE_INSTANCE_PRORATE = "cycle instance prorate"
 
 USAGE_FEE = "Assess usage fee for current cycle"
 CYCLE_DISCOUNT = "Cycle discount"
+
+
+@dataclass(frozen=True)
+class CurrencyTerms:
+    """How Microsoft bills in one currency: price level, tax rate, Azure regions used."""
+
+    code: str
+    per_100_usd: int
+    tax_basis_points: int
+    regions: tuple[str, ...]
+
+
+def currency_terms(code: str) -> CurrencyTerms:
+    return CurrencyTerms(
+        code=code,
+        per_100_usd=PRICE_PER_100_USD.get(code, DEFAULT_PRICE_PER_100_USD),
+        tax_basis_points=TAX_BASIS_POINTS.get(code, 0),
+        regions=AZURE_REGIONS.get(code, DEFAULT_AZURE_REGIONS),
+    )

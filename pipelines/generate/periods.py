@@ -27,6 +27,7 @@ def add_months(day: date, months: int) -> date:
 @dataclass(frozen=True)
 class BillingMonth:
     start: date
+    end: date
     sequence: int  # 0 for the first generated month: drives the customers' slow growth
 
     @property
@@ -35,11 +36,7 @@ class BillingMonth:
 
     @property
     def days(self) -> int:
-        return calendar.monthrange(self.start.year, self.start.month)[1]
-
-    @property
-    def end(self) -> date:
-        return self.start.replace(day=self.days)
+        return self.end.day
 
     @property
     def invoice_date(self) -> date:
@@ -51,5 +48,9 @@ class BillingMonth:
 
 def billing_months(first_period: str, count: int) -> list[BillingMonth]:
     year, month = (int(part) for part in validate_period(first_period).split("-"))
-    first = date(year, month, 1)
-    return [BillingMonth(add_months(first, offset), offset) for offset in range(count)]
+    months = []
+    for sequence in range(count):
+        start = add_months(date(year, month, 1), sequence)
+        end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        months.append(BillingMonth(start, end, sequence))
+    return months
