@@ -1,0 +1,70 @@
+with charges as (
+    select
+        billing_period, customer_id, currency,
+        max(customer_name) as recon_customer_name,
+        sum(case when source = 'license' then cost_pretax else 0 end) as license_cost_pretax,
+        sum(case when source = 'usage' then cost_pretax else 0 end) as usage_cost_pretax,
+        sum(cost_pretax) as cost_pretax,
+        sum(billed_pretax) as lines_billed_pretax,
+        sum(markup_amount) as markup_amount,
+        count(*) as line_count
+    from {{ ref('int_charges_priced') }}
+    group by all
+),
+
+services as (
+    select billing_period, customer_id, currency, sum(amount) as service_charges
+    from {{ ref('int_service_charges_monthly') }}
+    group by all
+),
+
+combined as (
+    select
+        coalesce(c.billing_period, s.billing_period) as billing_period,
+        coalesce(c.customer_id, s.customer_id) as customer_id,
+        coalesce(c.currency, s.currency) as currency,
+        c.recon_customer_name,
+        coalesce(c.license_cost_pretax, 0) as license_cost_pretax,
+        coalesce(c.usage_cost_pretax, 0) as usage_cost_pretax,
+        coalesce(c.cost_pretax, 0) as cost_pretax,
+        coalesce(c.markup_amount, 0) as markup_amount,
+        coalesce(s.service_charges, 0) as service_charges,
+        coalesce(c.lines_billed_pretax, 0) + coalesce(s.service_charges, 0) as billed_pretax,
+        coalesce(c.line_count, 0) as line_count
+    from charges as c
+    full outer join services as s
+      on s.billing_period = c.billing_period and s.customer_id = c.customer_id and s.currency = c.currency
+),
+
+with_tax as (
+select
+    combined.billing_period,
+    combined.customer_id,
+    combined.currency,
+    coalesce(customers.billing_name, combined.recon_customer_name) as customer_name,
+    combined.license_cost_pretax::decimal(18, 6) as license_cost_pretax,
+    combined.usage_cost_pretax::decimal(18, 6) as usage_cost_pretax,
+    combined.cost_pretax::decimal(18, 6) as cost_pretax,
+    combined.markup_amount::decimal(18, 6) as markup_amount,
+    combined.service_charges::decimal(18, 2) as service_charges,
+    combined.billed_pretax::decimal(18, 2) as billed_pretax,
+    coalesce(customers.vat_rate, 0)::decimal(6, 4) as vat_rate,
+    coalesce(customers.tax_exempt, false) as tax_exempt,
+    customers.customer_id is not null as has_billing_profile,
+    (case
+        when coalesce(customers.tax_exempt, false) then 0
+        else round(combined.billed_pretax * coalesce(customers.vat_rate, 0), 2)
+    end)::decimal(18, 2) as customer_tax,
+    (combined.billed_pretax - combined.cost_pretax)::decimal(18, 6) as margin,
+    combined.line_count
+from combined
+left join {{ ref('customers') }} as customers using (customer_id)
+)
+
+select
+    billing_period, customer_id, currency, customer_name,
+    license_cost_pretax, usage_cost_pretax, cost_pretax, markup_amount, service_charges,
+    billed_pretax, vat_rate, tax_exempt, has_billing_profile, customer_tax,
+    (billed_pretax + customer_tax)::decimal(18, 2) as billed_total,
+    margin, line_count
+from with_tax

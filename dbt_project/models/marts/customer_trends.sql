@@ -1,0 +1,30 @@
+{{ config(materialized='view', pre_hook=[]) }}
+
+-- Month-over-month change per customer, over the whole history (a view: always current).
+with monthly as (
+    select
+        billing_period, customer_id, currency, customer_name, cost_pretax, billed_pretax, margin,
+        lag(billing_period) over customer_history as previous_period,
+        lag(cost_pretax) over customer_history as previous_cost_pretax,
+        lag(billed_pretax) over customer_history as previous_billed_pretax,
+        lag(margin) over customer_history as previous_margin
+    from {{ ref('customer_monthly') }}
+    window customer_history as (partition by customer_id, currency order by billing_period)
+)
+
+select
+    billing_period,
+    customer_id,
+    currency,
+    customer_name,
+    cost_pretax,
+    billed_pretax,
+    margin,
+    previous_period,
+    cost_pretax - previous_cost_pretax as cost_change,
+    billed_pretax - previous_billed_pretax as billed_change,
+    margin - previous_margin as margin_change,
+    -- Percent change, in DECIMAL; null when there is no earlier month or it was zero.
+    {{ decimal_ratio('(cost_pretax - previous_cost_pretax) * 100', 'previous_cost_pretax') }} as cost_change_percent,
+    {{ decimal_ratio('(billed_pretax - previous_billed_pretax) * 100', 'previous_billed_pretax') }} as billed_change_percent
+from monthly

@@ -1,0 +1,14 @@
+-- Two rules with the same target and priority whose validity overlaps would price a line
+-- ambiguously: the configuration must say which wins.
+select
+    a.pricing_rule_id || ' and ' || b.pricing_rule_id
+        || ' target the same lines with the same priority over overlapping dates: change a priority or the dates' as problem
+from {{ ref('pricing_rules') }} as a
+join {{ ref('pricing_rules') }} as b
+  on a.pricing_rule_id < b.pricing_rule_id
+ and a.customer_id is not distinct from b.customer_id
+ and a.source is not distinct from b.source
+ and lower(a.product_pattern) is not distinct from lower(b.product_pattern)
+ and a.priority = b.priority
+ and coalesce(a.valid_from, date '0001-01-01') <= coalesce(b.valid_to, date '9999-12-31')
+ and coalesce(b.valid_from, date '0001-01-01') <= coalesce(a.valid_to, date '9999-12-31')
