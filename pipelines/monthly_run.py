@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from contextlib import redirect_stderr, redirect_stdout
+from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
@@ -10,6 +12,9 @@ import duckdb
 
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
+
+
+RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def _instance() -> dg.DagsterInstance:
@@ -21,11 +26,18 @@ def run_month(period: str, data_dir: Path) -> int:
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
     from pipelines.definitions import defs
 
-    job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
-    with _instance() as instance:
-        result = job.execute_in_process(partition_key=period, instance=instance, raise_on_error=False)
+    paths = DataPaths(data_dir)
+    log_path = paths.logs / f"run-{period}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # dbt's progress and library warnings go to the run's log file; the clerk reads the summary.
+    with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
+        job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
+        with _instance() as instance:
+            result = job.execute_in_process(
+                partition_key=period, instance=instance, raise_on_error=False, run_config=RUN_LOG_CONFIG
+            )
     failures = _failures(result)
-    print(f"csp-recon run {period}  (data: {data_dir})")
+    print(f"csp-recon run {period}  (data: {data_dir}; full log: {log_path})")
     _print_summary(DataPaths(data_dir), period)
     if failures:
         print("\nFAILED:")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,8 @@ PERIOD_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+# dbt installed beside this interpreter: the pipeline runs without the venv on PATH.
+DBT_EXECUTABLE = Path(sys.executable).with_name("dbt")
 
 
 def resolve_data_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -53,6 +56,10 @@ class DataPaths:
     @property
     def published_warehouse(self) -> Path:
         return self.published_dir / "warehouse.duckdb"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
 
     @property
     def scratch(self) -> Path:

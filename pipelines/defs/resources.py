@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from pipelines.settings import DBT_PROJECT_DIR, DataPaths, resolve_data_dir
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, resolve_data_dir
 
 WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
 
@@ -45,6 +45,10 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": Warehouse(),
-            "dbt": DbtCliResource(project_dir=str(DBT_PROJECT_DIR), profiles_dir=str(DBT_PROJECT_DIR)),
+            "dbt": DbtCliResource(
+                project_dir=str(DBT_PROJECT_DIR),
+                profiles_dir=str(DBT_PROJECT_DIR),
+                dbt_executable=str(DBT_EXECUTABLE),
+            ),
         }
     )

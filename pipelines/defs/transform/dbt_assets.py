@@ -31,6 +31,8 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
     partitions_def=monthly_partitions,
     dagster_dbt_translator=SchemaKeyedTranslator(),
     pool=WAREHOUSE_POOL,
+    # Each month is its own run in a backfill: independent, idempotent, retried alone.
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
 )
 def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     warehouse.export_to_dbt()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
 from pipelines.defs.resources import WAREHOUSE_ENV
-from pipelines.settings import DBT_PROJECT_DIR, resolve_data_dir
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, resolve_data_dir
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
@@ -20,7 +19,7 @@ def ensure_manifest(project: DbtProject = dbt_project) -> Path:
     if not project.manifest_path.exists():
         environment = {WAREHOUSE_ENV: str(resolve_data_dir() / "warehouse.duckdb"), **os.environ}
         subprocess.run(
-            [str(Path(sys.executable).with_name("dbt")), "parse", "--quiet"],
+            [str(DBT_EXECUTABLE), "parse", "--quiet"],
             cwd=project.project_dir,
             env=environment,
             check=True,
