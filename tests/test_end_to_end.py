@@ -82,14 +82,15 @@ def test_clean_month_passes(clean_month):
 def test_every_customer_cost_ties_to_the_files(clean_month):
     data_dir, _, month_dir = clean_month
     expected_customers, _ = _expected(month_dir)
-    found = {
-        (customer, currency): cost
-        for customer, currency, cost in _query(
-            data_dir, "SELECT customer_id, currency, cost_pretax FROM marts.customer_monthly WHERE billing_period = DATE '2026-10-01'"
-        )
-    }
+    rows = _query(
+        data_dir,
+        "SELECT customer_id, currency, cost_pretax, line_count FROM marts.customer_monthly WHERE billing_period = DATE '2026-10-01'",
+    )
+    found = {(customer, currency): cost for customer, currency, cost, lines in rows if lines}
     assert found == expected_customers
     assert len({currency for _, currency in found}) == 2
+    # Customers billed only the partner's own services consumed nothing from Microsoft.
+    assert all(cost == 0 for _, _, cost, lines in rows if not lines)
 
 
 def test_every_invoice_ties_to_the_files_and_summary(clean_month):
@@ -111,15 +112,16 @@ def test_every_invoice_ties_to_the_files_and_summary(clean_month):
         assert status == "matched"
 
 
-def test_money_columns_are_decimal(clean_month):
+def test_money_is_never_floating_point(clean_month):
     data_dir, _, _ = clean_month
-    types = _query(
+    columns = _query(
         data_dir,
-        """SELECT table_name, column_name, data_type FROM information_schema.columns
-           WHERE table_schema = 'marts' AND (column_name LIKE '%pretax%' OR column_name LIKE '%margin%' OR column_name LIKE '%tax%')""",
+        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns WHERE table_schema IN ('raw', 'marts')",
     )
-    assert types
-    assert all(data_type.startswith("DECIMAL") for _, _, data_type in types), types
+    assert not [c for c in columns if c[3] in ("DOUBLE", "FLOAT", "REAL")]
+    money = [c for c in columns if c[2] in ("cost_pretax", "billed_pretax", "margin", "pretax_difference", "customer_tax", "amount")]
+    assert len(money) >= 8
+    assert all(c[3].startswith("DECIMAL") for c in money), money
 
 
 def test_rerunning_the_month_gives_identical_marts(clean_month, monkeypatch):
