@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 from collections import defaultdict
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import duckdb
@@ -151,3 +151,50 @@ def test_summary_off_by_one_cent_fails_the_run(tmp_path, monkeypatch, capsys):
     difference = _query(tmp_path, "SELECT pretax_difference FROM marts.invoice_reconciliation WHERE invoice_number = ?", [tampered])
     assert difference == [(Decimal("-0.01"),)]
     assert tampered in capsys.readouterr().out
+
+
+SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
+
+
+def _cents(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def test_every_line_is_priced_by_its_rule_and_no_credit_is_billed_positive(clean_month):
+    data_dir, _, _ = clean_month
+    rules = {row["pricing_rule_id"]: row for row in _rows(SEEDS / "pricing_rules.csv")}
+    lines = _query(data_dir, "SELECT pricing_rule_id, cost_pretax, list_amount, quantity, billed_pretax FROM marts.fct_charges")
+    assert lines and all(rule in rules for rule, *_ in lines)
+    for rule_id, cost, list_amount, quantity, billed in lines:
+        rule = rules[rule_id]
+        if rule["basis"] == "cost_markup":
+            expected = _cents(cost * (100 + Decimal(rule["rate"])) / 100)
+        elif rule["basis"] == "list_relative":
+            expected = _cents(list_amount * (100 + Decimal(rule["rate"])) / 100)
+        else:
+            expected = _cents((-1 if cost < 0 else 1) * Decimal(rule["unit_price"]) * abs(quantity))
+        assert billed == expected, (rule_id, cost, billed)
+        if cost < 0:
+            assert billed <= 0
+
+
+def test_customer_billing_adds_lines_and_service_charges_and_invoices_match(clean_month):
+    data_dir, _, _ = clean_month
+    services: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for row in _rows(SEEDS / "partner_service_charges.csv"):
+        if row["valid_from"] <= "2026-10-31" and (not row["valid_to"] or row["valid_to"] >= "2026-10-01"):
+            services[(row["customer_id"], row["currency"])] += _cents(Decimal(row["quantity"]) * Decimal(row["unit_price"]))
+    lines = defaultdict(Decimal)
+    for customer, currency, billed in _query(data_dir, "SELECT customer_id, currency, billed_pretax FROM marts.fct_charges"):
+        lines[(customer, currency)] += billed
+    invoice_lines = defaultdict(Decimal)
+    for customer, currency, amount in _query(data_dir, "SELECT customer_id, currency, amount FROM marts.customer_invoice_lines"):
+        invoice_lines[(customer, currency)] += amount
+    monthly = _query(data_dir, "SELECT customer_id, currency, billed_pretax, customer_tax, billed_total FROM marts.customer_monthly")
+    for customer, currency, billed, tax, total in monthly:
+        key = (customer, currency)
+        assert billed == lines[key] + services[key]
+        assert invoice_lines[key] == billed
+        assert total == billed + tax
+        exported = data_dir / "exports" / PERIOD / "invoices"
+        assert {p.suffix for p in exported.glob(f"{customer}.*")} == {".csv", ".html", ".pdf"}
