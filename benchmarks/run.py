@@ -99,8 +99,10 @@ def fresh_data_dir(name: str, landing: Path, periods: list[str]) -> Path:
     data = OUT / "runs" / name
     shutil.rmtree(data, ignore_errors=True)
     for period in periods:
-        (data / "landing").mkdir(parents=True, exist_ok=True)
-        (data / "landing" / period).symlink_to(landing / period)
+        # Hard links: the pipeline refuses symlinks that lead outside its data directory.
+        (data / "landing" / period).mkdir(parents=True)
+        for source in (landing / period).iterdir():
+            os.link(source, data / "landing" / period / source.name)
     return data
 
 
@@ -124,8 +126,8 @@ def main() -> None:
     parser.add_argument("--history-usage-rows", type=int, default=200_000)
     args = parser.parse_args()
 
-    # One currency: the whole month's usage in one file, as a big partner downloads it.
-    month_landing = generate(OUT / "month", args.usage_rows, args.license_rows, 1, args.customers, "EUR")
+    # Two invoices (EUR, USD) share the month's rows, so customers keep their billing currency.
+    month_landing = generate(OUT / "month", args.usage_rows // 2, args.license_rows // 2, 1, args.customers, "EUR,USD")
     month_files = month_landing / PERIOD
     rows = args.usage_rows + args.license_rows
 
@@ -147,7 +149,7 @@ def main() -> None:
     print(f"  ratio b/a = {medians['b'][0] / medians['a'][0]:.2f}   ratio c/b = {medians['c'][0] / medians['b'][0]:.2f}")
 
     history = generate(
-        OUT / "history", args.history_usage_rows, args.history_usage_rows // 10, args.history_months, args.customers, "EUR,USD"
+        OUT / "history", args.history_usage_rows // 2, args.history_usage_rows // 20, args.history_months, args.customers, "EUR,USD"
     )
     periods = sorted(p.name for p in history.iterdir())
     data = fresh_data_dir("history", history, periods)

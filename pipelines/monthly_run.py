@@ -59,10 +59,19 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None
             if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
-                failures.append(f"step {event.step_key}: {described or (data.error.message.strip() if data.error else 'failed')}")
+                failures.append(f"step {event.step_key}: {described or _root_cause(data.error)}")
     if not result.success and not failures:
         failures.append("the run did not succeed (see the Dagster logs above)")
     return failures
+
+
+def _root_cause(error) -> str:
+    """The innermost error's message: what went wrong, not how Dagster wrapped it."""
+    if error is None:
+        return "failed"
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 def _print_summary(paths: DataPaths, period: str) -> None:

@@ -9,6 +9,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.defs.resources import Warehouse
+from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
 from pipelines.partitions import dbt_vars, monthly_partitions
 
@@ -38,4 +39,12 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     warehouse.export_to_dbt()
     build_vars = dbt_vars(context.partition_keys)
     context.log.info(f"dbt build for {build_vars}")
-    yield from dbt.cli(["build", "--vars", json.dumps(build_vars)], context=context).stream()
+    invocation = dbt.cli(["build", "--vars", json.dumps(build_vars)], context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        with warehouse.connect(read_only=True) as con:
+            description = describe_dbt_failures(
+                invocation.get_artifact("run_results.json"),
+                lambda sql: [row[0] for row in con.execute(sql).fetchall()],
+            )
+        raise dg.Failure(description=description)
