@@ -14,7 +14,7 @@ from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
 
 
-RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
 def _instance() -> dg.DagsterInstance:

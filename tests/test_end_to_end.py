@@ -150,7 +150,18 @@ def test_summary_off_by_one_cent_fails_the_run(tmp_path, monkeypatch, capsys):
     assert all(status == "matched" for number, status in statuses.items() if number != tampered)
     difference = _query(tmp_path, "SELECT pretax_difference FROM marts.invoice_reconciliation WHERE invoice_number = ?", [tampered])
     assert difference == [(Decimal("-0.01"),)]
-    assert tampered in capsys.readouterr().out
+    output = capsys.readouterr().out
+    assert f"Invoice {tampered}" in output and "difference -0.01" in output
+    exports = tmp_path / "exports" / PERIOD
+    assert not (exports / "invoices").exists(), "a month that does not reconcile must not invoice customers"
+    report = (exports / "reconciliation_report.html").read_text(encoding="utf-8")
+    assert tampered in report and "mismatch" in report
+
+
+def test_clean_month_gets_its_reconciliation_report(clean_month):
+    data_dir, _, _ = clean_month
+    report = (data_dir / "exports" / PERIOD / "reconciliation_report.html").read_text(encoding="utf-8")
+    assert report.count("<td class='matched'>matched</td>") == 2 and "<td class='mismatch'>" not in report
 
 
 SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"

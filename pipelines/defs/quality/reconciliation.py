@@ -1,42 +1,158 @@
-"""The check that gates customer invoices: the recon files add up to Microsoft's invoices."""
+"""Blocking checks: the files add up to Microsoft's invoices and the marts tie to each other.
+
+They are attached to the reconciliation report, which customer invoices and the analysts'
+copy depend on: when one fails, neither is produced for the month.
+"""
+
+from collections.abc import Callable
+from datetime import date
 
 import dagster as dg
+import duckdb
 
 from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import Warehouse
 from pipelines.partitions import billing_period, monthly_partitions
 
-INVOICE_RECONCILIATION = dg.AssetKey(["marts", "invoice_reconciliation"])
+MonthQuery = Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]
 
 
-@dg.asset_check(asset=INVOICE_RECONCILIATION, blocking=True, partitions_def=monthly_partitions, pool=WAREHOUSE_POOL)
-def invoices_reconcile(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    """Every invoice of the month is `matched`: recon pretax equals the invoice's pretax total
-    exactly, and tax is within the documented tolerance."""
-    period = billing_period(context.partition_key)
-    with warehouse.connect(read_only=True) as con:
-        invoices = con.execute(
-            """
-            SELECT invoice_number, currency, status, pretax_difference, tax_difference
-            FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number
-            """,
-            [period],
-        ).fetchall()
-    failing = [row for row in invoices if row[2] != "matched"]
-    description = (
-        "; ".join(f"{number} ({currency}) is {status}: pretax off by {pretax}, tax off by {tax}" for number, currency, status, pretax, tax in failing)
-        if failing
-        else f"{len(invoices)} invoice(s) matched" if invoices else "no invoice found for the month"
-    )
-    return dg.AssetCheckResult(
-        passed=bool(invoices) and not failing,
+def month_check(name: str, description: str, query: MonthQuery, blocking: bool = True) -> dg.AssetChecksDefinition:
+    """A check on the report asset that runs `query` for the partition's month. Warnings are
+    non-blocking and return results of severity WARN."""
+
+    @dg.asset_check(
+        asset=RECONCILIATION_REPORT,
+        name=name,
         description=description,
+        blocking=blocking,
+        partitions_def=monthly_partitions,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        with warehouse.connect(read_only=True) as con:
+            return query(con, billing_period(context.partition_key))
+
+    return _check
+
+
+def markdown_table(rows: list[tuple], headers: tuple[str, ...]) -> dg.MetadataValue:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(value) for value in row) + " |" for row in rows[:20]]
+    return dg.MetadataValue.md("\n".join(lines))
+
+
+def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    invoices = con.execute(
+        """SELECT invoice_number, currency, status, recon_pretax + other_charges, invoice_pretax,
+                  pretax_difference, tax_difference
+           FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
+        [month],
+    ).fetchall()
+    failing = [row for row in invoices if row[2] != "matched"]
+    sentences = []
+    for number, currency, status, found, expected, difference, tax_difference in failing:
+        if status == "missing_recon":
+            sentences.append(f"Invoice {number} ({currency}) has no line in the reconciliation files")
+        elif status == "missing_invoice":
+            sentences.append(f"Lines of invoice {number} ({currency}) are in the files but the invoice is not in the summary")
+        else:
+            sentences.append(
+                f"Invoice {number} ({currency}) does not reconcile: files pre-tax {found:,.2f} vs invoice "
+                f"{expected:,.2f}, difference {difference:,.2f}, tax difference {tax_difference:,.2f}"
+            )
+    if not invoices:
+        sentences.append("No invoice was found for the month")
+    return dg.AssetCheckResult(
+        passed=not sentences,
+        description="; ".join(sentences) or f"{len(invoices)} invoice(s) matched to the cent",
         metadata={
             "invoices": len(invoices),
             "failing_invoices": len(failing),
-            "details": dg.MetadataValue.md(
-                "| invoice | currency | status | pretax difference | tax difference |\n|---|---|---|---|---|\n"
-                + "\n".join(f"| {n} | {c} | {s} | {p} | {t} |" for n, c, s, p, t in invoices)
+            "invoices_table": markdown_table(
+                [(n, c, s, f"{d:,.2f}", f"{t:,.2f}") for n, c, s, _, _, d, t in invoices],
+                ("invoice", "currency", "status", "pretax difference", "tax difference"),
             ),
         },
     )
+
+
+def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    """fct_charges -> customer_monthly -> invoice_reconciliation, and invoice lines -> billed."""
+    breaks = con.execute(
+        """
+        WITH lines AS (
+            SELECT customer_id, currency, sum(cost_pretax) AS cost, sum(billed_pretax) AS billed
+            FROM marts.fct_charges WHERE billing_period = $month GROUP BY ALL
+        ), invoice_lines AS (
+            SELECT customer_id, currency, sum(amount) AS amount
+            FROM marts.customer_invoice_lines WHERE billing_period = $month GROUP BY ALL
+        ), customers AS (
+            SELECT * FROM marts.customer_monthly WHERE billing_period = $month
+        ), per_customer AS (
+            SELECT 'customer ' || coalesce(c.customer_id, l.customer_id) || ' (' || coalesce(c.currency, l.currency) || ')' AS what,
+                   coalesce(l.cost, 0) AS expected_cost, coalesce(c.cost_pretax, 0) AS found_cost,
+                   coalesce(l.billed, 0) + coalesce(c.service_charges, 0) AS expected_billed,
+                   coalesce(c.billed_pretax, 0) AS found_billed, coalesce(i.amount, 0) AS invoice_lines
+            FROM customers c
+            FULL JOIN lines l ON l.customer_id = c.customer_id AND l.currency = c.currency
+            LEFT JOIN invoice_lines i ON i.customer_id = coalesce(c.customer_id, l.customer_id)
+                                      AND i.currency = coalesce(c.currency, l.currency)
+        ), per_currency AS (
+            SELECT 'currency ' || coalesce(c.currency, r.currency) AS what,
+                   coalesce(r.recon, 0) AS expected_cost, coalesce(c.cost, 0) AS found_cost,
+                   0 AS expected_billed, 0 AS found_billed, 0 AS invoice_lines
+            FROM (SELECT currency, sum(cost_pretax) AS cost FROM customers GROUP BY ALL) c
+            FULL JOIN (SELECT currency, sum(recon_pretax) AS recon FROM marts.invoice_reconciliation
+                       WHERE billing_period = $month GROUP BY ALL) r ON r.currency = c.currency
+        )
+        SELECT what, expected_cost, found_cost, expected_billed, found_billed, invoice_lines
+        FROM per_customer
+        WHERE expected_cost <> found_cost OR expected_billed <> found_billed OR invoice_lines <> found_billed
+        UNION ALL
+        SELECT what, expected_cost, found_cost, expected_billed, found_billed, invoice_lines
+        FROM per_currency WHERE expected_cost <> found_cost
+        ORDER BY 1
+        """,
+        {"month": month},
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not breaks,
+        description=(
+            f"{len(breaks)} total(s) do not tie across marts, first: {breaks[0][0]}" if breaks else "fct_charges, customer_monthly, customer_invoice_lines and invoice_reconciliation tie"
+        ),
+        metadata={
+            "breaks": len(breaks),
+            "examples": markdown_table(breaks, ("what", "expected cost", "found cost", "expected billed", "found billed", "invoice lines")),
+        },
+    )
+
+
+def every_line_priced(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    total, unpriced, positive_credits = con.execute(
+        """SELECT count(*), count(*) FILTER (pricing_rule_id IS NULL OR billed_pretax IS NULL),
+                  count(*) FILTER (cost_pretax < 0 AND billed_pretax > 0)
+           FROM marts.fct_charges WHERE billing_period = ?""",
+        [month],
+    ).fetchone()
+    problems = []
+    if unpriced:
+        problems.append(f"{unpriced} charge line(s) have no pricing rule or price: check dbt_project/seeds/pricing_rules.csv")
+    if positive_credits:
+        problems.append(f"{positive_credits} credit line(s) would be billed as a charge")
+    return dg.AssetCheckResult(
+        passed=not problems,
+        description="; ".join(problems) or f"all {total:,} lines priced, no credit billed positive",
+        metadata={"lines": total, "unpriced_lines": unpriced, "credits_billed_positive": positive_credits},
+    )
+
+
+invoices_reconcile = month_check(
+    "invoices_reconcile",
+    "Per invoice, the files' license + usage pre-tax (+ the invoice's other charges) equal the invoice "
+    "exactly, tax within reconciliation_tax_tolerance, every invoice has lines and every line an invoice.",
+    invoices_match,
+)
+marts_tie = month_check("marts_tie", "Totals tie from fct_charges to customer_monthly to invoice_reconciliation.", marts_tie_out)
+charges_priced = month_check("every_line_priced", "Every charge line carries a pricing rule and a price.", every_line_priced)

@@ -1,0 +1,50 @@
+"""The reconciliation report: written for every month, passing or not, and the gate that
+customer invoices and the analysts' copy wait behind (its blocking checks)."""
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY, WAREHOUSE_POOL
+from pipelines.defs.resources import Warehouse
+from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.quality.report_data import load_report
+from pipelines.quality.report_html import render_report
+
+RECONCILIATION_REPORT = dg.AssetKey(["quality", "reconciliation_report"])
+REPORT_FILE = "reconciliation_report.html"
+
+
+@dg.asset(
+    key=RECONCILIATION_REPORT,
+    deps=[
+        dg.AssetKey(["marts", "invoice_reconciliation"]),
+        dg.AssetKey(["marts", "customer_monthly"]),
+        dg.AssetKey(["marts", "fct_charges"]),
+        MANIFEST_KEY,
+        REJECTED_KEY,
+    ],
+    partitions_def=monthly_partitions,
+    pool=WAREHOUSE_POOL,
+    group_name="quality",
+    kinds={"html"},
+)
+def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    """`<data>/exports/<YYYY-MM>/reconciliation_report.html`: each invoice expected vs found,
+    and for a mismatch the breakdown by charge type and customer, files and rejected lines."""
+    period = context.partition_key
+    with warehouse.connect(read_only=True) as con:
+        data = load_report(con, period, billing_period(period))
+    target = warehouse.paths.exports(period) / REPORT_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    partial.write_text(render_report(data), encoding="utf-8")
+    partial.replace(target)
+    statuses = {b.invoice["invoice_number"]: b.invoice["status"] for b in data.invoices}
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(target)),
+            "invoices": len(statuses),
+            "invoices_not_matched": sum(status != "matched" for status in statuses.values()),
+            "rejected_lines": data.rejected_total,
+            "statuses": dg.MetadataValue.json(statuses),
+        }
+    )

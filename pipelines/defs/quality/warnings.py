@@ -1,0 +1,96 @@
+"""Warnings: visible in the UI and the run summary, never blocking an invoice."""
+
+from datetime import date
+
+import dagster as dg
+import duckdb
+
+from pipelines.defs.quality.reconciliation import markdown_table, month_check
+from pipelines.quality.thresholds import COST_JUMP_PERCENT, KNOWN_CHARGE_TYPES, ROW_ARITHMETIC_TOLERANCE
+
+WARN = dg.AssetCheckSeverity.WARN
+
+
+def unknown_charge_types(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    found = con.execute(
+        "SELECT charge_type, count(*) FROM marts.fct_charges WHERE billing_period = ? GROUP BY ALL ORDER BY 1", [month]
+    ).fetchall()
+    unknown = [(kind, lines) for kind, lines in found if (kind or "").strip().lower() not in KNOWN_CHARGE_TYPES]
+    return dg.AssetCheckResult(
+        passed=not unknown,
+        severity=WARN,
+        description=f"unknown ChargeType values: {', '.join(repr(k) for k, _ in unknown)}" if unknown else "every ChargeType is known",
+        metadata={"unknown_charge_types": len(unknown), "examples": markdown_table(unknown, ("charge type", "lines"))},
+    )
+
+
+def row_arithmetic(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    """Subtotal + Tax = TotalForCustomer, Amount - TotalOtherDiscount = Subtotal,
+    PretaxCharges + TaxAmount = PostTaxTotal, within ROW_ARITHMETIC_TOLERANCE."""
+    deviations = con.execute(
+        """
+        SELECT source_file, source_line, rule, deviation FROM (
+            SELECT source_file, source_line, 'Subtotal + Tax = TotalForCustomer' AS rule,
+                   subtotal + tax - total_for_customer AS deviation
+            FROM raw.license_recon WHERE billing_period = $month
+            UNION ALL
+            SELECT source_file, source_line, 'Amount - TotalOtherDiscount = Subtotal',
+                   amount - total_other_discount - subtotal
+            FROM raw.license_recon WHERE billing_period = $month
+            UNION ALL
+            SELECT source_file, source_line, 'PretaxCharges + TaxAmount = PostTaxTotal',
+                   pretax_charges + tax_amount - post_tax_total
+            FROM raw.usage_recon WHERE billing_period = $month
+        ) WHERE abs(deviation) > $tolerance
+        ORDER BY source_file, source_line
+        """,
+        {"month": month, "tolerance": ROW_ARITHMETIC_TOLERANCE},
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not deviations,
+        severity=WARN,
+        description=(
+            f"{len(deviations)} line(s) off by more than {ROW_ARITHMETIC_TOLERANCE}" if deviations else "row arithmetic holds"
+        ),
+        metadata={"deviations": len(deviations), "examples": markdown_table(deviations, ("file", "line", "rule", "deviation"))},
+    )
+
+
+def cost_jumps(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    jumps = con.execute(
+        """SELECT customer_id, customer_name, currency, cost_pretax, cost_change_percent
+           FROM marts.customer_trends
+           WHERE billing_period = ? AND cost_change_percent > ? ORDER BY cost_change_percent DESC""",
+        [month, COST_JUMP_PERCENT],
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not jumps,
+        severity=WARN,
+        description=(
+            f"{len(jumps)} customer(s) cost more than {COST_JUMP_PERCENT}% above last month" if jumps else "no unusual cost jump"
+        ),
+        metadata={"customers": len(jumps), "examples": markdown_table(jumps, ("customer id", "name", "currency", "cost", "change %"))},
+    )
+
+
+def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    over = con.execute(
+        """SELECT m.customer_id, m.customer_name, m.currency, m.usage_cost_pretax, c.monthly_usage_budget
+           FROM marts.customer_monthly m JOIN config.customers c USING (customer_id)
+           WHERE m.billing_period = ? AND c.monthly_usage_budget IS NOT NULL
+             AND m.usage_cost_pretax > c.monthly_usage_budget
+           ORDER BY m.customer_id""",
+        [month],
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not over,
+        severity=WARN,
+        description=f"{len(over)} customer(s) above their monthly usage budget" if over else "usage within budgets",
+        metadata={"customers": len(over), "examples": markdown_table(over, ("customer id", "name", "currency", "usage", "budget"))},
+    )
+
+
+charge_types_known = month_check("charge_types_known", "ChargeType values are the documented ones.", unknown_charge_types, blocking=False)
+row_arithmetic_holds = month_check("row_arithmetic", "Row arithmetic of the recon files holds within a cent.", row_arithmetic, blocking=False)
+no_cost_jump = month_check("no_cost_jump", "No customer's cost jumps above the threshold month over month.", cost_jumps, blocking=False)
+usage_within_budget = month_check("usage_within_budget", "Azure usage within each customer's configured budget.", usage_over_budget, blocking=False)

@@ -1,0 +1,39 @@
+"""Tolerances and thresholds of the data-quality checks, each defined once, with its reason.
+
+The tax tolerance of the reconciliation lives in dbt_project.yml
+(`reconciliation_tax_tolerance`), where the status is computed.
+"""
+
+import os
+from decimal import Decimal
+
+# Microsoft's own examples are not always cent-exact (15.62 x 2 printed as 31.25), so row
+# arithmetic is flagged beyond a cent, not required to be exact.
+ROW_ARITHMETIC_TOLERANCE = Decimal("0.01")
+
+# A customer's cost rising by more than this percentage month over month is the non-payment,
+# fraud or misuse signal Partner Center asks partners to watch.
+COST_JUMP_PERCENT = Decimal(os.environ.get("CSP_RECON_COST_JUMP_PERCENT", "50"))
+
+# ChargeType values documented for the legacy license and usage files (compared lower-cased).
+KNOWN_CHARGE_TYPES = frozenset(
+    {
+        "cycle fee",
+        "cycle instance prorate",
+        "prorate fees when purchase",
+        "prorate fees when cancel",
+        "prorate fee when cancel",
+        "prorate fee when purchase",
+        "prorate fees when renew",
+        "cancel fee",
+        "cancel instance prorate",
+        "renew fee",
+        "purchase fee",
+        "activation fee",
+        "assess usage fee for current cycle",
+        "cycle discount",
+        "monthly usage charge",
+        "refund",
+        "credit",
+    }
+)
