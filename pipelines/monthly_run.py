@@ -36,9 +36,13 @@ def run_month(period: str, data_dir: Path) -> int:
             result = job.execute_in_process(
                 partition_key=period, instance=instance, raise_on_error=False, run_config=RUN_LOG_CONFIG
             )
-    failures = _failures(result)
+    failures, warnings = _failures(result)
     print(f"csp-recon run {period}  (data: {data_dir}; full log: {log_path})")
     _print_summary(DataPaths(data_dir), period)
+    if warnings:
+        print("\nWarnings (not blocking):")
+        for warning in warnings:
+            print(f"  - {warning}")
     if failures:
         print("\nFAILED:")
         for failure in failures:
@@ -48,21 +52,23 @@ def run_month(period: str, data_dir: Path) -> int:
     return 0
 
 
-def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
-    failures = []
+def _failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
+    """Blocking failures, then warnings, in the checks' and steps' own words."""
+    failures, warnings = [], []
     for event in result.all_events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed:
-                failures.append(f"check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}: {evaluation.description}")
+                found = warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else failures
+                found.append(f"{evaluation.check_name}: {evaluation.description}")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None
             if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
                 failures.append(f"step {event.step_key}: {described or _root_cause(data.error)}")
     if not result.success and not failures:
-        failures.append("the run did not succeed (see the Dagster logs above)")
-    return failures
+        failures.append("the run did not succeed: see the full log")
+    return failures, warnings
 
 
 def _root_cause(error) -> str:

@@ -10,7 +10,8 @@ with product_lines as (
             || case when billed_pretax < 0 then ' - credit' else '' end as line_description,
         sum(abs(quantity)) * case when billed_pretax < 0 then -1 else 1 end as quantity,
         sum(billed_pretax) as amount
-    from {{ ref('int_charges_priced') }}
+    from {{ ref('fct_charges') }}
+    where {{ in_rebuilt_periods() }}
     group by billing_period, customer_id, currency, source, product_name, billed_pretax < 0
 ),
 

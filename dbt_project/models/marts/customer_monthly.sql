@@ -8,7 +8,8 @@ with charges as (
         sum(billed_pretax) as lines_billed_pretax,
         sum(markup_amount) as markup_amount,
         count(*) as line_count
-    from {{ ref('int_charges_priced') }}
+    from {{ ref('fct_charges') }}
+    where {{ in_rebuilt_periods() }}
     group by all
 ),
 

@@ -8,7 +8,8 @@ with recon as (
         sum(cost_pretax) as recon_pretax,
         sum(cost_tax) as recon_tax,
         count(*) as recon_line_count
-    from {{ ref('int_charges_unioned') }}
+    from {{ ref('fct_charges') }}
+    where {{ in_rebuilt_periods() }}
     group by all
 ),
 
