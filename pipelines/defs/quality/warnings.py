@@ -6,7 +6,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.quality.reconciliation import markdown_table, month_check
-from pipelines.quality.thresholds import COST_JUMP_PERCENT, KNOWN_CHARGE_TYPES, ROW_ARITHMETIC_TOLERANCE
+from pipelines.quality.thresholds import COST_JUMP_PERCENT, KNOWN_CHARGE_TYPES
 
 WARN = dg.AssetCheckSeverity.WARN
 
@@ -21,38 +21,6 @@ def unknown_charge_types(con: duckdb.DuckDBPyConnection, month: date) -> dg.Asse
         severity=WARN,
         description=f"unknown ChargeType values: {', '.join(repr(k) for k, _ in unknown)}" if unknown else "every ChargeType is known",
         metadata={"unknown_charge_types": len(unknown), "examples": markdown_table(unknown, ("charge type", "lines"))},
-    )
-
-
-def row_arithmetic(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
-    """Subtotal + Tax = TotalForCustomer, Amount - TotalOtherDiscount = Subtotal,
-    PretaxCharges + TaxAmount = PostTaxTotal, within ROW_ARITHMETIC_TOLERANCE."""
-    deviations = con.execute(
-        """
-        SELECT source_file, source_line, rule, deviation FROM (
-            SELECT source_file, source_line, 'Subtotal + Tax = TotalForCustomer' AS rule,
-                   subtotal + tax - total_for_customer AS deviation
-            FROM raw.license_recon WHERE billing_period = $month
-            UNION ALL
-            SELECT source_file, source_line, 'Amount - TotalOtherDiscount = Subtotal',
-                   amount - total_other_discount - subtotal
-            FROM raw.license_recon WHERE billing_period = $month
-            UNION ALL
-            SELECT source_file, source_line, 'PretaxCharges + TaxAmount = PostTaxTotal',
-                   pretax_charges + tax_amount - post_tax_total
-            FROM raw.usage_recon WHERE billing_period = $month
-        ) WHERE abs(deviation) > $tolerance
-        ORDER BY source_file, source_line
-        """,
-        {"month": month, "tolerance": ROW_ARITHMETIC_TOLERANCE},
-    ).fetchall()
-    return dg.AssetCheckResult(
-        passed=not deviations,
-        severity=WARN,
-        description=(
-            f"{len(deviations)} line(s) off by more than {ROW_ARITHMETIC_TOLERANCE}" if deviations else "row arithmetic holds"
-        ),
-        metadata={"deviations": len(deviations), "examples": markdown_table(deviations, ("file", "line", "rule", "deviation"))},
     )
 
 
@@ -91,6 +59,5 @@ def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCh
 
 
 charge_types_known = month_check("charge_types_known", "ChargeType values are the documented ones.", unknown_charge_types, blocking=False)
-row_arithmetic_holds = month_check("row_arithmetic", "Row arithmetic of the recon files holds within a cent.", row_arithmetic, blocking=False)
 no_cost_jump = month_check("no_cost_jump", "No customer's cost jumps above the threshold month over month.", cost_jumps, blocking=False)
 usage_within_budget = month_check("usage_within_budget", "Azure usage within each customer's configured budget.", usage_over_budget, blocking=False)

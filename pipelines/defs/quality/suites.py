@@ -1,0 +1,60 @@
+"""The Great Expectations suites in `expectations/`, each an asset check on its table.
+
+Suites of severity ERROR block what is downstream of their table; WARN suites (row
+arithmetic, where Microsoft's own figures are not always exact) are shown, never blocking.
+A suite that raises is an error of the check, never a pass.
+"""
+
+import dagster as dg
+
+from pipelines.defs.ingest.assets import WAREHOUSE_POOL
+from pipelines.defs.quality.reconciliation import markdown_table
+from pipelines.defs.resources import Warehouse
+from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_names, validate
+
+
+def suite_check(name: str) -> dg.AssetChecksDefinition:
+    suite = load_suite(name)
+    meta = suite.get("meta", {})
+    severity = dg.AssetCheckSeverity.WARN if meta.get("severity") == "WARN" else dg.AssetCheckSeverity.ERROR
+
+    @dg.asset_check(
+        asset=dg.AssetKey(meta["table"].split(".")),
+        name=f"gx_{name}",
+        description=meta.get("notes"),
+        blocking=severity == dg.AssetCheckSeverity.ERROR,
+        partitions_def=monthly_partitions,
+        pool=WAREHOUSE_POOL,
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        month = billing_period(context.partition_key)
+        with warehouse.connect(read_only=True) as con:
+            frame, total = month_frame(con, name, month)
+        outcome = validate(frame, resolve_placeholders(suite, month), total)
+        sampled = f" (sample of {outcome.rows_validated:,})" if outcome.sampled else ""
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            severity=severity,
+            description=(
+                f"{len(outcome.failures)} of {outcome.expectations} expectations failed on {total:,} rows{sampled}: "
+                + "; ".join(f"{f['expectation']} {f['column']} ({f['unexpected_count']} rows)" for f in outcome.failures)
+                if outcome.failures
+                else f"{outcome.expectations} expectations met on {total:,} rows{sampled}"
+            ),
+            metadata={
+                "rows": total,
+                "rows_validated": outcome.rows_validated,
+                "expectations": outcome.expectations,
+                "failed_expectations": len(outcome.failures),
+                "failures": markdown_table(
+                    [(f["expectation"], f["column"], f["unexpected_count"], ", ".join(f["examples"]) or f["observed"]) for f in outcome.failures],
+                    ("expectation", "column", "unexpected rows", "examples"),
+                ),
+            },
+        )
+
+    return _check
+
+
+gx_suite_checks = [suite_check(name) for name in suite_names()]

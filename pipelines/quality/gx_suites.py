@@ -1,0 +1,153 @@
+"""Run the Great Expectations suites kept as JSON in `expectations/` on a month's rows.
+
+GX's SQL datasource does not work against DuckDB (stack-notes.md), so the month's rows are
+fetched with DuckDB and validated as a pandas DataFrame in an ephemeral context. Money is
+never compared here: `.df()` turns DECIMAL into float. Totals are checked exactly in SQL by
+the blocking reconciliation checks; row arithmetic arrives here as booleans computed in SQL.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import duckdb
+
+from pipelines.quality.thresholds import ROW_ARITHMETIC_TOLERANCE
+from pipelines.settings import EXPECTATIONS_DIR
+
+# Above this many rows a month is validated on a repeatable reservoir sample (shapes, sets and
+# patterns); exact counts and totals are the SQL checks' job.
+SAMPLE_ROWS = 250_000
+# Annual subscriptions renew with a charge period of a year, in either direction.
+CHARGE_DATE_WINDOW = timedelta(days=400)
+
+_TOLERANCE = f"{ROW_ARITHMETIC_TOLERANCE}::DECIMAL(18,6)"
+# The rows each suite validates: the month's rows, with row arithmetic evaluated exactly here.
+SUITE_QUERIES: dict[str, str] = {
+    "raw_license_recon": "SELECT * FROM raw.license_recon WHERE billing_period = $month",
+    "raw_usage_recon": "SELECT * FROM raw.usage_recon WHERE billing_period = $month",
+    "raw_invoice_summary": "SELECT * FROM raw.invoice_summary WHERE billing_period = $month",
+    "raw_license_recon_arithmetic": f"""
+        SELECT source_file, source_line,
+               abs(subtotal + tax - total_for_customer) <= {_TOLERANCE} AS subtotal_plus_tax_is_total,
+               abs(amount - total_other_discount - subtotal) <= {_TOLERANCE} AS amount_less_discount_is_subtotal
+        FROM raw.license_recon WHERE billing_period = $month""",
+    "raw_usage_recon_arithmetic": f"""
+        SELECT source_file, source_line,
+               abs(pretax_charges + tax_amount - post_tax_total) <= {_TOLERANCE} AS pretax_plus_tax_is_post_tax_total
+        FROM raw.usage_recon WHERE billing_period = $month""",
+    "marts_fct_charges": "SELECT * EXCLUDE (cost_pretax, cost_tax, list_amount, billed_pretax, markup_amount, margin) FROM marts.fct_charges WHERE billing_period = $month",
+    "marts_customer_monthly": "SELECT * FROM marts.customer_monthly WHERE billing_period = $month",
+    "marts_invoice_reconciliation": "SELECT invoice_number, currency, status FROM marts.invoice_reconciliation WHERE billing_period = $month",
+}
+
+
+class SuiteError(Exception):
+    """A suite could not be evaluated: a code or configuration error, never a data verdict."""
+
+
+@dataclass
+class SuiteOutcome:
+    suite: str
+    table: str
+    severity: str
+    rows_total: int
+    rows_validated: int
+    expectations: int
+    failures: list[dict] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    @property
+    def sampled(self) -> bool:
+        return self.rows_validated < self.rows_total
+
+
+def load_suite(name: str, directory: Path = EXPECTATIONS_DIR) -> dict:
+    return json.loads((directory / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def suite_names(directory: Path = EXPECTATIONS_DIR) -> list[str]:
+    return sorted(path.stem for path in directory.glob("*.json"))
+
+
+def resolve_placeholders(suite: dict, month: date) -> dict:
+    """`$window_start` / `$window_end`: the plausible charge-date window around the month, as
+    datetimes, which GX compares with the frame's timestamp columns."""
+    month_end = date(month.year + month.month // 12, month.month % 12 + 1, 1) - timedelta(days=1)
+    values = {
+        "$window_start": datetime.combine(month - CHARGE_DATE_WINDOW, time.min),
+        "$window_end": datetime.combine(month_end + CHARGE_DATE_WINDOW, time.max),
+    }
+
+    def resolved(node):
+        if isinstance(node, dict):
+            return {key: resolved(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolved(value) for value in node]
+        return values.get(node, node) if isinstance(node, str) else node
+
+    return resolved(suite)
+
+
+def month_frame(con: duckdb.DuckDBPyConnection, suite_name: str, month: date):
+    """The month's rows for the suite as pandas, sampled above SAMPLE_ROWS; and the row count."""
+    query = SUITE_QUERIES[suite_name]
+    total = con.execute(f"SELECT count(*) FROM ({query})", {"month": month}).fetchone()[0]
+    sample = f" USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (42)" if total > SAMPLE_ROWS else ""
+    frame = con.execute(f"SELECT * FROM ({query}){sample}", {"month": month}).df()
+    return frame, total
+
+
+def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuite
+
+    context = gx.get_context(mode="ephemeral")
+    batch_definition = (
+        context.data_sources.add_pandas("csp_recon").add_dataframe_asset("month").add_batch_definition_whole_dataframe("rows")
+    )
+    expectations = [{**e, "kwargs": {**e["kwargs"], "result_format": "SUMMARY"}} for e in suite["expectations"]]
+    gx_suite = context.suites.add(ExpectationSuite(name=suite["name"], expectations=expectations))
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(gx_suite)
+    outcome = SuiteOutcome(
+        suite=suite["name"],
+        table=suite.get("meta", {}).get("table", ""),
+        severity=suite.get("meta", {}).get("severity", "ERROR"),
+        rows_total=rows_total,
+        rows_validated=len(frame),
+        expectations=len(result.results),
+    )
+    for item in result.results:
+        config = item.expectation_config
+        raised = _raised(item.exception_info)
+        if raised:
+            raise SuiteError(f"suite {suite['name']}: {config.type} on {config.kwargs.get('column', '')} raised: {raised}")
+        if not item.success:
+            outcome.failures.append(
+                {
+                    "expectation": config.type,
+                    "column": config.kwargs.get("column") or config.kwargs.get("column_list") or "",
+                    "unexpected_count": item.result.get("unexpected_count"),
+                    "examples": [str(v) for v in (item.result.get("partial_unexpected_list") or [])[:5]],
+                    "observed": str(item.result.get("observed_value", ""))[:200],
+                }
+            )
+    return outcome
+
+
+def _raised(exception_info: dict | None) -> str | None:
+    """GX reports code errors inside results; both its flat and per-metric shapes are read."""
+    if not exception_info:
+        return None
+    if "raised_exception" in exception_info:
+        return exception_info.get("exception_message") if exception_info["raised_exception"] else None
+    for detail in exception_info.values():
+        if isinstance(detail, dict) and detail.get("raised_exception"):
+            return detail.get("exception_message") or "an exception"
+    return None
