@@ -31,14 +31,17 @@ PERIOD = "2026-10"
 
 BASELINE_DUCKDB = textwrap.dedent(
     """
-    import sys, duckdb
+    import csv, glob, sys, duckdb
     from pipelines.formats import LICENSE_RECON_COLUMNS, USAGE_RECON_COLUMNS
     month, db = sys.argv[1], sys.argv[2]
     con = duckdb.connect(db)
-    def columns(spec):
-        return "{" + ", ".join(f"'{c.sql_name}': '{c.read_type}'" for c in spec if c.required or c.name == "ResellerMpnId") + "}"
     for table, spec, pattern in (("license", LICENSE_RECON_COLUMNS, "*License*"), ("usage", USAGE_RECON_COLUMNS, "*Usage*")):
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv('{month}/{pattern}', header=true, auto_detect=false, columns={columns(spec)})")
+        paths = sorted(glob.glob(f"{month}/{pattern}"))
+        with open(paths[0], encoding="utf-8-sig") as first:
+            header = next(csv.reader(first))
+        types = {c.name: (c.sql_name, c.read_type) for c in spec}
+        columns = "{" + ", ".join(f"'{types[h][0]}': '{types[h][1]}'" for h in header) + "}"
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv({paths}, header=true, auto_detect=false, columns={columns})")
     rows = con.execute(
         "SELECT customer_id, currency, sum(cost) FROM (SELECT customer_id, currency, subtotal AS cost FROM license "
         "UNION ALL SELECT customer_id, currency, pretax_charges FROM usage) GROUP BY ALL"
