@@ -29,7 +29,7 @@ test: manifest
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ui: manifest
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(abspath $(DATA_DIR))/dagster_home} CSP_RECON_DATA_DIR=$(abspath $(DATA_DIR)) $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/csp-recon ui --data-dir $(DATA_DIR)
 
 clean:
 	rm -rf $(VENV) dbt_project/target dbt_project/logs

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from pipelines.settings import DATA_DIR_ENV, resolve_data_dir, validate_period
 
@@ -25,10 +26,49 @@ def _run(args: argparse.Namespace) -> int:
     return run_month(args.period, data_dir)
 
 
+def _backfill(args: argparse.Namespace) -> int:
+    from pipelines.partitions import months_between
+
+    try:
+        periods = months_between(args.first, args.last)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    data_dir = resolve_data_dir(args.data_dir)
+    os.environ[DATA_DIR_ENV] = str(data_dir)
+    from pipelines.monthly_run import run_month
+
+    failed = []
+    for period in periods:
+        print(f"\n=== {period} ===")
+        if run_month(period, data_dir) != 0:
+            failed.append(period)
+    print(f"\nBackfill {args.first} to {args.last}: {len(periods) - len(failed)} of {len(periods)} month(s) passed.")
+    if failed:
+        print(f"Failed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from pipelines.instance import prepare_dagster_home
+    from pipelines.settings import REPO_ROOT, DataPaths
+
+    data_dir = resolve_data_dir(args.data_dir)
+    os.environ[DATA_DIR_ENV] = str(data_dir)
+    prepare_dagster_home(DataPaths(data_dir))
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "--port", str(args.port)]
+    os.execv(command[0], command)
+
+
 def _generate(args: argparse.Namespace) -> int:
     from pipelines.generate.command import run
 
     return run(args)
+
+
+def _add_data_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else ./data)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="Run the whole pipeline for one invoice month.")
     run.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
-    run.add_argument("--data-dir", help=f"data directory (default: ${DATA_DIR_ENV}, else ./data)")
+    _add_data_dir(run)
     run.set_defaults(handler=_run)
+
+    backfill = commands.add_parser("backfill", help="Run several invoice months, one after the other.")
+    backfill.add_argument("--from", dest="first", required=True, type=_period, help="first month, YYYY-MM")
+    backfill.add_argument("--to", dest="last", required=True, type=_period, help="last month, YYYY-MM")
+    _add_data_dir(backfill)
+    backfill.set_defaults(handler=_backfill)
+
+    ui = commands.add_parser("ui", help="Serve the Dagster UI, with schedules and sensors, for the data directory.")
+    _add_data_dir(ui)
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(handler=_ui)
 
     generate = commands.add_parser("generate", help="Write sample Partner Center files.")
     from pipelines.generate.command import add_arguments

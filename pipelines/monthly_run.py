@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from contextlib import redirect_stderr, redirect_stdout
 from datetime import datetime, timezone
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.instance import prepare_dagster_home
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
 
@@ -17,28 +17,25 @@ from pipelines.settings import DataPaths
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 
 
-def _instance() -> dg.DagsterInstance:
-    """The persistent instance when DAGSTER_HOME is set, so CLI runs show in the UI."""
-    return dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-
-
 def run_month(period: str, data_dir: Path) -> int:
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
     from pipelines.definitions import defs
 
     paths = DataPaths(data_dir)
+    prepare_dagster_home(paths)  # CLI runs show in the UI, and wait for the UI's runs' warehouse pool
     log_path = paths.logs / f"run-{period}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's progress and library warnings go to the run's log file; the clerk reads the summary.
     with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
         job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
-        with _instance() as instance:
+        with dg.DagsterInstance.get() as instance:
             result = job.execute_in_process(
                 partition_key=period, instance=instance, raise_on_error=False, run_config=RUN_LOG_CONFIG
             )
     failures, warnings = _failures(result)
     print(f"csp-recon run {period}  (data: {data_dir}; full log: {log_path})")
-    _print_summary(DataPaths(data_dir), period)
+    _print_summary(paths, period)
+    _print_publication(result, paths)
     if warnings:
         print("\nWarnings (not blocking):")
         for warning in warnings:
@@ -113,6 +110,19 @@ def _print_summary(paths: DataPaths, period: str) -> None:
                 [month],
             ).fetchall():
                 print(f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}")
+
+
+def _print_publication(result: dg.ExecuteInProcessResult, paths: DataPaths) -> None:
+    from pipelines.defs.publish.assets import PUBLISHED_WAREHOUSE
+
+    published = any(
+        event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == PUBLISHED_WAREHOUSE
+        for event in result.all_events
+    )
+    if published:
+        print(f"\nAnalysts' warehouse updated: {paths.published_warehouse}")
+    else:
+        print(f"\nAnalysts' warehouse unchanged: this month is not published ({paths.published_warehouse}).")
 
 
 def _money(value) -> str:

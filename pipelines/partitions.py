@@ -21,3 +21,15 @@ def dbt_vars(partition_keys: list[str]) -> dict[str, str]:
     """The billing periods a dbt run replaces: every model rebuilds exactly this range."""
     periods = sorted(billing_period(key) for key in partition_keys)
     return {"min_period": periods[0].isoformat(), "max_period": periods[-1].isoformat()}
+
+
+def months_between(first: str, last: str) -> list[str]:
+    """Partition keys from `first` to `last`, both included."""
+    start, end = billing_period(first), billing_period(last)
+    if start > end:
+        raise ValueError(f"{first} is after {last}: give the earlier month first.")
+    keys, month = [], start
+    while month <= end:
+        keys.append(month.strftime(PARTITION_FORMAT))
+        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    return keys

@@ -58,6 +58,11 @@ class DataPaths:
         return self.published_dir / "warehouse.duckdb"
 
     @property
+    def dagster_home(self) -> Path:
+        """Dagster's runs, schedules and sensor cursors, when $DAGSTER_HOME does not say otherwise."""
+        return self.root / "dagster_home"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -11,6 +11,8 @@ from dagster_dbt import DbtCliResource
 from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, resolve_data_dir
 
 WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
+# Every step that opens the warehouse runs in this pool; dagster.yaml limits it to one at a time.
+WAREHOUSE_POOL = "warehouse"
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -9,8 +9,7 @@ import re
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing import InvoiceDataError, load_month, write_month
 from pipelines.invoicing.money import display_amount, plain_amount
 from pipelines.partitions import monthly_partitions

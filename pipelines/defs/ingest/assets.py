@@ -6,11 +6,9 @@ from pipelines.formats import FileKind
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.month import MonthLoad, load_month
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.metadata import markdown_table
 from pipelines.partitions import monthly_partitions
-
-WAREHOUSE_POOL = "warehouse"
-
 
 def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
@@ -50,11 +48,10 @@ def raw_partner_center_files(context: dg.AssetExecutionContext, warehouse: Wareh
 
 
 def _materializations(month: MonthLoad):
-    files_table = dg.MetadataValue.md(
-        "| file | kind | status | read | loaded | rejected |\n|---|---|---|---|---|---|\n"
-        + "\n".join(
-            f"| {f.name} | {f.kind} | {f.status} | {f.rows_read} | {f.rows_loaded} | {f.rows_rejected} |" for f in month.files
-        )
+    files_table = markdown_table(
+        [(f.name, f.kind, f.status, f.rows_read, f.rows_loaded, f.rows_rejected) for f in month.files],
+        ("file", "kind", "status", "read", "loaded", "rejected"),
+        limit=len(month.files),
     )
     for kind, key in RAW_KEYS.items():
         loaded, rejected = month.rows(kind)

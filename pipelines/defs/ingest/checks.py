@@ -5,8 +5,8 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from pipelines.defs.ingest.assets import MANIFEST_KEY, WAREHOUSE_POOL
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.ingest.assets import MANIFEST_KEY
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
 from pipelines.partitions import billing_period, monthly_partitions
 

@@ -10,9 +10,9 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
 
 MonthQuery = Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]
@@ -35,12 +35,6 @@ def month_check(name: str, description: str, query: MonthQuery, blocking: bool =
             return query(con, billing_period(context.partition_key))
 
     return _check
-
-
-def markdown_table(rows: list[tuple], headers: tuple[str, ...]) -> dg.MetadataValue:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(value) for value in row) + " |" for row in rows[:20]]
-    return dg.MetadataValue.md("\n".join(lines))
 
 
 def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:

@@ -3,8 +3,8 @@ customer invoices and the analysts' copy wait behind (its blocking checks)."""
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY, WAREHOUSE_POOL
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report

@@ -7,9 +7,8 @@ A suite that raises is an error of the check, never a pass.
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
-from pipelines.defs.quality.reconciliation import markdown_table
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_names, validate
 

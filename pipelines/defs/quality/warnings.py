@@ -5,7 +5,8 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from pipelines.defs.quality.reconciliation import markdown_table, month_check
+from pipelines.defs.quality.reconciliation import month_check
+from pipelines.metadata import markdown_table
 from pipelines.quality.thresholds import COST_JUMP_PERCENT, KNOWN_CHARGE_TYPES
 
 WARN = dg.AssetCheckSeverity.WARN

@@ -7,8 +7,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 
-from pipelines.defs.ingest.assets import WAREHOUSE_POOL
-from pipelines.defs.resources import Warehouse
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
 from pipelines.partitions import dbt_vars, monthly_partitions

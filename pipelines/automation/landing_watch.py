@@ -1,0 +1,44 @@
+"""Which landing months are ready to run: files present, unchanged for a while, not yet run.
+
+A month's fingerprint is the names, sizes and modification times of its files: any file added,
+replaced or removed gives a new fingerprint, hence a new run key, hence one new run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.ingest.month import landed_files
+from pipelines.settings import PERIOD_PATTERN
+
+
+@dataclass(frozen=True)
+class LandedMonth:
+    period: str
+    fingerprint: str
+    newest_change: float
+    files: int
+
+    @property
+    def run_key(self) -> str:
+        return f"{self.period}:{self.fingerprint}"
+
+    def settled(self, now: float, settle_seconds: float) -> bool:
+        """Still being copied if any file changed within the settle window."""
+        return now - self.newest_change >= settle_seconds
+
+
+def landed_months(landing_root: Path) -> list[LandedMonth]:
+    months = []
+    folders = sorted(p for p in landing_root.iterdir() if p.is_dir() and PERIOD_PATTERN.match(p.name)) if landing_root.is_dir() else []
+    for folder in folders:
+        stats = [(path.name, path.stat()) for path in landed_files(folder)]
+        if not stats:
+            continue
+        digest = hashlib.sha256()
+        for name, stat in stats:
+            digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        months.append(LandedMonth(folder.name, digest.hexdigest()[:16], max(stat.st_mtime for _, stat in stats), len(stats)))
+    return months
