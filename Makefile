@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 DATA_DIR ?= data
 DEMO_PERIOD ?= 2026-10
 MANIFEST := dbt_project/target/manifest.json
+DUCKDB_1X_VERSION := 1.1.3
 export CSP_RECON_WAREHOUSE ?= $(abspath $(DATA_DIR))/warehouse.duckdb
 
 .PHONY: install manifest demo test benchmark ui clean
@@ -16,6 +17,8 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	# An older DuckDB beside the venv (never imported by it): tests open the analysts' copy with it.
+	$(BIN)/python -m pip install --quiet --no-deps --target $(VENV)/duckdb-1.x duckdb==$(DUCKDB_1X_VERSION)
 	touch $@
 
 manifest: install
