@@ -8,7 +8,7 @@ MANIFEST := dbt_project/target/manifest.json
 DUCKDB_1X_VERSION := 1.1.3
 export CSP_RECON_WAREHOUSE ?= $(abspath $(DATA_DIR))/warehouse.duckdb
 
-.PHONY: install manifest demo test benchmark ui clean
+.PHONY: install manifest browser demo test benchmark ui clean
 
 install: $(VENV)/.installed
 
@@ -28,7 +28,10 @@ demo: manifest
 	@test -d $(DATA_DIR)/landing/$(DEMO_PERIOD) || $(BIN)/csp-recon generate --out $(DATA_DIR)/landing --period $(DEMO_PERIOD)
 	$(BIN)/csp-recon run --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
 
-test: manifest
+browser:
+	bash scripts/install_chromium.sh
+
+test: manifest browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ui: manifest
