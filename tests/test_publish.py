@@ -108,8 +108,10 @@ def test_published_copy_lists_its_months_and_has_parquet_marts(three_months):
     assert months == [FIRST, SECOND, THIRD]
     assert trends > 0
     with duckdb.connect() as con:
-        parquet_rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(published / "parquet" / "fct_charges.parquet")]).fetchone()[0]
+        parquet_rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(published / "parquet" / "fct_charges" / "*.parquet")]).fetchone()[0]
     assert parquet_rows == marts_rows
+    assert sorted(p.stem for p in (published / "parquet" / "fct_charges").iterdir()) == [FIRST, SECOND, THIRD]
+    assert (published / "parquet" / "customer_trends.parquet").is_file()
     assert not list(published.glob(".*partial"))
 
 
