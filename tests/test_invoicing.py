@@ -21,6 +21,7 @@ from pipelines.defs.resources import Warehouse
 from pipelines.invoicing import INDEX_FILE, InvoiceDataError, load_month, write_month
 from pipelines.invoicing.csv_export import INDEX_HEADER, LINE_HEADER
 from pipelines.invoicing.pdf_invoice import FONT_ENV, core_font_text, render_pdf
+from pipelines.invoicing.rendering import render_month
 from pipelines.invoicing.source import assemble_month
 from pipelines.invoicing.safety import csv_safe_cell, is_inert_csv_cell, safe_file_stem
 from pipelines.settings import DataPaths
@@ -230,6 +231,16 @@ def test_rerun_replaces_the_month_and_is_identical(tmp_path, monkeypatch, exchan
     write_month(month, paths)
     assert {p.name: p.read_bytes() for p in (month_dir / "invoices").iterdir()} == first, "a re-run writes identical files"
     assert sorted(p.name for p in month_dir.parent.iterdir()) == [PERIOD]
+
+
+def test_worker_processes_render_the_same_documents(tmp_path):
+    paths = DataPaths(tmp_path.resolve())
+    _build_warehouse(paths.warehouse)
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        month = load_month(con, PERIOD)
+    alone = list(render_month(month, workers=1))
+    assert list(render_month(month, workers=2)) == alone
+    assert [customer.customer_id for customer, _ in alone] == [customer.customer_id for customer in month.customers]
 
 
 def test_lines_that_do_not_add_up_write_nothing(tmp_path):

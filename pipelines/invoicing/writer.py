@@ -20,15 +20,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.invoicing.csv_export import customer_csv, index_csv
-from pipelines.invoicing.html_invoice import render_html
+from pipelines.invoicing.csv_export import index_csv
 from pipelines.invoicing.model import MonthInvoices
-from pipelines.invoicing.pdf_invoice import render_pdf
+from pipelines.invoicing.rendering import render_month
 from pipelines.settings import DataPaths
 
 INVOICES_DIR = "invoices"
 INDEX_FILE = "invoice_index.csv"
-KINDS = ("csv", "html", "pdf")
 
 
 @dataclass(frozen=True)
@@ -55,12 +53,7 @@ def write_month(month: MonthInvoices, paths: DataPaths) -> ExportResult:
         staged_invoices.mkdir(parents=True)
         files_of: dict[str, dict[str, str]] = {}
         written: list[Path] = []
-        for customer in month.customers:
-            rendered = {
-                "csv": customer_csv(customer, month.period_start.isoformat()),
-                "html": render_html(month, customer).encode("utf-8"),
-                "pdf": render_pdf(month, customer),
-            }
+        for customer, rendered in render_month(month):
             files_of[customer.customer_id] = {}
             for kind, content in rendered.items():
                 name = f"{customer.file_stem}.{kind}"

@@ -10,7 +10,7 @@ import dagster as dg
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
-from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_names, validate
+from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_columns, suite_names, validate
 
 
 def suite_check(name: str) -> dg.AssetChecksDefinition:
@@ -29,7 +29,7 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         month = billing_period(context.partition_key)
         with warehouse.connect(read_only=True) as con:
-            frame, total = month_frame(con, name, month)
+            frame, total = month_frame(con, name, month, suite_columns(suite))
         outcome = validate(frame, resolve_placeholders(suite, month), total)
         sampled = f" (sample of {outcome.rows_validated:,})" if outcome.sampled else ""
         return dg.AssetCheckResult(
