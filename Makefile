@@ -6,7 +6,6 @@ DATA_DIR ?= data
 DEMO_PERIOD ?= 2026-10
 MANIFEST := dbt_project/target/manifest.json
 DUCKDB_1X_VERSION := 1.1.3
-export CSP_RECON_WAREHOUSE ?= $(abspath $(DATA_DIR))/warehouse.duckdb
 
 .PHONY: install manifest browser demo test benchmark ui clean
 
@@ -22,7 +21,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 manifest: install
-	cd dbt_project && ../$(BIN)/dbt parse --quiet
+	CSP_RECON_DATA_DIR=$(DATA_DIR) $(BIN)/python -c "from pipelines.defs.transform.project import prepare_manifest; prepare_manifest()"
 
 demo: manifest
 	@test -d $(DATA_DIR)/landing/$(DEMO_PERIOD) || $(BIN)/csp-recon generate --out $(DATA_DIR)/landing --period $(DEMO_PERIOD)

@@ -17,10 +17,13 @@ def billing_period(partition_key: str) -> date:
     return date(int(year), int(month), 1)
 
 
-def dbt_vars(partition_keys: list[str]) -> dict[str, str]:
-    """The billing periods a dbt run replaces: every model rebuilds exactly this range."""
+DBT_MIN_PERIOD_ENV, DBT_MAX_PERIOD_ENV = "CSP_RECON_MIN_PERIOD", "CSP_RECON_MAX_PERIOD"
+
+
+def dbt_period_env(partition_keys: list[str]) -> dict[str, str]:
+    """The billing periods a dbt run replaces (dbt_project/macros/periods.sql reads them)."""
     periods = sorted(billing_period(key) for key in partition_keys)
-    return {"min_period": periods[0].isoformat(), "max_period": periods[-1].isoformat()}
+    return {DBT_MIN_PERIOD_ENV: periods[0].isoformat(), DBT_MAX_PERIOD_ENV: periods[-1].isoformat()}
 
 
 def months_between(first: str, last: str) -> list[str]:

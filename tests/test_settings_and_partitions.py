@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.partitions import billing_period, dbt_vars, monthly_partitions
+from pipelines.partitions import billing_period, dbt_period_env, monthly_partitions
 from pipelines.settings import DATA_DIR_ENV, DataPaths, resolve_data_dir, validate_period
 
 
@@ -17,9 +17,9 @@ def test_billing_period_is_first_day_of_month():
     assert billing_period("2026-02") == date(2026, 2, 1)
 
 
-def test_dbt_vars_cover_the_whole_range_in_any_order():
-    assert dbt_vars(["2026-03", "2026-01", "2026-02"]) == {"min_period": "2026-01-01", "max_period": "2026-03-01"}
-    assert dbt_vars(["2026-10"]) == {"min_period": "2026-10-01", "max_period": "2026-10-01"}
+def test_dbt_periods_cover_the_whole_range_in_any_order():
+    assert dbt_period_env(["2026-03", "2026-01", "2026-02"]) == {"CSP_RECON_MIN_PERIOD": "2026-01-01", "CSP_RECON_MAX_PERIOD": "2026-03-01"}
+    assert dbt_period_env(["2026-10"]) == {"CSP_RECON_MIN_PERIOD": "2026-10-01", "CSP_RECON_MAX_PERIOD": "2026-10-01"}
 
 
 def test_data_dir_resolution_order(tmp_path, monkeypatch):

@@ -8,11 +8,23 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, resolve_data_dir
+from pipelines.settings import (
+    DBT_EXECUTABLE,
+    DBT_PROJECT_DIR,
+    DUCKDB_MEMORY_LIMIT_ENV,
+    DataPaths,
+    duckdb_memory_limit,
+    resolve_data_dir,
+)
 
 WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
 # Every step that opens the warehouse runs in this pool; dagster.yaml limits it to one at a time.
 WAREHOUSE_POOL = "warehouse"
+
+
+def dbt_environment(paths: DataPaths) -> dict[str, str]:
+    """What dbt reads from the environment (profiles.yml): the warehouse path and memory limit."""
+    return {WAREHOUSE_ENV: str(paths.warehouse), DUCKDB_MEMORY_LIMIT_ENV: duckdb_memory_limit()}
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -29,13 +41,14 @@ class Warehouse(dg.ConfigurableResource):
         return DataPaths(resolve_data_dir(self.data_dir or None))
 
     def export_to_dbt(self) -> None:
-        """dbt reads the warehouse path from the environment (profiles.yml)."""
-        os.environ[WAREHOUSE_ENV] = str(self.paths.warehouse)
+        os.environ.update(dbt_environment(self.paths))
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.paths.root.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(str(self.paths.warehouse), read_only=read_only)
+        connection = duckdb.connect(
+            str(self.paths.warehouse), read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
+        )
         try:
             yield connection
         finally:

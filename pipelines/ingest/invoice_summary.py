@@ -4,6 +4,7 @@ without trustworthy invoice figures nothing can be reconciled."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 from dataclasses import dataclass
@@ -74,11 +75,11 @@ def _parse_money(text: str | float | int | None, file_name: str, line: int, colu
         ) from None
 
 
-def read_summary_csv(path: Path, recognised: RecognisedHeader, encoding: str) -> list[InvoiceFigures]:
+def read_summary_csv(path: Path, recognised: RecognisedHeader, encoding: str, delimiter: str = ",") -> list[InvoiceFigures]:
     names = {column.name: index for index, column in enumerate(recognised.positions) if column}
     figures = []
     with path.open("r", encoding=encoding, newline="") as source:
-        rows = csv.reader(source)
+        rows = csv.reader(source, delimiter=delimiter)
         next(rows)
         for line, values in enumerate(rows, start=2):
             if not any(value.strip() for value in values):
@@ -122,11 +123,17 @@ def _figures_from(value: dict[str, str], file_name: str, line: int) -> InvoiceFi
 
 
 def looks_like_invoice_json(path: Path) -> bool:
-    return path.suffix.lower() == ".json"
+    """Named .json, or JSON by its content whatever its name."""
+    if path.suffix.lower() == ".json":
+        return True
+    with path.open("rb") as source:
+        start = source.read(64).removeprefix(codecs.BOM_UTF8).lstrip()
+    return start[:1] in (b"{", b"[")
 
 
-def read_invoice_json(path: Path) -> list[InvoiceFigures]:
-    """Partner Center API `Invoice` documents: one, a list, or a collection with `items`.
+def read_invoice_json(path: Path) -> list[InvoiceFigures] | None:
+    """Partner Center API `Invoice` documents: one, a list, or a collection with `items`;
+    None when the JSON holds no Invoice document (another API resource), so it is left alone.
 
     The API gives only `totalCharges` (tax included), so the pre-tax split stays empty and
     the reconciliation compares totals for these invoices."""
@@ -135,6 +142,8 @@ def read_invoice_json(path: Path) -> list[InvoiceFigures]:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise IngestError(path.name, f"the file is not valid JSON ({error})", "download it again from Partner Center") from None
     invoices = document.get("items", [document]) if isinstance(document, dict) else document
+    if not isinstance(invoices, list) or not any(isinstance(item, dict) and "totalCharges" in item for item in invoices):
+        return None
     figures = []
     for position, invoice in enumerate(invoices, start=1):
         if not isinstance(invoice, dict) or "totalCharges" not in invoice or "id" not in invoice:

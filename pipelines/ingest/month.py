@@ -73,6 +73,15 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         )
     for statement in RAW_DDL:
         con.execute(statement)
+    # A file loaded before goes first: an identical copy landing later under another name is the duplicate.
+    loaded_before = {
+        name
+        for (name,) in con.execute(
+            f"SELECT file_name FROM {FILE_MANIFEST} WHERE billing_period = ?::DATE AND status = 'loaded'",
+            [billing_period(period).isoformat()],
+        ).fetchall()
+    }
+    files.sort(key=lambda path: (path.name not in loaded_before, path.name))
 
     month = MonthLoad(period)
     reads: list[ReconFileRead] = []
@@ -87,7 +96,11 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             continue
         seen_hashes[scanned.sha256] = scanned.name
         if looks_like_invoice_json(path):
-            month.invoices += _summary_from_json(scanned, outcome)
+            figures = read_invoice_json(scanned.path)
+            if figures is None:
+                outcome.note = "of no known kind: JSON, but no Partner Center Invoice document; left alone"
+            else:
+                month.invoices += _summary_from_json(figures, outcome)
             continue
         recognised = recognise_header(scanned.name, scanned.header)
         if recognised is None:
@@ -96,7 +109,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         outcome.kind, outcome.status = recognised.kind.value, "loaded"
         outcome.extra_columns = recognised.extra_columns
         if recognised.kind == FileKind.INVOICE_SUMMARY:
-            figures = read_summary_csv(scanned.readable_path, recognised, "utf-8-sig")
+            figures = read_summary_csv(scanned.readable_path, recognised, "utf-8-sig", scanned.delimiter)
             month.invoices += figures
             outcome.rows_read = outcome.rows_loaded = len(figures)
             outcome.invoice_numbers = tuple(f.invoice_number for f in figures)
@@ -128,8 +141,7 @@ def _kind_of(scanned: ScannedFile) -> str:
     return recognised.kind.value if recognised else "unknown"
 
 
-def _summary_from_json(scanned: ScannedFile, outcome: FileOutcome) -> list[InvoiceFigures]:
-    figures = read_invoice_json(scanned.path)
+def _summary_from_json(figures: list[InvoiceFigures], outcome: FileOutcome) -> list[InvoiceFigures]:
     outcome.kind, outcome.status = FileKind.INVOICE_SUMMARY.value, "loaded"
     outcome.rows_read = outcome.rows_loaded = len(figures)
     outcome.invoice_numbers = tuple(f.invoice_number for f in figures)
@@ -138,14 +150,16 @@ def _summary_from_json(scanned: ScannedFile, outcome: FileOutcome) -> list[Invoi
 
 def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str) -> None:
     """A file whose charges all lie outside the month was dropped in the wrong folder."""
-    first, last = con.execute(
-        f"""
-        SELECT min({us_datetime_sql('charge_start_date')})::DATE, max({us_datetime_sql('charge_end_date')})::DATE
-        FROM {read.table}
-        """
-    ).fetchone()
     start = billing_period(period)
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    charge_start, charge_end = us_datetime_sql("charge_start_date"), us_datetime_sql("charge_end_date")
+    # One line in the month settles it, and the scan stops there.
+    in_month = con.execute(
+        f"SELECT 1 FROM {read.table} WHERE {charge_start} < ? AND {charge_end} >= ? LIMIT 1", [end, start]
+    ).fetchone()
+    if in_month:
+        return
+    first, last = con.execute(f"SELECT min({charge_start})::DATE, max({charge_end})::DATE FROM {read.table}").fetchone()
     if first is not None and last is not None and (last < start or first >= end):
         raise IngestError(
             read.scanned.name,
@@ -168,7 +182,7 @@ def _attribute_invoices(read: ReconFileRead, month: MonthLoad) -> dict[str, str]
         if len(candidates) == 1:
             attribution[currency] = candidates[0]
             continue
-        named = [number for number in in_name if number in candidates or not candidates]
+        named = [number for number in in_name if number in candidates]
         if len(named) == 1:
             attribution[currency] = named[0]
             continue

@@ -123,7 +123,13 @@ class ReconFileRead:
                    first(column_name ORDER BY column_idx) AS column_name,
                    string_agg(reason, '; ' ORDER BY column_idx) AS reason,
                    first(raw_line) AS raw_line
-            FROM {self.reader_rejects}
+            FROM (
+                -- A cut-off line is reported once per missing value: say each reason once.
+                SELECT line, reason, min(column_idx) AS column_idx,
+                       first(column_name ORDER BY column_idx) AS column_name, first(raw_line) AS raw_line
+                FROM {self.reader_rejects}
+                GROUP BY line, reason
+            )
             GROUP BY line
         """
 
@@ -146,12 +152,12 @@ def read_recon_file(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {read.table} AS
-        SELECT * FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '"',
+        SELECT * FROM read_csv(?, header = true, auto_detect = false, delim = ?, quote = '"',
                                escape = '"', strict_mode = true, columns = {{{reader_columns}}},
                                store_rejects = true, rejects_table = 'reject_errors_{slot}',
                                rejects_scan = 'reject_scans_{slot}', rejects_limit = 0)
         """,
-        [str(scanned.readable_path)],
+        [str(scanned.readable_path), scanned.delimiter],
     )
     _explain_reader_rejects(con, read, f"reject_errors_{slot}")
     _find_value_problems(con, read)
@@ -203,7 +209,7 @@ def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead,
                  WHEN 'INVALID STATE' THEN '{cut_off}'
                  ELSE 'the line cannot be read (' || lower(error_type::VARCHAR) || ': ' || error_message || ')'
                END AS reason,
-               ltrim(csv_line, chr(13) || chr(10)) AS raw_line
+               trim(csv_line, chr(13) || chr(10)) AS raw_line
         FROM (SELECT *, CASE WHEN error_type::VARCHAR = 'CAST' THEN list_extract(?::VARCHAR[], column_idx::INTEGER) END AS header_name
               FROM {reject_errors})
         """,
@@ -251,6 +257,8 @@ def insert_rejected_rows(
         """,
         lineage,
     )
+    if not read.value_problems:
+        return
     problems = con.execute(
         f"""
         SELECT lines.source_line, problems.column_name, problems.reason

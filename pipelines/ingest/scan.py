@@ -11,6 +11,7 @@ import codecs
 import csv
 import hashlib
 import io
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,10 @@ from pipelines.ingest.errors import IngestError
 CHUNK_BYTES = 4 << 20
 UTF8_BOM = codecs.BOM_UTF8
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# What a file holding no text at all may still contain: byte order marks, line ends, spaces.
+NO_TEXT = b" \t\r\n\x00" + codecs.BOM_UTF8 + codecs.BOM_UTF16_LE
+# A multi-byte UTF-8 character: in a file that is not UTF-8 throughout, the sign of mixed encodings.
+UTF8_CHARACTER = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class ScannedFile:
     encoding: str
     physical_lines: int
     header: tuple[str, ...]
+    delimiter: str = ","  # a tab for Excel's "Unicode text" and "Text (tab delimited)"
 
     @property
     def name(self) -> str:
@@ -74,6 +80,7 @@ def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
     counter = _LineCounter()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
+    utf8_characters = False  # seen in the part read as UTF-8, or found after it stopped being UTF-8
     size = 0
     first_chunk = b""
     # hashlib releases the GIL: the fingerprint is computed on the other core meanwhile.
@@ -86,16 +93,21 @@ def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
             if is_utf8:
                 try:
                     utf8.decode(chunk)
+                    utf8_characters = utf8_characters or not chunk.isascii()
                 except UnicodeDecodeError:
                     is_utf8 = False
+                    utf8_characters = utf8_characters or UTF8_CHARACTER.search(chunk) is not None
+            elif not utf8_characters:
+                utf8_characters = UTF8_CHARACTER.search(chunk) is not None
         sha256 = digest.result()
-    if size == 0:
+    if size <= CHUNK_BYTES and not first_chunk.strip(NO_TEXT):
         raise IngestError(path.name, "the file is empty", "download it again from Partner Center")
 
     if first_chunk.startswith(UTF16_BOMS) or _looks_utf16(first_chunk):
         return _transcoded(path, scratch_dir, sha256, size, "utf-16")
     if is_utf8:
         encoding = "utf-8-sig" if first_chunk.startswith(UTF8_BOM) else "utf-8"
+        text = first_chunk.decode(encoding, errors="replace")
         return ScannedFile(
             path=path,
             readable_path=path,
@@ -103,7 +115,15 @@ def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
             size_bytes=size,
             encoding=encoding,
             physical_lines=counter.physical_lines(),
-            header=_header(first_chunk.decode(encoding, errors="replace")),
+            header=_header(text),
+            delimiter=_delimiter(text),
+        )
+    if utf8_characters:
+        # Read as Windows-1252, its UTF-8 letters would turn to mojibake (é -> Ã©); as UTF-8 it cannot be read.
+        raise IngestError(
+            path.name,
+            "the file mixes UTF-8 text with another encoding, so its accented letters cannot all be read",
+            "save it again as 'CSV UTF-8' or download it again from Partner Center",
         )
     return _transcoded(path, scratch_dir, sha256, size, "windows-1252")
 
@@ -143,9 +163,19 @@ def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding:
         encoding=encoding,
         physical_lines=counter.physical_lines(),
         header=_header(header),
+        delimiter=_delimiter(header),
     )
 
 
+def _first_line(text: str) -> str:
+    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+
+
+def _delimiter(text: str) -> str:
+    """A tab when it, not a comma, separates the header's names (Excel's tab-separated saves)."""
+    first_line = _first_line(text)
+    return "\t" if first_line.count("\t") > first_line.count(",") else ","
+
+
 def _header(text: str) -> tuple[str, ...]:
-    first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
-    return tuple(next(csv.reader(io.StringIO(first_line)), []))
+    return tuple(next(csv.reader(io.StringIO(_first_line(text)), delimiter=_delimiter(text)), []))

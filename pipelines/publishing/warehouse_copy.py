@@ -19,6 +19,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.settings import duckdb_memory_limit
+
 # Readable by DuckDB 1.1 and later as well as 2.x: analysts' DBeaver drivers and CLIs lag behind.
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
 PUBLISHED_SCHEMAS = ("raw", "config", "marts")
@@ -66,7 +68,7 @@ def _start_from(target: Path, partial: Path) -> None:
 
 
 def _update_copy(source: Path, partial: Path, period: date, run_id: str) -> tuple[list[date], dict[str, int]]:
-    with duckdb.connect() as con:
+    with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         # A new file gets the old storage version; an existing one keeps the version it has.
         con.execute(f"ATTACH ? AS pub (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(partial)])

@@ -20,7 +20,7 @@ from pipelines.settings import EXPECTATIONS_DIR
 
 # Above about this many rows a month is validated on a random sample (shapes, sets and patterns);
 # exact counts and totals are the SQL checks' job.
-SAMPLE_ROWS = 250_000
+SAMPLE_ROWS = 100_000
 # Annual subscriptions renew with a charge period of a year, in either direction.
 CHARGE_DATE_WINDOW = timedelta(days=400)
 

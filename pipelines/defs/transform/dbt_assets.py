@@ -1,6 +1,6 @@
 """dbt models as partitioned assets: each run rebuilds exactly its months."""
 
-import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
-from pipelines.partitions import dbt_vars, monthly_partitions
+from pipelines.partitions import dbt_period_env, monthly_partitions
 
 
 class SchemaKeyedTranslator(DagsterDbtTranslator):
@@ -36,9 +36,10 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
 )
 def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     warehouse.export_to_dbt()
-    build_vars = dbt_vars(context.partition_keys)
-    context.log.info(f"dbt build for {build_vars}")
-    invocation = dbt.cli(["build", "--vars", json.dumps(build_vars)], context=context, raise_on_error=False)
+    periods = dbt_period_env(context.partition_keys)
+    os.environ.update(periods)
+    context.log.info(f"dbt build for {periods}")
+    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     yield from invocation.stream()
     if not invocation.is_successful():
         with warehouse.connect(read_only=True) as con:
