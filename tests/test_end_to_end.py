@@ -154,8 +154,20 @@ def test_summary_off_by_one_cent_fails_the_run(tmp_path, monkeypatch, capsys):
     assert f"Invoice {tampered}" in output and "difference -0.01" in output
     exports = tmp_path / "exports" / PERIOD
     assert not (exports / "invoices").exists(), "a month that does not reconcile must not invoice customers"
+    assert not (tmp_path / "published" / "warehouse.duckdb").exists(), "nor reach the analysts' warehouse"
+    assert "Analysts' warehouse unchanged" in output
     report = (exports / "reconciliation_report.html").read_text(encoding="utf-8")
     assert tampered in report and "mismatch" in report
+
+
+def test_clean_month_is_published_for_analysts(clean_month):
+    data_dir, _, _ = clean_month
+    query = "SELECT customer_id, currency, billed_pretax FROM marts.customer_monthly ORDER BY ALL"
+    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
+        published = con.execute(query).fetchall()
+        months = con.execute("SELECT strftime(billing_period, '%Y-%m') FROM meta.published_months").fetchall()
+    assert months == [(PERIOD,)]
+    assert published == _query(data_dir, query) and published
 
 
 def test_clean_month_gets_its_reconciliation_report(clean_month):
