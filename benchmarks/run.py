@@ -39,7 +39,7 @@ BASELINE_DUCKDB = textwrap.dedent(
         paths = sorted(glob.glob(f"{month}/{pattern}"))
         with open(paths[0], encoding="utf-8-sig") as first:
             header = next(csv.reader(first))
-        types = {c.name: (c.sql_name, c.read_type) for c in spec}
+        types = {c.name: (c.sql_name, "VARCHAR" if c.type == "US_DATETIME" else c.type) for c in spec}
         columns = "{" + ", ".join(f"'{types[h][0]}': '{types[h][1]}'" for h in header) + "}"
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv({paths}, header=true, auto_detect=false, columns={columns})")
     rows = con.execute(

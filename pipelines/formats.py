@@ -54,9 +54,24 @@ class Column:
         return "TIMESTAMP" if self.type == US_DATETIME else self.type
 
     @property
-    def read_type(self) -> str:
-        """Type handed to the CSV reader: dates stay text until parsed with explicit formats."""
-        return TEXT if self.type == US_DATETIME else self.type
+    def scale(self) -> int | None:
+        """Decimals a numeric column keeps (0 for whole numbers); None for text and dates.
+
+        Numbers are read as text and cast to their column's type only when the cast loses
+        nothing: DuckDB's cast would round `2.5` into an INTEGER quantity, or a 7th decimal
+        away, without a word."""
+        return None if self._numeric is None else self._numeric[1]
+
+    @property
+    def precision(self) -> int | None:
+        return None if self._numeric is None else self._numeric[0]
+
+    @property
+    def _numeric(self) -> tuple[int, int] | None:
+        if self.type == INTEGER:
+            return 9, 0  # every 9-digit number fits an INTEGER
+        decimal = re.fullmatch(r"DECIMAL\((\d+),(\d+)\)", self.type)
+        return (int(decimal.group(1)), int(decimal.group(2))) if decimal else None
 
 
 def header_key(header: str) -> str:

@@ -1,9 +1,9 @@
 """Read one reconciliation CSV into DuckDB with explicit types; set bad lines aside.
 
-DuckDB's reader does the heavy lifting with every column typed up front (no sniffing, no
-inference), and records each line it cannot read (wrong field count, cut-off quote, a value
-that is not a number) with its line number. Dates and required values are checked after the
-read, in one pass. Line numbers count the header as line 1.
+DuckDB's reader does the heavy lifting with every column read as text (no sniffing, no
+inference), and records each line it cannot read (wrong field count, cut-off quote) with its
+line number. Numbers, dates and required values are then checked in one pass, and cast only
+where the cast loses nothing. Line numbers count the header as line 1.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import duckdb
 
 from pipelines.formats import (
     COLUMNS_BY_KIND,
+    TEXT,
     US_DATETIME,
     US_DATETIME_FORMATS,
     VALUE_REQUIRED,
@@ -73,6 +74,8 @@ class ReconFileRead:
             return f"NULL::{column.storage_type}"
         if column.type == US_DATETIME:
             return us_datetime_sql(column.sql_name)
+        if column.scale is not None:
+            return f"CAST({column.sql_name} AS {column.type})"
         return column.sql_name
 
     def insert_sql(
@@ -145,7 +148,7 @@ def read_recon_file(
         problems=f"read_{slot}_problems",
     )
     reader_columns = ", ".join(
-        f"'{column.sql_name if column else f'extra_{index}'}': '{column.read_type if column else 'VARCHAR'}'"
+        f"'{column.sql_name if column else f'extra_{index}'}': 'VARCHAR'"
         for index, column in enumerate(recognised.positions)
     )
     con.execute(f"DROP TABLE IF EXISTS reject_errors_{slot}; DROP TABLE IF EXISTS reject_scans_{slot}")
@@ -180,7 +183,7 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
     if lines == read.rows_loaded + read.rows_rejected:
         return lines
     lines -= len(read.scanned.blank_lines)
-    text_columns = [c.sql_name for c in read.recognised.positions if c is not None and c.read_type == "VARCHAR"]
+    text_columns = [c.sql_name for c in read.recognised.positions if c is not None and c.type == TEXT]
     breaks_in_values = " + ".join(f"coalesce(length({name}) - length(replace({name}, chr(10), '')), 0)" for name in text_columns) or "0"
     accepted_breaks = con.execute(f"SELECT coalesce(sum({breaks_in_values}), 0) FROM {read.table}").fetchone()[0]
     rejected_breaks = con.execute(
@@ -190,19 +193,14 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
 
 
 def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead, reject_errors: str) -> None:
-    """The reader's errors, reworded for a billing clerk, naming the file's own column headers."""
+    """The reader's errors (the shape of a line; values are checked after), reworded for a billing clerk."""
     columns = len(read.recognised.header)
     cut_off = "the line is cut off: a quoted value is never closed (the file may be truncated)"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {read.reader_rejects} AS
-        SELECT line, column_idx, header_name AS column_name,
+        SELECT line, column_idx, NULL::VARCHAR AS column_name,
                CASE error_type::VARCHAR
-                 WHEN 'CAST' THEN header_name || ' is ''' || regexp_extract(error_message, 'string "(.*)" to', 1)
-                      || ''', which is not '
-                      || CASE WHEN error_message LIKE '%DECIMAL%' THEN 'a number'
-                              WHEN error_message LIKE '%INT%' THEN 'a whole number' ELSE 'a valid value' END
-                      || ' (use a point for decimals and no thousands separators)'
                  WHEN 'TOO MANY COLUMNS' THEN 'the line has more values than the {columns} columns of the header (an unquoted comma inside a value?)'
                  WHEN 'MISSING COLUMNS' THEN 'the line has fewer values than the {columns} columns of the header (the line is cut off)'
                  WHEN 'UNQUOTED VALUE' THEN '{cut_off}'
@@ -210,38 +208,62 @@ def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead,
                  ELSE 'the line cannot be read (' || lower(error_type::VARCHAR) || ': ' || error_message || ')'
                END AS reason,
                trim(csv_line, chr(13) || chr(10)) AS raw_line
-        FROM (SELECT *, CASE WHEN error_type::VARCHAR = 'CAST' THEN list_extract(?::VARCHAR[], column_idx::INTEGER) END AS header_name
-              FROM {reject_errors})
-        """,
-        [list(read.recognised.header)],
+        FROM {reject_errors}
+        """
     )
 
 
 def _find_value_problems(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> None:
-    """Accepted lines whose dates do not parse or whose required values are blank."""
-    checks: list[str] = []
-    present = {c.name: c for c in read.recognised.positions if c is not None}
-    header_of = {c.name: name for name, c in zip(read.recognised.header, read.recognised.positions) if c}
-    for name, column in present.items():
-        label = header_of[name].replace("'", "''")
-        if column.type == US_DATETIME:
-            checks.append(
-                f"WHEN {column.sql_name} IS NOT NULL AND {us_datetime_sql(column.sql_name)} IS NULL "
-                f"THEN ['{label}', '{label} is ''' || {column.sql_name} || ''', which is not a date written M/D/YYYY']"
-            )
-    for name in VALUE_REQUIRED.get(read.kind, ()):
-        if name in present:
-            label = header_of[name].replace("'", "''")
-            checks.append(f"WHEN {present[name].sql_name} IS NULL THEN ['{label}', '{label} is empty']")
-    problem = f"CASE {' '.join(checks)} END" if checks else "NULL::VARCHAR[]"
+    """Accepted lines holding a value its column cannot take, each such value named in file order:
+    a number its type would round, a date that is not M/D/YYYY, a required value left blank."""
+    required = set(VALUE_REQUIRED.get(read.kind, ()))
+    per_column = [
+        f"CASE {' '.join(checks)} END"
+        for header, column in zip(read.recognised.header, read.recognised.positions)
+        if column is not None and (checks := _value_checks(column, header.replace("'", "''"), column.name in required))
+    ]
+    # Most lines are clean: a plain filter finds the few with a problem before any list is built.
+    any_problem = " OR ".join(f"({case}) IS NOT NULL" for case in per_column) or "false"
+    problems = f"list_filter([{', '.join(per_column)}], lambda problem: problem IS NOT NULL)" if per_column else "[]::VARCHAR[][]"
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {read.problems} AS
-        SELECT record, problem[1] AS column_name, problem[2] AS reason
-        FROM (SELECT rowid AS record, {problem} AS problem FROM {read.table})
-        WHERE problem IS NOT NULL
+        SELECT record, problems[1][1] AS column_name, array_to_string([p[2] FOR p IN problems], '; ') AS reason
+        FROM (SELECT rowid AS record, {problems} AS problems FROM {read.table} WHERE {any_problem})
         """
     )
+
+
+def _value_checks(column: Column, label: str, required: bool) -> list[str]:
+    """WHEN clauses for one column: the first that holds is its problem."""
+    value = column.sql_name
+    shown = f"'{label} is ''' || {value} || ''', which "
+    checks = [f"WHEN {value} IS NULL THEN ['{label}', '{label} is empty']"] if required else []
+    if column.scale is not None:
+        number = "a whole number" if column.scale == 0 else "a number"
+        too_precise = "is not a whole number" if column.scale == 0 else f"has more than {column.scale} decimals and would be rounded"
+        checks += [
+            # The common case, settled by one regular expression: a number the type holds exactly.
+            f"WHEN {value} IS NULL OR regexp_full_match({value}, '{_exact_number_pattern(column)}') THEN NULL",
+            f"WHEN try_cast({value} AS DOUBLE) IS NULL "
+            f"THEN ['{label}', {shown}is not {number} (use a point for decimals and no thousands separators)']",
+            f"WHEN try_cast({value} AS {column.type}) IS NULL THEN ['{label}', {shown}is too large for this column']",
+            f"WHEN try_cast({value} AS DECIMAL(38, 12)) = CAST({value} AS {column.type}) THEN NULL",
+            f"ELSE ['{label}', {shown}{too_precise}']",
+        ]
+    elif column.type == US_DATETIME:
+        checks.append(
+            f"WHEN {value} IS NOT NULL AND {us_datetime_sql(value)} IS NULL "
+            f"THEN ['{label}', {shown}is not a date written M/D/YYYY']"
+        )
+    return checks
+
+
+def _exact_number_pattern(column: Column) -> str:
+    """Plain decimal text with no more digits than the column's type keeps (trailing zeros aside)."""
+    integer_digits = column.precision - column.scale
+    decimals = rf"(\.[0-9]{{0,{column.scale}}}0*)?" if column.scale else r"(\.0*)?"
+    return rf" *[+-]?0*([0-9]{{1,{integer_digits}}}{decimals}|\.[0-9]{{1,{max(column.scale, 1)}}}0*) *"
 
 
 def insert_rejected_rows(

@@ -168,7 +168,7 @@ def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding:
 
 
 def _first_line(text: str) -> str:
-    return text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
+    return text.lstrip("\ufeff").partition("\n")[0].rstrip("\r") if text.strip() else ""
 
 
 def _delimiter(text: str) -> str:
