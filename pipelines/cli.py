@@ -50,12 +50,12 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from pipelines.instance import prepare_dagster_home
+    from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home
     from pipelines.settings import REPO_ROOT, DataPaths
 
     data_dir = resolve_data_dir(args.data_dir)
     os.environ[DATA_DIR_ENV] = str(data_dir)
-    prepare_dagster_home(DataPaths(data_dir))
+    os.environ[DAGSTER_HOME_ENV] = str(prepare_dagster_home(DataPaths(data_dir)))
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "--port", str(args.port)]
     os.execv(command[0], command)

@@ -13,10 +13,10 @@ INSTANCE_SETTINGS = REPO_ROOT / "dagster.yaml"
 
 
 def prepare_dagster_home(paths: DataPaths) -> Path:
-    """Point $DAGSTER_HOME at `<data>/dagster_home` unless it is set, with the project's dagster.yaml.
+    """$DAGSTER_HOME if set, else `<data>/dagster_home`, holding the project's dagster.yaml.
 
     The default home always gets the committed settings; a home the user chose keeps its own
-    dagster.yaml if it has one.
+    dagster.yaml if it has one. The environment is left as it is: callers pass the path on.
     """
     chosen = os.environ.get(DAGSTER_HOME_ENV)
     home = Path(chosen) if chosen else paths.dagster_home
@@ -24,5 +24,4 @@ def prepare_dagster_home(paths: DataPaths) -> Path:
     settings = home / "dagster.yaml"
     if not (chosen and settings.exists()) and (not settings.exists() or settings.read_bytes() != INSTANCE_SETTINGS.read_bytes()):
         shutil.copyfile(INSTANCE_SETTINGS, settings)
-    os.environ[DAGSTER_HOME_ENV] = str(home)
     return home

@@ -22,13 +22,15 @@ def run_month(period: str, data_dir: Path) -> int:
     from pipelines.definitions import defs
 
     paths = DataPaths(data_dir)
-    prepare_dagster_home(paths)  # CLI runs show in the UI, and wait for the UI's runs' warehouse pool
+    # CLI runs show in the UI, and wait for the UI's runs in the warehouse pool.
+    dagster_home = prepare_dagster_home(paths)
     log_path = paths.logs / f"run-{period}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # dbt's progress and library warnings go to the run's log file; the clerk reads the summary.
     with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
-        job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
-        with dg.DagsterInstance.get() as instance:
+        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+            # Loaded inside the instance's scope: definitions read their state from its storage.
+            job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
             result = job.execute_in_process(
                 partition_key=period, instance=instance, raise_on_error=False, run_config=RUN_LOG_CONFIG
             )
