@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -115,6 +116,14 @@ def run_command(data: Path, period: str) -> tuple[list[str], dict[str, str]]:
     return [str(BIN / "csp-recon"), "run", "--period", period, "--data-dir", str(data)], env
 
 
+def step_times(data: Path) -> list[tuple[str, float]]:
+    """Seconds per Dagster step of the data dir's latest run, longest first, from its run log."""
+    log = max((data / "logs").glob("run-*.log"), key=lambda path: path.stat().st_mtime)
+    pattern = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s)')
+    steps = [(m[1], float(m[2]) / (1000 if m[3] == "ms" else 1)) for m in pattern.finditer(log.read_text(encoding="utf-8"))]
+    return sorted(steps, key=lambda step: -step[1])
+
+
 def median_of(runs: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs)
 
@@ -150,6 +159,9 @@ def main() -> None:
     for key, (seconds, rss) in medians.items():
         print(f"  {labels[key]:<22} {seconds:8.2f} s   peak RSS {rss:8.0f} MiB   {rows / seconds:12,.0f} rows/s")
     print(f"  ratio b/a = {medians['b'][0] / medians['a'][0]:.2f}   ratio c/b = {medians['c'][0] / medians['b'][0]:.2f}")
+    print("\n(b) by step, last run (the rest is process start, definitions and the instance):")
+    for step, seconds in step_times(OUT / "runs" / "single")[:8]:
+        print(f"  {step:<58} {seconds:7.2f} s")
 
     history = generate(
         OUT / "history", args.history_usage_rows // 2, args.history_usage_rows // 20, args.history_months, args.customers, "EUR,USD"
