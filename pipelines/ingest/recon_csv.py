@@ -47,12 +47,15 @@ class ReconFileRead:
     table: str  # temp table of every line the reader accepted, in file order
     reader_rejects: str  # temp table of the reader's rejected lines
     problems: str  # temp table of accepted lines that fail a value check
+    breaks: str  # temp table of records holding line breaks: the reader's line -> extra file lines
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
     value_problems: int = 0
     # Every line after the header became one accepted record: line = record position + 2.
     every_line_accepted: bool = False
+    # Line breaks inside quoted values: the reader numbers records as if each were one line.
+    line_breaks: int = 0
 
     @property
     def kind(self) -> FileKind:
@@ -90,7 +93,7 @@ class ReconFileRead:
             values.append("list_extract(?::VARCHAR[], list_position(?::VARCHAR[], currency))")
             params += [list(invoice_by_currency.values()), list(invoice_by_currency.keys())]
         extra_sql, extra_params = self._extra_columns_sql()
-        values += ["?::DATE", "?", "lines.source_line", "?", extra_sql]
+        values += ["?::DATE", "?", self.file_line_sql("lines.source_line"), "?", extra_sql]
         params += [billing_period, self.scanned.name, self.scanned.sha256, *extra_params]
         if self.every_line_accepted:
             source = f"(SELECT *, rowid AS record, rowid + 2 AS source_line FROM {self.table}) AS lines"
@@ -119,10 +122,16 @@ class ReconFileRead:
             FROM records ASOF LEFT JOIN shifts ON records.record >= shifts.accepted_before
         """
 
+    def file_line_sql(self, reader_line: str) -> str:
+        """The file's line for the reader's line number, past the line breaks inside values before it."""
+        if not self.line_breaks:
+            return reader_line
+        return f"({reader_line} + coalesce((SELECT sum(b.extra) FROM {self.breaks} AS b WHERE b.line < {reader_line}), 0))"
+
     def rejected_rows_sql(self) -> str:
         """Every rejected line, one row per line, reasons in words a billing clerk reads."""
         return f"""
-            SELECT line AS line_number,
+            SELECT {self.file_line_sql("per_reason.line")} AS line_number,
                    first(column_name ORDER BY column_idx) AS column_name,
                    string_agg(reason, '; ' ORDER BY column_idx) AS reason,
                    first(raw_line) AS raw_line
@@ -132,8 +141,8 @@ class ReconFileRead:
                        first(column_name ORDER BY column_idx) AS column_name, first(raw_line) AS raw_line
                 FROM {self.reader_rejects}
                 GROUP BY line, reason
-            )
-            GROUP BY line
+            ) AS per_reason
+            GROUP BY per_reason.line
         """
 
 
@@ -146,6 +155,7 @@ def read_recon_file(
         table=f"read_{slot}",
         reader_rejects=f"read_{slot}_rejects",
         problems=f"read_{slot}_problems",
+        breaks=f"read_{slot}_breaks",
     )
     reader_columns = ", ".join(
         f"'{column.sql_name if column else f'extra_{index}'}': 'VARCHAR'"
@@ -183,13 +193,22 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
     if lines == read.rows_loaded + read.rows_rejected:
         return lines
     lines -= len(read.scanned.blank_lines)
-    text_columns = [c.sql_name for c in read.recognised.positions if c is not None and c.type == TEXT]
-    breaks_in_values = " + ".join(f"coalesce(length({name}) - length(replace({name}, chr(10), '')), 0)" for name in text_columns) or "0"
-    accepted_breaks = con.execute(f"SELECT coalesce(sum({breaks_in_values}), 0) FROM {read.table}").fetchone()[0]
-    rejected_breaks = con.execute(
-        f"SELECT coalesce(sum(length(raw_line) - length(replace(raw_line, chr(10), ''))), 0) FROM (SELECT DISTINCT line, raw_line FROM {read.reader_rejects})"
-    ).fetchone()[0]
-    return lines - int(accepted_breaks) - int(rejected_breaks)
+    columns = [column.sql_name if column else f"extra_{index}" for index, column in enumerate(read.recognised.positions)]
+    breaks_in_values = " + ".join(f"coalesce(length({name}) - length(replace({name}, chr(10), '')), 0)" for name in columns)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {read.breaks} AS
+        SELECT line, extra FROM (
+            SELECT lines.source_line AS line, {breaks_in_values} AS extra
+            FROM {read.table} AS accepted JOIN ({read.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid
+            UNION ALL
+            SELECT DISTINCT line, length(raw_line) - length(replace(raw_line, chr(10), '')) FROM {read.reader_rejects}
+        )
+        WHERE extra > 0
+        """
+    )
+    read.line_breaks = con.execute(f"SELECT coalesce(sum(extra), 0) FROM {read.breaks}").fetchone()[0]
+    return lines - read.line_breaks
 
 
 def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead, reject_errors: str) -> None:
@@ -283,7 +302,7 @@ def insert_rejected_rows(
         return
     problems = con.execute(
         f"""
-        SELECT lines.source_line, problems.column_name, problems.reason
+        SELECT {read.file_line_sql("lines.source_line")}, problems.column_name, problems.reason
         FROM {read.problems} AS problems
         JOIN ({read.line_numbers_sql()}) AS lines ON lines.record = problems.record
         ORDER BY 1
