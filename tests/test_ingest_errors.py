@@ -131,6 +131,27 @@ def test_a_file_missing_a_required_column_names_the_file_and_the_column(loaded_m
     assert snapshot(data_dir) == before
 
 
+@pytest.mark.parametrize(
+    ("header", "missing", "kind"),
+    [
+        (LICENSE_HEADER, "TotalForCustomer", "license-based"),
+        (LICENSE_HEADER, "SyndicationPartnerSubscriptionNumber", "license-based"),
+        (USAGE_HEADER, "PretaxCharges", "usage-based"),
+    ],
+)
+def test_a_file_missing_a_column_its_kind_is_told_by_is_still_named_with_the_column(loaded_month, header, missing, kind):
+    data_dir, month, lic, use, before = loaded_month
+    rows = lic if header is LICENSE_HEADER else use
+    write_csv(month / "Recon (3).csv", [name for name in header if name != missing], rows)
+
+    with pytest.raises(IngestError) as failure:
+        load(data_dir)
+
+    assert (failure.value.file_name, failure.value.column) == ("Recon (3).csv", missing)
+    assert f"this {kind} reconciliation file has no '{missing}' column" in str(failure.value)
+    assert snapshot(data_dir) == before
+
+
 def test_a_column_named_twice_names_the_file_and_both_positions(loaded_month):
     data_dir, month, lic, _, before = loaded_month
     header = [*LICENSE_HEADER, "MPN ID"]

@@ -29,6 +29,9 @@ def _lookup(kind: FileKind) -> dict[str, Column]:
 
 
 _LOOKUPS = {kind: _lookup(kind) for kind in FileKind}
+# A header holding most of a kind's required columns is that kind with a column missing (said
+# so, by name), not a file of no known kind.
+LIKELY_KIND_SHARE = 0.6
 
 
 def recognise_header(file_name: str, header: tuple[str, ...]) -> RecognisedHeader | None:
@@ -38,7 +41,16 @@ def recognise_header(file_name: str, header: tuple[str, ...]) -> RecognisedHeade
         signature = {header_key(name) for name in SIGNATURE_COLUMNS[kind]}
         if signature <= set(keys):
             return _map_columns(file_name, kind, header, keys)
+    likely = max(FileKind, key=lambda kind: _required_share(kind, keys))
+    if _required_share(likely, keys) >= LIKELY_KIND_SHARE:
+        return _map_columns(file_name, likely, header, keys)  # raises, naming the missing column
     return None
+
+
+def _required_share(kind: FileKind, keys: list[str]) -> float:
+    present = {_LOOKUPS[kind][key].name for key in keys if key in _LOOKUPS[kind]}
+    required = [column.name for column in COLUMNS_BY_KIND[kind] if column.required]
+    return sum(name in present for name in required) / len(required)
 
 
 def _map_columns(file_name: str, kind: FileKind, header: tuple[str, ...], keys: list[str]) -> RecognisedHeader:
