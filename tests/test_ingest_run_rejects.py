@@ -90,6 +90,11 @@ def test_the_month_fails_its_reconciliation_saying_why(damaged_run):
             f"{invoice_pretax - pretax:,.2f} vs invoice {invoice_pretax:,.2f}, difference {-pretax:,.2f}, tax difference {-tax:,.2f}"
         ) in failed
     assert "row_conservation" not in failed, "every line read was loaded or rejected"
+    # ...and why: the lines set aside, by file and line.
+    assert "2 line(s) of the files were rejected and are not counted" in failed
+    for key in ("usage", "license"):
+        name, line, *_ = expected[key]
+        assert f"{name} line {line}: " in failed
     statuses = dict(query(data_dir, "SELECT invoice_number, status FROM marts.invoice_reconciliation"))
     assert statuses == {expected[k][4]["InvoiceNumber"]: "mismatch" for k in ("usage", "license")}
     assert not (data_dir / "exports" / PERIOD / "invoices").exists(), "no customer invoices for a month that does not reconcile"

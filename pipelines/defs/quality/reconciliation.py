@@ -58,6 +58,8 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
             )
     if not invoices:
         sentences.append("No invoice was found for the month")
+    if sentences:
+        sentences += _rejected_lines_sentence(con, month)
     return dg.AssetCheckResult(
         passed=not sentences,
         description="; ".join(sentences) or f"{len(invoices)} invoice(s) matched to the cent",
@@ -70,6 +72,19 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
             ),
         },
     )
+
+
+def _rejected_lines_sentence(con: duckdb.DuckDBPyConnection, month: date, examples: int = 3) -> list[str]:
+    """Lines set aside at ingest are missing from the files' totals: often the whole difference."""
+    count, = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month]).fetchone()
+    if not count:
+        return []
+    shown = con.execute(
+        "SELECT file_name, line_number, reason FROM raw.rejected_rows WHERE billing_period = ? ORDER BY file_name, line_number LIMIT ?",
+        [month, examples],
+    ).fetchall()
+    listed = "; ".join(f"{name} line {line}: {reason}" for name, line, reason in shown)
+    return [f"{count} line(s) of the files were rejected and are not counted ({listed}); see raw.rejected_rows and the reconciliation report"]
 
 
 def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
