@@ -36,7 +36,7 @@ def run_month(period: str, data_dir: Path) -> int:
             )
     failures, warnings = _failures(result)
     print(f"csp-recon run {period}  (data: {data_dir}; full log: {log_path})")
-    _print_summary(paths, period)
+    _print_summary(paths, period, ingested=_ingested(result))
     _print_publication(result, paths)
     if warnings:
         print("\nWarnings (not blocking):")
@@ -79,14 +79,23 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-def _print_summary(paths: DataPaths, period: str) -> None:
+def _ingested(result: dg.ExecuteInProcessResult) -> bool:
+    from pipelines.defs.ingest.assets import MANIFEST_KEY
+
+    return any(
+        event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == MANIFEST_KEY
+        for event in result.all_events
+    )
+
+
+def _print_summary(paths: DataPaths, period: str, ingested: bool) -> None:
     if not paths.warehouse.exists():
         return
     month = billing_period(period)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
         if "raw.file_manifest" in tables:
-            print("\nFiles:")
+            print("\nFiles:" if ingested else "\nFiles, as loaded before (this run loaded none; the month is unchanged):")
             for name, kind, status, read, loaded, rejected in con.execute(
                 """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected
                    FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",

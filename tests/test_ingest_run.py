@@ -170,3 +170,4 @@ def test_a_file_missing_customer_id_fails_the_run_naming_it_and_leaves_the_month
         in failed
     )
     assert after == second_run[2], "the month's previous raw data and marts must be unchanged"
+    assert "Files, as loaded before (this run loaded none; the month is unchanged):" in output

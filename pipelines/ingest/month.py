@@ -24,7 +24,7 @@ from pipelines.ingest.invoice_summary import (
 )
 from pipelines.ingest.recognise import recognise_header
 from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file, us_datetime_sql
-from pipelines.ingest.scan import ScannedFile, scan_file
+from pipelines.ingest.scan import scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_DDL, RAW_TABLES, REJECTED_ROWS
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
@@ -92,7 +92,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         month.files.append(outcome)
         if scanned.sha256 in seen_hashes:
             outcome.status, outcome.note = "duplicate", f"identical to {seen_hashes[scanned.sha256]}; not counted twice"
-            outcome.kind = _kind_of(scanned)
+            outcome.kind = next(f.kind for f in month.files if f.name == seen_hashes[scanned.sha256])
             continue
         seen_hashes[scanned.sha256] = scanned.name
         if looks_like_invoice_json(path):
@@ -134,11 +134,6 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             outcome.invoice_numbers = tuple(r[0] for r in con.execute(f"SELECT DISTINCT invoice_number FROM {read.table} WHERE invoice_number IS NOT NULL ORDER BY 1").fetchall())
     _replace_month(con, month, reads, attributions)
     return month
-
-
-def _kind_of(scanned: ScannedFile) -> str:
-    recognised = recognise_header(scanned.name, scanned.header) if scanned.header else None
-    return recognised.kind.value if recognised else "unknown"
 
 
 def _summary_from_json(figures: list[InvoiceFigures], outcome: FileOutcome) -> list[InvoiceFigures]:
