@@ -12,8 +12,12 @@ from enum import Enum
 
 # Money is exact: amounts keep up to 6 decimals so nothing Microsoft sends is rounded on load.
 MONEY = "DECIMAL(18,6)"
-RATE = "DECIMAL(18,8)"
-QUANTITY = "DECIMAL(18,6)"
+# Quantities, unit prices and rates of Azure meters carry more decimals than amounts (a few GB
+# of a per-GB meter, rates to 8 places or more): 12 places keep them exact, as numbers beyond a
+# column's places are rejected rather than rounded.
+RATE = "DECIMAL(28,12)"
+QUANTITY = "DECIMAL(28,12)"
+UNIT_PRICE = "DECIMAL(28,12)"
 INTEGER = "INTEGER"
 TEXT = "VARCHAR"
 # US dates (`2/1/2019` or `2/1/2019 0:00`) are read as text and parsed with explicit formats.
@@ -99,7 +103,7 @@ LICENSE_RECON_COLUMNS: tuple[Column, ...] = (
     Column("ChargeStartDate", US_DATETIME),
     Column("ChargeEndDate", US_DATETIME),
     Column("ChargeType", TEXT),
-    Column("UnitPrice", MONEY),
+    Column("UnitPrice", UNIT_PRICE),
     Column("Quantity", INTEGER),
     Column("Amount", MONEY),
     Column("TotalOtherDiscount", MONEY),
@@ -137,7 +141,7 @@ USAGE_RECON_COLUMNS: tuple[Column, ...] = (
     Column("ConsumedQuantity", QUANTITY),
     Column("IncludedQuantity", QUANTITY),
     Column("OverageQuantity", QUANTITY),
-    Column("ListPrice", MONEY),
+    Column("ListPrice", UNIT_PRICE),
     Column("PretaxCharges", MONEY),
     Column("TaxAmount", MONEY),
     Column("PostTaxTotal", MONEY),

@@ -272,10 +272,10 @@ def test_values_the_types_cannot_hold_exactly_are_rejected_not_rounded(tmp_path)
     month = tmp_path / "landing" / PERIOD
     text = csv_text(LICENSE_HEADER, rows[:1])
     text += _line(rows[1], Quantity="2.5")
-    text += _line(rows[2], UnitPrice="0.1234567")
+    text += _line(rows[2], Amount="0.1234567")
     write_text(month / "l.csv", text)
     write_summary(month / "s.csv", [summary_row("D1", "EUR", rows)])
 
     load(tmp_path)
 
-    assert [(line, column) for _, line, column, _, _ in rejected(tmp_path)] == [(3, "Quantity"), (4, "UnitPrice")]
+    assert [(line, column) for _, line, column, _, _ in rejected(tmp_path)] == [(3, "Quantity"), (4, "Amount")]

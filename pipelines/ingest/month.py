@@ -25,7 +25,7 @@ from pipelines.ingest.invoice_summary import (
 from pipelines.ingest.recognise import recognise_header
 from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file, us_datetime_sql
 from pipelines.ingest.scan import scan_file
-from pipelines.ingest.schema import FILE_MANIFEST, RAW_DDL, RAW_TABLES, REJECTED_ROWS
+from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
 
@@ -71,8 +71,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         raise IngestError(
             f"landing/{period}", "no files were found for this month", f"put the month's Partner Center files in {landing}"
         )
-    for statement in RAW_DDL:
-        con.execute(statement)
+    ensure_raw_schema(con)
     # A file loaded before goes first: an identical copy landing later under another name is the duplicate.
     loaded_before = {
         name

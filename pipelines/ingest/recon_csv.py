@@ -267,7 +267,7 @@ def _value_checks(column: Column, label: str, required: bool) -> list[str]:
             f"WHEN try_cast({value} AS DOUBLE) IS NULL "
             f"THEN ['{label}', {shown}is not {number} (use a point for decimals and no thousands separators)']",
             f"WHEN try_cast({value} AS {column.type}) IS NULL THEN ['{label}', {shown}is too large for this column']",
-            f"WHEN try_cast({value} AS DECIMAL(38, 12)) = CAST({value} AS {column.type}) THEN NULL",
+            f"WHEN try_cast({value} AS DECIMAL(38, 18)) = CAST({value} AS {column.type}) THEN NULL",
             f"ELSE ['{label}', {shown}{too_precise}']",
         ]
     elif column.type == US_DATETIME:

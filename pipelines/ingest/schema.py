@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
+import duckdb
+
 from pipelines.formats import COLUMNS_BY_KIND, FileKind
 
 RAW_SCHEMA = "raw"
@@ -67,3 +71,34 @@ RAW_DDL: tuple[str, ...] = (
   file_sha256 VARCHAR
 )""",
 )
+
+
+def _decimal(sql_type: str) -> tuple[int, int] | None:
+    found = re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", sql_type.replace(" ", ""))
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def widening_statements(existing: dict[tuple[str, str], str]) -> list[str]:
+    """ALTERs that bring raw tables made by an earlier version to today's decimal types, where
+    the new type holds every value of the old one (more places, as many integer digits).
+
+    `existing` maps (table, column) to the warehouse's current type."""
+    statements = []
+    for kind in (FileKind.LICENSE_RECON, FileKind.USAGE_RECON, FileKind.INVOICE_SUMMARY):
+        table = RAW_TABLES[kind]
+        for column in COLUMNS_BY_KIND[kind]:
+            old, new = _decimal(existing.get((table, column.sql_name), "")), _decimal(column.storage_type)
+            if old and new and old != new and new[1] >= old[1] and new[0] - new[1] >= old[0] - old[1]:
+                statements.append(f"ALTER TABLE {table} ALTER COLUMN {column.sql_name} TYPE {column.storage_type}")
+    return statements
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw tables, or bring those of an earlier version up to today's types."""
+    for statement in RAW_DDL:
+        con.execute(statement)
+    existing = con.execute(
+        f"SELECT schema_name || '.' || table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = '{RAW_SCHEMA}'"
+    ).fetchall()
+    for statement in widening_statements({(table, column): sql_type for table, column, sql_type in existing}):
+        con.execute(statement)

@@ -20,7 +20,8 @@ select
     included_quantity,
     overage_quantity,
     list_price,
-    list_price * overage_quantity as list_amount,
+    -- Exact product to 12 places; pricing rounds to the cent afterwards.
+    cast(list_price * overage_quantity as decimal(28, 12)) as list_amount,
     pretax_charges as cost_pretax,
     tax_amount as cost_tax,
     post_tax_total as cost_total,
