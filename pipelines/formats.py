@@ -10,14 +10,19 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-# Money is exact: amounts keep up to 6 decimals so nothing Microsoft sends is rounded on load.
-MONEY = "DECIMAL(18,6)"
+# Money is exact: amounts keep up to 6 decimals so nothing Microsoft sends is rounded on load,
+# and 18 integer digits hold any realistic amount in any currency (10^12 JPY and far beyond).
+MONEY = "DECIMAL(24,6)"
 # Quantities, unit prices and rates of Azure meters carry more decimals than amounts (a few GB
 # of a per-GB meter, rates to 8 places or more): 12 places keep them exact, as numbers beyond a
 # column's places are rejected rather than rounded.
 RATE = "DECIMAL(28,12)"
 QUANTITY = "DECIMAL(28,12)"
 UNIT_PRICE = "DECIMAL(28,12)"
+# New-commerce prices, quantities and exchange rates carry up to 18 decimals (EffectiveUnitPrice
+# `0.0209496384791679`, PCToBCExchangeRate `0.846202666`): kept exactly, never rounded on load.
+PRECISE = "DECIMAL(38,18)"
+JSON_TEXT = "JSON"
 INTEGER = "INTEGER"
 TEXT = "VARCHAR"
 # US dates (`2/1/2019` or `2/1/2019 0:00`) are read as text and parsed with explicit formats.
@@ -29,6 +34,7 @@ US_DATETIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
 class FileKind(str, Enum):
     LICENSE_RECON = "license_recon"
     USAGE_RECON = "usage_recon"
+    NCE_RECON = "nce_recon"
     INVOICE_SUMMARY = "invoice_summary"
 
     @property
@@ -36,6 +42,7 @@ class FileKind(str, Enum):
         return {
             FileKind.LICENSE_RECON: "license-based reconciliation file",
             FileKind.USAGE_RECON: "usage-based reconciliation file",
+            FileKind.NCE_RECON: "new-commerce invoice reconciliation file",
             FileKind.INVOICE_SUMMARY: "invoice summary",
         }[self]
 
@@ -46,12 +53,14 @@ class Column:
     type: str
     required: bool = True
     aliases: tuple[str, ...] = ()
+    # The warehouse name where the header's own does not split into words (`PCToBCExchangeRate`).
+    warehouse_name: str = ""
 
     @property
     def sql_name(self) -> str:
         """snake_case name used in the warehouse (`SyndicationPartnerSubscriptionNumber` ->
         `syndication_partner_subscription_number`)."""
-        return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", self.name).lower()
+        return self.warehouse_name or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", self.name).lower()
 
     @property
     def storage_type(self) -> str:
@@ -84,7 +93,7 @@ def header_key(header: str) -> str:
 
 
 _MPN_ALIASES = ("MPN ID",)
-_RESELLER_MPN_ALIASES = ("Tier2MpnId",)
+_RESELLER_MPN_ALIASES = ("Tier2MpnId", "ResellerMPNID")
 
 LICENSE_RECON_COLUMNS: tuple[Column, ...] = (
     Column("PartnerId", TEXT),
@@ -163,22 +172,91 @@ USAGE_RECON_COLUMNS: tuple[Column, ...] = (
     Column("ServiceInfo", TEXT, required=False),
 )
 
+# The NCE invoice reconciliation file ("billed invoice reconciliation", G-invoices), in Partner
+# Center's order (recon-formats.md §4). Headers also come camelCased (Aug 2023 rename), which
+# header_key matches already; only the renamed names are aliases here.
+NCE_RECON_COLUMNS: tuple[Column, ...] = (
+    Column("PartnerId", TEXT),
+    Column("CustomerId", TEXT),
+    Column("CustomerName", TEXT),
+    Column("CustomerDomainName", TEXT),
+    Column("CustomerCountry", TEXT),
+    Column("InvoiceNumber", TEXT),
+    Column("MpnId", TEXT, aliases=_MPN_ALIASES),
+    Column("ResellerMpnId", TEXT, required=False, aliases=_RESELLER_MPN_ALIASES),
+    Column("OrderId", TEXT),
+    Column("OrderDate", US_DATETIME),
+    Column("ProductId", TEXT),
+    Column("SkuId", TEXT),
+    Column("AvailabilityId", TEXT),
+    Column("SkuName", TEXT),
+    Column("ProductName", TEXT),
+    Column("ChargeType", TEXT),
+    Column("UnitPrice", PRECISE),
+    Column("Quantity", PRECISE),
+    Column("Subtotal", MONEY),
+    Column("TaxTotal", MONEY),
+    Column("Total", MONEY, aliases=("TotalForCustomer",)),
+    Column("Currency", TEXT),
+    Column("PriceAdjustmentDescription", JSON_TEXT),
+    Column("PublisherName", TEXT),
+    Column("PublisherId", TEXT),
+    Column("SubscriptionDescription", TEXT),
+    Column("SubscriptionId", TEXT),
+    Column("ChargeStartDate", US_DATETIME),
+    Column("ChargeEndDate", US_DATETIME),
+    Column("TermAndBillingCycle", TEXT),
+    Column("EffectiveUnitPrice", PRECISE),
+    Column("UnitType", TEXT),
+    Column("AlternateId", TEXT),
+    Column("BillableQuantity", PRECISE),
+    Column("BillingFrequency", TEXT),
+    Column("PricingCurrency", TEXT),
+    Column("PCToBCExchangeRate", PRECISE, warehouse_name="pc_to_bc_exchange_rate"),
+    Column("PCToBCExchangeRateDate", US_DATETIME, warehouse_name="pc_to_bc_exchange_rate_date"),
+    Column("MeterDescription", TEXT),
+    Column("ReservationOrderId", TEXT),
+    # Added by Microsoft in 2021: older files lack them.
+    Column("CreditReasonCode", TEXT, required=False),
+    Column("SubscriptionStartDate", US_DATETIME, required=False),
+    Column("SubscriptionEndDate", US_DATETIME, required=False),
+    Column("ReferenceId", TEXT, required=False),
+    Column("ProductQualifiers", JSON_TEXT, required=False),
+    Column("PromotionId", TEXT, required=False),
+    Column("ProductCategory", TEXT, required=False),
+)
+
 INVOICE_SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("InvoiceNumber", TEXT),
     Column("InvoiceDate", "DATE"),
     Column("BillingPeriodStart", "DATE"),
     Column("BillingPeriodEnd", "DATE"),
     Column("Currency", TEXT),
-    Column("LicenseCharges", MONEY),
-    Column("UsageCharges", MONEY),
-    Column("OtherCharges", MONEY),
+    # Legacy (D-invoice) figures; NULL on a new-commerce summary.
+    Column("LicenseCharges", MONEY, required=False),
+    Column("UsageCharges", MONEY, required=False),
+    Column("OtherCharges", MONEY, required=False),
+    # New-commerce (G-invoice) figures: Credits negative, Subtotal = Charges + Credits; NULL on a
+    # legacy summary.
+    Column("Charges", MONEY, required=False),
+    Column("Credits", MONEY, required=False),
+    Column("Subtotal", MONEY, required=False),
     Column("Tax", MONEY),
     Column("Total", MONEY),
+)
+
+# The two layouts of invoice_summary.csv: the figures printed on a legacy and on an NCE invoice.
+LEGACY_SUMMARY_HEADER: tuple[str, ...] = tuple(
+    c.name for c in INVOICE_SUMMARY_COLUMNS if c.name not in ("Charges", "Credits", "Subtotal")
+)
+NCE_SUMMARY_HEADER: tuple[str, ...] = tuple(
+    c.name for c in INVOICE_SUMMARY_COLUMNS if c.name not in ("LicenseCharges", "UsageCharges", "OtherCharges")
 )
 
 COLUMNS_BY_KIND: dict[FileKind, tuple[Column, ...]] = {
     FileKind.LICENSE_RECON: LICENSE_RECON_COLUMNS,
     FileKind.USAGE_RECON: USAGE_RECON_COLUMNS,
+    FileKind.NCE_RECON: NCE_RECON_COLUMNS,
     FileKind.INVOICE_SUMMARY: INVOICE_SUMMARY_COLUMNS,
 }
 
@@ -186,7 +264,8 @@ COLUMNS_BY_KIND: dict[FileKind, tuple[Column, ...]] = {
 SIGNATURE_COLUMNS: dict[FileKind, tuple[str, ...]] = {
     FileKind.LICENSE_RECON: ("SyndicationPartnerSubscriptionNumber", "TotalForCustomer"),
     FileKind.USAGE_RECON: ("PretaxCharges", "ResourceGuid"),
-    FileKind.INVOICE_SUMMARY: ("LicenseCharges", "UsageCharges"),
+    FileKind.NCE_RECON: ("BillableQuantity", "EffectiveUnitPrice", "PCToBCExchangeRate"),
+    FileKind.INVOICE_SUMMARY: ("InvoiceNumber", "BillingPeriodStart", "Total"),
 }
 
 # A line missing one of these cannot be billed or reconciled: it is rejected, not loaded.
@@ -208,6 +287,13 @@ VALUE_REQUIRED: dict[FileKind, tuple[str, ...]] = {
         "ChargeEndDate",
         "PretaxCharges",
         "TaxAmount",
+        "Currency",
+    ),
+    FileKind.NCE_RECON: (
+        "CustomerId",
+        "InvoiceNumber",
+        "ChargeStartDate",
+        "Subtotal",
         "Currency",
     ),
 }

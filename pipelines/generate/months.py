@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.formats import INVOICE_SUMMARY_COLUMNS
+from pipelines.formats import LEGACY_SUMMARY_HEADER
 from pipelines.generate.amounts import money_text
 from pipelines.generate.book import build_book
 from pipelines.generate.catalog import currency_terms
@@ -146,7 +146,7 @@ def _decimal(cents: int) -> Decimal:
 
 def _write_invoice_summary(path: Path, invoices: list[GeneratedInvoice]) -> None:
     with csv_file(path) as output:
-        output.row(column.name for column in INVOICE_SUMMARY_COLUMNS)
+        output.row(LEGACY_SUMMARY_HEADER)
         for invoice in invoices:
             output.row(
                 [

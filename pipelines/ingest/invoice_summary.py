@@ -32,6 +32,9 @@ class InvoiceFigures:
     tax: Decimal | None
     total: Decimal
     source_line: int
+    charges: Decimal | None = None
+    credits: Decimal | None = None
+    subtotal: Decimal | None = None
 
     def as_row(self) -> tuple:
         return (
@@ -43,6 +46,9 @@ class InvoiceFigures:
             self.license_charges,
             self.usage_charges,
             self.other_charges,
+            self.charges,
+            self.credits,
+            self.subtotal,
             self.tax,
             self.total,
         )

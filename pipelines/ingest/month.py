@@ -216,7 +216,7 @@ def _replace_month(
         summary_files = {number: f.name for f in month.files for number in f.invoice_numbers if f.kind == FileKind.INVOICE_SUMMARY.value}
         if month.invoices:
             con.executemany(
-                f"INSERT INTO {RAW_TABLES[FileKind.INVOICE_SUMMARY]} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DATE, ?, ?, ?, NULL)",
+                f"INSERT INTO {RAW_TABLES[FileKind.INVOICE_SUMMARY]} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DATE, ?, ?, ?, NULL)",
                 [
                     [*f.as_row(), period_start, summary_files[f.invoice_number], f.source_line, _sha_of(month, summary_files[f.invoice_number])]
                     for f in month.invoices

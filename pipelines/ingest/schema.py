@@ -13,6 +13,7 @@ RAW_SCHEMA = "raw"
 RAW_TABLES: dict[FileKind, str] = {
     FileKind.LICENSE_RECON: "raw.license_recon",
     FileKind.USAGE_RECON: "raw.usage_recon",
+    FileKind.NCE_RECON: "raw.nce_recon",
     FileKind.INVOICE_SUMMARY: "raw.invoice_summary",
 }
 FILE_MANIFEST = "raw.file_manifest"
@@ -84,7 +85,7 @@ def widening_statements(existing: dict[tuple[str, str], str]) -> list[str]:
 
     `existing` maps (table, column) to the warehouse's current type."""
     statements = []
-    for kind in (FileKind.LICENSE_RECON, FileKind.USAGE_RECON, FileKind.INVOICE_SUMMARY):
+    for kind in RAW_TABLES:
         table = RAW_TABLES[kind]
         for column in COLUMNS_BY_KIND[kind]:
             old, new = _decimal(existing.get((table, column.sql_name), "")), _decimal(column.storage_type)
