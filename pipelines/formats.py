@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 
 # Money is exact: amounts keep up to 6 decimals so nothing Microsoft sends is rounded on load,
@@ -25,10 +26,34 @@ PRECISE = "DECIMAL(38,18)"
 JSON_TEXT = "JSON"
 INTEGER = "INTEGER"
 TEXT = "VARCHAR"
-# US dates (`2/1/2019` or `2/1/2019 0:00`) are read as text and parsed with explicit formats.
+# Partner Center dates are read as text and parsed with explicit formats, never a locale: US
+# dates in the portal's CSV (`2/1/2019`, `2/1/2019 0:00`) and ISO 8601 where the API's values
+# were written through (`2021-05-20T18:48:30.6168285Z`, up to 7 fractional digits, `Z` or not).
 US_DATETIME = "US_DATETIME"
 
 US_DATETIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
+# Applied once a trailing `Z` and fractional digits beyond the 6 a timestamp keeps are cut off.
+ISO_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d")
+# Microsoft's "no date" (DateTime.MinValue): loaded as NULL, not as year 1.
+NULL_DATE_PATTERN = r"0001-01-01([T ]00:00:00(\.0+)?Z?)?"
+# A trailing `Z`, and fractional digits past the 6th (kept up to microseconds).
+ISO_TAIL_PATTERN = r"(\.[0-9]{1,6})[0-9]*Z$|Z$"
+
+
+def parse_partner_datetime(text: str) -> datetime | None:
+    """A date Partner Center writes, as a datetime; None when blank or Microsoft's null date.
+    Raises ValueError when the text is no date in any of the formats above."""
+    text = text.strip()
+    if not text or re.fullmatch(NULL_DATE_PATTERN, text):
+        return None
+    formats = US_DATETIME_FORMATS if "/" in text else ISO_DATETIME_FORMATS
+    text = text if "/" in text else re.sub(ISO_TAIL_PATTERN, r"\1", text)
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    raise ValueError(f"'{text}' is not a date")
 
 
 class FileKind(str, Enum):

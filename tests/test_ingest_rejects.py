@@ -31,7 +31,10 @@ from pipelines.ingest.errors import IngestError
 
 CAST_HINT = "(use a point for decimals and no thousands separators)"
 NOT_A_NUMBER = "{column} is '{value}', which is not a number " + CAST_HINT
-NOT_A_DATE = "{column} is '{value}', which is not a date written M/D/YYYY"
+NOT_A_DATE = (
+    "{column} is '{value}', which is not a date (Partner Center writes M/D/YYYY, e.g. 10/1/2026,"
+    " or ISO 8601, e.g. 2026-10-01T00:00:00Z)"
+)
 TOO_MANY = "the line has more values than the {n} columns of the header (an unquoted comma inside a value?)"
 TOO_FEW = "the line has fewer values than the {n} columns of the header (the line is cut off)"
 UNCLOSED = "the line is cut off: a quoted value is never closed (the file may be truncated)"
@@ -100,8 +103,8 @@ def broken_license_file(tmp_path):
     add(_line(rows[5], ChargeEndDate="N/A"), column="ChargeEndDate", reason=NOT_A_DATE.format(column="ChargeEndDate", value="N/A"))  # 7
     lines.append("\r\n")  # 8: a blank line is no record
     add(_line(rows[6]), rows[6])  # 9
-    add(_line(rows[7], ChargeStartDate="2026-10-01"), column="ChargeStartDate",
-        reason=NOT_A_DATE.format(column="ChargeStartDate", value="2026-10-01"))  # 10
+    add(_line(rows[7], ChargeStartDate="2026-10-1st"), column="ChargeStartDate",
+        reason=NOT_A_DATE.format(column="ChargeStartDate", value="2026-10-1st"))  # 10
     add(_line(rows[8], ChargeStartDate="31/10/2026"), column="ChargeStartDate",
         reason=NOT_A_DATE.format(column="ChargeStartDate", value="31/10/2026"))  # 11
     add(_line(rows[9], CustomerId=""), column="CustomerId", reason="CustomerId is empty")  # 12

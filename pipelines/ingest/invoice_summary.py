@@ -1,6 +1,11 @@
 """The month's Microsoft invoice figures: our `invoice_summary.csv` or Partner Center API
 `Invoice` JSON documents. Small files, read whole; any bad value stops the month, because
-without trustworthy invoice figures nothing can be reconciled."""
+without trustworthy invoice figures nothing can be reconciled.
+
+`invoice_summary.csv` comes in two layouts (formats.py): the figures of a legacy D-invoice
+(license, usage and other charges) and those of a new-commerce G-invoice (charges, credits,
+subtotal). A G-invoice's figures must add up as printed: Subtotal = Charges + Credits and
+Total = Subtotal + Tax, to the cent."""
 
 from __future__ import annotations
 
@@ -8,15 +13,18 @@ import codecs
 import csv
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from pipelines.formats import INVOICE_SUMMARY_COLUMNS, MONEY
+from pipelines.formats import INVOICE_SUMMARY_COLUMNS, MONEY, parse_partner_datetime
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.recognise import RecognisedHeader
 
-_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S")
+# The columns only a new-commerce summary has: with one of them, all three are needed.
+NCE_FIGURES = ("Charges", "Credits", "Subtotal")
+# An API document of this type corrects an earlier period's invoice: not this month's figures.
+CREDIT_NOTE = "credit note"
 
 
 @dataclass(frozen=True)
@@ -37,41 +45,29 @@ class InvoiceFigures:
     subtotal: Decimal | None = None
 
     def as_row(self) -> tuple:
-        return (
-            self.invoice_number,
-            self.invoice_date,
-            self.billing_period_start,
-            self.billing_period_end,
-            self.currency,
-            self.license_charges,
-            self.usage_charges,
-            self.other_charges,
-            self.charges,
-            self.credits,
-            self.subtotal,
-            self.tax,
-            self.total,
-        )
+        """The figures in the order of INVOICE_SUMMARY_COLUMNS (each field is a column's sql_name)."""
+        return tuple(getattr(self, column.sql_name) for column in INVOICE_SUMMARY_COLUMNS)
 
 
 def _parse_date(text: str, file_name: str, line: int, column: str) -> date | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    for fmt in _DATE_FORMATS:
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise IngestError(file_name, f"'{text}' is not a date", "write dates as YYYY-MM-DD", line=line, column=column)
+    try:
+        parsed = parse_partner_datetime(text or "")
+    except ValueError:
+        raise IngestError(
+            file_name, f"'{text}' is not a date", "write dates as YYYY-MM-DD", line=line, column=column
+        ) from None
+    return None if parsed is None else parsed.date()
 
 
 def _parse_money(text: str | float | int | None, file_name: str, line: int, column: str) -> Decimal | None:
     if text is None or str(text).strip() == "":
         return None
     try:
-        return Decimal(str(text).strip())
+        amount = Decimal(str(text).strip())
     except InvalidOperation:
+        amount = None
+    # Decimal reads 'NaN' and 'Infinity' too: no invoice prints either.
+    if amount is None or not amount.is_finite():
         raise IngestError(
             file_name,
             f"'{text}' is not an amount",
@@ -79,10 +75,25 @@ def _parse_money(text: str | float | int | None, file_name: str, line: int, colu
             line=line,
             column=column,
         ) from None
+    return amount
 
 
-def read_summary_csv(path: Path, recognised: RecognisedHeader, encoding: str, delimiter: str = ",") -> list[InvoiceFigures]:
+def read_summary_csv(
+    path: Path, recognised: RecognisedHeader, encoding: str, delimiter: str = ",", file_name: str | None = None
+) -> list[InvoiceFigures]:
+    """`file_name` is the landed file's name when `path` is a transcoded copy of it."""
+    file_name = file_name or path.name
     names = {column.name: index for index, column in enumerate(recognised.positions) if column}
+    nce = [name for name in NCE_FIGURES if name in names]
+    if nce and len(nce) < len(NCE_FIGURES):
+        missing = next(name for name in NCE_FIGURES if name not in names)
+        raise IngestError(
+            file_name,
+            f"this new-commerce invoice summary has {', '.join(nce)} but no '{missing}' column",
+            "add the column with the figure printed on the invoice",
+            line=1,
+            column=missing,
+        )
     figures = []
     with path.open("r", encoding=encoding, newline="") as source:
         rows = csv.reader(source, delimiter=delimiter)
@@ -92,17 +103,17 @@ def read_summary_csv(path: Path, recognised: RecognisedHeader, encoding: str, de
                 continue
             if len(values) != len(recognised.header):
                 raise IngestError(
-                    path.name,
+                    file_name,
                     f"the line has {len(values)} values but the header has {len(recognised.header)} columns",
                     "fix the line or recreate the summary",
                     line=line,
                 )
             value = {column.name: values[index] for column in INVOICE_SUMMARY_COLUMNS if (index := names.get(column.name)) is not None}
-            figures.append(_figures_from(value, path.name, line))
+            figures.append(_figures_from(value, file_name, line, nce=bool(nce)))
     return figures
 
 
-def _figures_from(value: dict[str, str], file_name: str, line: int) -> InvoiceFigures:
+def _figures_from(value: dict[str, str], file_name: str, line: int, nce: bool) -> InvoiceFigures:
     money = {
         column.name: _parse_money(value.get(column.name), file_name, line, column.name)
         for column in INVOICE_SUMMARY_COLUMNS
@@ -111,8 +122,11 @@ def _figures_from(value: dict[str, str], file_name: str, line: int) -> InvoiceFi
     for required in ("InvoiceNumber", "Currency"):
         if not value.get(required, "").strip():
             raise IngestError(file_name, f"{required} is empty", "fill it in from the invoice", line=line, column=required)
-    if money["Total"] is None:
-        raise IngestError(file_name, "Total is empty", "fill it in from the invoice", line=line, column="Total")
+    for required in ("Total", *(NCE_FIGURES + ("Tax",) if nce else ())):
+        if money[required] is None:
+            raise IngestError(file_name, f"{required} is empty", "fill it in from the invoice", line=line, column=required)
+    if nce:
+        _check_nce_figures(money, file_name, line)
     return InvoiceFigures(
         invoice_number=value["InvoiceNumber"].strip(),
         invoice_date=_parse_date(value.get("InvoiceDate", ""), file_name, line, "InvoiceDate"),
@@ -125,7 +139,33 @@ def _figures_from(value: dict[str, str], file_name: str, line: int) -> InvoiceFi
         tax=money["Tax"],
         total=money["Total"],
         source_line=line,
+        charges=money["Charges"],
+        credits=money["Credits"],
+        subtotal=money["Subtotal"],
     )
+
+
+def _check_nce_figures(money: dict[str, Decimal | None], file_name: str, line: int) -> None:
+    """A G-invoice's figures add up as printed, or the summary was copied wrong."""
+    charges, credits, subtotal, tax, total = (money[name] for name in ("Charges", "Credits", "Subtotal", "Tax", "Total"))
+    if subtotal != charges + credits:
+        raise IngestError(
+            file_name,
+            f"Subtotal is {subtotal} but Charges {charges} plus Credits {credits} make {charges + credits}"
+            f" (a difference of {subtotal - charges - credits})",
+            "copy the figures again from the invoice (Credits are negative)",
+            line=line,
+            column="Subtotal",
+        )
+    if total != subtotal + tax:
+        raise IngestError(
+            file_name,
+            f"Total is {total} but Subtotal {subtotal} plus Tax {tax} make {subtotal + tax}"
+            f" (a difference of {total - subtotal - tax})",
+            "copy the figures again from the invoice",
+            line=line,
+            column="Total",
+        )
 
 
 def looks_like_invoice_json(path: Path) -> bool:
@@ -137,20 +177,34 @@ def looks_like_invoice_json(path: Path) -> bool:
     return start[:1] in (b"{", b"[")
 
 
-def read_invoice_json(path: Path) -> list[InvoiceFigures] | None:
+@dataclass(frozen=True)
+class InvoiceDocuments:
+    """The Invoice documents of one JSON file: this month's invoices, and the credit notes
+    (documentType "Credit Note") left out of them, by id."""
+
+    invoices: list[InvoiceFigures]
+    credit_notes: list[str]
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not an amount")
+
+
+def read_invoice_json(path: Path) -> InvoiceDocuments | None:
     """Partner Center API `Invoice` documents: one, a list, or a collection with `items`;
     None when the JSON holds no Invoice document (another API resource), so it is left alone.
 
     The API gives only `totalCharges` (tax included), so the pre-tax split stays empty and
-    the reconciliation compares totals for these invoices."""
+    the reconciliation compares totals for these invoices. A credit note corrects an invoice
+    of an earlier period (recon-formats.md §7.3): it is no figure of this month's files."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        document = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as error:
         raise IngestError(path.name, f"the file is not valid JSON ({error})", "download it again from Partner Center") from None
     invoices = document.get("items", [document]) if isinstance(document, dict) else document
     if not isinstance(invoices, list) or not any(isinstance(item, dict) and "totalCharges" in item for item in invoices):
         return None
-    figures = []
+    read = InvoiceDocuments([], [])
     for position, invoice in enumerate(invoices, start=1):
         if not isinstance(invoice, dict) or "totalCharges" not in invoice or "id" not in invoice:
             raise IngestError(
@@ -158,7 +212,16 @@ def read_invoice_json(path: Path) -> list[InvoiceFigures] | None:
                 f"invoice {position} has no 'id' or 'totalCharges'",
                 "download the Invoice documents again from Partner Center",
             )
-        figures.append(
+        total = _parse_money(invoice["totalCharges"], path.name, position, "totalCharges")
+        if total is None:
+            raise IngestError(
+                path.name, f"invoice {invoice['id']} has no totalCharges", "download the Invoice documents again from Partner Center",
+                line=position, column="totalCharges",
+            )
+        if str(invoice.get("documentType", "")).strip().lower() == CREDIT_NOTE:
+            read.credit_notes.append(str(invoice["id"]))
+            continue
+        read.invoices.append(
             InvoiceFigures(
                 invoice_number=str(invoice["id"]),
                 invoice_date=_parse_date(str(invoice.get("invoiceDate", "")), path.name, position, "invoiceDate"),
@@ -169,9 +232,8 @@ def read_invoice_json(path: Path) -> list[InvoiceFigures] | None:
                 usage_charges=None,
                 other_charges=None,
                 tax=None,
-                total=_parse_money(invoice["totalCharges"], path.name, position, "totalCharges"),
+                total=total,
                 source_line=position,
             )
         )
-    return figures
-
+    return read

@@ -14,16 +14,18 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.formats import FileKind
+from pipelines.formats import INVOICE_SUMMARY_COLUMNS, FileKind
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.invoice_summary import (
+    InvoiceDocuments,
     InvoiceFigures,
     looks_like_invoice_json,
     read_invoice_json,
     read_summary_csv,
 )
 from pipelines.ingest.recognise import recognise_header
-from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file, us_datetime_sql
+from pipelines.ingest.dates import datetime_sql, refuse_day_first_dates
+from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file
 from pipelines.ingest.scan import scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
 from pipelines.partitions import billing_period
@@ -95,11 +97,11 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             continue
         seen_hashes[scanned.sha256] = scanned.name
         if looks_like_invoice_json(path):
-            figures = read_invoice_json(scanned.path)
-            if figures is None:
+            documents = read_invoice_json(scanned.path)
+            if documents is None:
                 outcome.note = "of no known kind: JSON, but no Partner Center Invoice document; left alone"
             else:
-                month.invoices += _summary_from_json(figures, outcome)
+                month.invoices += _summary_from_json(documents, outcome)
             continue
         recognised = recognise_header(scanned.name, scanned.header)
         if recognised is None:
@@ -108,12 +110,13 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         outcome.kind, outcome.status = recognised.kind.value, "loaded"
         outcome.extra_columns = recognised.extra_columns
         if recognised.kind == FileKind.INVOICE_SUMMARY:
-            figures = read_summary_csv(scanned.readable_path, recognised, "utf-8-sig", scanned.delimiter)
+            figures = read_summary_csv(scanned.readable_path, recognised, "utf-8-sig", scanned.delimiter, scanned.name)
             month.invoices += figures
             outcome.rows_read = outcome.rows_loaded = len(figures)
             outcome.invoice_numbers = tuple(f.invoice_number for f in figures)
             continue
         read = read_recon_file(con, scanned, recognised, slot=len(reads))
+        refuse_day_first_dates(con, read)
         _check_charge_dates(con, read, period)
         reads.append(read)
         outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = read.rows_read, read.rows_loaded, read.rows_rejected
@@ -135,18 +138,23 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
     return month
 
 
-def _summary_from_json(figures: list[InvoiceFigures], outcome: FileOutcome) -> list[InvoiceFigures]:
+def _summary_from_json(documents: InvoiceDocuments, outcome: FileOutcome) -> list[InvoiceFigures]:
     outcome.kind, outcome.status = FileKind.INVOICE_SUMMARY.value, "loaded"
-    outcome.rows_read = outcome.rows_loaded = len(figures)
-    outcome.invoice_numbers = tuple(f.invoice_number for f in figures)
-    return figures
+    outcome.rows_read = len(documents.invoices) + len(documents.credit_notes)
+    outcome.rows_loaded = len(documents.invoices)
+    outcome.invoice_numbers = tuple(f.invoice_number for f in documents.invoices)
+    if documents.credit_notes:
+        outcome.note = (
+            f"credit note(s) {', '.join(documents.credit_notes)} left out: they correct invoices of earlier periods"
+        )
+    return documents.invoices
 
 
 def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str) -> None:
     """A file whose charges all lie outside the month was dropped in the wrong folder."""
     start = billing_period(period)
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
-    charge_start, charge_end = us_datetime_sql("charge_start_date"), us_datetime_sql("charge_end_date")
+    charge_start, charge_end = datetime_sql("charge_start_date"), datetime_sql("charge_end_date")
     # One line in the month settles it, and the scan stops there.
     in_month = con.execute(
         f"SELECT 1 FROM {read.table} WHERE {charge_start} < ? AND {charge_end} >= ? LIMIT 1", [end, start]
@@ -215,8 +223,11 @@ def _replace_month(
             insert_rejected_rows(con, read, period_start)
         summary_files = {number: f.name for f in month.files for number in f.invoice_numbers if f.kind == FileKind.INVOICE_SUMMARY.value}
         if month.invoices:
+            # By name: a warehouse made by an earlier version has the NCE figures at the end.
+            columns = [column.sql_name for column in INVOICE_SUMMARY_COLUMNS] + ["billing_period", "source_file", "source_line", "file_sha256"]
             con.executemany(
-                f"INSERT INTO {RAW_TABLES[FileKind.INVOICE_SUMMARY]} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::DATE, ?, ?, ?, NULL)",
+                f"INSERT INTO {RAW_TABLES[FileKind.INVOICE_SUMMARY]} ({', '.join(columns)}) "
+                f"VALUES ({', '.join('?' for _ in INVOICE_SUMMARY_COLUMNS)}, ?::DATE, ?, ?, ?)",
                 [
                     [*f.as_row(), period_start, summary_files[f.invoice_number], f.source_line, _sha_of(month, summary_files[f.invoice_number])]
                     for f in month.invoices

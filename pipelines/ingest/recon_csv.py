@@ -14,24 +14,16 @@ import duckdb
 
 from pipelines.formats import (
     COLUMNS_BY_KIND,
-    TEXT,
+    JSON_TEXT,
     US_DATETIME,
-    US_DATETIME_FORMATS,
     VALUE_REQUIRED,
     Column,
     FileKind,
 )
+from pipelines.ingest.dates import date_problem_sql, datetime_sql
 from pipelines.ingest.recognise import RecognisedHeader
 from pipelines.ingest.scan import ScannedFile
-from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, REJECTED_ROWS
-
-_DATE_FORMATS_SQL = "[" + ", ".join(f"'{fmt}'" for fmt in US_DATETIME_FORMATS) + "]"
-
-
-def us_datetime_sql(column_sql: str) -> str:
-    """A US date or date-time text parsed with explicit formats; NULL when it is not one."""
-    return f"try_strptime({column_sql}, {_DATE_FORMATS_SQL})"
-
+from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, LINEAGE_COLUMNS, REJECTED_ROWS
 
 
 def _quoted(identifier: str) -> str:
@@ -76,7 +68,9 @@ class ReconFileRead:
         if column.name not in present:
             return f"NULL::{column.storage_type}"
         if column.type == US_DATETIME:
-            return us_datetime_sql(column.sql_name)
+            return datetime_sql(column.sql_name)
+        if column.type == JSON_TEXT:
+            return f"CAST({column.sql_name} AS JSON)"
         if column.scale is not None:
             return f"CAST({column.sql_name} AS {column.type})"
         return column.sql_name
@@ -88,6 +82,10 @@ class ReconFileRead:
         invoice number: each line gets the invoice of its currency."""
         present = {column.name for column in self.recognised.positions if column is not None}
         values = [self._value_sql(column, present) for column in COLUMNS_BY_KIND[self.kind]]
+        # By name: a table made by an earlier version may hold newer columns at its end.
+        names = [column.sql_name for column in COLUMNS_BY_KIND[self.kind]]
+        names += [name for name, _ in ATTRIBUTED_COLUMNS.get(self.kind, ())]
+        names += [name for name, _ in LINEAGE_COLUMNS]
         params: list = []
         if ATTRIBUTED_COLUMNS.get(self.kind):
             values.append("list_extract(?::VARCHAR[], list_position(?::VARCHAR[], currency))")
@@ -100,7 +98,7 @@ class ReconFileRead:
         else:
             source = f"{self.table} AS accepted JOIN ({self.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid"
         problem_filter = f"WHERE lines.record NOT IN (SELECT record FROM {self.problems})" if self.value_problems else ""
-        return f"INSERT INTO {target_table} SELECT {', '.join(values)} FROM {source} {problem_filter}", params
+        return f"INSERT INTO {target_table} ({', '.join(names)}) SELECT {', '.join(values)} FROM {source} {problem_filter}", params
 
     def line_numbers_sql(self) -> str:
         """File line of each accepted record: its position, shifted past the lines the reader
@@ -234,7 +232,8 @@ def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead,
 
 def _find_value_problems(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> None:
     """Accepted lines holding a value its column cannot take, each such value named in file order:
-    a number its type would round, a date that is not M/D/YYYY, a required value left blank."""
+    a number its type would round, a text that is no date, a JSON field that is not JSON, a
+    required value left blank."""
     required = set(VALUE_REQUIRED.get(read.kind, ()))
     per_column = [
         f"CASE {' '.join(checks)} END"
@@ -272,8 +271,13 @@ def _value_checks(column: Column, label: str, required: bool) -> list[str]:
         ]
     elif column.type == US_DATETIME:
         checks.append(
-            f"WHEN {value} IS NOT NULL AND {us_datetime_sql(value)} IS NULL "
-            f"THEN ['{label}', {shown}is not a date written M/D/YYYY']"
+            f"WHEN {date_problem_sql(value)} "
+            f"THEN ['{label}', {shown}is not a date (Partner Center writes M/D/YYYY, e.g. 10/1/2026, or ISO 8601, e.g. 2026-10-01T00:00:00Z)']"
+        )
+    elif column.type == JSON_TEXT:
+        checks.append(
+            f"WHEN {value} IS NOT NULL AND NOT json_valid({value}) "
+            f"THEN ['{label}', {shown}is not valid JSON (Partner Center writes a list such as [\"AddOn\"] or [])']"
         )
     return checks
 

@@ -94,12 +94,28 @@ def widening_statements(existing: dict[tuple[str, str], str]) -> list[str]:
     return statements
 
 
+def added_column_statements(existing: dict[tuple[str, str], str]) -> list[str]:
+    """ADD COLUMNs that give raw tables made by an earlier version today's columns (the NCE
+    figures of raw.invoice_summary, for one). They go at the end: rows are inserted by name."""
+    statements = []
+    for kind, table in RAW_TABLES.items():
+        if not any(known_table == table for known_table, _ in existing):
+            continue
+        for column in COLUMNS_BY_KIND[kind]:
+            if (table, column.sql_name) not in existing:
+                statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column.sql_name} {column.storage_type}")
+    return statements
+
+
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the raw tables, or bring those of an earlier version up to today's types."""
+    """Create the raw tables, or bring those of an earlier version up to today's columns and types."""
     for statement in RAW_DDL:
         con.execute(statement)
-    existing = con.execute(
-        f"SELECT schema_name || '.' || table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = '{RAW_SCHEMA}'"
-    ).fetchall()
-    for statement in widening_statements({(table, column): sql_type for table, column, sql_type in existing}):
+    existing = {
+        (table, column): sql_type
+        for table, column, sql_type in con.execute(
+            f"SELECT schema_name || '.' || table_name, column_name, data_type FROM duckdb_columns() WHERE schema_name = '{RAW_SCHEMA}'"
+        ).fetchall()
+    }
+    for statement in added_column_statements(existing) + widening_statements(existing):
         con.execute(statement)

@@ -1,0 +1,106 @@
+"""Partner Center dates in SQL: US M/D/YYYY or ISO 8601, and D/M files told apart from them.
+
+A file re-saved by Excel in a European locale writes 13/10/2026 for 13 October; loaded as
+M/D, its days up to 12 would become wrong months without a word. Such a file is refused.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from pipelines.formats import (
+    COLUMNS_BY_KIND,
+    ISO_DATETIME_FORMATS,
+    ISO_TAIL_PATTERN,
+    NULL_DATE_PATTERN,
+    US_DATETIME,
+    US_DATETIME_FORMATS,
+)
+from pipelines.ingest.errors import IngestError
+
+
+def _formats_sql(formats: tuple[str, ...]) -> str:
+    return "[" + ", ".join(f"'{fmt}'" for fmt in formats) + "]"
+
+
+_US_FORMATS_SQL = _formats_sql(US_DATETIME_FORMATS)
+_ISO_FORMATS_SQL = _formats_sql(ISO_DATETIME_FORMATS)
+# Swapped day and month: how a D/M value reads when taken for what it is.
+_DAY_FIRST_FORMATS_SQL = _formats_sql(tuple(fmt.replace("%m/%d", "%d/%m") for fmt in US_DATETIME_FORMATS))
+# Day first for sure: the first number cannot be a month.
+_ONLY_DAY_FIRST = r"(1[3-9]|2[0-9]|3[01])/(0?[1-9]|1[0-2])/[0-9]{4}( .*)?"
+# Month first for sure: the second number cannot be a month.
+_ONLY_MONTH_FIRST = r"(0?[1-9]|1[0-2])/(1[3-9]|2[0-9]|3[01])/[0-9]{4}( .*)?"
+
+
+def null_date_sql(column_sql: str) -> str:
+    return f"regexp_full_match({column_sql}, '{NULL_DATE_PATTERN}')"
+
+
+def datetime_sql(column_sql: str) -> str:
+    """A Partner Center date or date-time text as a TIMESTAMP; NULL when it is Microsoft's null
+    date (0001-01-01) or no date at all (the value check tells the two apart). US text is
+    settled by its slash before any regular expression runs: most files hold nothing else."""
+    return (
+        f"CASE WHEN contains({column_sql}, '/') THEN try_strptime({column_sql}, {_US_FORMATS_SQL}) "
+        f"WHEN NOT {null_date_sql(column_sql)} "
+        f"THEN try_strptime(regexp_replace({column_sql}, '{ISO_TAIL_PATTERN}', '\\1'), {_ISO_FORMATS_SQL}) END"
+    )
+
+
+def date_problem_sql(column_sql: str) -> str:
+    """True when the text is neither a date nor Microsoft's null date."""
+    return f"{column_sql} IS NOT NULL AND {datetime_sql(column_sql)} IS NULL AND NOT {null_date_sql(column_sql)}"
+
+
+def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read) -> None:
+    """Stop the month when the file writes its dates day first: in a file with no value that is
+    month first for sure (second number above 12), a value whose first number is above 12, or a
+    charge that ends before it starts as M/D but not as D/M. A single odd value in a file of M/D
+    dates is only a bad line, rejected by the value checks. `read` is a ReconFileRead."""
+    present = {column.name: column for column in read.recognised.positions if column is not None}
+    dates = [column for column in COLUMNS_BY_KIND[read.kind] if column.type == US_DATETIME and column.name in present]
+    if not dates:
+        return
+    header_of = {column.name: header for header, column in zip(read.recognised.header, read.recognised.positions) if column}
+    month_first = " OR ".join(f"regexp_full_match({c.sql_name}, '{_ONLY_MONTH_FIRST}')" for c in dates)
+    if con.execute(f"SELECT 1 FROM {read.table} WHERE {month_first} LIMIT 1").fetchone() is not None:
+        return
+    found = _first_line(con, read, " OR ".join(f"regexp_full_match({c.sql_name}, '{_ONLY_DAY_FIRST}')" for c in dates), dates)
+    if found is None and {"ChargeStartDate", "ChargeEndDate"} <= present.keys():
+        start, end = "charge_start_date", "charge_end_date"
+        swapped_start, swapped_end = (f"try_strptime({c}, {_DAY_FIRST_FORMATS_SQL})" for c in (start, end))
+        pair = (
+            f"try_strptime({end}, {_US_FORMATS_SQL}) < try_strptime({start}, {_US_FORMATS_SQL}) "
+            f"AND {swapped_end} >= {swapped_start}"
+        )
+        found = _first_line(con, read, pair, [present["ChargeEndDate"]])
+    if found is None:
+        return
+    line, column, value = found
+    raise IngestError(
+        read.scanned.name,
+        f"{header_of[column]} is '{value}', a date written day first (D/M/YYYY); Partner Center writes "
+        "M/D/YYYY, and loading it would turn days into months",
+        "download the file again from Partner Center and do not open and save it in Excel "
+        "(or import it in Excel with the Date:MDY option)",
+        line=line,
+        column=header_of[column],
+    )
+
+
+def _first_line(con: duckdb.DuckDBPyConnection, read, condition: str, columns: list) -> tuple[int, str, str] | None:
+    """File line, column name and value of the first record meeting `condition`."""
+    pick = "CASE " + " ".join(
+        f"WHEN regexp_full_match({c.sql_name}, '{_ONLY_DAY_FIRST}') OR {len(columns)} = 1 THEN ['{c.name}', {c.sql_name}]"
+        for c in columns
+    ) + f" ELSE ['{columns[0].name}', {columns[0].sql_name}] END"
+    row = con.execute(
+        f"""
+        SELECT {read.file_line_sql("lines.source_line")}, {pick}
+        FROM {read.table} AS accepted JOIN ({read.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid
+        WHERE {condition}
+        ORDER BY lines.source_line LIMIT 1
+        """
+    ).fetchone()
+    return None if row is None else (row[0], row[1][0], row[1][1])
