@@ -97,19 +97,27 @@ def read_summary_csv(
     figures = []
     with path.open("r", encoding=encoding, newline="") as source:
         rows = csv.reader(source, delimiter=delimiter)
-        next(rows)
-        for line, values in enumerate(rows, start=2):
-            if not any(value.strip() for value in values):
-                continue
-            if len(values) != len(recognised.header):
-                raise IngestError(
-                    file_name,
-                    f"the line has {len(values)} values but the header has {len(recognised.header)} columns",
-                    "fix the line or recreate the summary",
-                    line=line,
-                )
-            value = {column.name: values[index] for column in INVOICE_SUMMARY_COLUMNS if (index := names.get(column.name)) is not None}
-            figures.append(_figures_from(value, file_name, line, nce=bool(nce)))
+        line = 0  # the last line read whole
+        try:
+            next(rows)
+            line = 1
+            for line, values in enumerate(rows, start=2):
+                if not any(value.strip() for value in values):
+                    continue
+                if len(values) != len(recognised.header):
+                    raise IngestError(
+                        file_name,
+                        f"the line has {len(values)} values but the header has {len(recognised.header)} columns",
+                        "fix the line or recreate the summary",
+                        line=line,
+                    )
+                value = {column.name: values[index] for column in INVOICE_SUMMARY_COLUMNS if (index := names.get(column.name)) is not None}
+                figures.append(_figures_from(value, file_name, line, nce=bool(nce)))
+        except csv.Error as error:
+            # A value longer than the csv module's limit (131,072 characters) or a broken quote.
+            raise IngestError(
+                file_name, f"the line cannot be read ({error})", "recreate the summary from the invoice", line=line + 1
+            ) from None
     return figures
 
 
@@ -190,17 +198,18 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not an amount")
 
 
-def read_invoice_json(path: Path) -> InvoiceDocuments | None:
+def read_invoice_json(path: Path, file_name: str | None = None) -> InvoiceDocuments | None:
     """Partner Center API `Invoice` documents: one, a list, or a collection with `items`;
     None when the JSON holds no Invoice document (another API resource), so it is left alone.
 
     The API gives only `totalCharges` (tax included), so the pre-tax split stays empty and
     the reconciliation compares totals for these invoices. A credit note corrects an invoice
     of an earlier period (recon-formats.md §7.3): it is no figure of this month's files."""
+    file_name = file_name or path.name
     try:
         document = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError) as error:
-        raise IngestError(path.name, f"the file is not valid JSON ({error})", "download it again from Partner Center") from None
+        raise IngestError(file_name, f"the file is not valid JSON ({error})", "download it again from Partner Center") from None
     invoices = document.get("items", [document]) if isinstance(document, dict) else document
     if not isinstance(invoices, list) or not any(isinstance(item, dict) and "totalCharges" in item for item in invoices):
         return None
@@ -208,14 +217,14 @@ def read_invoice_json(path: Path) -> InvoiceDocuments | None:
     for position, invoice in enumerate(invoices, start=1):
         if not isinstance(invoice, dict) or "totalCharges" not in invoice or "id" not in invoice:
             raise IngestError(
-                path.name,
+                file_name,
                 f"invoice {position} has no 'id' or 'totalCharges'",
                 "download the Invoice documents again from Partner Center",
             )
-        total = _parse_money(invoice["totalCharges"], path.name, position, "totalCharges")
+        total = _parse_money(invoice["totalCharges"], file_name, position, "totalCharges")
         if total is None:
             raise IngestError(
-                path.name, f"invoice {invoice['id']} has no totalCharges", "download the Invoice documents again from Partner Center",
+                file_name, f"invoice {invoice['id']} has no totalCharges", "download the Invoice documents again from Partner Center",
                 line=position, column="totalCharges",
             )
         if str(invoice.get("documentType", "")).strip().lower() == CREDIT_NOTE:
@@ -224,9 +233,9 @@ def read_invoice_json(path: Path) -> InvoiceDocuments | None:
         read.invoices.append(
             InvoiceFigures(
                 invoice_number=str(invoice["id"]),
-                invoice_date=_parse_date(str(invoice.get("invoiceDate", "")), path.name, position, "invoiceDate"),
-                billing_period_start=_parse_date(str(invoice.get("billingPeriodStartDate", "")), path.name, position, "billingPeriodStartDate"),
-                billing_period_end=_parse_date(str(invoice.get("billingPeriodEndDate", "")), path.name, position, "billingPeriodEndDate"),
+                invoice_date=_parse_date(str(invoice.get("invoiceDate", "")), file_name, position, "invoiceDate"),
+                billing_period_start=_parse_date(str(invoice.get("billingPeriodStartDate", "")), file_name, position, "billingPeriodStartDate"),
+                billing_period_end=_parse_date(str(invoice.get("billingPeriodEndDate", "")), file_name, position, "billingPeriodEndDate"),
                 currency=str(invoice.get("currencyCode", "")).upper(),
                 license_charges=None,
                 usage_charges=None,

@@ -26,7 +26,9 @@ from pipelines.ingest.invoice_summary import (
 from pipelines.ingest.recognise import recognise_header
 from pipelines.ingest.dates import datetime_sql, refuse_day_first_dates
 from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file
-from pipelines.ingest.scan import scan_file
+# landed_files is what the landing sensor watches (pipelines/automation imports it from here).
+from pipelines.ingest.landing import landed_files, survey_landing  # noqa: F401
+from pipelines.ingest.scan import ScannedFile, scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
@@ -60,18 +62,14 @@ class MonthLoad:
         return sum(f.rows_loaded for f in chosen), sum(f.rows_rejected for f in chosen)
 
 
-def landed_files(landing: Path) -> list[Path]:
-    if not landing.is_dir():
-        return []
-    return sorted(p for p in landing.iterdir() if p.is_file() and not p.name.startswith("."))
-
-
 def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) -> MonthLoad:
     landing = paths.landing(period)
-    files = landed_files(landing)
+    folder = survey_landing(landing, paths.scratch)
+    files = folder.files
     if not files:
+        set_aside = f" ({len(folder.set_aside)} entries set aside: {', '.join(e.name for e in folder.set_aside)})" if folder.set_aside else ""
         raise IngestError(
-            f"landing/{period}", "no files were found for this month", f"put the month's Partner Center files in {landing}"
+            f"landing/{period}", f"no files were found for this month{set_aside}", f"put the month's Partner Center files in {landing}"
         )
     ensure_raw_schema(con)
     # A file loaded before goes first: an identical copy landing later under another name is the duplicate.
@@ -82,13 +80,16 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             [billing_period(period).isoformat()],
         ).fetchall()
     }
-    files.sort(key=lambda path: (path.name not in loaded_before, path.name))
+    files.sort(key=lambda landed: (landed.name not in loaded_before, landed.name))
 
     month = MonthLoad(period)
+    # Never opened, so never fingerprinted: a link to /etc/passwd leaves no trace of its target.
+    month.files += [FileOutcome(entry.name, "unknown", "ignored", "", 0, "", note=entry.reason) for entry in folder.set_aside]
     reads: list[ReconFileRead] = []
     seen_hashes: dict[str, str] = {}
-    for path in files:
-        scanned = scan_file(path, paths.scratch)
+    for landed in files:
+        path = landed.path
+        scanned = scan_file(path, paths.scratch, landed.name)
         outcome = FileOutcome(scanned.name, "unknown", "unrecognised", scanned.sha256, scanned.size_bytes, scanned.encoding)
         month.files.append(outcome)
         if scanned.sha256 in seen_hashes:
@@ -97,7 +98,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             continue
         seen_hashes[scanned.sha256] = scanned.name
         if looks_like_invoice_json(path):
-            documents = read_invoice_json(scanned.path)
+            documents = read_invoice_json(scanned.path, scanned.name)
             if documents is None:
                 outcome.note = "of no known kind: JSON, but no Partner Center Invoice document; left alone"
             else:
@@ -105,6 +106,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             continue
         recognised = recognise_header(scanned.name, scanned.header)
         if recognised is None:
+            _refuse_semicolons(scanned)
             outcome.note = "of no known kind: its header matches no Partner Center file; left alone"
             continue
         outcome.kind, outcome.status = recognised.kind.value, "loaded"
@@ -136,6 +138,21 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             outcome.invoice_numbers = tuple(r[0] for r in con.execute(f"SELECT DISTINCT invoice_number FROM {read.table} WHERE invoice_number IS NOT NULL ORDER BY 1").fetchall())
     _replace_month(con, month, reads, attributions)
     return month
+
+
+def _refuse_semicolons(scanned: ScannedFile) -> None:
+    """A Partner Center file saved by Excel in a European locale: semicolons between values,
+    and decimal commas in its amounts. Said so, rather than left alone as unknown."""
+    if len(scanned.header) != 1 or ";" not in scanned.header[0]:
+        return
+    if recognise_header(scanned.name, tuple(scanned.header[0].split(";"))) is not None:
+        raise IngestError(
+            scanned.name,
+            "the file's values are separated by semicolons, as Excel saves a CSV in a European locale"
+            " (its amounts may carry decimal commas and its dates be day first)",
+            "download the file from Partner Center again as CSV and do not open and save it in Excel",
+            line=1,
+        )
 
 
 def _summary_from_json(documents: InvoiceDocuments, outcome: FileOutcome) -> list[InvoiceFigures]:

@@ -171,6 +171,7 @@ def read_recon_file(
         [str(scanned.readable_path), scanned.delimiter],
     )
     _explain_reader_rejects(con, read, f"reject_errors_{slot}")
+    _reject_overlong_lines(con, read)
     _find_value_problems(con, read)
     accepted = con.execute(f"SELECT count(*) FROM {read.table}").fetchone()[0]
     reader_rejected = con.execute(f"SELECT count(DISTINCT line) FROM {read.reader_rejects}").fetchone()[0]
@@ -209,6 +210,12 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
     return lines - read.line_breaks
 
 
+# DuckDB's reader's limit on one line (its max_line_size default); no real line comes near it.
+MAX_LINE_BYTES = 2_000_000
+# What a rejected line keeps of its text: enough to see it, not a 200 MB copy.
+RAW_LINE_CHARACTERS = 10_000
+
+
 def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead, reject_errors: str) -> None:
     """The reader's errors (the shape of a line; values are checked after), reworded for a billing clerk."""
     columns = len(read.recognised.header)
@@ -222,12 +229,55 @@ def _explain_reader_rejects(con: duckdb.DuckDBPyConnection, read: ReconFileRead,
                  WHEN 'MISSING COLUMNS' THEN 'the line has fewer values than the {columns} columns of the header (the line is cut off)'
                  WHEN 'UNQUOTED VALUE' THEN '{cut_off}'
                  WHEN 'INVALID STATE' THEN '{cut_off}'
+                 WHEN 'LINE SIZE OVER MAXIMUM' THEN 'the line is longer than the {MAX_LINE_BYTES:,} bytes a reconciliation line can have (the file may be damaged)'
                  ELSE 'the line cannot be read (' || lower(error_type::VARCHAR) || ': ' || error_message || ')'
                END AS reason,
                trim(csv_line, chr(13) || chr(10)) AS raw_line
         FROM {reject_errors}
         """
     )
+
+
+def _reject_overlong_lines(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> None:
+    """DuckDB's reader records a line over its size limit as rejected, except one longer than its
+    read buffer (tens of MB), which it drops without a word. Such lines are found here, only
+    when the file is big enough to hold one and some lines are unaccounted for, and rejected."""
+    scanned = read.scanned
+    if scanned.size_bytes <= MAX_LINE_BYTES:
+        return
+    accounted = con.execute(
+        f"SELECT (SELECT count(*) FROM {read.table}) + (SELECT count(DISTINCT line) FROM {read.reader_rejects})"
+    ).fetchone()[0]
+    if accounted >= scanned.physical_lines - 1:
+        return
+    already = {line for (line,) in con.execute(f"SELECT DISTINCT line FROM {read.reader_rejects}").fetchall()}
+    reason = f"the line is longer than the {MAX_LINE_BYTES:,} bytes a reconciliation line can have (the file may be damaged)"
+    rows = [
+        [line, reason, start.decode("utf-8", errors="replace")]
+        for line, start in _overlong_lines(scanned.readable_path)
+        if line not in already and line > 1
+    ]
+    if rows:
+        con.executemany(f"INSERT INTO {read.reader_rejects} VALUES (?, NULL, NULL, ?, ?)", rows)
+
+
+def _overlong_lines(path, keep: int = RAW_LINE_CHARACTERS) -> list[tuple[int, bytes]]:
+    """(line number, first bytes) of each line longer than MAX_LINE_BYTES, read in chunks."""
+    found: list[tuple[int, bytes]] = []
+    line, length, start_of_line = 1, 0, b""
+    with path.open("rb") as source:
+        while chunk := source.read(4 << 20):
+            position = 0
+            while (end := chunk.find(b"\n", position)) != -1:
+                if length + end - position > MAX_LINE_BYTES:
+                    found.append((line, (start_of_line + chunk[position:end])[:keep]))
+                line, length, start_of_line, position = line + 1, 0, b"", end + 1
+            if length < keep:
+                start_of_line += chunk[position:position + keep - length]
+            length += len(chunk) - position
+    if length > MAX_LINE_BYTES:
+        found.append((line, start_of_line[:keep]))
+    return found
 
 
 def _find_value_problems(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> None:

@@ -13,7 +13,7 @@ import hashlib
 import io
 import re
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -38,10 +38,11 @@ class ScannedFile:
     physical_lines: int
     header: tuple[str, ...]
     delimiter: str = ","  # a tab for Excel's "Unicode text" and "Text (tab delimited)"
+    landed_name: str = ""  # the name the clerk landed, when `path` was unpacked from an archive
 
     @property
     def name(self) -> str:
-        return self.path.name
+        return self.landed_name or self.path.name
 
     @cached_property
     def blank_lines(self) -> tuple[int, ...]:
@@ -76,7 +77,21 @@ def _sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
+def scan_file(path: Path, scratch_dir: Path, name: str | None = None) -> ScannedFile:
+    """`name` is the file's landed name when `path` is a copy unpacked from an archive."""
+    name = name or path.name
+    try:
+        scanned = _scan(path, scratch_dir, name)
+    except OSError as error:
+        raise IngestError(
+            name,
+            f"the file cannot be read ({error.strerror or error})",
+            "give the pipeline's user permission to read it, or copy it again into the folder",
+        ) from None
+    return replace(scanned, landed_name=name)
+
+
+def _scan(path: Path, scratch_dir: Path, name: str) -> ScannedFile:
     counter = _LineCounter()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     is_utf8 = True
@@ -101,10 +116,10 @@ def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
                 utf8_characters = UTF8_CHARACTER.search(chunk) is not None
         sha256 = digest.result()
     if size <= CHUNK_BYTES and not first_chunk.strip(NO_TEXT):
-        raise IngestError(path.name, "the file is empty", "download it again from Partner Center")
+        raise IngestError(name, "the file is empty", "download it again from Partner Center")
 
     if first_chunk.startswith(UTF16_BOMS) or _looks_utf16(first_chunk):
-        return _transcoded(path, scratch_dir, sha256, size, "utf-16")
+        return _transcoded(path, scratch_dir, sha256, size, "utf-16", name)
     if is_utf8:
         encoding = "utf-8-sig" if first_chunk.startswith(UTF8_BOM) else "utf-8"
         text = first_chunk.decode(encoding, errors="replace")
@@ -121,11 +136,11 @@ def scan_file(path: Path, scratch_dir: Path) -> ScannedFile:
     if utf8_characters:
         # Read as Windows-1252, its UTF-8 letters would turn to mojibake (é -> Ã©); as UTF-8 it cannot be read.
         raise IngestError(
-            path.name,
+            name,
             "the file mixes UTF-8 text with another encoding, so its accented letters cannot all be read",
             "save it again as 'CSV UTF-8' or download it again from Partner Center",
         )
-    return _transcoded(path, scratch_dir, sha256, size, "windows-1252")
+    return _transcoded(path, scratch_dir, sha256, size, "windows-1252", name)
 
 
 def _looks_utf16(chunk: bytes) -> bool:
@@ -134,7 +149,7 @@ def _looks_utf16(chunk: bytes) -> bool:
     return len(sample) >= 8 and sample.count(0) > len(sample) // 3
 
 
-def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding: str) -> ScannedFile:
+def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding: str, name: str) -> ScannedFile:
     scratch_dir.mkdir(parents=True, exist_ok=True)
     target = scratch_dir / f"{sha256}.utf8.csv"
     counter = _LineCounter()
@@ -151,7 +166,7 @@ def _transcoded(path: Path, scratch_dir: Path, sha256: str, size: int, encoding:
     except UnicodeError as error:
         target.unlink(missing_ok=True)
         raise IngestError(
-            path.name,
+            name,
             f"the file is neither UTF-8 nor {encoding} text (unreadable byte at position {getattr(error, 'start', '?')})",
             "save it again as 'CSV UTF-8' or download it again from Partner Center",
         ) from None
