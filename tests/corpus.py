@@ -281,7 +281,7 @@ def generate_month(data_dir: Path, *, seed: int = 5, customers: int = 4, license
     """`csp-recon generate` into `<data_dir>/landing/<period>`; returns that folder."""
     args = ["generate", "--out", str(data_dir / "landing"), "--period", period, "--customers", str(customers),
             "--license-rows", str(license_rows), "--usage-rows", str(usage_rows), "--currencies", currencies,
-            "--seed", str(seed)]
+            "--seed", str(seed), "--commerce", "legacy"]
     assert main(args + (["--indirect"] if indirect else [])) == 0
     return data_dir / "landing" / period
 

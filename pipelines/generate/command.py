@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from pipelines.generate.months import generate
+from pipelines.generate.months import COMMERCES, HEADER_FORMS, GeneratedNceInvoice, generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,6 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--indirect", action="store_true", help="license files as an indirect provider gets them (with ResellerMpnId)"
     )
+    parser.add_argument(
+        "--commerce", choices=COMMERCES, default="legacy",
+        help="nce: the new-commerce invoice reconciliation file and G-invoice summary (default);"
+        " legacy: license- and usage-based files and the D-invoice summary",
+    )
+    parser.add_argument(
+        "--header-form", choices=HEADER_FORMS, default="pascal",
+        help="NCE headers PascalCase (default), renamed camelCase (Aug 2023), or mixed (one file of each)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             currencies=tuple(code.strip().upper() for code in args.currencies.split(",") if code.strip()),
             seed=args.seed,
             indirect=args.indirect,
+            commerce=args.commerce,
+            header_form=args.header_form,
         )
     except ValueError as error:
         print(f"csp-recon generate: {error}", file=sys.stderr)
@@ -52,6 +63,15 @@ def run(args: argparse.Namespace) -> int:
     for month in months:
         print(f"{month.period}  {month.directory}")
         for invoice in month.invoices:
+            if isinstance(invoice, GeneratedNceInvoice):
+                t = invoice.totals
+                rows += t.rows
+                print(
+                    f"  {invoice.invoice_number} {invoice.currency}: {t.rows} lines ({invoice.header_form} header);"
+                    f" charges {t.charges:.2f}, credits {t.credits:.2f}, subtotal {t.subtotal:.2f},"
+                    f" tax {t.tax:.2f}, total {t.subtotal + t.tax:.2f}"
+                )
+                continue
             rows += invoice.license_rows + invoice.usage_rows
             print(
                 f"  {invoice.invoice_number} {invoice.currency}: {invoice.license_rows} license rows,"
