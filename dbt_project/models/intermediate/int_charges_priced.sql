@@ -7,8 +7,10 @@
 -- the customer is refunded at the price it was charged.
 -- Rounding: each line's billed amount is rounded to the cent, half away from zero; invoices
 -- and rollups add rounded lines, so they always equal the sum of what the customer sees.
+-- Only the months this run rebuilds (this model is ephemeral: the months are the run's own).
 with lines as (
     select * from {{ ref('int_charges_unioned') }}
+    where {{ in_rebuilt_periods() }}
 ),
 
 reversed_charge_dates as (

@@ -1,4 +1,8 @@
+{{ config(materialized='view') }}
+
 -- License and usage lines in one shape: what was charged, to whom, at what cost and list price.
+-- Every month: the models reading it (ephemeral) choose the run's months, and DuckDB pushes that
+-- filter through this view and the staging views into the raw tables' scans.
 with license as (
     select
         charge_id, billing_period, invoice_number, 'license' as source, customer_id, customer_name,

@@ -2,6 +2,7 @@
 -- is billed when an invoice of Microsoft's exists for it in this run.
 with months as (
     select distinct billing_period from {{ ref('stg_partner_center__invoices') }}
+    where {{ in_rebuilt_periods() }}
 )
 
 select

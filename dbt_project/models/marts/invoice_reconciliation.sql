@@ -19,6 +19,7 @@ invoices as (
         license_charges, usage_charges, other_charges, tax, total,
         license_charges + usage_charges + coalesce(other_charges, 0) as invoice_pretax
     from {{ ref('stg_partner_center__invoices') }}
+    where {{ in_rebuilt_periods() }}
 ),
 
 joined as (
