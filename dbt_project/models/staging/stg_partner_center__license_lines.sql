@@ -24,6 +24,7 @@ select
     total_for_customer as cost_total,
     upper(currency) as currency,
     billing_cycle_type,
+    coalesce(nullif(trim(reseller_mpn_id), ''), '0') as reseller_mpn_id,
     source_file,
     source_line
 from {{ source('partner_center', 'license_recon') }}

@@ -28,6 +28,7 @@ select
     post_tax_total as cost_total,
     upper(currency) as currency,
     unit,
+    coalesce(nullif(trim(reseller_mpn_id), ''), '0') as reseller_mpn_id,
     source_file,
     source_line
 from {{ source('partner_center', 'usage_recon') }}
