@@ -5,3 +5,4 @@ select distinct
 from {{ ref('int_charges_unioned') }} as l
 join {{ ref('customers') }} as c using (customer_id)
 where l.currency <> c.currency
+  and {{ in_rebuilt_periods('l.billing_period') }}

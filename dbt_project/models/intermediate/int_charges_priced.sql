@@ -1,24 +1,48 @@
 -- Each recon line gets exactly one of the partner's pricing rules and its billed price.
 --
--- Resolution: among the rules whose target and validity match the line, the most specific
--- wins (customer + product 5, customer 4, product 3, source 2, default 1), then the higher
--- priority, then the latest valid_from. A license credit is priced on the date of the charge
--- it reverses (the latest earlier positive charge of the same subscription and product), so
--- the customer is refunded at the price it was charged.
+-- Resolution: among the rules whose target and validity match the line, the one targeting the
+-- most dimensions wins (customer, source, product pattern, product id, SKU id, publisher,
+-- term, billing frequency, reseller: one each), then one naming the customer, then the higher
+-- priority, then the latest valid_from. Rules still equal after that are reported
+-- (pricing_rules_tied, a blocking test): the rules' ids are never what decides.
+-- A credit is priced on the date of the charge it reverses, so the customer is refunded at
+-- the price it was charged: for new commerce the positive line of the same ReferenceId, else
+-- (and for legacy licenses) the latest earlier positive charge of the same subscription and
+-- product.
 -- Rounding: each line's billed amount is rounded to the cent, half away from zero; invoices
 -- and rollups add rounded lines, so they always equal the sum of what the customer sees.
+
+-- Only the months this run rebuilds (this model is ephemeral: the months are the run's own).
 with lines as (
     select * from {{ ref('int_charges_unioned') }}
+    where {{ in_rebuilt_periods() }}
 ),
 
-reversed_charge_dates as (
+credits as (
+    select * from lines
+    where cost_pretax < 0 and source not in ('usage', 'azure_plan')
+),
+
+charges as (
+    select * from lines
+    where cost_pretax > 0 and source not in ('usage', 'azure_plan')
+),
+
+same_event_charge as (
     select credit.charge_id, max(original.charge_start_date) as original_charge_date
-    from lines as credit
-    join lines as original
-      on credit.source = 'license'
-     and original.source = 'license'
-     and credit.cost_pretax < 0
-     and original.cost_pretax > 0
+    from credits as credit
+    join charges as original
+      on original.reference_id = credit.reference_id
+     and original.customer_id = credit.customer_id
+    where credit.reference_id is not null
+    group by credit.charge_id
+),
+
+earlier_charge as (
+    select credit.charge_id, max(original.charge_start_date) as original_charge_date
+    from credits as credit
+    join charges as original
+      on original.source = credit.source
      and original.customer_id = credit.customer_id
      and original.subscription_id = credit.subscription_id
      and original.product_name = credit.product_name
@@ -29,47 +53,79 @@ reversed_charge_dates as (
 priced_lines as (
     select
         lines.*,
-        coalesce(reversed_charge_dates.original_charge_date, lines.charge_start_date) as pricing_date
+        coalesce(same_event_charge.original_charge_date, earlier_charge.original_charge_date, lines.charge_start_date) as pricing_date
     from lines
-    left join reversed_charge_dates using (charge_id)
+    left join same_event_charge using (charge_id)
+    left join earlier_charge using (charge_id)
 ),
 
 -- Rules are resolved once per distinct target, not per line: a month has millions of lines
--- but only thousands of (customer, source, product, currency, date) combinations.
+-- but only thousands of distinct targets.
 pricing_keys as (
-    select distinct customer_id, source, product_name, currency, pricing_date
+    select distinct
+        customer_id, source, product_name, product_id, sku_id, publisher_name,
+        term_and_billing_cycle, billing_frequency, reseller_mpn_id, currency, pricing_date
     from priced_lines
 ),
 
 rules as (
     select
-        *,
-        case
-            when customer_id is not null and product_pattern is not null then 5
-            when customer_id is not null then 4
-            when product_pattern is not null then 3
-            when source is not null then 2
-            else 1
-        end as specificity
+        * replace (lower(customer_id) as customer_id),
+        (customer_id is not null)::integer + (source is not null)::integer
+            + (product_pattern is not null)::integer + (product_id is not null)::integer
+            + (sku_id is not null)::integer + (publisher_pattern is not null)::integer
+            + (term_pattern is not null)::integer + (billing_frequency is not null)::integer
+            + (reseller_mpn_id is not null)::integer as specificity
     from {{ ref('pricing_rules') }}
 ),
 
-resolved as (
+candidates as (
     select
-        k.customer_id, k.source, k.product_name, k.currency, k.pricing_date,
-        r.pricing_rule_id, r.basis, r.rate, r.unit_price
+        k.*,
+        r.pricing_rule_id, r.basis, r.rate, r.unit_price,
+        r.specificity, r.customer_id is not null as names_customer, r.priority, r.valid_from
     from pricing_keys as k
     join rules as r
       on (r.customer_id is null or r.customer_id = k.customer_id)
      and (r.source is null or r.source = k.source)
      and (r.product_pattern is null or k.product_name ilike r.product_pattern)
+     and (r.product_id is null or upper(r.product_id) = upper(k.product_id))
+     and (r.sku_id is null or upper(r.sku_id) = upper(k.sku_id))
+     and (r.publisher_pattern is null or k.publisher_name ilike r.publisher_pattern)
+     and (r.term_pattern is null or k.term_and_billing_cycle ilike r.term_pattern)
+     and (r.billing_frequency is null or lower(r.billing_frequency) = lower(k.billing_frequency))
+     and (r.reseller_mpn_id is null or r.reseller_mpn_id = k.reseller_mpn_id)
      and (r.valid_from is null or r.valid_from <= k.pricing_date)
      and (r.valid_to is null or r.valid_to >= k.pricing_date)
      and (r.currency is null or r.currency = k.currency)
-    qualify row_number() over (
-        partition by k.customer_id, k.source, k.product_name, k.currency, k.pricing_date
-        order by r.specificity desc, r.priority desc, r.valid_from desc nulls last, r.pricing_rule_id
-    ) = 1
+),
+
+ranked as (
+    select
+        *,
+        row_number() over target_rules as rank,
+        count(*) over equally_good_rules as equally_good,
+        array_to_string(list_sort(list(pricing_rule_id) over equally_good_rules), ', ') as equally_good_rule_ids
+    from candidates
+    window
+        target_rules as (
+            partition by customer_id, source, product_name, product_id, sku_id, publisher_name,
+                term_and_billing_cycle, billing_frequency, reseller_mpn_id, currency, pricing_date
+            order by specificity desc, names_customer desc, priority desc, valid_from desc nulls last, pricing_rule_id
+        ),
+        equally_good_rules as (
+            partition by customer_id, source, product_name, product_id, sku_id, publisher_name,
+                term_and_billing_cycle, billing_frequency, reseller_mpn_id, currency, pricing_date,
+                specificity, names_customer, priority, valid_from
+        )
+),
+
+resolved as (
+    select
+        * exclude (rank, equally_good, equally_good_rule_ids),
+        case when equally_good > 1 then equally_good_rule_ids end as pricing_rules_tied
+    from ranked
+    where rank = 1
 ),
 
 billed as (
@@ -77,25 +133,39 @@ billed as (
         l.*,
         r.pricing_rule_id,
         r.basis as pricing_basis,
+        r.pricing_rules_tied,
         round(
             case r.basis
                 when 'cost_markup' then l.cost_pretax * (100 + r.rate) * 0.01
                 when 'list_relative' then l.list_amount * (100 + r.rate) * 0.01
                 when 'fixed_unit_price' then
-                    (case when l.cost_pretax < 0 then -1 else 1 end) * r.unit_price * abs(l.quantity)
+                    (case when l.cost_pretax < 0 then -1 else 1 end) * case
+                        -- A monthly price over the months the charge covers: its days over
+                        -- its cycle's days, times 12 for an annual cycle.
+                        when l.cycle_days is not null then {{ divide_exactly(
+                            'cast(r.unit_price * cast(abs(l.quantity) as decimal(26, 12)) as decimal(38, 12))',
+                            'l.charge_days * l.months_per_cycle', 'l.cycle_days', places=2) }}
+                        else r.unit_price * abs(l.quantity)
+                    end
             end,
             2
-        )::decimal(18, 2) as billed_pretax
+        )::decimal(28, 2) as billed_pretax
     from priced_lines as l
     left join resolved as r
-      on r.customer_id = l.customer_id
-     and r.source = l.source
-     and r.product_name = l.product_name
+      on r.customer_id is not distinct from l.customer_id
+     and r.source is not distinct from l.source
+     and r.product_name is not distinct from l.product_name
+     and r.product_id is not distinct from l.product_id
+     and r.sku_id is not distinct from l.sku_id
+     and r.publisher_name is not distinct from l.publisher_name
+     and r.term_and_billing_cycle is not distinct from l.term_and_billing_cycle
+     and r.billing_frequency is not distinct from l.billing_frequency
+     and r.reseller_mpn_id is not distinct from l.reseller_mpn_id
      and r.currency = l.currency
      and r.pricing_date = l.pricing_date
 )
 
 select
     *,
-    (billed_pretax - cost_pretax)::decimal(18, 6) as markup_amount
+    (billed_pretax - cost_pretax)::decimal(28, 6) as markup_amount
 from billed

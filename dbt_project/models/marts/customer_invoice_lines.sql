@@ -6,7 +6,12 @@ with product_lines as (
         billing_period, customer_id, currency,
         1 as section,
         product_name
-            || case when source = 'usage' then ' (Azure usage)' else '' end
+            || case
+                when source in ('usage', 'azure_plan') then ' (Azure usage)'
+                when source = 'marketplace' then ' (Marketplace)'
+                when source = 'reservation' then ' (Azure reservation)'
+                else ''
+            end
             || case when billed_pretax < 0 then ' - credit' else '' end as line_description,
         sum(abs(quantity)) * case when billed_pretax < 0 then -1 else 1 end as quantity,
         sum(billed_pretax) as amount
@@ -39,7 +44,7 @@ select
         partition by billing_period, customer_id, currency order by section, line_description
     )::integer as line_number,
     line_description,
-    quantity::decimal(18, 6) as quantity,
-    {{ decimal_ratio('amount', 'quantity') }} as unit_price,
-    amount::decimal(18, 2) as amount
+    quantity::decimal(38, 18) as quantity,
+    ({{ decimal_ratio('amount', 'quantity') }})::decimal(28, 4) as unit_price,
+    amount::decimal(28, 2) as amount
 from lines

@@ -21,11 +21,11 @@ select
     billed_pretax,
     margin,
     previous_period,
-    -- Explicit widths: a difference of two 18-digit amounts needs 19, and DuckDB 1.x would infer
-    -- 18, so the published view would not bind there.
-    cast(cost_pretax - previous_cost_pretax as decimal(19, 6)) as cost_change,
-    cast(billed_pretax - previous_billed_pretax as decimal(19, 2)) as billed_change,
-    cast(margin - previous_margin as decimal(19, 6)) as margin_change,
+    -- Explicit widths: a difference of two 28-digit amounts needs 29, and DuckDB 1.x would infer
+    -- 28, so the published view would not bind there.
+    cast(cost_pretax - previous_cost_pretax as decimal(29, 6)) as cost_change,
+    cast(billed_pretax - previous_billed_pretax as decimal(29, 2)) as billed_change,
+    cast(margin - previous_margin as decimal(29, 6)) as margin_change,
     -- Percent change, in DECIMAL; null when there is no earlier month or it was zero.
     {{ decimal_ratio('(cost_pretax - previous_cost_pretax) * 100', 'previous_cost_pretax') }} as cost_change_percent,
     {{ decimal_ratio('(billed_pretax - previous_billed_pretax) * 100', 'previous_billed_pretax') }} as billed_change_percent

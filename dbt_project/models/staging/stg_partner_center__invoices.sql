@@ -8,8 +8,11 @@ select
     license_charges,
     usage_charges,
     other_charges,
+    -- A G-invoice's figures (NULL on legacy invoices); credits are negative.
+    charges,
+    credits,
+    subtotal,
     tax,
     total,
     source_file
 from {{ source('partner_center', 'invoice_summary') }}
-where {{ in_rebuilt_periods() }}

@@ -2,7 +2,8 @@ select
     file_sha256 || ':' || source_line as charge_id,
     billing_period,
     invoice_number,
-    customer_id,
+    -- GUIDs compared case-insensitively: Microsoft writes both cases.
+    lower(customer_id) as customer_id,
     customer_name,
     syndication_partner_subscription_number as subscription_id,
     order_id,
@@ -23,7 +24,7 @@ select
     total_for_customer as cost_total,
     upper(currency) as currency,
     billing_cycle_type,
+    coalesce(nullif(trim(reseller_mpn_id), ''), '0') as reseller_mpn_id,
     source_file,
     source_line
 from {{ source('partner_center', 'license_recon') }}
-where {{ in_rebuilt_periods() }}

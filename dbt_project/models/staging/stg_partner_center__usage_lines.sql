@@ -2,7 +2,8 @@ select
     file_sha256 || ':' || source_line as charge_id,
     billing_period,
     invoice_number,
-    customer_id,
+    -- GUIDs compared case-insensitively: Microsoft writes both cases.
+    lower(customer_id) as customer_id,
     customer_company_name as customer_name,
     subscription_id,
     order_id,
@@ -27,7 +28,7 @@ select
     post_tax_total as cost_total,
     upper(currency) as currency,
     unit,
+    coalesce(nullif(trim(reseller_mpn_id), ''), '0') as reseller_mpn_id,
     source_file,
     source_line
 from {{ source('partner_center', 'usage_recon') }}
-where {{ in_rebuilt_periods() }}
