@@ -51,7 +51,7 @@ rules as (
             when source is not null then 2
             else 1
         end as specificity
-    from {{ ref('pricing_rules') }}
+    from {{ source('config', 'pricing_rules') }}
 ),
 
 resolved as (

@@ -59,7 +59,8 @@ select
     (combined.billed_pretax - combined.cost_pretax)::decimal(18, 6) as margin,
     combined.line_count
 from combined
-left join {{ ref('customers') }} as customers using (customer_id)
+-- Partner Center writes GUIDs in either case; the config holds them in lower case.
+left join {{ source('config', 'customers') }} as customers on customers.customer_id = lower(combined.customer_id)
 )
 
 select
