@@ -3,8 +3,8 @@
 select
     a.pricing_rule_id || ' and ' || b.pricing_rule_id
         || ' target the same lines with the same priority over overlapping dates: change a priority or the dates' as problem
-from {{ ref('pricing_rules') }} as a
-join {{ ref('pricing_rules') }} as b
+from {{ source('config', 'pricing_rules') }} as a
+join {{ source('config', 'pricing_rules') }} as b
   on a.pricing_rule_id < b.pricing_rule_id
  and lower(a.customer_id) is not distinct from lower(b.customer_id)
  and a.source is not distinct from b.source

@@ -2,6 +2,6 @@
 select
     s.service_charge_id || ' is in ' || s.currency || ' but customer ' || s.customer_id
         || ' is billed in ' || c.currency as problem
-from {{ ref('partner_service_charges') }} as s
-join {{ ref('customers') }} as c using (customer_id)
+from {{ source('config', 'partner_service_charges') }} as s
+join {{ source('config', 'customers') }} as c using (customer_id)
 where s.currency <> c.currency

@@ -21,36 +21,43 @@ LINE_HEADER = (
     "currency",
     "line_number",
     "description",
+    "subscription_id",
+    "service_start",
+    "service_end",
     "quantity",
     "unit_price",
     "amount",
 )
 
+# The billing team's index: beside the customers' folder, never inside it (it has cost and margin).
 INDEX_HEADER = (
     "billing_period",
+    "status",
     "invoice_number",
     "customer_id",
     "customer_name",
-    "billing_name",
     "country",
     "currency",
+    "tax_treatment",
+    "vat_rate",
+    "issue_date",
+    "due_date",
     "line_count",
     "invoice_lines",
     *MONEY_COLUMNS,
-    "vat_rate",
-    "tax_exempt",
     "csv_file",
     "html_file",
     "pdf_file",
+    "blocked_reason",
 )
 
 
-class _Number(str):
+class PlainNumber(str):
     """A number this module formatted itself: written as it is, not neutralised."""
 
 
 def _cell(value: object) -> str:
-    if isinstance(value, _Number):
+    if isinstance(value, PlainNumber):
         if not is_inert_csv_cell(value):
             raise ValueError(f"{value!r} is not a plain number")
         return str(value)
@@ -73,44 +80,55 @@ def customer_csv(customer: CustomerInvoice, period_start: str) -> bytes:
         for position, line in enumerate(invoice.lines, start=1):
             rows.append(
                 (
-                    invoice.invoice_number,
+                    invoice.number or "DRAFT",
                     period_start,
                     customer.customer_id,
                     customer.billing_name,
                     invoice.currency,
-                    _Number(line.line_number if line.line_number is not None else position),
+                    PlainNumber(position),
                     line.description,
-                    _Number(plain_number(line.quantity)),
-                    _Number(plain_number(line.unit_price, min_places=2)),
-                    _Number(plain_amount(line.amount)),
+                    line.subscription_id or "",
+                    line.period_start.isoformat() if line.period_start else "",
+                    line.period_end.isoformat() if line.period_end else "",
+                    PlainNumber(plain_number(line.quantity)),
+                    PlainNumber(plain_number(line.unit_price, min_places=2)),
+                    PlainNumber(plain_amount(line.amount)),
                 )
             )
     return render_csv(LINE_HEADER, rows)
 
 
 def index_csv(month: MonthInvoices, files_of: dict[str, dict[str, str]]) -> bytes:
-    """One row per customer and currency with the month's totals and the customer's files."""
+    """One row per invoice (customer and currency) with its totals, dates and files; one row per
+    customer that could not be invoiced, with the reason."""
     rows = []
+    status = "draft" if month.issue is None else "issued"
     for customer in month.customers:
         files = files_of[customer.customer_id]
         for invoice in customer.invoices:
             rows.append(
                 (
                     month.period_start.isoformat(),
-                    invoice.invoice_number,
+                    status,
+                    invoice.number or "",
                     customer.customer_id,
-                    customer.customer_name,
                     customer.billing_name,
-                    customer.billing.country or "",
+                    customer.buyer.country,
                     invoice.currency,
-                    _Number(invoice.line_count),
-                    _Number(len(invoice.lines)),
-                    *(_Number(plain_amount(invoice.totals[name])) for name in MONEY_COLUMNS),
-                    _Number(plain_number(customer.billing.vat_rate)),
-                    "" if customer.billing.tax_exempt is None else str(customer.billing.tax_exempt).lower(),
+                    customer.buyer.tax_treatment,
+                    PlainNumber(plain_number(customer.buyer.charged_rate)),
+                    month.issue.issue_date.isoformat() if month.issue else "",
+                    month.issue.due_date.isoformat() if month.issue else "",
+                    PlainNumber(invoice.line_count),
+                    PlainNumber(len(invoice.lines)),
+                    *(PlainNumber(plain_amount(invoice.totals[name])) for name in MONEY_COLUMNS),
                     files["csv"],
                     files["html"],
                     files["pdf"],
+                    "",
                 )
             )
+    empty = ("",) * len(MONEY_COLUMNS)
+    for blocked in month.blocked:
+        rows.append((month.period_start.isoformat(), "blocked", "", blocked.customer_id, blocked.name, "", "", "", "", "", "", "", "", *empty, "", "", "", blocked.reason))
     return render_csv(INDEX_HEADER, rows)

@@ -1,4 +1,4 @@
-"""One month of customer invoices, as read from the marts: plain immutable values."""
+"""One month of customer invoices, as read from the marts and the config: plain immutable values."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from pipelines.config import PartnerProfile
 from pipelines.invoicing.money import cents
 
-# The money columns of `marts.customer_monthly`, in the order the index CSV lists them.
+# The money columns of `marts.customer_monthly`, in the order the billing team's index lists them.
 MONEY_COLUMNS = (
     "license_cost_pretax",
     "usage_cost_pretax",
@@ -21,7 +22,8 @@ MONEY_COLUMNS = (
     "margin",
 )
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+# EN 16931 VAT category codes (UNTDID 5305) per tax treatment of customers.csv.
+VAT_CATEGORIES = {"domestic": "S", "reverse_charge": "AE", "exempt": "E", "outside_scope": "G"}
 
 
 class InvoiceDataError(ValueError):
@@ -30,32 +32,66 @@ class InvoiceDataError(ValueError):
 
 @dataclass(frozen=True)
 class InvoiceLine:
-    line_number: int | None
     description: str
     quantity: Decimal | None
     unit_price: Decimal | None
     amount: Decimal
+    subscription_id: str | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+    period_kind: str | None = None  # None (the whole month), "prorated", "annual", "multi_month"
 
 
 @dataclass(frozen=True)
-class Billing:
-    """From the customers seed when it exists; every field optional."""
+class Buyer:
+    """The customer's billing profile from customers.csv."""
 
-    billing_name: str | None = None
-    country: str | None = None
-    vat_rate: Decimal | None = None
-    tax_exempt: bool | None = None
+    customer_id: str
+    billing_name: str
+    street: tuple[str, ...]
+    postal_code: str | None
+    city: str | None
+    country: str
+    vat_id: str | None
+    tax_treatment: str
+    vat_rate: Decimal | None
+    exemption_text: str | None
+    language: str
+    grouping: str
+
+    @property
+    def address_lines(self) -> tuple[str, ...]:
+        locality = " ".join(part for part in (self.postal_code, self.city) if part)
+        return (*self.street, locality) if locality else self.street
+
+    @property
+    def vat_category(self) -> str:
+        return VAT_CATEGORIES[self.tax_treatment]
+
+    @property
+    def charged_rate(self) -> Decimal:
+        return self.vat_rate if self.tax_treatment == "domestic" and self.vat_rate is not None else Decimal(0)
+
+
+@dataclass(frozen=True)
+class VatTotal:
+    """One row of the invoice's VAT summary: the lines of one category and rate."""
+
+    category: str
+    rate: Decimal
+    basis: Decimal
+    tax: Decimal
 
 
 @dataclass(frozen=True)
 class CurrencyInvoice:
     """One invoice: one customer, one currency (the grain of `marts.customer_monthly`)."""
 
-    invoice_number: str
     currency: str
     totals: dict[str, Decimal]
     line_count: int
     lines: tuple[InvoiceLine, ...]
+    number: str | None = None  # None while a draft
 
     @property
     def billed_pretax(self) -> Decimal:
@@ -68,6 +104,10 @@ class CurrencyInvoice:
     @property
     def billed_total(self) -> Decimal:
         return self.totals["billed_total"]
+
+    def vat_totals(self, buyer: Buyer) -> tuple[VatTotal, ...]:
+        """Every line of a customer carries the customer's tax treatment: one row, the mart's tax."""
+        return (VatTotal(buyer.vat_category, buyer.charged_rate, cents(self.billed_pretax), cents(self.customer_tax)),)
 
     def problems(self) -> list[str]:
         """What would make the printed invoice not add up (compared at the cent, as printed)."""
@@ -91,18 +131,45 @@ class CustomerInvoice:
     customer_id: str
     customer_name: str
     file_stem: str
-    billing: Billing
+    buyer: Buyer
     invoices: tuple[CurrencyInvoice, ...]
 
     @property
     def billing_name(self) -> str:
-        return self.billing.billing_name or self.customer_name or self.customer_id
+        return self.buyer.billing_name
+
+
+@dataclass(frozen=True)
+class BlockedCustomer:
+    """A customer the month cannot invoice, and why (named in the export's check)."""
+
+    customer_id: str
+    name: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name or self.customer_id} ({self.customer_id}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """When the month's invoices were issued: the dates printed on them."""
+
+    issue_date: date
+    payment_terms_days: int
+
+    @property
+    def due_date(self) -> date:
+        return self.issue_date + timedelta(days=self.payment_terms_days)
 
 
 @dataclass(frozen=True)
 class MonthInvoices:
     period: str
+    seller: PartnerProfile
     customers: tuple[CustomerInvoice, ...] = field(default_factory=tuple)
+    blocked: tuple[BlockedCustomer, ...] = field(default_factory=tuple)
+    issue: Issue | None = None  # None: drafts
 
     @property
     def period_start(self) -> date:
@@ -113,15 +180,6 @@ class MonthInvoices:
     def period_end(self) -> date:
         start = self.period_start
         return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-    @property
-    def issue_date(self) -> date:
-        """The day after the month closes: fixed, so a re-run writes identical documents."""
-        return self.period_end + timedelta(days=1)
-
-    @property
-    def period_label(self) -> str:
-        return f"{_MONTHS[self.period_start.month - 1]} {self.period_start.year}"
 
     def totals_by_currency(self) -> dict[str, dict[str, Decimal]]:
         totals: dict[str, dict[str, Decimal]] = {}

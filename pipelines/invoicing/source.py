@@ -1,20 +1,25 @@
-"""Read one month's invoices from the warehouse marts, keeping every amount a Decimal.
+"""Read one month's invoices from the warehouse, keeping every amount a Decimal.
 
-DuckDB's `.df()` turns DECIMAL into float, so rows are fetched with `fetchall()`.
+Totals and VAT come from `marts.customer_monthly` (the one place tax is computed); the lines
+from `marts.fct_charges` and `intermediate.int_service_charges_monthly`, grouped here by
+product, implied unit price and service period, so every printed unit price is one Microsoft's
+charge actually implies (never an average of mixed lines). DuckDB's `.df()` turns DECIMAL into
+float, so rows are fetched with `fetchall()`.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import duckdb
 
+from pipelines.config import PartnerProfile
 from pipelines.invoicing.model import (
     MONEY_COLUMNS,
-    Billing,
+    BlockedCustomer,
+    Buyer,
     CurrencyInvoice,
     CustomerInvoice,
     InvoiceDataError,
@@ -25,233 +30,175 @@ from pipelines.invoicing.money import to_decimal, to_number
 from pipelines.invoicing.safety import safe_file_stem
 from pipelines.settings import validate_period
 
-CUSTOMER_MONTHLY = ("marts", "customer_monthly")
-CUSTOMER_INVOICE_LINES = ("marts", "customer_invoice_lines")
-# Where the customers seed (billing name, country, VAT) may live; the first that exists is used.
-CUSTOMER_SEEDS = (("config", "customers"), ("seeds", "customers"), ("main_config", "customers"))
-
-
-@dataclass(frozen=True)
-class InvoiceLineColumns:
-    """The column names of `marts.customer_invoice_lines`: the one place to adjust them."""
-
-    customer_id: str = "customer_id"
-    currency: str = "currency"
-    line_number: str = "line_number"  # optional: without it, lines keep the order of description
-    description: str = "line_description"
-    quantity: str = "quantity"
-    unit_price: str = "unit_price"
-    amount: str = "amount"
-    billing_period: str = "billing_period"
-
-
-INVOICE_LINE_COLUMNS = InvoiceLineColumns()
-SHORT_ID_LENGTH = 8
+CUSTOMER_MONTHLY = "marts.customer_monthly"
+CHARGES = "marts.fct_charges"
+SERVICE_CHARGES = "intermediate.int_service_charges_monthly"
+CUSTOMERS = "config.customers"
 MAX_PROBLEMS_SHOWN = 20
+# Unit prices implied by a charge (billed / quantity) are compared at this precision: charges
+# are rounded to the cent, so two seats at the same price may imply 21.9999 and 22.0001.
+UNIT_PRICE_PLACES = Decimal("0.0001")
+USAGE_SOURCES = ("usage", "azure_plan")
 
 
-def load_month(con: duckdb.DuckDBPyConnection, period: str, columns: InvoiceLineColumns = INVOICE_LINE_COLUMNS) -> MonthInvoices:
-    """The month's invoices from `marts.customer_monthly` and `marts.customer_invoice_lines`."""
+def load_month(con: duckdb.DuckDBPyConnection, period: str, seller: PartnerProfile) -> MonthInvoices:
     validate_period(period)
     year, month = period.split("-")
     start = date(int(year), int(month), 1)
-    monthly = _monthly_rows(con, start)
-    lines = _line_rows(con, start, columns)
-    billing = _billing(con)
-    return assemble_month(period, monthly, lines, billing)
+    monthly = _fetch(
+        con,
+        f"SELECT customer_id, currency, customer_name, {', '.join(MONEY_COLUMNS)}, line_count FROM {CUSTOMER_MONTHLY} "
+        "WHERE billing_period = ? ORDER BY customer_id, currency",
+        [start],
+    )
+    charges = _fetch(
+        con,
+        f"SELECT customer_id, currency, source, product_name, subscription_id, charge_start_date::DATE AS period_start, "
+        f"charge_end_date::DATE AS period_end, quantity, billed_pretax FROM {CHARGES} WHERE billing_period = ?",
+        [start],
+    )
+    services = _fetch(
+        con, f"SELECT customer_id, currency, description, quantity, unit_price, amount FROM {SERVICE_CHARGES} WHERE billing_period = ?", [start]
+    )
+    buyers = {row["customer_id"]: row for row in _fetch(con, f"SELECT * FROM {CUSTOMERS}", [])}
+    return assemble_month(period, seller, monthly, charges, services, buyers)
 
 
-def assemble_month(period: str, monthly_rows: list[dict], line_rows: list[dict], billing: dict[str, Billing]) -> MonthInvoices:
-    """Group lines under their customer and currency, number the invoices and check they add up."""
+def assemble_month(
+    period: str, seller: PartnerProfile, monthly_rows: list[dict], charge_rows: list[dict], service_rows: list[dict], customer_rows: dict[str, dict]
+) -> MonthInvoices:
+    """Group the lines under their customer and currency, check they add up, set aside customers
+    without a complete billing profile (named, never billed at a guessed 0 %)."""
+    start = date.fromisoformat(f"{period}-01")
+    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    customer_rows = {str(key).lower(): row for key, row in customer_rows.items()}
     problems: list[str] = []
-    lines_of: dict[tuple[str, str], list[InvoiceLine]] = defaultdict(list)
-    for row in line_rows:
-        lines_of[(row["customer_id"], row["currency"])].append(
-            InvoiceLine(
-                line_number=row.get("line_number"),
-                description="" if row["description"] is None else str(row["description"]),
-                quantity=to_number(row["quantity"]),
-                unit_price=to_number(row["unit_price"]),
-                amount=to_decimal(row["amount"], f"amount of a line of customer {row['customer_id']}"),
-            )
-        )
     monthly_of: dict[str, list[dict]] = defaultdict(list)
     for row in monthly_rows:
         if not row["customer_id"] or not str(row["customer_id"]).strip():
             problems.append("marts.customer_monthly has a row without customer_id")
             continue
-        monthly_of[row["customer_id"]].append(row)
-    known = {(row["customer_id"], row["currency"]) for row in monthly_rows}
-    for customer_id, currency in sorted(set(lines_of) - known, key=str):
-        problems.append(f"customer {customer_id} ({currency}) has invoice lines but no row in marts.customer_monthly")
+        monthly_of[str(row["customer_id"]).lower()].append(row)
 
-    stems = {customer_id: safe_file_stem(customer_id) for customer_id in monthly_of}
-    by_folded: dict[str, list[str]] = defaultdict(list)
-    for customer_id, stem in stems.items():
-        by_folded[stem.casefold()].append(customer_id)
-    for clashing in (ids for ids in by_folded.values() if len(ids) > 1):
-        problems.append(f"customers {', '.join(sorted(clashing))} would share one invoice file name")
-    short_ids = _short_ids(stems)
-
-    customers = []
+    customers, blocked = [], []
     for customer_id in sorted(monthly_of):
         rows = sorted(monthly_of[customer_id], key=lambda row: str(row["currency"]))
+        name = next((str(row["customer_name"]) for row in rows if row.get("customer_name")), "")
+        profile = customer_rows.get(customer_id)
+        if profile is None:
+            blocked.append(BlockedCustomer(customer_id, name, "not in customers.csv of the config: add the customer's billing details"))
+            continue
+        if profile.get("billing_profile_problems"):
+            blocked.append(BlockedCustomer(customer_id, profile["billing_name"], f"billing details incomplete in customers.csv: {profile['billing_profile_problems']}"))
+            continue
+        buyer = _buyer(customer_id, profile)
         invoices = []
         for row in rows:
             currency = row["currency"]
+            lines = product_lines(charge_rows, customer_id, currency, buyer.grouping, start, end) + _service_lines(service_rows, customer_id, currency)
             invoice = CurrencyInvoice(
-                invoice_number=invoice_number(period, short_ids[customer_id], currency),
                 currency=currency,
-                totals={name: to_decimal(row[name], f"customer_monthly.{name} of customer {customer_id}") for name in MONEY_COLUMNS},
+                totals={column: to_decimal(row[column], f"customer_monthly.{column} of customer {customer_id}") for column in MONEY_COLUMNS},
                 line_count=int(row.get("line_count") or 0),
-                lines=tuple(_ordered(lines_of.get((customer_id, currency), []))),
+                lines=tuple(lines),
             )
-            problems.extend(f"invoice {invoice.invoice_number} of customer {customer_id} ({currency}): {p}" for p in invoice.problems())
+            problems.extend(f"the invoice of customer {customer_id} ({currency}): {p}" for p in invoice.problems())
             invoices.append(invoice)
-        name = next((str(row["customer_name"]) for row in rows if row.get("customer_name")), "")
         customers.append(
             CustomerInvoice(
-                period=period,
-                customer_id=customer_id,
-                customer_name=name,
-                file_stem=stems[customer_id],
-                billing=billing.get(customer_id, Billing()),
-                invoices=tuple(invoices),
+                period=period, customer_id=customer_id, customer_name=name, file_stem=safe_file_stem(customer_id), buyer=buyer, invoices=tuple(invoices)
             )
         )
     if problems:
         shown = problems[:MAX_PROBLEMS_SHOWN]
         more = f" (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
         raise InvoiceDataError(f"No invoices were written for {period}: " + "; ".join(shown) + more + ".")
-    return MonthInvoices(period=period, customers=tuple(customers))
+    return MonthInvoices(period=period, seller=seller, customers=tuple(customers), blocked=tuple(blocked))
 
 
-def invoice_number(period: str, short_id: str, currency: str) -> str:
-    """`<YYYYMM>-<short customer id>-<currency>`: the same month and data give the same number."""
-    code = re.sub(r"[^A-Za-z0-9]", "", str(currency or "")).upper()[:8] or "XXX"
-    return f"{period.replace('-', '')}-{short_id}-{code}"
+def product_lines(charge_rows: list[dict], customer_id: str, currency: str, grouping: str, month_start: date, month_end: date) -> list[InvoiceLine]:
+    """One line per product, implied unit price and service period (and subscription when the
+    customer's invoice_grouping says so); credits apart from charges."""
+    groups: dict[tuple, list[Decimal]] = {}
+    for row in charge_rows:
+        if str(row["customer_id"]).lower() != customer_id or row["currency"] != currency:
+            continue
+        amount = to_decimal(row["billed_pretax"], f"billed_pretax of a charge of customer {customer_id}")
+        quantity = to_number(row["quantity"])
+        if quantity is not None and amount < 0 < quantity:
+            quantity = -quantity  # a credit: negative quantity at the price charged
+        unit = (amount / quantity).quantize(UNIT_PRICE_PLACES) if quantity else None
+        description = str(row["product_name"] or "") + (" (Azure usage)" if row["source"] in USAGE_SOURCES else "")
+        subscription = str(row["subscription_id"]) if grouping == "subscription" and row.get("subscription_id") else None
+        key = (description, subscription, row["period_start"], row["period_end"], unit, amount < 0)
+        into = groups.setdefault(key, [Decimal(0), Decimal(0)])
+        into[0] += quantity or 0
+        into[1] += amount
+    lines = [
+        InvoiceLine(
+            description=description,
+            quantity=quantity if unit is not None else None,
+            unit_price=unit,
+            amount=amount,
+            subscription_id=subscription,
+            period_start=period_start,
+            period_end=period_end,
+            period_kind=period_kind(period_start, period_end, month_start, month_end),
+        )
+        for (description, subscription, period_start, period_end, unit, _), (quantity, amount) in groups.items()
+    ]
+    return sorted(lines, key=lambda line: (line.description, line.subscription_id or "", line.period_start or date.min, line.unit_price or 0, line.amount))
 
 
-def _short_ids(stems: dict[str, str]) -> dict[str, str]:
-    """The first characters of each file stem; the whole stem where two customers share them."""
-    short = {customer_id: stem[:SHORT_ID_LENGTH].upper() for customer_id, stem in stems.items()}
-    counts: dict[str, int] = defaultdict(int)
-    for value in short.values():
-        counts[value] += 1
-    return {customer_id: stems[customer_id].upper() if counts[value] > 1 else value for customer_id, value in short.items()}
+def period_kind(period_start: date | None, period_end: date | None, month_start: date, month_end: date) -> str | None:
+    """How the service period differs from the billed month: what the invoice must say."""
+    if period_start is None or period_end is None:
+        return None
+    days = (period_end - period_start).days + 1
+    if days >= 360:
+        return "annual"
+    if days > (month_end - month_start).days + 1:
+        return "multi_month"
+    if days < (month_end - month_start).days + 1:
+        return "prorated"
+    return None
 
 
-def _ordered(lines: list[InvoiceLine]) -> list[InvoiceLine]:
-    return sorted(lines, key=lambda line: (line.line_number is None, line.line_number or 0, line.description))
+def _service_lines(service_rows: list[dict], customer_id: str, currency: str) -> list[InvoiceLine]:
+    lines = [
+        InvoiceLine(
+            description=str(row["description"]),
+            quantity=to_number(row["quantity"]),
+            unit_price=to_number(row["unit_price"]),
+            amount=to_decimal(row["amount"], f"a service charge of customer {customer_id}"),
+        )
+        for row in service_rows
+        if str(row["customer_id"]).lower() == customer_id and row["currency"] == currency
+    ]
+    return sorted(lines, key=lambda line: line.description)
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = con.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return [row[0] for row in rows]
+def _buyer(customer_id: str, row: dict) -> Buyer:
+    return Buyer(
+        customer_id=customer_id,
+        billing_name=row["billing_name"],
+        street=tuple(part for part in (row.get("address_line1"), row.get("address_line2")) if part),
+        postal_code=row.get("postal_code"),
+        city=row.get("city"),
+        country=row.get("country") or "",
+        vat_id=row.get("vat_id"),
+        tax_treatment=row["tax_treatment"],
+        vat_rate=to_number(row.get("vat_rate")),
+        exemption_text=row.get("exemption_text"),
+        language=row.get("language") or "en",
+        grouping=row.get("invoice_grouping") or "product",
+    )
 
 
-def _require(con: duckdb.DuckDBPyConnection, table: tuple[str, str], needed: list[str], hint: str) -> list[str]:
-    present = _table_columns(con, *table)
-    name = ".".join(table)
-    if not present:
-        raise InvoiceDataError(f"{name} does not exist in the warehouse: build the dbt models for the month first.")
-    missing = [column for column in needed if column not in present]
-    if missing:
-        raise InvoiceDataError(f"{name} has no column {', '.join(missing)} (it has {', '.join(present)}){hint}.")
-    return present
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cursor = con.execute(sql, params)
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
+    try:
+        cursor = con.execute(sql, params)
+    except duckdb.CatalogException as error:
+        raise InvoiceDataError(f"The warehouse lacks a table the invoices are made from ({error}): run the month's transform first.") from None
     names = [description[0] for description in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
-
-
-def _monthly_rows(con: duckdb.DuckDBPyConnection, start: date) -> list[dict]:
-    needed = ["billing_period", "customer_id", "currency", "customer_name", *MONEY_COLUMNS, "line_count"]
-    _require(con, CUSTOMER_MONTHLY, needed, "")
-    select = ", ".join(_quoted(column) for column in needed[1:])
-    return _fetch_dicts(
-        con,
-        f"SELECT {select} FROM {'.'.join(map(_quoted, CUSTOMER_MONTHLY))} WHERE billing_period = ? ORDER BY customer_id, currency",
-        [start],
-    )
-
-
-def _line_rows(con: duckdb.DuckDBPyConnection, start: date, columns: InvoiceLineColumns) -> list[dict]:
-    wanted = {
-        "customer_id": columns.customer_id,
-        "currency": columns.currency,
-        "description": columns.description,
-        "quantity": columns.quantity,
-        "unit_price": columns.unit_price,
-        "amount": columns.amount,
-    }
-    present = _require(
-        con,
-        CUSTOMER_INVOICE_LINES,
-        [columns.billing_period, *wanted.values()],
-        ": adjust INVOICE_LINE_COLUMNS in pipelines/invoicing/source.py",
-    )
-    if columns.line_number in present:
-        wanted["line_number"] = columns.line_number
-    select = ", ".join(f"{_quoted(column)} AS {_quoted(alias)}" for alias, column in wanted.items())
-    order = _quoted(columns.line_number) if "line_number" in wanted else _quoted(columns.description)
-    return _fetch_dicts(
-        con,
-        f"SELECT {select} FROM {'.'.join(map(_quoted, CUSTOMER_INVOICE_LINES))} "
-        f"WHERE {_quoted(columns.billing_period)} = ? "
-        f"ORDER BY {_quoted(columns.customer_id)}, {_quoted(columns.currency)}, {order}",
-        [start],
-    )
-
-
-def _billing(con: duckdb.DuckDBPyConnection) -> dict[str, Billing]:
-    """Billing details per customer from the customers seed, when there is one."""
-    fields = ("billing_name", "country", "vat_rate", "tax_exempt")
-    for table in CUSTOMER_SEEDS:
-        present = _table_columns(con, *table)
-        if "customer_id" not in present:
-            continue
-        chosen = [name for name in fields if name in present]
-        if not chosen:
-            return {}
-        rows = _fetch_dicts(
-            con,
-            f"SELECT customer_id, {', '.join(map(_quoted, chosen))} FROM {'.'.join(map(_quoted, table))}",
-            [],
-        )
-        return {
-            str(row["customer_id"]): Billing(
-                billing_name=_text(row.get("billing_name")),
-                country=_text(row.get("country")),
-                vat_rate=to_number(row.get("vat_rate")),
-                tax_exempt=_flag(row.get("tax_exempt")),
-            )
-            for row in rows
-            if row["customer_id"] is not None
-        }
-    return {}
-
-
-def _text(value: object) -> str | None:
-    text = None if value is None else str(value).strip()
-    return text or None
-
-
-def _flag(value: object) -> bool | None:
-    if value is None or isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "t", "yes", "y", "1"):
-        return True
-    if text in ("false", "f", "no", "n", "0", ""):
-        return False
-    return None

@@ -76,7 +76,7 @@ rules as (
             + (sku_id is not null)::integer + (publisher_pattern is not null)::integer
             + (term_pattern is not null)::integer + (billing_frequency is not null)::integer
             + (reseller_mpn_id is not null)::integer as specificity
-    from {{ ref('pricing_rules') }}
+    from {{ source('config', 'pricing_rules') }}
 ),
 
 candidates as (

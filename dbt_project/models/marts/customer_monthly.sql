@@ -65,7 +65,7 @@ select
     combined.credit_cost_pretax::decimal(28, 6) as credit_cost_pretax
 from combined
 -- Customer ids are GUIDs, compared in lower case (Microsoft writes both cases).
-left join {{ ref('customers') }} as customers on lower(customers.customer_id) = combined.customer_id
+left join {{ source('config', 'customers') }} as customers on lower(customers.customer_id) = combined.customer_id
 )
 
 select

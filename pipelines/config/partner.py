@@ -1,0 +1,103 @@
+"""The partner's own details (`partner.toml`): the seller on every invoice."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipelines.config.errors import ConfigProblem
+from pipelines.config.tables import LANGUAGES
+
+PARTNER_FILE = "partner.toml"
+
+
+@dataclass(frozen=True)
+class PartnerProfile:
+    legal_name: str
+    address_lines: tuple[str, ...]
+    country: str
+    vat_id: str
+    registration_id: str
+    email: str
+    language: str
+    logo: Path | None
+    iban: str
+    bic: str
+    payment_terms_days: int
+    series: str
+
+
+# (section, key, what the clerk writes there); every one is required.
+_TEXT_FIELDS = (
+    ("partner", "legal_name", "the partner's legal name"),
+    ("partner", "country", "a two-letter country code, e.g. FR"),
+    ("partner", "vat_id", "the partner's VAT number"),
+    ("partner", "registration_id", "the company registration, e.g. RCS Paris 123 456 789"),
+    ("bank", "iban", "the IBAN customers pay to"),
+    ("bank", "bic", "the bank's BIC"),
+    ("invoicing", "series", "the invoice number series, e.g. FA"),
+)
+
+
+def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigProblem]]:
+    path = directory / PARTNER_FILE
+    if not path.is_file():
+        return None, [ConfigProblem(PARTNER_FILE, None, None, "is missing: run `csp-recon init` to write a sample to edit")]
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return None, [ConfigProblem(PARTNER_FILE, None, None, "is not UTF-8 text: save it as UTF-8")]
+    except tomllib.TOMLDecodeError as error:
+        line = getattr(error, "lineno", None)
+        return None, [ConfigProblem(PARTNER_FILE, line, None, f"cannot be read ({error.msg if hasattr(error, 'msg') else error})")]
+    problems: list[ConfigProblem] = []
+
+    def text(section: str, key: str, what: str, required: bool = True) -> str:
+        value = data.get(section, {}).get(key, "")
+        if not isinstance(value, str):
+            problems.append(ConfigProblem(PARTNER_FILE, None, f"[{section}] {key}", f"must be text in quotes: {what}"))
+            return ""
+        if required and not value.strip():
+            problems.append(ConfigProblem(PARTNER_FILE, None, f"[{section}] {key}", f"is missing: write {what}"))
+        return value.strip()
+
+    values = {key: text(section, key, what) for section, key, what in _TEXT_FIELDS}
+    email = text("partner", "email", "an e-mail address", required=False)
+    address = data.get("partner", {}).get("address_lines", [])
+    if not isinstance(address, list) or not address or not all(isinstance(line, str) and line.strip() for line in address):
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[partner] address_lines", 'must list the address lines, e.g. ["1 rue X", "75001 Paris"]'))
+        address = []
+    language = text("partner", "language", "en or fr")
+    if language and language not in LANGUAGES:
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[partner] language", f"is '{language}': write one of {', '.join(LANGUAGES)}"))
+    logo_name = text("partner", "logo", "a file name", required=False)
+    logo = None
+    if logo_name:
+        logo = (directory / logo_name).resolve()
+        if not logo.is_relative_to(directory.resolve()) or not logo.is_file():
+            problems.append(ConfigProblem(PARTNER_FILE, None, "[partner] logo", f"names '{logo_name}', which is not a file in {directory}"))
+            logo = None
+    terms = data.get("invoicing", {}).get("payment_terms_days")
+    if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] payment_terms_days", "must be a whole number of days between 0 and 365, e.g. 30"))
+        terms = 0
+    if problems:
+        return None, problems
+    return (
+        PartnerProfile(
+            legal_name=values["legal_name"],
+            address_lines=tuple(line.strip() for line in address),
+            country=values["country"].upper(),
+            vat_id=values["vat_id"],
+            registration_id=values["registration_id"],
+            email=email,
+            language=language,
+            logo=logo,
+            iban=values["iban"].replace(" ", "").upper(),
+            bic=values["bic"].replace(" ", "").upper(),
+            payment_terms_days=terms,
+            series=values["series"],
+        ),
+        [],
+    )
