@@ -18,6 +18,7 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.publishing.immutable import release_tree
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT
 
 FIRST, SECOND, THIRD = "2026-08", "2026-09", "2026-10"
@@ -78,7 +79,8 @@ def three_months(tmp_path_factory: pytest.TempPathFactory):
         before = reader.stdout.readline()
         run_exit = main(["run", "--period", THIRD, "--data-dir", str(data_dir)])
         after, _ = reader.communicate("done\n", timeout=60)
-    return data_dir, backfill_exit, run_exit, before, after
+    yield data_dir, backfill_exit, run_exit, before, after
+    release_tree(data_dir)  # so that pytest can remove its temporary folders
 
 
 def test_backfill_publishes_each_month(three_months):

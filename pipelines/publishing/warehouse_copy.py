@@ -1,10 +1,17 @@
 """The analysts' copy of the warehouse: only months that passed their blocking checks.
 
-Publishing a month copies the previous published file byte for byte to a temporary file, replaces
-that month's rows in it from the pipeline's warehouse, and swaps it in with `os.replace`: a reader
-never sees a half-written file, a reader holding the old file keeps a consistent view of it, and
-the cost follows the month's size, not the history's. The published file itself is only read.
+Each publication is a new, never-changed file `published/versions/warehouse-<time>-<run>.duckdb`:
+the previous copy is copied byte for byte, the month's rows are replaced from the pipeline's
+warehouse, and the result is verified (rows and every DECIMAL total, per table and month:
+the month against the pipeline's warehouse, every other month against the previous copy)
+before anyone can see it. It is then made unwritable (mode 0444, and immutable where the
+system allows: see `immutable.py`), so no client in any mode can change it or leave a WAL, and
+`published/warehouse.duckdb` is pointed at it atomically as a second name of the same file (a
+hard link, not a symlink; `os.replace`). A reader holding the old copy keeps a consistent view
+of it. A WAL or temporary file left beside the stable name by an older copy is removed before
+the switch, so DuckDB can never replay it onto the new one.
 
+A step that fails at any point, or is killed, leaves the stable name on the previous copy.
 Each published month keeps the version that passed: re-running a month that then fails leaves
 its last good rows in the copy. Configuration tables (no `billing_period`) are the current ones.
 """
@@ -19,15 +26,20 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publishing import immutable
+from pipelines.publishing.figures import PERIOD_COLUMN, differences, table_figures
 from pipelines.settings import duckdb_memory_limit
 
 # Readable by DuckDB 1.1 and later as well as 2.x: analysts' DBeaver drivers and CLIs lag behind.
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
 PUBLISHED_SCHEMAS = ("raw", "config", "marts")
 PARQUET_SCHEMA = "marts"
-PERIOD_COLUMN = "billing_period"
 LEDGER_SCHEMA, LEDGER_TABLE = "meta", "published_months"
 LEDGER = f"{LEDGER_SCHEMA}.{LEDGER_TABLE}"
+VERSIONS_DIR = "versions"
+PARTIAL_SUFFIX = ".partial"
+# What DuckDB or an interrupted publication may leave beside a database file.
+LEFTOVER_SUFFIXES = (".wal", ".tmp", PARTIAL_SUFFIX)
 
 
 class PublishError(Exception):
@@ -37,34 +49,90 @@ class PublishError(Exception):
 @dataclass(frozen=True)
 class Publication:
     warehouse: Path
+    version: Path
     parquet_dir: Path
     months: list[date]
     tables: dict[str, int]
+    immutable: bool
 
 
 def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publication:
-    """Replace `target` with a copy of itself in which `period` is as it is now in `source`,
-    and write that month's Parquet files of the marts beside it."""
-    partial = target.with_name(f".{target.name}.partial")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Point `target` at a new copy of itself in which `period` is as it is now in `source`,
+    verified; and write that month's Parquet files of the marts beside it."""
     try:
-        _start_from(target, partial)
-        months, tables = _update_copy(source, partial, period, run_id)
+        return _publish(source, target, period, run_id)
+    except PublishError as error:
+        failure = f"{error}"
+    except (OSError, duckdb.Error) as error:
+        failure = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
     except BaseException:
-        partial.unlink(missing_ok=True)
+        _remove_partials(target.parent, target.parent / VERSIONS_DIR)
         raise
-    os.replace(partial, target)
-    return Publication(target, _write_parquet(target, period), months, tables)
+    _remove_partials(target.parent, target.parent / VERSIONS_DIR)
+    raise PublishError(f"{failure} {_unchanged(target)}")
 
 
-def _start_from(target: Path, partial: Path) -> None:
-    partial.unlink(missing_ok=True)
-    if not target.exists():
-        return
+def _publish(source: Path, target: Path, period: date, run_id: str) -> Publication:
+    versions = target.parent / VERSIONS_DIR
+    versions.mkdir(parents=True, exist_ok=True)
+    _remove_partials(target.parent, versions)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    version = versions / f"{target.stem}-{stamp}-{run_id[:8]}{target.suffix}"
+    partial = version.with_name(f".{version.name}{PARTIAL_SUFFIX}")
+    previous = target if target.exists() else None
+    if previous:
+        shutil.copyfile(previous, partial)
+    months, tables = _update_copy(source, partial, period, run_id)
+    _verify(source, previous, partial, period, months)
+    parquet = _stage_parquet(partial, target.parent / "parquet", period)
+    with partial.open("rb+") as written:
+        os.fsync(written.fileno())
+    immutable.read_only_mode(partial)
+    os.replace(partial, version)
+    _switch(target, version)
+    locked = immutable.lock(version)
+    for staged, final in parquet:
+        os.replace(staged, final)
+    _remove_older(target, versions, keep=version)
+    _sync_directory(target.parent)
+    return Publication(target, version, target.parent / "parquet", months, tables, locked)
+
+
+def _switch(target: Path, version: Path) -> None:
+    """The stable name becomes the new version's second name, in one rename."""
+    link = target.with_name(f".{target.name}.link{PARTIAL_SUFFIX}")
+    link.unlink(missing_ok=True)
+    os.link(version, link)
+    # A leftover WAL beside the stable name would be replayed onto the new copy by DuckDB.
+    for suffix in LEFTOVER_SUFFIXES[:2]:
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    immutable.unlock(target)  # an immutable name cannot be renamed over
+    os.replace(link, target)
+
+
+def _remove_partials(published: Path, versions: Path) -> None:
+    """What a killed publication left: never shown to anyone, removed before the next."""
+    for folder in (published, versions, published / "parquet"):
+        if folder.is_dir():
+            for leftover in folder.rglob(f"*{PARTIAL_SUFFIX}"):
+                immutable.remove(leftover)
+
+
+def _remove_older(target: Path, versions: Path, keep: Path) -> None:
+    """Older versions and their leftovers; readers holding one keep their open file."""
+    for path in versions.iterdir():
+        if path != keep and path.is_file():
+            immutable.remove(path)
+    for suffix in LEFTOVER_SUFFIXES:
+        target.with_name(target.name + suffix).unlink(missing_ok=True)
+
+
+def _sync_directory(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
     try:
-        shutil.copyfile(target, partial)
-    except OSError as error:
-        raise PublishError(f"Could not copy the published warehouse {target} to update it: {error.strerror}.") from error
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _update_copy(source: Path, partial: Path, period: date, run_id: str) -> tuple[list[date], dict[str, int]]:
@@ -80,8 +148,42 @@ def _update_copy(source: Path, partial: Path, period: date, run_id: str) -> tupl
         counts = {table: _replace_month(con, table, period) for table in tables}
         _copy_views(con)
         con.execute("COMMIT")
+        con.execute("CHECKPOINT pub")
         con.execute("DETACH pub")
+    # Everything is in the file itself: a WAL left here would not travel with it.
+    partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
     return months, counts
+
+
+def _verify(source: Path, previous: Path | None, partial: Path, period: date, months: list[date]) -> None:
+    """The new copy holds the month exactly as the pipeline's warehouse, and every other
+    month exactly as the previous copy: rows and DECIMAL totals per table."""
+    problems: list[str] = []
+    with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
+        con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
+        con.execute("ATTACH ? AS pub (READ_ONLY)", [str(partial)])
+        if previous:
+            con.execute("ATTACH ? AS old (READ_ONLY)", [str(previous)])
+        old_tables = set(_base_tables(con, "old")) if previous else set()
+        for table in _base_tables(con, "src"):
+            published = table_figures(con, "pub", table, months)
+            if None in published:  # configuration: the current one, whole
+                problems += differences(table, table_figures(con, "src", table), published, "the pipeline's warehouse")
+                continue
+            problems += differences(
+                table, table_figures(con, "src", table, [period]), {period: published.get(period, {"rows": 0})},
+                "the pipeline's warehouse",
+            )
+            others = [month for month in months if month != period]
+            if not others:
+                continue
+            reshaped = table not in old_tables or _columns(con, "old", table) != _columns(con, "src", table)
+            expected = table_figures(con, "src" if reshaped else "old", table, others)
+            kept = {month: figures for month, figures in published.items() if month != period}
+            problems += differences(table, expected, kept, "the pipeline's warehouse" if reshaped else "the previous copy")
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise PublishError(f"The new analysts' copy for {period:%Y-%m} failed its verification, so it was not published: {shown}.")
 
 
 def _record_month(con: duckdb.DuckDBPyConnection, period: date, run_id: str) -> list[date]:
@@ -100,7 +202,7 @@ def _base_tables(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name IN ? ORDER BY 1",
         [database, [*PUBLISHED_SCHEMAS, LEDGER_SCHEMA]],
     ).fetchall()
-    return [row[0] for row in rows]
+    return [row[0] for row in rows if database != "src" or row[0] != LEDGER]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[tuple[str, str]]:
@@ -142,11 +244,12 @@ def _copy_views(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("USE memory")
 
 
-def _write_parquet(published: Path, period: date) -> Path:
+def _stage_parquet(published: Path, folder: Path, period: date) -> list[tuple[Path, Path]]:
     """`parquet/<mart>/<YYYY-MM>.parquet` for the month of each monthly mart, and
-    `parquet/<view>.parquet` for views over the history; each file replaced atomically."""
-    folder = published.parent / "parquet"
+    `parquet/<view>.parquet` for views over the history, written beside their final names;
+    they replace those only once the copy they come from is published."""
     month = f"{period:%Y-%m}"
+    staged = []
     with duckdb.connect(str(published), read_only=True) as con:
         relations = con.execute(
             """SELECT t.table_name, bool_or(c.column_name = ?) AS monthly
@@ -159,9 +262,39 @@ def _write_parquet(published: Path, period: date) -> Path:
         for name, monthly in relations:
             target = folder / name / f"{month}.parquet" if monthly else folder / f"{name}.parquet"
             target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.partial")
+            partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
             where = f" WHERE {PERIOD_COLUMN} = DATE '{period.isoformat()}'" if monthly else ""
             quoted = str(partial).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM {PARQUET_SCHEMA}.{name}{where}) TO '{quoted}' (FORMAT parquet)")
-            os.replace(partial, target)
-    return folder
+            staged.append((partial, target))
+    return staged
+
+
+def published_months(target: Path) -> list[date]:
+    """The months analysts' copy holds now (none when there is no copy yet)."""
+    if not target.exists():
+        return []
+    try:
+        with duckdb.connect(str(target), read_only=True) as con:
+            return [row[0] for row in con.execute(f"SELECT {PERIOD_COLUMN} FROM {LEDGER} ORDER BY 1").fetchall()]
+    except duckdb.Error:
+        return []
+
+
+def _unchanged(target: Path) -> str:
+    months = published_months(target)
+    if not target.exists():
+        return "There is no analysts' copy yet; none was created."
+    held = ", ".join(f"{month:%Y-%m}" for month in months) or "no month"
+    return f"The analysts' copy {target} is unchanged: it still holds {held}."
+
+
+def _reason(error: BaseException) -> str:
+    """The library's message in one line, without its class name or a trailing full stop."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror.lower()}{where}"
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    for prefix in ("IO Error: ", "Invalid Input Error: ", "Catalog Error: ", "Binder Error: "):
+        text = text.removeprefix(prefix)
+    return text.rstrip(".")

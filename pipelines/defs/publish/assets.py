@@ -26,7 +26,8 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["published", "warehouse"])
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """A copy of the raw, config and marts schemas holding every month that passed its blocking
-    checks, readable by DuckDB 1.1+ and 2.x, swapped in atomically; `meta.published_months`
+    checks, readable by DuckDB 1.1+ and 2.x, verified against the warehouse (rows and totals per
+    table and month), unwritable by any client, swapped in atomically; `meta.published_months`
     says which months it holds and when each was published."""
     period = billing_period(context.partition_key)
     paths = warehouse.paths
@@ -34,6 +35,11 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
         publication = publish_month(paths.warehouse, paths.published_warehouse, period, context.run_id)
     except PublishError as error:
         raise dg.Failure(description=str(error)) from None
+    if not publication.immutable:
+        context.log.warning(
+            "The analysts' copy is read-only (mode 0444) but could not be marked immutable here: "
+            "a client running as root could still open it read-write."
+        )
     with warehouse.connect(read_only=True) as con:
         customers = con.execute(
             """SELECT customer_id, customer_name, currency, cost_pretax, billed_pretax, margin
@@ -48,6 +54,8 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(publication.warehouse)),
+            "version": dg.MetadataValue.path(str(publication.version)),
+            "immutable": publication.immutable,
             "parquet_folder": dg.MetadataValue.path(str(publication.parquet_dir)),
             "storage_version": PUBLISHED_STORAGE_VERSION,
             "months_published": dg.MetadataValue.json([month.isoformat() for month in publication.months]),
