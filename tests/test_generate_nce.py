@@ -41,7 +41,7 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("nce")
     assert main(["generate", "--out", str(out), "--period", PERIOD, "--customers", "9", "--license-rows", "60",
-                 "--usage-rows", "120", "--header-form", "mixed", "--seed", "4", "--commerce", "nce"]) == 0
+                 "--usage-rows", "120", "--header-form", "mixed", "--seed", "4"]) == 0  # new commerce by default
     folder = out / PERIOD
     recon = {path.name: read(path) for path in sorted(folder.glob("G0*_InvoiceReconciliation.csv"))}
     return folder, recon
@@ -166,5 +166,5 @@ def test_legacy_keeps_todays_files_and_same_seed_same_bytes(tmp_path):
     assert fingerprint(tmp_path / "cli" / PERIOD) == fingerprint(library.directory)
     assert all(name.startswith("D0") or name == "invoice_summary.csv" for name in fingerprint(library.directory))
     for run in ("a", "b"):
-        assert main(["generate", "--out", str(tmp_path / run), "--period", PERIOD, "--seed", "9", "--commerce", "nce"]) == 0
+        assert main(["generate", "--out", str(tmp_path / run), "--period", PERIOD, "--seed", "9"]) == 0
     assert fingerprint(tmp_path / "a" / PERIOD) == fingerprint(tmp_path / "b" / PERIOD)

@@ -17,10 +17,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--customers", type=int, default=12, metavar="N", help="customers over all currencies (default 12)"
     )
     parser.add_argument(
-        "--license-rows", type=int, default=200, metavar="N", help="license rows per month and currency (default 200)"
+        "--license-rows", type=int, default=200, metavar="N", help="license (legacy) or seat (NCE) rows per month and currency (default 200)"
     )
     parser.add_argument(
-        "--usage-rows", type=int, default=1000, metavar="N", help="usage rows per month and currency (default 1000)"
+        "--usage-rows", type=int, default=1000, metavar="N", help="usage (legacy) or Azure plan (NCE) rows per month and currency (default 1000)"
     )
     parser.add_argument(
         "--currencies", default="EUR,USD", metavar="EUR,USD", help="billing currencies, one invoice each (default both)"
@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--indirect", action="store_true", help="license files as an indirect provider gets them (with ResellerMpnId)"
     )
     parser.add_argument(
-        "--commerce", choices=COMMERCES, default="legacy",
+        "--commerce", choices=COMMERCES, default="nce",
         help="nce: the new-commerce invoice reconciliation file and G-invoice summary (default);"
         " legacy: license- and usage-based files and the D-invoice summary",
     )

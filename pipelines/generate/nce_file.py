@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -98,7 +98,6 @@ class NceTotals:
     charges: Decimal = Decimal("0.00")
     credits: Decimal = Decimal("0.00")
     tax: Decimal = Decimal("0.00")
-    kinds: set[str] = field(default_factory=set)
 
     @property
     def subtotal(self) -> Decimal:
@@ -177,13 +176,12 @@ class _NceLines:
     def _line(self, base: dict, values: dict, subtotal: Decimal) -> dict:
         tax = (subtotal * self._tax_rate).quantize(CENT, rounding=ROUND_HALF_UP)
         line = {**base, **values, "Subtotal": f"{subtotal:.2f}", "TaxTotal": f"{tax:.2f}", "Total": f"{subtotal + tax:.2f}",
-                "OrderId": values.get("OrderId") or base.get("OrderId") or guid(self._rng).replace("-", "")[:12]}
+                "OrderId": values.get("OrderId") or guid(self._rng).replace("-", "")[:12]}
         line.setdefault("AlternateId", line["OrderId"])
         line.setdefault("OrderDate", us_date(self._month.start))
         totals = self.totals
         totals.rows += 1
         totals.tax += tax
-        totals.kinds.add(values["ChargeType"])
         if subtotal >= 0:
             totals.charges += subtotal
         else:

@@ -6,6 +6,8 @@ M/D, its days up to 12 would become wrong months without a word. Such a file is 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import duckdb
 
 from pipelines.formats import (
@@ -17,6 +19,9 @@ from pipelines.formats import (
     US_DATETIME_FORMATS,
 )
 from pipelines.ingest.errors import IngestError
+
+if TYPE_CHECKING:  # recon_csv builds its SQL from this module
+    from pipelines.ingest.recon_csv import ReconFileRead
 
 
 def _formats_sql(formats: tuple[str, ...]) -> str:
@@ -53,11 +58,11 @@ def date_problem_sql(column_sql: str) -> str:
     return f"{column_sql} IS NOT NULL AND {datetime_sql(column_sql)} IS NULL AND NOT {null_date_sql(column_sql)}"
 
 
-def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read) -> None:
+def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> None:
     """Stop the month when the file writes its dates day first: in a file with no value that is
     month first for sure (second number above 12), a value whose first number is above 12, or a
     charge that ends before it starts as M/D but not as D/M. A single odd value in a file of M/D
-    dates is only a bad line, rejected by the value checks. `read` is a ReconFileRead."""
+    dates is only a bad line, rejected by the value checks."""
     present = {column.name: column for column in read.recognised.positions if column is not None}
     dates = [column for column in COLUMNS_BY_KIND[read.kind] if column.type == US_DATETIME and column.name in present]
     if not dates:
@@ -66,7 +71,9 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read) -> None:
     month_first = " OR ".join(f"regexp_full_match({c.sql_name}, '{_ONLY_MONTH_FIRST}')" for c in dates)
     if con.execute(f"SELECT 1 FROM {read.table} WHERE {month_first} LIMIT 1").fetchone() is not None:
         return
-    found = _first_line(con, read, " OR ".join(f"regexp_full_match({c.sql_name}, '{_ONLY_DAY_FIRST}')" for c in dates), dates)
+    day_first = [f"regexp_full_match({c.sql_name}, '{_ONLY_DAY_FIRST}')" for c in dates]
+    which = "CASE " + " ".join(f"WHEN {match} THEN ['{c.name}', {c.sql_name}]" for match, c in zip(day_first, dates)) + " END"
+    found = _first_line(con, read, " OR ".join(day_first), which)
     if found is None and {"ChargeStartDate", "ChargeEndDate"} <= present.keys():
         start, end = "charge_start_date", "charge_end_date"
         swapped_start, swapped_end = (f"try_strptime({c}, {_DAY_FIRST_FORMATS_SQL})" for c in (start, end))
@@ -74,7 +81,7 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read) -> None:
             f"try_strptime({end}, {_US_FORMATS_SQL}) < try_strptime({start}, {_US_FORMATS_SQL}) "
             f"AND {swapped_end} >= {swapped_start}"
         )
-        found = _first_line(con, read, pair, [present["ChargeEndDate"]])
+        found = _first_line(con, read, pair, f"['ChargeEndDate', {end}]")
     if found is None:
         return
     line, column, value = found
@@ -89,15 +96,11 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read) -> None:
     )
 
 
-def _first_line(con: duckdb.DuckDBPyConnection, read, condition: str, columns: list) -> tuple[int, str, str] | None:
-    """File line, column name and value of the first record meeting `condition`."""
-    pick = "CASE " + " ".join(
-        f"WHEN regexp_full_match({c.sql_name}, '{_ONLY_DAY_FIRST}') OR {len(columns)} = 1 THEN ['{c.name}', {c.sql_name}]"
-        for c in columns
-    ) + f" ELSE ['{columns[0].name}', {columns[0].sql_name}] END"
+def _first_line(con: duckdb.DuckDBPyConnection, read: ReconFileRead, condition: str, which: str) -> tuple[int, str, str] | None:
+    """File line of the first record meeting `condition`, and the [column, value] `which` names."""
     row = con.execute(
         f"""
-        SELECT {read.file_line_sql("lines.source_line")}, {pick}
+        SELECT {read.file_line_sql("lines.source_line")}, {which}
         FROM {read.table} AS accepted JOIN ({read.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid
         WHERE {condition}
         ORDER BY lines.source_line LIMIT 1

@@ -38,7 +38,7 @@ from pipelines.settings import DataPaths
 class FileOutcome:
     name: str
     kind: str
-    status: str  # loaded | duplicate | unrecognised
+    status: str  # loaded | duplicate | unrecognised | ignored (set aside unread: links, lock files, folders)
     sha256: str
     size_bytes: int
     encoding: str
