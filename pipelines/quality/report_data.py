@@ -21,7 +21,8 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> Rep
     invoices = _dicts(
         con,
         """SELECT invoice_number, currency, invoice_pretax, recon_pretax + other_charges AS found_pretax,
-                  pretax_difference, invoice_tax, recon_tax, tax_difference, status
+                  pretax_difference, invoice_tax, recon_tax, tax_difference, status,
+                  invoice_charges, recon_charges, invoice_credits, recon_credits, invoice_total_difference
            FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
         [month],
     )
@@ -42,9 +43,21 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> Rep
                 """SELECT customer_id, max(customer_name) AS customer_name,
                           sum(CASE WHEN source = 'license' THEN cost_pretax ELSE 0 END) AS license,
                           sum(CASE WHEN source = 'usage' THEN cost_pretax ELSE 0 END) AS usage,
+                          sum(CASE WHEN cost_pretax > 0 THEN cost_pretax ELSE 0 END) AS charges,
+                          sum(CASE WHEN cost_pretax < 0 THEN cost_pretax ELSE 0 END) AS credits,
                           count(*) AS lines
                    FROM marts.fct_charges WHERE billing_period = ? AND invoice_number = ?
                    GROUP BY customer_id ORDER BY customer_id""",
+                params,
+            )
+            breakdown.by_product = _dicts(
+                con,
+                """SELECT source, product_id, sku_id, product_name,
+                          sum(CASE WHEN cost_pretax > 0 THEN cost_pretax ELSE 0 END) AS charges,
+                          sum(CASE WHEN cost_pretax < 0 THEN cost_pretax ELSE 0 END) AS credits,
+                          count(*) AS lines
+                   FROM marts.fct_charges WHERE billing_period = ? AND invoice_number = ?
+                   GROUP BY ALL ORDER BY source, product_name, product_id, sku_id""",
                 params,
             )
         breakdowns.append(breakdown)

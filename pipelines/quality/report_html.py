@@ -25,6 +25,7 @@ class InvoiceBreakdown:
     invoice: dict
     by_customer: list[dict] = field(default_factory=list)
     by_charge_type: list[dict] = field(default_factory=list)
+    by_product: list[dict] = field(default_factory=list)
 
 
 @dataclass
@@ -59,8 +60,11 @@ def render_report(data: ReportData) -> str:
         "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>Reconciliation {period}</title><style>{_STYLE}</style></head><body>",
         f"<h1>Microsoft invoice reconciliation, {period}</h1>",
-        "<p class='note'>Expected = the invoice's pre-tax total (license + usage + other charges). Found = the "
-        "reconciliation files' lines + the invoice's other charges. Pre-tax must match to the cent.</p>",
+        "<p class='note'>Expected = the invoice's pre-tax total (legacy D-invoices: license + usage + other "
+        "charges; new-commerce G-invoices: Subtotal, with Charges and Credits). Found = the reconciliation "
+        "files' lines + the invoice's other charges. Pre-tax, charges and credits must match to the cent, and "
+        "the invoice's Total must be its pre-tax plus its Tax; tax within the documented tolerance (a "
+        "G-invoice's lines may carry no tax at all).</p>",
         "<h2>Invoices</h2>",
     ]
     summary = []
@@ -79,6 +83,11 @@ def render_report(data: ReportData) -> str:
                 ("invoice_tax", "Invoice tax"),
                 ("recon_tax", "Found tax"),
                 ("tax_difference", "Tax difference"),
+                ("invoice_charges", "Invoice charges"),
+                ("recon_charges", "Found charges"),
+                ("invoice_credits", "Invoice credits"),
+                ("recon_credits", "Found credits"),
+                ("invoice_total_difference", "Total - (pre-tax + tax)"),
                 ("status", "Status"),
             ],
         ).replace("<td>mismatch</td>", "<td class='mismatch'>mismatch</td>")
@@ -104,7 +113,14 @@ def render_report(data: ReportData) -> str:
         parts.append(
             _table(
                 breakdown.by_customer,
-                [("customer_id", "Customer id"), ("customer_name", "Customer"), ("license", "License pre-tax"), ("usage", "Usage pre-tax"), ("lines", "Lines")],
+                [("customer_id", "Customer id"), ("customer_name", "Customer"), ("license", "License pre-tax"), ("usage", "Usage pre-tax"), ("charges", "Charges"), ("credits", "Credits"), ("lines", "Lines")],
+            )
+        )
+        parts.append("<p>Per product:</p>")
+        parts.append(
+            _table(
+                breakdown.by_product,
+                [("source", "Source"), ("product_id", "Product id"), ("sku_id", "SKU id"), ("product_name", "Product"), ("charges", "Charges"), ("credits", "Credits"), ("lines", "Lines")],
             )
         )
     parts.append("<h2>Files</h2>")

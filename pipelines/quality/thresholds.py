@@ -15,7 +15,8 @@ ROW_ARITHMETIC_TOLERANCE = Decimal("0.01")
 # fraud or misuse signal Partner Center asks partners to watch.
 COST_JUMP_PERCENT = Decimal(os.environ.get("CSP_RECON_COST_JUMP_PERCENT", "50"))
 
-# ChargeType values documented for the legacy license and usage files (compared lower-cased).
+# ChargeType values documented for the legacy license and usage files and the new-commerce
+# reconciliation file (recon-formats.md §9; compared lower-cased).
 KNOWN_CHARGE_TYPES = frozenset(
     {
         "cycle fee",
@@ -35,5 +36,16 @@ KNOWN_CHARGE_TYPES = frozenset(
         "monthly usage charge",
         "refund",
         "credit",
+        "new",
+        "renew",
+        "cyclecharge",
+        "addquantity",
+        "removequantity",
+        "movequantity",
+        "cancelimmediate",
+        "convert",
+        "changebillingplan",
+        "customercredit",
+        "extendterm",
     }
 )

@@ -1,8 +1,9 @@
 -- Each recon line gets exactly one of the partner's pricing rules and its billed price.
 --
--- Resolution: among the rules whose target and validity match the line, the one targeting the
--- most dimensions wins (customer, source, product pattern, product id, SKU id, publisher,
--- term, billing frequency, reseller: one each), then one naming the customer, then the higher
+-- Resolution: among the rules whose target and validity match the line, a rule naming the
+-- customer wins over rules for every customer (a customer's agreement overrides the price
+-- list), then the one targeting the most dimensions (customer, source, product pattern,
+-- product id, SKU id, publisher, term, billing frequency, reseller: one each), then the higher
 -- priority, then the latest valid_from. Rules still equal after that are reported
 -- (pricing_rules_tied, a blocking test): the rules' ids are never what decides.
 -- A credit is priced on the date of the charge it reverses, so the customer is refunded at
@@ -111,7 +112,7 @@ ranked as (
         target_rules as (
             partition by customer_id, source, product_name, product_id, sku_id, publisher_name,
                 term_and_billing_cycle, billing_frequency, reseller_mpn_id, currency, pricing_date
-            order by specificity desc, names_customer desc, priority desc, valid_from desc nulls last, pricing_rule_id
+            order by names_customer desc, specificity desc, priority desc, valid_from desc nulls last, pricing_rule_id
         ),
         equally_good_rules as (
             partition by customer_id, source, product_name, product_id, sku_id, publisher_name,

@@ -68,10 +68,12 @@ nce as (
         billable_quantity as quantity, currency, cost_pretax, cost_tax,
         -- Microsoft's list price in the billing currency (UnitPrice x PCToBCExchangeRate, kept
         -- to 12 places) x BillableQuantity, prorated as Microsoft prorates seats (charge days
-        -- over cycle days), signed like the line (refunds carry a positive UnitPrice).
+        -- over cycle days, to 6 places when partial), signed like the line (refunds carry a
+        -- positive UnitPrice).
         case when cost_pretax < 0 or effective_unit_price < 0 then -1 else 1 end
         * case
-            when prorated then {{ divide_exactly('list_gross', 'charge_days', 'cycle_days', places=6) }}
+            when prorated and charge_days <> cycle_days
+                then cast({{ divide_exactly('list_gross', 'charge_days', 'cycle_days', places=6) }} as decimal(38, 12))
             else list_gross
         end as list_amount,
         source_file, source_line, reseller_mpn_id,

@@ -37,25 +37,62 @@ def month_check(name: str, description: str, query: MonthQuery, blocking: bool =
     return _check
 
 
+def _amount(value) -> str:
+    """An amount as the clerk reads it; an invoice document without the figure says so."""
+    return "not on the invoice" if value is None else f"{value:,.2f}"
+
+
+def _mismatch_sentence(invoice: dict) -> str:
+    """What disagrees on one invoice, with the figures and the difference of each."""
+    number, currency = invoice["invoice_number"], invoice["currency"]
+    if invoice["invoice_kind"] == "api":
+        return (
+            f"Invoice {number} ({currency}) does not reconcile: files total with tax "
+            f"{_amount(invoice['found_pretax'] + invoice['recon_tax'])} vs invoice total {_amount(invoice['invoice_total'])}, "
+            f"difference {_amount(invoice['total_difference'])}"
+        )
+    label = "subtotal" if invoice["invoice_kind"] == "nce" else "pre-tax"
+    parts = [
+        f"files {label} {_amount(invoice['found_pretax'])} vs invoice {_amount(invoice['invoice_pretax'])}, "
+        f"difference {_amount(invoice['pretax_difference'])}"
+    ]
+    if invoice["invoice_kind"] == "nce":
+        for kind in ("charges", "credits"):
+            if invoice[f"{kind}_difference"] != 0:
+                parts.append(
+                    f"{kind} in the files {_amount(invoice[f'recon_{kind}'])} vs invoice {_amount(invoice[f'invoice_{kind}'])}, "
+                    f"difference {_amount(invoice[f'{kind}_difference'])}"
+                )
+    parts.append(f"tax difference {_amount(invoice['tax_difference'])}")
+    if invoice["invoice_total_difference"]:
+        parts.append(
+            f"the invoice's own Total {_amount(invoice['invoice_total'])} is not its {label} plus tax "
+            f"(off by {_amount(invoice['invoice_total_difference'])})"
+        )
+    return f"Invoice {number} ({currency}) does not reconcile: " + "; ".join(parts)
+
+
 def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
-    invoices = con.execute(
-        """SELECT invoice_number, currency, status, recon_pretax + other_charges, invoice_pretax,
-                  pretax_difference, tax_difference
+    cursor = con.execute(
+        """SELECT invoice_number, currency, status, invoice_kind, recon_pretax + other_charges AS found_pretax,
+                  invoice_pretax, pretax_difference, recon_tax, tax_difference, invoice_total, total_difference,
+                  recon_charges, invoice_charges, charges_difference, recon_credits, invoice_credits,
+                  credits_difference, invoice_total_difference
            FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
         [month],
-    ).fetchall()
-    failing = [row for row in invoices if row[2] != "matched"]
+    )
+    names = [column[0] for column in cursor.description]
+    invoices = [dict(zip(names, row)) for row in cursor.fetchall()]
+    failing = [invoice for invoice in invoices if invoice["status"] != "matched"]
     sentences = []
-    for number, currency, status, found, expected, difference, tax_difference in failing:
-        if status == "missing_recon":
+    for invoice in failing:
+        number, currency = invoice["invoice_number"], invoice["currency"]
+        if invoice["status"] == "missing_recon":
             sentences.append(f"Invoice {number} ({currency}) has no line in the reconciliation files")
-        elif status == "missing_invoice":
+        elif invoice["status"] == "missing_invoice":
             sentences.append(f"Lines of invoice {number} ({currency}) are in the files but the invoice is not in the summary")
         else:
-            sentences.append(
-                f"Invoice {number} ({currency}) does not reconcile: files pre-tax {found:,.2f} vs invoice "
-                f"{expected:,.2f}, difference {difference:,.2f}, tax difference {tax_difference:,.2f}"
-            )
+            sentences.append(_mismatch_sentence(invoice))
     if not invoices:
         sentences.append("No invoice was found for the month")
     if sentences:
@@ -67,8 +104,15 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
             "invoices": len(invoices),
             "failing_invoices": len(failing),
             "invoices_table": markdown_table(
-                [(n, c, s, f"{d:,.2f}", f"{t:,.2f}") for n, c, s, _, _, d, t in invoices],
-                ("invoice", "currency", "status", "pretax difference", "tax difference"),
+                [
+                    (
+                        invoice["invoice_number"], invoice["currency"], invoice["status"],
+                        _amount(invoice["pretax_difference"]), _amount(invoice["tax_difference"]),
+                        _amount(invoice["total_difference"]),
+                    )
+                    for invoice in invoices
+                ],
+                ("invoice", "currency", "status", "pretax difference", "tax difference", "total difference"),
             ),
         },
     )
@@ -159,8 +203,10 @@ def every_line_priced(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCh
 
 invoices_reconcile = month_check(
     "invoices_reconcile",
-    "Per invoice, the files' license + usage pre-tax (+ the invoice's other charges) equal the invoice "
-    "exactly, tax within reconciliation_tax_tolerance, every invoice has lines and every line an invoice.",
+    "Per invoice, the files' pre-tax equals the invoice exactly (legacy: license + usage + other charges; "
+    "new commerce: Subtotal, and Charges and Credits each), the invoice's Total is its pre-tax plus Tax, tax "
+    "within reconciliation_tax_tolerance (new-commerce lines may carry none), every invoice has lines and "
+    "every line an invoice.",
     invoices_match,
 )
 marts_tie = month_check("marts_tie", "Totals tie from fct_charges to customer_monthly to invoice_reconciliation.", marts_tie_out)

@@ -59,6 +59,40 @@ def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCh
     )
 
 
+def lines_below_cost(con: duckdb.DuckDBPyConnection, month: date, examples: int = 20) -> dg.AssetCheckResult:
+    """Charges billed for less than Microsoft charges the partner: a pricing rule losing money."""
+    count, loss = con.execute(
+        """SELECT count(*), coalesce(sum(cost_pretax - billed_pretax), 0) FROM marts.fct_charges
+           WHERE billing_period = ? AND cost_pretax > 0 AND billed_pretax < cost_pretax""",
+        [month],
+    ).fetchone()
+    shown = con.execute(
+        """SELECT customer_id, customer_name, product_name, pricing_rule_id, cost_pretax, billed_pretax,
+                  source_file, source_line
+           FROM marts.fct_charges
+           WHERE billing_period = ? AND cost_pretax > 0 AND billed_pretax < cost_pretax
+           ORDER BY cost_pretax - billed_pretax DESC, source_file, source_line LIMIT ?""",
+        [month, examples],
+    ).fetchall()
+    return dg.AssetCheckResult(
+        passed=not count,
+        severity=WARN,
+        description=(
+            f"{count} line(s) billed below Microsoft's cost, {loss:,.2f} in total; first: {shown[0][2]} for "
+            f"{shown[0][1] or shown[0][0]} (rule {shown[0][3]}: cost {shown[0][4]:,.2f}, billed {shown[0][5]:,.2f})"
+            if count
+            else "no line billed below cost"
+        ),
+        metadata={
+            "lines": count,
+            "examples": markdown_table(shown, ("customer id", "name", "product", "rule", "cost", "billed", "file", "line")),
+        },
+    )
+
+
 charge_types_known = month_check("charge_types_known", "ChargeType values are the documented ones.", unknown_charge_types, blocking=False)
 no_cost_jump = month_check("no_cost_jump", "No customer's cost jumps above the threshold month over month.", cost_jumps, blocking=False)
 usage_within_budget = month_check("usage_within_budget", "Azure usage within each customer's configured budget.", usage_over_budget, blocking=False)
+no_line_below_cost = month_check(
+    "no_line_below_cost", "No charge line is billed for less than Microsoft's cost.", lines_below_cost, blocking=False
+)
