@@ -262,3 +262,4 @@ def test_a_full_disk_during_publication_leaves_the_previous_copy(tmp_path):
     finally:
         immutable.release_tree(small_disk)
         subprocess.run(["umount", str(small_disk)], check=False)
+

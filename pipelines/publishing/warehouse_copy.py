@@ -19,10 +19,12 @@ its last good rows in the copy. Configuration tables (no `billing_period`) are t
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -49,6 +51,10 @@ class PublishError(Exception):
     """The published copy could not be updated; the one analysts have is untouched."""
 
 
+class PublishedWithProblem(PublishError):
+    """The new copy is published, but what follows it (Parquet files, clean-up) failed."""
+
+
 @dataclass(frozen=True)
 class Publication:
     warehouse: Path
@@ -63,16 +69,31 @@ def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publ
     """Point `target` at a new copy of itself in which `period` is as it is now in `source`,
     verified; and write that month's Parquet files of the marts beside it."""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _one_publisher(target):
+            outcome = _publish_or_say_why(source, target, period, run_id)
+    except OSError as error:
+        outcome = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
+    if isinstance(outcome, Publication):
+        return outcome
+    raise PublishError(f"{outcome} {_unchanged(target)}")
+
+
+def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str) -> Publication | str:
+    """The publication, or the sentence saying why there is none (its leftovers removed)."""
+    try:
         return _publish(source, target, period, run_id)
+    except PublishedWithProblem:
+        raise
     except PublishError as error:
-        failure = f"{error}"
+        failure = str(error)
     except (OSError, duckdb.Error) as error:
         failure = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
     except BaseException:
         _remove_partials(target.parent, target.parent / VERSIONS_DIR)
         raise
     _remove_partials(target.parent, target.parent / VERSIONS_DIR)
-    raise PublishError(f"{failure} {_unchanged(target)}")
+    return failure
 
 
 def _publish(source: Path, target: Path, period: date, run_id: str) -> Publication:
@@ -96,12 +117,27 @@ def _publish(source: Path, target: Path, period: date, run_id: str) -> Publicati
     fingerprint.write_text(digest + "\n", encoding="ascii")
     immutable.lock(fingerprint)
     _switch(target, version)
-    locked = immutable.lock(version)
-    for staged, final in parquet:
-        os.replace(staged, final)
-    _remove_older(target, versions, keep={version, fingerprint})
-    _sync_directory(target.parent)
+    try:
+        locked = immutable.lock(version)
+        for staged, final in parquet:
+            os.replace(staged, final)
+        _remove_older(target, versions, keep={version, fingerprint})
+        _sync_directory(target.parent)
+    except OSError as error:
+        raise PublishedWithProblem(
+            f"{period:%Y-%m} is published in {target}, but finishing the publication failed: {_reason(error)}; "
+            "its Parquet files may still be the previous ones until the month is published again."
+        ) from None
     return Publication(target, version, target.parent / "parquet", months, tables, locked)
+
+
+@contextmanager
+def _one_publisher(target: Path):
+    """Publications queue behind one another: each must start from the last one's copy. The
+    lock is the kernel's, so a killed publisher never leaves it held."""
+    with target.with_name(f".{target.name}.publishing.lock").open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 def _switch(target: Path, version: Path) -> None:
