@@ -18,8 +18,13 @@ its last good rows in the copy. Configuration tables (no `billing_period`) are t
 
 from __future__ import annotations
 
+import errno
+import fcntl
+import hashlib
+import json
 import os
-import shutil
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -46,6 +51,10 @@ class PublishError(Exception):
     """The published copy could not be updated; the one analysts have is untouched."""
 
 
+class PublishedWithProblem(PublishError):
+    """The new copy is published, but what follows it (Parquet files, clean-up) failed."""
+
+
 @dataclass(frozen=True)
 class Publication:
     warehouse: Path
@@ -60,16 +69,31 @@ def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publ
     """Point `target` at a new copy of itself in which `period` is as it is now in `source`,
     verified; and write that month's Parquet files of the marts beside it."""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with _one_publisher(target):
+            outcome = _publish_or_say_why(source, target, period, run_id)
+    except OSError as error:
+        outcome = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
+    if isinstance(outcome, Publication):
+        return outcome
+    raise PublishError(f"{outcome} {_unchanged(target)}")
+
+
+def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str) -> Publication | str:
+    """The publication, or the sentence saying why there is none (its leftovers removed)."""
+    try:
         return _publish(source, target, period, run_id)
+    except PublishedWithProblem:
+        raise
     except PublishError as error:
-        failure = f"{error}"
+        failure = str(error)
     except (OSError, duckdb.Error) as error:
         failure = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
     except BaseException:
         _remove_partials(target.parent, target.parent / VERSIONS_DIR)
         raise
     _remove_partials(target.parent, target.parent / VERSIONS_DIR)
-    raise PublishError(f"{failure} {_unchanged(target)}")
+    return failure
 
 
 def _publish(source: Path, target: Path, period: date, run_id: str) -> Publication:
@@ -79,23 +103,41 @@ def _publish(source: Path, target: Path, period: date, run_id: str) -> Publicati
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     version = versions / f"{target.stem}-{stamp}-{run_id[:8]}{target.suffix}"
     partial = version.with_name(f".{version.name}{PARTIAL_SUFFIX}")
+    _remove_leftovers(target)
     previous = target if target.exists() else None
     if previous:
-        shutil.copyfile(previous, partial)
-    months, tables = _update_copy(source, partial, period, run_id)
-    _verify(source, previous, partial, period, months)
+        _check_unchanged(previous, versions, _copy_with_digest(previous, partial))
+    months, tables, kept = _update_copy(source, partial, period, run_id)
+    _verify(source, kept, partial, period, months)
     parquet = _stage_parquet(partial, target.parent / "parquet", period)
-    with partial.open("rb+") as written:
-        os.fsync(written.fileno())
+    digest = _copy_with_digest(partial, None)
     immutable.read_only_mode(partial)
     os.replace(partial, version)
+    fingerprint = _fingerprint(version)
+    fingerprint.write_text(digest + "\n", encoding="ascii")
+    immutable.lock(fingerprint)
     _switch(target, version)
-    locked = immutable.lock(version)
-    for staged, final in parquet:
-        os.replace(staged, final)
-    _remove_older(target, versions, keep=version)
-    _sync_directory(target.parent)
+    try:
+        locked = immutable.lock(version)
+        for staged, final in parquet:
+            os.replace(staged, final)
+        _remove_older(target, versions, keep={version, fingerprint})
+        _sync_directory(target.parent)
+    except OSError as error:
+        raise PublishedWithProblem(
+            f"{period:%Y-%m} is published in {target}, but finishing the publication failed: {_reason(error)}; "
+            "its Parquet files may still be the previous ones until the month is published again."
+        ) from None
     return Publication(target, version, target.parent / "parquet", months, tables, locked)
+
+
+@contextmanager
+def _one_publisher(target: Path):
+    """Publications queue behind one another: each must start from the last one's copy. The
+    lock is the kernel's, so a killed publisher never leaves it held."""
+    with target.with_name(f".{target.name}.publishing.lock").open("a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        yield
 
 
 def _switch(target: Path, version: Path) -> None:
@@ -103,9 +145,7 @@ def _switch(target: Path, version: Path) -> None:
     link = target.with_name(f".{target.name}.link{PARTIAL_SUFFIX}")
     link.unlink(missing_ok=True)
     os.link(version, link)
-    # A leftover WAL beside the stable name would be replayed onto the new copy by DuckDB.
-    for suffix in LEFTOVER_SUFFIXES[:2]:
-        target.with_name(target.name + suffix).unlink(missing_ok=True)
+    _remove_leftovers(target)
     immutable.unlock(target)  # an immutable name cannot be renamed over
     os.replace(link, target)
 
@@ -118,13 +158,53 @@ def _remove_partials(published: Path, versions: Path) -> None:
                 immutable.remove(leftover)
 
 
-def _remove_older(target: Path, versions: Path, keep: Path) -> None:
+def _remove_older(target: Path, versions: Path, keep: set[Path]) -> None:
     """Older versions and their leftovers; readers holding one keep their open file."""
     for path in versions.iterdir():
-        if path != keep and path.is_file():
+        if path not in keep and path.is_file():
             immutable.remove(path)
+    _remove_leftovers(target)
+
+
+def _remove_leftovers(target: Path) -> None:
+    """A WAL beside the stable name (left by a read-write session on a copy published before
+    copies were unwritable) would be replayed by DuckDB onto whatever file bears the name."""
     for suffix in LEFTOVER_SUFFIXES:
-        target.with_name(target.name + suffix).unlink(missing_ok=True)
+        immutable.remove(target.with_name(target.name + suffix))
+
+
+def _fingerprint(version: Path) -> Path:
+    return version.with_name(version.name + ".sha256")
+
+
+def _copy_with_digest(source: Path, copy: Path | None) -> str:
+    """sha256 of `source`, copied to `copy` on the way (flushed to disk) when one is given."""
+    digest = hashlib.sha256()
+    with source.open("rb") as reading, (copy.open("wb") if copy else open(os.devnull, "wb")) as writing:
+        while chunk := reading.read(1 << 20):
+            digest.update(chunk)
+            writing.write(chunk)
+        writing.flush()
+        if copy:
+            os.fsync(writing.fileno())
+    return digest.hexdigest()
+
+
+def _check_unchanged(previous: Path, versions: Path, digest: str) -> None:
+    """The copy a publication starts from is byte for byte the one that was published."""
+    inode = previous.stat().st_ino
+    recorded = next(
+        (_fingerprint(path) for path in versions.iterdir() if path.suffix == previous.suffix and path.stat().st_ino == inode),
+        None,
+    )
+    if recorded is None or not recorded.is_file():
+        return  # published by an earlier release, before copies were fingerprinted
+    if recorded.read_text(encoding="ascii").strip() != digest:
+        raise PublishError(
+            f"The analysts' copy {previous} was changed after it was published (its bytes are no longer the ones "
+            "published): someone lifted its protection and wrote to it. Nothing was published; to rebuild it from "
+            f"the pipeline's warehouse, move the folder {previous.parent} aside and run each published month again."
+        )
 
 
 def _sync_directory(folder: Path) -> None:
@@ -135,11 +215,16 @@ def _sync_directory(folder: Path) -> None:
         os.close(fd)
 
 
-def _update_copy(source: Path, partial: Path, period: date, run_id: str) -> tuple[list[date], dict[str, int]]:
+def _update_copy(
+    source: Path, partial: Path, period: date, run_id: str
+) -> tuple[list[date], dict[str, int], dict[str, tuple[list, dict]]]:
+    """Writes the month into the copy; returns the months it holds, each table's rows, and each
+    table's columns and figures as the previous copy had them (what the other months must keep)."""
     with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         # A new file gets the old storage version; an existing one keeps the version it has.
         con.execute(f"ATTACH ? AS pub (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(partial)])
+        kept = {table: (_columns(con, "pub", table), table_figures(con, "pub", table)) for table in _base_tables(con, "pub")}
         con.execute("BEGIN")
         months = _record_month(con, period, run_id)
         tables = _base_tables(con, "src")
@@ -152,19 +237,16 @@ def _update_copy(source: Path, partial: Path, period: date, run_id: str) -> tupl
         con.execute("DETACH pub")
     # Everything is in the file itself: a WAL left here would not travel with it.
     partial.with_name(partial.name + ".wal").unlink(missing_ok=True)
-    return months, counts
+    return months, counts, kept
 
 
-def _verify(source: Path, previous: Path | None, partial: Path, period: date, months: list[date]) -> None:
+def _verify(source: Path, kept: dict[str, tuple[list, dict]], partial: Path, period: date, months: list[date]) -> None:
     """The new copy holds the month exactly as the pipeline's warehouse, and every other
     month exactly as the previous copy: rows and DECIMAL totals per table."""
     problems: list[str] = []
     with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         con.execute("ATTACH ? AS pub (READ_ONLY)", [str(partial)])
-        if previous:
-            con.execute("ATTACH ? AS old (READ_ONLY)", [str(previous)])
-        old_tables = set(_base_tables(con, "old")) if previous else set()
         for table in _base_tables(con, "src"):
             published = table_figures(con, "pub", table, months)
             if None in published:  # configuration: the current one, whole
@@ -177,8 +259,11 @@ def _verify(source: Path, previous: Path | None, partial: Path, period: date, mo
             others = [month for month in months if month != period]
             if not others:
                 continue
-            reshaped = table not in old_tables or _columns(con, "old", table) != _columns(con, "src", table)
-            expected = table_figures(con, "src" if reshaped else "old", table, others)
+            reshaped = table not in kept or kept[table][0] != _columns(con, "src", table)
+            if reshaped:
+                expected = table_figures(con, "src", table, others)
+            else:
+                expected = {month: figures for month, figures in kept[table][1].items() if month in others}
             kept = {month: figures for month, figures in published.items() if month != period}
             problems += differences(table, expected, kept, "the pipeline's warehouse" if reshaped else "the previous copy")
     if problems:
@@ -270,31 +355,40 @@ def _stage_parquet(published: Path, folder: Path, period: date) -> list[tuple[Pa
     return staged
 
 
-def published_months(target: Path) -> list[date]:
-    """The months analysts' copy holds now (none when there is no copy yet)."""
+def published_months(target: Path) -> list[date] | None:
+    """The months the analysts' copy holds now ([] when there is no copy yet, None when it
+    cannot be read at the moment, e.g. a client holds it locked)."""
     if not target.exists():
         return []
     try:
         with duckdb.connect(str(target), read_only=True) as con:
             return [row[0] for row in con.execute(f"SELECT {PERIOD_COLUMN} FROM {LEDGER} ORDER BY 1").fetchall()]
     except duckdb.Error:
-        return []
+        return None
 
 
 def _unchanged(target: Path) -> str:
-    months = published_months(target)
     if not target.exists():
         return "There is no analysts' copy yet; none was created."
+    months = published_months(target)
+    if months is None:
+        return f"The analysts' copy {target} is unchanged."
     held = ", ".join(f"{month:%Y-%m}" for month in months) or "no month"
     return f"The analysts' copy {target} is unchanged: it still holds {held}."
 
 
 def _reason(error: BaseException) -> str:
-    """The library's message in one line, without its class name or a trailing full stop."""
+    """The library's message in one line, without its class name, JSON or a trailing full stop."""
+    if getattr(error, "errno", None) == errno.ENOSPC or "No space left on device" in str(error):
+        return "the disk holding the analysts' copy is full (no space left on device)"
     if isinstance(error, OSError) and error.strerror:
         where = f" ({error.filename})" if error.filename else ""
         return f"{error.strerror.lower()}{where}"
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = str(error).strip()
+    inner = re.search(r'"exception_message":\s*("(?:[^"\\]|\\.)*")', text)
+    if inner:
+        text = json.loads(inner.group(1))
+    text = text.splitlines()[0] if text else type(error).__name__
     for prefix in ("IO Error: ", "Invalid Input Error: ", "Catalog Error: ", "Binder Error: "):
         text = text.removeprefix(prefix)
     return text.rstrip(".")

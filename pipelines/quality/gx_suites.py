@@ -15,12 +15,15 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.quality.gx_sentences import Failure, failure_sentence
 from pipelines.quality.thresholds import ROW_ARITHMETIC_TOLERANCE
 from pipelines.settings import EXPECTATIONS_DIR
 
 # Above about this many rows a month is validated on a random sample (shapes, sets and patterns);
 # exact counts and totals are the SQL checks' job.
 SAMPLE_ROWS = 100_000
+# Every failing row is named by the file and line it came from (raw tables and fct_charges carry them).
+LINEAGE = ("source_file", "source_line")
 # Annual subscriptions renew with a charge period of a year, in either direction.
 CHARGE_DATE_WINDOW = timedelta(days=400)
 
@@ -57,7 +60,7 @@ class SuiteOutcome:
     rows_total: int
     rows_validated: int
     expectations: int
-    failures: list[dict] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -96,8 +99,8 @@ def resolve_placeholders(suite: dict, month: date) -> dict:
 
 
 def suite_columns(suite: dict) -> set[str]:
-    """Every column the suite's expectations name: the only ones worth fetching."""
-    named: set[str] = set()
+    """Every column the suite's expectations name, and the lineage: the only ones worth fetching."""
+    named: set[str] = set(LINEAGE)
     for expectation in suite["expectations"]:
         kwargs = expectation["kwargs"]
         for key in ("column", "column_A", "column_B"):
@@ -134,9 +137,9 @@ def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:
     batch_definition = (
         context.data_sources.add_pandas("csp_recon").add_dataframe_asset("month").add_batch_definition_whole_dataframe("rows")
     )
-    expectations = [{**e, "kwargs": {**e["kwargs"], "result_format": "SUMMARY"}} for e in suite["expectations"]]
-    gx_suite = context.suites.add(ExpectationSuite(name=suite["name"], expectations=expectations))
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(gx_suite)
+    gx_suite = context.suites.add(ExpectationSuite(name=suite["name"], expectations=suite["expectations"]))
+    # COMPLETE: the index of every failing row, to name its file and line.
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(gx_suite, result_format="COMPLETE")
     outcome = SuiteOutcome(
         suite=suite["name"],
         table=suite.get("meta", {}).get("table", ""),
@@ -155,12 +158,33 @@ def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:
                 {
                     "expectation": config.type,
                     "column": config.kwargs.get("column") or config.kwargs.get("column_list") or "",
+                    "kwargs": dict(config.kwargs),
+                    "means": (config.meta or {}).get("means"),
                     "unexpected_count": item.result.get("unexpected_count"),
                     "examples": [str(v) for v in (item.result.get("partial_unexpected_list") or [])[:5]],
+                    "rows": _failing_rows(frame, item.result, config.kwargs.get("column")),
                     "observed": str(item.result.get("observed_value", ""))[:200],
                 }
             )
     return outcome
+
+
+def _failing_rows(frame, result: dict, column: str | None) -> list[tuple[str, int, str]]:
+    """(file, line, value) of each failing row GX points at, when the frame has the lineage."""
+    indexes = result.get("unexpected_index_list") or []
+    if not indexes or not set(LINEAGE) <= set(frame.columns) or not all(isinstance(i, int) for i in indexes):
+        return []
+    picked = frame.loc[indexes]
+    values = picked[column] if column in frame.columns else [""] * len(picked)
+    return [
+        (str(file_name), int(line), "" if value is None or value != value else str(value))
+        for file_name, line, value in zip(picked["source_file"], picked["source_line"], values)
+    ]
+
+
+def outcome_sentences(outcome: SuiteOutcome) -> list[str]:
+    """One clerk's sentence per failed expectation."""
+    return [failure_sentence(failure, outcome.table) for failure in outcome.failures]
 
 
 def _raised(exception_info: dict | None) -> str | None:

@@ -10,7 +10,15 @@ import dagster as dg
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
-from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_columns, suite_names, validate
+from pipelines.quality.gx_suites import (
+    load_suite,
+    month_frame,
+    outcome_sentences,
+    resolve_placeholders,
+    suite_columns,
+    suite_names,
+    validate,
+)
 
 
 def suite_check(name: str) -> dg.AssetChecksDefinition:
@@ -31,13 +39,13 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
         with warehouse.connect(read_only=True) as con:
             frame, total = month_frame(con, name, month, suite_columns(suite))
         outcome = validate(frame, resolve_placeholders(suite, month), total)
-        sampled = f" (sample of {outcome.rows_validated:,})" if outcome.sampled else ""
+        sampled = f" (in a sample of {outcome.rows_validated:,} of its {total:,} rows)" if outcome.sampled else ""
+        sentences = outcome_sentences(outcome)
         return dg.AssetCheckResult(
             passed=outcome.passed,
             severity=severity,
             description=(
-                f"{len(outcome.failures)} of {outcome.expectations} expectations failed on {total:,} rows{sampled}: "
-                + "; ".join(f"{f['expectation']} {f['column']} ({f['unexpected_count']} rows)" for f in outcome.failures)
+                f"{meta['table']}{sampled}: " + "; ".join(sentences)
                 if outcome.failures
                 else f"{outcome.expectations} expectations met on {total:,} rows{sampled}"
             ),
@@ -47,8 +55,8 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
                 "expectations": outcome.expectations,
                 "failed_expectations": len(outcome.failures),
                 "failures": markdown_table(
-                    [(f["expectation"], f["column"], f["unexpected_count"], ", ".join(f["examples"]) or f["observed"]) for f in outcome.failures],
-                    ("expectation", "column", "unexpected rows", "examples"),
+                    [(f["expectation"], str(f["column"]), f["unexpected_count"], sentence) for f, sentence in zip(outcome.failures, sentences)],
+                    ("expectation", "column", "failing rows", "where and what"),
                 ),
             },
         )

@@ -1,0 +1,74 @@
+"""Blocking check: no rejected line carrying money goes unnoticed into a month's invoices.
+
+Attached to the reconciliation report like the reconciliation checks, so that customer
+invoices and the analysts' copy wait behind it; the rules are in `pipelines/quality/rejections.py`.
+"""
+
+import dagster as dg
+
+from pipelines.defs.quality.report import RECONCILIATION_REPORT
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.ingest.schema import REJECTED_ROWS
+from pipelines.metadata import markdown_table
+from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.quality.rejections import (
+    AcknowledgementError,
+    RejectedLine,
+    holding_lines,
+    holding_sentence,
+    read_acknowledgements,
+    read_header,
+)
+
+
+@dg.asset_check(
+    asset=RECONCILIATION_REPORT,
+    name="rejected_lines_resolved",
+    description=(
+        "Every rejected line carrying money (each line on its own: offsetting amounts do not cancel) is fixed "
+        "or acknowledged by file and line, with who and why, in <data>/acknowledgements/<YYYY-MM>.yml."
+    ),
+    blocking=True,
+    partitions_def=monthly_partitions,
+    pool=WAREHOUSE_POOL,
+)
+def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+    period = context.partition_key
+    paths = warehouse.paths
+    with warehouse.connect(read_only=True) as con:
+        rows = con.execute(
+            f"""SELECT file_name, line_number, file_kind, column_name, reason, raw_line FROM {REJECTED_ROWS}
+                WHERE billing_period = ? ORDER BY file_name, line_number""",
+            [billing_period(period)],
+        ).fetchall()
+    lines = [RejectedLine(*row) for row in rows]
+    landing = paths.landing(period)
+    headers = {name: read_header(landing, name) for name in {line.file_name for line in lines}}
+    try:
+        acknowledged = read_acknowledgements(paths.root, period)
+    except AcknowledgementError as error:
+        return dg.AssetCheckResult(passed=False, description=str(error), metadata={"rejected_lines": len(lines)})
+    held, let_through = holding_lines(lines, headers, acknowledged)
+    if held:
+        description = holding_sentence(held, period)
+    elif let_through:
+        description = f"{len(let_through)} rejected line(s) carrying money are acknowledged; no other rejected line carries money"
+    else:
+        description = f"none of the {len(lines)} rejected line(s) carries money" if lines else "no line was rejected"
+    return dg.AssetCheckResult(
+        passed=not held,
+        description=description,
+        metadata={
+            "rejected_lines": len(lines),
+            "holding_lines": len(held),
+            "acknowledged_lines": len(let_through),
+            "holding": markdown_table(
+                [(h.line.file_name, h.line.line_number, h.line.column_name, h.amounts, h.line.reason) for h in held],
+                ("file", "line", "column", "amounts as written", "why rejected"),
+            ),
+            "acknowledged": markdown_table(
+                [(h.line.file_name, h.line.line_number, h.amounts, a.by, a.reason) for h, a in let_through],
+                ("file", "line", "amounts as written", "acknowledged by", "why"),
+            ),
+        },
+    )
