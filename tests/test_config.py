@@ -119,3 +119,19 @@ def test_changing_a_price_in_the_config_directory_changes_the_billing(tmp_path, 
         assert abs(billed - cost * Decimal("1.40")) <= Decimal("0.005"), (cost, billed)
     # the code repo's sample is untouched
     assert "default,,,,0,cost_markup,15," in (SAMPLE_DIR / "pricing_rules.csv").read_text(encoding="utf-8")
+
+
+def test_a_run_with_a_mistake_in_the_config_stops_before_pricing_and_names_it(tmp_path, config_dir):
+    import dagster as dg
+
+    from pipelines.defs.config.assets import partner_config
+    from pipelines.defs.resources import Warehouse
+
+    data_dir = config_dir.parent
+    _replace(config_dir / "partner_service_charges.csv", "850.00", "850 EUR")
+    result = dg.materialize([partner_config], partition_key="2026-10", resources={"warehouse": Warehouse(data_dir=str(data_dir))}, raise_on_error=False)
+    assert not result.success
+    (failure,) = [event for event in result.all_events if event.is_step_failure]
+    description = failure.step_failure_data.user_failure_data.description
+    assert "partner_service_charges.csv line 2, unit_price: is '850 EUR': write a price such as 850.00" in description
+    assert "Traceback" not in description

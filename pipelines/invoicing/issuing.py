@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.config import config_dir_in_use, load_config, load_into_warehouse
+from pipelines.config import config_dir_in_use, load_config
 from pipelines.invoicing.csv_export import PlainNumber, render_csv
 from pipelines.invoicing.facturx_invoice import cii_xml, facturx_pdf
 from pipelines.invoicing.html_invoice import render_html
@@ -52,13 +52,11 @@ def issue_month(paths: DataPaths, period: str, issue_date: date | None = None) -
     """Number and write the final documents of every invoice of `period` not issued yet."""
     validate_period(period)
     issue_date = issue_date or datetime.now(timezone.utc).date()
-    config = load_config(config_dir_in_use(paths))
-    seller = config.partner
+    seller = load_config(config_dir_in_use(paths)).partner
     folder = paths.inside(paths.exports(period) / ISSUED_DIR)
     with duckdb.connect(str(paths.warehouse)) as con:
         _ensure_table(con)
-        # The month is issued with the configuration as it stands now, the same the drafts used.
-        load_into_warehouse(con, config)
+        # Issued from what the month's last run computed (totals, VAT, buyers): the drafts' figures.
         month = replace(load_month(con, period, seller), issue=Issue(issue_date, seller.payment_terms_days))
         issued_before = {
             (customer_id, currency): number

@@ -49,22 +49,3 @@ def plain_number(value: Decimal | None, min_places: int = 0) -> str:
     exponent = value.normalize().as_tuple().exponent if value else 0
     places = max(min_places, -int(exponent), 0)
     return f"{value.quantize(Decimal(1).scaleb(-places)):f}"
-
-
-def display_number(value: Decimal | None, min_places: int = 0) -> str:
-    """Like `plain_number`, with thousands separators."""
-    text = plain_number(value, min_places)
-    if not text:
-        return text
-    whole, _, fraction = text.partition(".")
-    sign = "-" if whole.startswith("-") else ""
-    grouped = f"{int(whole.lstrip('-')):,}"
-    return f"{sign}{grouped}" + (f".{fraction}" if fraction else "")
-
-
-def display_rate(rate: Decimal | None) -> str:
-    """A VAT rate as a percentage: `0.21` and `21` both print `21%`."""
-    if rate is None:
-        return ""
-    percent = rate * 100 if abs(rate) <= 1 else rate
-    return f"{plain_number(percent)}%"

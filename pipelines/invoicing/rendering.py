@@ -1,6 +1,6 @@
 """Every customer's documents for a month, rendered on all cores for a large month.
 
-PDF layout is pure Python and CPU-bound (about 20 ms per customer with hundreds of Azure lines),
+PDF layout (WeasyPrint) is CPU-bound (about 1 to 3 s per customer with 40 to 150 grouped lines),
 so a month with many customers is spread over worker processes. Workers start from a fork
 server, not a fork of the Dagster process and its threads.
 """
@@ -20,7 +20,7 @@ from pipelines.invoicing.model import CustomerInvoice, MonthInvoices
 from pipelines.invoicing.pdf_invoice import render_pdf
 
 # Below this many customers, starting workers costs more than it saves.
-PARALLEL_FROM_CUSTOMERS = 64
+PARALLEL_FROM_CUSTOMERS = 8
 
 
 def render_customer(month: MonthInvoices, customer: CustomerInvoice) -> dict[str, bytes]:
