@@ -9,6 +9,11 @@ fresh process, wall time and peak RSS of:
   (c) the same as (a) in pandas.
 Then the history test: a re-run of one month with --history-months already loaded, against
 that month's first run. Prints medians and the ratios b/a and c/b.
+
+    .venv/bin/python benchmarks/run.py --ui [--repeat 3]
+
+One small month, run as the UI runs it (queued, dequeued by the daemon, launched from the code
+location) against `csp-recon run`: medians of each and their ratio (target: at most 1.5).
 """
 
 from __future__ import annotations
@@ -117,10 +122,14 @@ def run_command(data: Path, period: str) -> tuple[list[str], dict[str, str]]:
 
 
 def step_times(data: Path) -> list[tuple[str, float]]:
-    """Seconds per Dagster step of the data dir's latest run, longest first, from its run log."""
-    log = max((data / "logs").glob("run-*.log"), key=lambda path: path.stat().st_mtime)
+    """Seconds per Dagster step of the data dir's latest run, longest first, from its events."""
+    import dagster as dg
+
     pattern = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s)')
-    steps = [(m[1], float(m[2]) / (1000 if m[3] == "ms" else 1)) for m in pattern.finditer(log.read_text(encoding="utf-8"))]
+    with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
+        run = instance.get_runs(limit=1)[0]
+        messages = [entry.dagster_event.message or "" for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)]
+    steps = [(m[1], float(m[2]) / (1000 if m[3] == "ms" else 1)) for m in map(pattern.search, messages) if m]
     return sorted(steps, key=lambda step: -step[1])
 
 
@@ -136,7 +145,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--history-months", type=int, default=12)
     parser.add_argument("--history-usage-rows", type=int, default=200_000)
+    parser.add_argument("--ui", action="store_true", help="compare a small month run as from the UI with the CLI")
     args = parser.parse_args()
+    if args.ui:
+        return ui_against_cli(args.repeat)
 
     # Two invoices (EUR, USD) share the month's rows, so customers keep their billing currency.
     month_landing = generate(OUT / "month", args.usage_rows // 2, args.license_rows // 2, 1, args.customers, "EUR,USD")
@@ -177,6 +189,46 @@ def main() -> None:
         f"\nhistory: first run of {periods[-1]} on an empty warehouse {first_seconds:.2f} s; re-run with "
         f"{len(periods)} months loaded {rerun_seconds:.2f} s (median of {args.repeat}); ratio {rerun_seconds / first_seconds:.2f}"
     )
+
+
+def ui_against_cli(repeat: int) -> None:
+    """The UI's path (queue, daemon, code location) against `csp-recon run`, one small month."""
+    import dagster as dg
+
+    landing = generate(OUT / "small", 30, 12, 1, 4, "EUR,USD")
+    cli, ui = [], []
+    for attempt in range(repeat):
+        data = fresh_data_dir("cli", landing, [PERIOD])
+        cli.append(measure(*run_command(data, PERIOD))[0])
+        data = fresh_data_dir("ui", landing, [PERIOD])
+        home = data / "dagster_home"
+        home.mkdir(parents=True)
+        shutil.copyfile(HERE.parent / "dagster.yaml", home / "dagster.yaml")
+        env = {**os.environ, "CSP_RECON_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
+        workspace = str(HERE.parent / "workspace.yaml")
+        daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", workspace], cwd=HERE.parent, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(15)  # the daemon is up before the click, as under `csp-recon ui`
+            started = time.perf_counter()
+            subprocess.run([str(BIN / "dagster"), "job", "launch", "-w", workspace, "-j", "monthly_close",
+                            "--tags", json.dumps({"dagster/partition": PERIOD})], cwd=HERE.parent, env=env,
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                while not (run := instance.get_runs(limit=1)[0]).is_finished:
+                    if time.perf_counter() - started > 900:
+                        raise SystemExit("the UI run did not finish within 15 minutes")
+                    time.sleep(0.5)
+            if run.status != dg.DagsterRunStatus.SUCCESS:
+                raise SystemExit(f"the UI run ended {run.status}")
+            ui.append(time.perf_counter() - started)
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=60)
+        print(f"run {attempt + 1}: cli {cli[-1]:.1f}s, ui {ui[-1]:.1f}s", flush=True)
+    cli_median, ui_median = statistics.median(cli), statistics.median(ui)
+    print(f"\nsmall month, medians of {repeat}: csp-recon run {cli_median:.1f} s, as from the UI {ui_median:.1f} s; "
+          f"ratio {ui_median / cli_median:.2f} (target <= 1.5)")
 
 
 if __name__ == "__main__":

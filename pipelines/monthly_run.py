@@ -1,60 +1,213 @@
-"""Run one month in-process through the Dagster definitions and print what a clerk needs."""
+"""Run one month as a run of the Dagster instance, like a launch from the UI, and print what a clerk needs.
+
+The run is launched from the workspace's code location (`dagster job launch`), so it has the
+job's origin and month tag: it shows in the job's Runs tab and can be re-executed from the UI.
+"""
 
 from __future__ import annotations
 
-from contextlib import redirect_stderr, redirect_stdout
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from pipelines.instance import prepare_dagster_home
-from pipelines.partitions import billing_period
-from pipelines.settings import DataPaths
-
+from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
+from pipelines.metadata import printable
+from pipelines.partitions import MONTH_TAG, billing_period
+from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
+UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+WORKER_PID = re.compile(r"Started process for run \(pid: (\d+)\)")
+POLL_SECONDS = 0.5
+# The CLI reads the asset keys of the definitions; their beta notices are not for the clerk.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+# A run still starting after this long (its process never reported) is taken as dead.
+START_TIMEOUT_SECONDS = 180
+STOP_GRACE_SECONDS = 20
+
+
+class Interrupted(Exception):
+    """Ctrl-C, SIGTERM or a closed terminal while the run was going."""
+
+
+def say(text: str = "") -> None:
+    """Everything the CLI prints passes here: file and customer names cannot drive the terminal."""
+    print(printable(text))
 
 
 def run_month(period: str, data_dir: Path) -> int:
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
-    from pipelines.definitions import defs
 
     paths = DataPaths(data_dir)
-    # CLI runs show in the UI, and wait for the UI's runs in the warehouse pool.
     dagster_home = prepare_dagster_home(paths)
     log_path = paths.logs / f"run-{period}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    # dbt's progress and library warnings go to the run's log file; the clerk reads the summary.
-    with log_path.open("w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
-        with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
-            # Loaded inside the instance's scope: definitions read their state from its storage.
-            job = defs().resolve_job_def(MONTHLY_CLOSE_JOB)
-            result = job.execute_in_process(
-                partition_key=period, instance=instance, raise_on_error=False, run_config=RUN_LOG_CONFIG
-            )
-    failures, warnings = _failures(result)
-    print(f"csp-recon run {period}  (data: {data_dir}; full log: {log_path})")
-    _print_summary(paths, period, ingested=_ingested(result))
-    _print_publication(result, paths)
-    if warnings:
-        print("\nWarnings (not blocking):")
-        for warning in warnings:
-            print(f"  - {warning}")
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        release_dead_runs(instance)
+        busy = unfinished_runs_of(instance, period)
+        if busy:
+            run = busy[0]
+            say(f"csp-recon run {period}: not started, because run {run.run_id} of {period} is {run.status.value.lower()} "
+                f"(one run per month at a time). Wait for it, or cancel it in the UI, then run again.")
+            return 1
+        run_id = str(uuid.uuid4())
+        with log_path.open("w", encoding="utf-8") as log:
+            launched = _launch(MONTHLY_CLOSE_JOB, period, run_id, dagster_home, data_dir, log)
+        if not launched:
+            say(f"csp-recon run {period}: the run could not be started; see {log_path}.")
+            return 1
+        try:
+            run = _wait(instance, run_id)
+        except Interrupted as stop:
+            run = _stop(instance, run_id)
+            say(f"csp-recon run {period}: stopped by {stop} (run {run_id} {run.status.value.lower()}); "
+                f"customer invoices and the analysts' warehouse are as they were before a step that did not finish. Run it again when ready.")
+            return 130
+        events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event]
+    failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS)
+    say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
+    _print_summary(paths, period, ingested=_ingested(events))
+    _print_publication(events, paths)
+    if notices:
+        say("\nWarnings (not blocking):")
+        for notice in notices:
+            say(f"  - {notice}")
     if failures:
-        print("\nFAILED:")
+        say("\nFAILED:")
         for failure in failures:
-            print(f"  - {failure}")
+            say(f"  - {failure}")
         return 1
-    print("\nOK: every blocking check passed.")
+    say("\nOK: every blocking check passed.")
     return 0
 
 
-def _failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
+def unfinished_runs_of(instance: dg.DagsterInstance, period: str) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: period}, statuses=UNFINISHED)))
+
+
+def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
+    """The run worker's process id, from the run's own "Started process" event."""
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT):
+        found = WORKER_PID.search(entry.dagster_event.message or "") if entry.dagster_event else None
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (exited, not yet reaped) is gone too
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def run_is_dead(instance: dg.DagsterInstance, run: dg.DagsterRun) -> bool:
+    """A started run whose process is gone, or one that never reported a process in time."""
+    if run.status not in (dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING):
+        return False
+    pid = worker_pid(instance, run.run_id)
+    if pid is not None:
+        return not _alive(pid)
+    record = instance.get_run_record_by_id(run.run_id)
+    started = record.create_timestamp.timestamp() if record else time.time()
+    return time.time() - started > START_TIMEOUT_SECONDS
+
+
+def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Fail every run whose process is gone and free the pool slots it held, then the slots of
+    finished runs: a killed run never blocks the next one."""
+    released = []
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED[2:])):
+        if run_is_dead(instance, run):
+            instance.report_run_failed(run, "The run's process is gone (killed, terminal closed or disk full): marked failed and its warehouse slot freed.")
+            released.append(run.run_id)
+    storage = instance.event_log_storage
+    if storage.supports_global_concurrency_limits:
+        for run_id in storage.get_concurrency_run_ids():
+            run = instance.get_run_by_id(run_id)
+            if run is None or run.is_finished:
+                storage.free_concurrency_slots_for_run(run_id)
+    return released
+
+
+def _launch(job: str, period: str, run_id: str, home: Path, data_dir: Path, log) -> bool:
+    """`dagster job launch` through a home sharing the instance's storage: the run gets the code
+    location's origin, as from the UI, and starts at once."""
+    command = [
+        str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", str(REPO_ROOT / "workspace.yaml"),
+        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period}), "--config-json", json.dumps(RUN_LOG_CONFIG),
+    ]
+    environment = {**os.environ, DAGSTER_HOME_ENV: str(prepare_launch_home(home)), DATA_DIR_ENV: str(data_dir)}
+    # Its own session: Ctrl-C reaches this process, which stops the run and says so.
+    launch = subprocess.run(command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return launch.returncode == 0
+
+
+def _interrupt(signum, _frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _wait(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
+    """Until the run finishes, or its process is found gone (then it is failed and its slot freed)."""
+    handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        while True:
+            run = instance.get_run_by_id(run_id)
+            if run.is_finished:
+                return run
+            if run_is_dead(instance, run):
+                release_dead_runs(instance)
+                return instance.get_run_by_id(run_id)
+            time.sleep(POLL_SECONDS)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+
+
+def _stop(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
+    """SIGTERM to the run's process (Dagster then fails the step and ends the run), SIGKILL if it
+    does not end within the grace period; its slots are freed either way."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        pid = worker_pid(instance, run_id)
+        if pid is not None and _alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + STOP_GRACE_SECONDS
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(POLL_SECONDS)
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        run = instance.get_run_by_id(run_id)
+        if not run.is_finished:
+            instance.report_run_canceled(run, "Stopped from the command line.")
+        release_dead_runs(instance)
+        return instance.get_run_by_id(run_id)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _failures(events: list[dg.DagsterEvent], success: bool) -> tuple[list[str], list[str]]:
     """Blocking failures, then warnings, in the checks' and steps' own words."""
     failures, warnings = [], []
-    for event in result.all_events:
+    for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed:
@@ -65,7 +218,11 @@ def _failures(result: dg.ExecuteInProcessResult) -> tuple[list[str], list[str]]:
             described = data.user_failure_data.description if data.user_failure_data else None
             if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
                 failures.append(f"step {event.step_key}: {described or _root_cause(data.error)}")
-    if not result.success and not failures:
+    if not success and not failures:
+        ended = next((e for e in reversed(events) if e.event_type == dg.DagsterEventType.RUN_FAILURE), None)
+        if ended is not None and ended.message:
+            failures.append(ended.message)
+    if not success and not failures:
         failures.append("the run did not succeed: see the full log")
     return failures, warnings
 
@@ -79,12 +236,12 @@ def _root_cause(error) -> str:
     return error.message.strip()
 
 
-def _ingested(result: dg.ExecuteInProcessResult) -> bool:
+def _ingested(events: list[dg.DagsterEvent]) -> bool:
     from pipelines.defs.ingest.assets import MANIFEST_KEY
 
     return any(
         event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == MANIFEST_KEY
-        for event in result.all_events
+        for event in events
     )
 
 
@@ -95,45 +252,45 @@ def _print_summary(paths: DataPaths, period: str, ingested: bool) -> None:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
         if "raw.file_manifest" in tables:
-            print("\nFiles:" if ingested else "\nFiles, as loaded before (this run loaded none; the month is unchanged):")
+            say("\nFiles:" if ingested else "\nFiles, as loaded before (this run loaded none; the month is unchanged):")
             for name, kind, status, read, loaded, rejected in con.execute(
                 """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected
                    FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
                 [month],
             ).fetchall():
-                print(f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}")
+                say(f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}")
         if "marts.invoice_reconciliation" in tables:
-            print("\nInvoices:")
+            say("\nInvoices:")
             for number, currency, status, recon, invoice, difference, tax_difference in con.execute(
                 """SELECT invoice_number, currency, status, recon_pretax, invoice_pretax, pretax_difference, tax_difference
                    FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
                 [month],
             ).fetchall():
-                print(
+                say(
                     f"  {number:<14} {currency or '':<4} {status:<16} recon pretax {_money(recon)}  "
                     f"invoice pretax {_money(invoice)}  difference {_money(difference)}  tax difference {_money(tax_difference)}"
                 )
         if "marts.customer_monthly" in tables:
-            print("\nCustomers:")
+            say("\nCustomers:")
             for currency, customers, cost, billed, margin in con.execute(
                 """SELECT currency, count(DISTINCT customer_id), sum(cost_pretax), sum(billed_pretax), sum(margin)
                    FROM marts.customer_monthly WHERE billing_period = ? GROUP BY currency ORDER BY currency""",
                 [month],
             ).fetchall():
-                print(f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}")
+                say(f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}")
 
 
-def _print_publication(result: dg.ExecuteInProcessResult, paths: DataPaths) -> None:
+def _print_publication(events: list[dg.DagsterEvent], paths: DataPaths) -> None:
     from pipelines.defs.publish.assets import PUBLISHED_WAREHOUSE
 
     published = any(
         event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == PUBLISHED_WAREHOUSE
-        for event in result.all_events
+        for event in events
     )
     if published:
-        print(f"\nAnalysts' warehouse updated: {paths.published_warehouse}")
+        say(f"\nAnalysts' warehouse updated: {paths.published_warehouse}")
     else:
-        print(f"\nAnalysts' warehouse unchanged: this month is not published ({paths.published_warehouse}).")
+        say(f"\nAnalysts' warehouse unchanged: this month is not published ({paths.published_warehouse}).")
 
 
 def _money(value) -> str:

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import dagster as dg
 
-PARTITION_FORMAT = "%Y-%m"
+from pipelines.settings import PERIOD_PATTERN, DataPaths, resolve_data_dir, validate_period
 
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date="2015-01", fmt=PARTITION_FORMAT)
+PARTITION_FORMAT = "%Y-%m"
+FIRST_MONTH_ENV = "CSP_RECON_FIRST_MONTH"
+MONTH_TAG = "dagster/partition"
+
+
+def first_month(environ: dict[str, str] | None = None, landing_root=None) -> str:
+    """`$CSP_RECON_FIRST_MONTH`, else the earliest `<data>/landing/<YYYY-MM>/` folder, else last month:
+    the UI then shows as missing only months the partner could have run."""
+    environ = dict(os.environ) if environ is None else environ
+    chosen = environ.get(FIRST_MONTH_ENV)
+    if chosen:
+        try:
+            return validate_period(chosen)
+        except ValueError as error:
+            raise ValueError(f"{FIRST_MONTH_ENV}: {error}") from None
+    root = landing_root if landing_root is not None else DataPaths(resolve_data_dir(environ.get("CSP_RECON_DATA_DIR"))).landing_root
+    landed = sorted(entry.name for entry in root.iterdir() if entry.is_dir() and PERIOD_PATTERN.match(entry.name)) if root.is_dir() else []
+    if landed:
+        return landed[0]
+    today = date.today()
+    return date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1).strftime(PARTITION_FORMAT)
+
+
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=first_month(), fmt=PARTITION_FORMAT)
 
 
 def billing_period(partition_key: str) -> date:
@@ -36,3 +60,8 @@ def months_between(first: str, last: str) -> list[str]:
         keys.append(month.strftime(PARTITION_FORMAT))
         month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     return keys
+
+
+# Every asset of the job has this policy: a backfill of N months is N runs, each a whole month
+# (mixed policies split a backfill into interleaved runs per policy).
+ONE_MONTH_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)

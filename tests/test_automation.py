@@ -91,10 +91,13 @@ def test_schedule_closes_last_month():
     schedule = defs().get_schedule_def("monthly_close_schedule")
     assert schedule.cron_schedule == "0 6 5 * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    # This month's tick: the partitions start no later than last month (first_month's fallback).
+    now = datetime.now(timezone.utc)
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(2026, 11, 5, 6, tzinfo=timezone.utc))
+        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(now.year, now.month, 5, 6, tzinfo=timezone.utc))
         [request] = list(schedule.evaluate_tick(context).run_requests)
-    assert request.partition_key == "2026-10"
+    last_month = datetime(now.year - (now.month == 1), (now.month - 2) % 12 + 1, 1)
+    assert request.partition_key == f"{last_month:%Y-%m}"
 
 
 def test_dagster_home_gets_the_committed_settings(tmp_path, monkeypatch):

@@ -3,14 +3,28 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.partitions import billing_period, dbt_period_env, monthly_partitions
+from pipelines.partitions import FIRST_MONTH_ENV, billing_period, dbt_period_env, first_month, monthly_partitions
 from pipelines.settings import DATA_DIR_ENV, DataPaths, resolve_data_dir, validate_period
 
 
 def test_partition_keys_are_months():
     keys = monthly_partitions.get_partition_keys()
-    assert keys[0] == "2015-01"
+    assert keys and keys[0] > "2015-01"
     assert all(len(key) == 7 and key[4] == "-" for key in keys)
+
+
+def test_partitions_start_at_the_setting_else_the_earliest_landing_month(tmp_path):
+    for month in ("2026-09", "2026-07", "notes", "2026-13"):
+        (tmp_path / month).mkdir()
+    (tmp_path / "2025-01.csv").write_text("not a month folder")
+    assert first_month({}, landing_root=tmp_path) == "2026-07"
+    assert first_month({FIRST_MONTH_ENV: "2024-03"}, landing_root=tmp_path) == "2024-03"
+    with pytest.raises(ValueError, match=FIRST_MONTH_ENV):
+        first_month({FIRST_MONTH_ENV: "March"}, landing_root=tmp_path)
+    # No landing folder and no setting: last month, so the UI never lists a decade of "missing".
+    last = first_month({}, landing_root=tmp_path / "none")
+    today = date.today()
+    assert billing_period(last) < date(today.year, today.month, 1) and (date(today.year, today.month, 1) - billing_period(last)).days <= 31
 
 
 def test_billing_period_is_first_day_of_month():

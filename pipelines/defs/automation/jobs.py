@@ -13,4 +13,7 @@ monthly_close = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     partitions_def=monthly_partitions,
     description="Ingest, transform, check, export and publish one invoice month.",
+    # One process per run, not one per step: a small month from the UI takes about as long as
+    # from the CLI, and a killed or cancelled run has a single process to account for.
+    executor_def=dg.in_process_executor,
 )

@@ -10,10 +10,11 @@ import re
 import dagster as dg
 
 from pipelines.config import ConfigError, config_dir_in_use, load_config
+from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing import InvoiceDataError, load_month, write_month
 from pipelines.invoicing.money import display_amount, plain_amount
-from pipelines.partitions import monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 
 CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
 CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])
@@ -27,6 +28,7 @@ BILLING_PROFILES_CHECK = "every_customer_has_a_billing_profile"
     deps=[CUSTOMER_INVOICE_LINES, CUSTOMER_MONTHLY, RECONCILIATION_REPORT],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
+    backfill_policy=ONE_MONTH_PER_RUN,
     group_name="exports",
     kinds={"csv", "html", "pdf"},
     check_specs=[
@@ -44,6 +46,7 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     period = context.partition_key
     if not warehouse.paths.warehouse.exists():
         raise dg.Failure(description=f"There is no warehouse at {warehouse.paths.warehouse}: load and transform {period} first.")
+    require_month_passed(warehouse, period, "Customer invoices")  # the gate holds across runs
     try:
         seller = load_config(config_dir_in_use(warehouse.paths)).partner
         with warehouse.connect(read_only=True) as con:

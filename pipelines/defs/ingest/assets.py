@@ -8,7 +8,7 @@ from pipelines.ingest.month import MonthLoad, load_month
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
-from pipelines.partitions import monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 
 def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
@@ -33,6 +33,7 @@ _DESCRIPTIONS = {
     specs=[dg.AssetSpec(key, description=text, group_name="ingest", kinds={"duckdb"}) for key, text in _DESCRIPTIONS.items()],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
+    backfill_policy=ONE_MONTH_PER_RUN,
 )
 def raw_partner_center_files(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Reads every file in `<data>/landing/<YYYY-MM>/`, recognised by header, and replaces the

@@ -8,9 +8,10 @@ import dagster as dg
 
 from pipelines.defs.exports.assets import CUSTOMER_INVOICES
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
+from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.publishing.warehouse_copy import PUBLISHED_STORAGE_VERSION, PublishError, publish_month
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["published", "warehouse"])
@@ -21,6 +22,7 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["published", "warehouse"])
     deps=[RECONCILIATION_REPORT, CUSTOMER_INVOICES],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
+    backfill_policy=ONE_MONTH_PER_RUN,
     group_name="publish",
     kinds={"duckdb", "parquet"},
 )
@@ -31,6 +33,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
     says which months it holds and when each was published."""
     period = billing_period(context.partition_key)
     paths = warehouse.paths
+    require_month_passed(warehouse, context.partition_key, "The analysts' copy")  # the gate holds across runs
     try:
         publication = publish_month(paths.warehouse, paths.published_warehouse, period, context.run_id)
     except PublishError as error:

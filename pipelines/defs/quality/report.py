@@ -5,7 +5,7 @@ import dagster as dg
 
 from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
 
@@ -24,6 +24,7 @@ REPORT_FILE = "reconciliation_report.html"
     ],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
+    backfill_policy=ONE_MONTH_PER_RUN,
     group_name="quality",
     kinds={"html"},
 )

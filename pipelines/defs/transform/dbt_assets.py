@@ -10,7 +10,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
-from pipelines.partitions import dbt_period_env, monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, dbt_period_env, monthly_partitions
 
 
 class SchemaKeyedTranslator(DagsterDbtTranslator):
@@ -32,7 +32,7 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=SchemaKeyedTranslator(),
     pool=WAREHOUSE_POOL,
     # Each month is its own run in a backfill: independent, idempotent, retried alone.
-    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=1),
+    backfill_policy=ONE_MONTH_PER_RUN,
 )
 def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     warehouse.export_to_dbt()

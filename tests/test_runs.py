@@ -1,0 +1,115 @@
+"""A CLI run is a run of the instance (code location origin, month tag), one run per month at a
+time, and a run killed mid-step never blocks the next one. Every wait is bounded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from pipelines.cli import main
+from pipelines.monthly_run import worker_pid
+from pipelines.partitions import MONTH_TAG
+from pipelines.settings import REPO_ROOT
+
+PERIOD = "2026-10"
+RUN_TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("runs")
+    assert main(["generate", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "3",
+                 "--license-rows", "8", "--usage-rows", "12", "--seed", "5"]) == 0
+    return data_dir
+
+
+def _environment(data_dir: Path) -> dict[str, str]:
+    environment = {key: value for key, value in os.environ.items() if key != "DAGSTER_HOME"}
+    return {**environment, "CSP_RECON_DATA_DIR": str(data_dir)}
+
+
+def _cli(data_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("csp-recon")), "run", "--period", PERIOD, "--data-dir", str(data_dir)],
+        cwd=REPO_ROOT, env=_environment(data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _instance(data_dir: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(data_dir / "dagster_home"))
+
+
+def _running_step_pid(data_dir: Path, timeout: float = 300) -> tuple[str, int]:
+    """The run of the month and its worker's pid, once a step has started."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _instance(data_dir) as instance:
+            for run in instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: PERIOD}, statuses=[dg.DagsterRunStatus.STARTED])):
+                pid = worker_pid(instance, run.run_id)
+                started = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
+                if pid and started:
+                    return run.run_id, pid
+        time.sleep(1)
+    raise TimeoutError("no run of the month reached a step")
+
+
+def _finish(process: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output
+
+
+def test_sigterm_stops_the_run_with_a_sentence_and_the_next_run_succeeds(data_dir):
+    process = _cli(data_dir)
+    run_id, _ = _running_step_pid(data_dir)
+    process.send_signal(signal.SIGTERM)
+    code, output = _finish(process, timeout=90)
+    assert code == 130
+    assert f"stopped by SIGTERM (run {run_id}" in output
+    with _instance(data_dir) as instance:
+        assert instance.get_run_by_id(run_id).is_finished
+    code, output = _finish(_cli(data_dir))
+    assert code == 0, output
+    assert "OK: every blocking check passed." in output
+
+
+def test_a_killed_run_frees_its_slot_and_the_next_run_succeeds(data_dir):
+    process = _cli(data_dir)
+    run_id, pid = _running_step_pid(data_dir)
+    os.kill(pid, signal.SIGKILL)
+    process.kill()
+    process.wait(timeout=30)
+    code, output = _finish(_cli(data_dir))
+    assert code == 0, output
+    with _instance(data_dir) as instance:
+        killed = instance.get_run_by_id(run_id)
+        assert killed.status == dg.DagsterRunStatus.FAILURE
+        assert run_id not in instance.event_log_storage.get_concurrency_run_ids()
+
+
+def test_a_cli_run_has_the_code_location_origin_and_the_month_tag(data_dir):
+    with _instance(data_dir) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(job_name="monthly_close", statuses=[dg.DagsterRunStatus.SUCCESS]))
+        assert runs
+        latest = runs[0]
+        assert latest.tags[MONTH_TAG] == PERIOD
+        assert latest.remote_job_origin is not None
+        assert latest.remote_job_origin.location_name == "pipelines.definitions"
+
+
+def test_a_second_run_of_a_month_in_progress_is_refused_with_a_sentence(data_dir):
+    first = _cli(data_dir)
+    try:
+        run_id, _ = _running_step_pid(data_dir)
+        code, output = _finish(_cli(data_dir), timeout=120)
+        assert code == 1
+        assert f"not started, because run {run_id} of {PERIOD} is started (one run per month at a time)" in output
+    finally:
+        code, output = _finish(first)
+    assert code == 0, output
