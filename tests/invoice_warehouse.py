@@ -92,7 +92,7 @@ def build_warehouse(path: Path, config_dir: Path, customers: list[Customer]) -> 
             "subscription_id VARCHAR, charge_start_date TIMESTAMP, charge_end_date TIMESTAMP, quantity DECIMAL(38,18), billed_pretax DECIMAL(18,2))"
         )
         con.execute(
-            "CREATE TABLE intermediate.int_service_charges_monthly (billing_period DATE, customer_id VARCHAR, currency VARCHAR, "
+            "CREATE TABLE marts.service_charges_monthly (billing_period DATE, customer_id VARCHAR, currency VARCHAR, "
             "description VARCHAR, quantity DECIMAL(18,4), unit_price DECIMAL(18,6), amount DECIMAL(18,2))"
         )
         for c in customers:
@@ -103,7 +103,7 @@ def build_warehouse(path: Path, config_dir: Path, customers: list[Customer]) -> 
                 )
             for description, quantity, price in c.services:
                 con.execute(
-                    "INSERT INTO intermediate.int_service_charges_monthly VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO marts.service_charges_monthly VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [START, c.customer_id, c.currency, description, Decimal(quantity), Decimal(price), cents(Decimal(quantity) * Decimal(price))],
                 )
             totals = expected_totals(c)

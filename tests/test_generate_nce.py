@@ -20,7 +20,9 @@ PERIOD = "2026-10"
 CENT = Decimal("0.01")
 NCE_SUMMARY = ["InvoiceNumber", "InvoiceDate", "BillingPeriodStart", "BillingPeriodEnd", "Currency",
                "Charges", "Credits", "Subtotal", "Tax", "Total"]
-USAGE_KINDS = {"usageCharge", "customerCredit"}
+def is_azure_plan(row: dict) -> bool:
+    """Azure plan meters and Azure credits: priced per unit of usage (recon-formats.md §4)."""
+    return row["SubscriptionDescription"] == "Azure plan"
 
 
 def rounddown(value: Decimal) -> Decimal:
@@ -81,7 +83,7 @@ def test_summary_is_the_exact_sum_of_each_invoices_lines(month):
 def test_every_subtotal_follows_microsofts_truncation_formulas(month):
     for row in all_rows(month):
         price, quantity, fx = (Decimal(row[c]) for c in ("EffectiveUnitPrice", "BillableQuantity", "PCToBCExchangeRate"))
-        if row["ChargeType"] in USAGE_KINDS:
+        if is_azure_plan(row):
             expected = rounddown(rounddown(price * quantity) * fx)
         else:
             expected = rounddown(price * fx) * quantity
@@ -92,7 +94,7 @@ def test_every_subtotal_follows_microsofts_truncation_formulas(month):
 def test_a_month_holds_every_line_kind(month):
     rows = all_rows(month)
     kinds = Counter(row["ChargeType"] for row in rows)
-    assert {"cycleCharge", "new", "addQuantity", "removeQuantity", "convert", "cancelImmediate", "usageCharge",
+    assert {"cycleCharge", "new", "addQuantity", "removeQuantity", "convert", "cancelImmediate",
             "customerCredit"} <= set(kinds)
     assert {row["BillingFrequency"] for row in rows} >= {"Monthly", "Annual", ""}
     by_reference = defaultdict(list)
@@ -113,7 +115,7 @@ def test_a_month_holds_every_line_kind(month):
 
 
 def test_azure_plan_meters_with_part_month_partner_earned_credit_have_two_rows(month):
-    azure = [r for r in all_rows(month) if r["ChargeType"] == "usageCharge"]
+    azure = [r for r in all_rows(month) if is_azure_plan(r) and r["ChargeType"] == "new"]
     meters = defaultdict(list)
     for row in azure:
         meters[(row["SubscriptionId"], row["MeterDescription"])].append(row)

@@ -185,7 +185,7 @@ def test_numbers_are_sequential_across_months_and_reruns_and_issued_files_never_
     with duckdb.connect(str(paths.warehouse)) as con:
         con.execute("UPDATE marts.customer_monthly SET billing_period = '2026-11-01' WHERE billing_period = '2026-10-01'")
         con.execute("UPDATE marts.fct_charges SET billing_period = '2026-11-01'")
-        con.execute("UPDATE intermediate.int_service_charges_monthly SET billing_period = '2026-11-01'")
+        con.execute("UPDATE marts.service_charges_monthly SET billing_period = '2026-11-01'")
     november = issue_month(paths, "2026-11", date(2026, 12, 5))
     assert november.issued == ("FA-000005", "FA-000006", "FA-000007", "FA-000008")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:

@@ -287,7 +287,7 @@ class _NceLines:
                       quantity: Decimal, description: str) -> dict:
         return {
             "ProductId": AZURE_PLAN_PRODUCT, "SkuId": "0001", "AvailabilityId": product_id(f"azure/{meter.resource_name}"),
-            "SkuName": f"{meter.resource_name} - {azure.region}", "ProductName": meter.service_name, "ChargeType": "usageCharge",
+            "SkuName": f"{meter.resource_name} - {azure.region}", "ProductName": meter.service_name, "ChargeType": "new",
             "UnitPrice": str(list_price), "Quantity": "1", "PriceAdjustmentDescription": description,
             "PublisherName": "Microsoft", "PublisherId": "", "SubscriptionDescription": "Azure plan",
             "SubscriptionId": azure.subscription_id, "ChargeStartDate": us_date(start), "ChargeEndDate": us_date(end),

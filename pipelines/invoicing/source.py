@@ -1,7 +1,7 @@
 """Read one month's invoices from the warehouse, keeping every amount a Decimal.
 
 Totals and VAT come from `marts.customer_monthly` (the one place tax is computed); the lines
-from `marts.fct_charges` and `intermediate.int_service_charges_monthly`, grouped here by
+from `marts.fct_charges` and `marts.service_charges_monthly`, grouped here by
 product, implied unit price and service period, so every printed unit price is one Microsoft's
 charge actually implies (never an average of mixed lines). DuckDB's `.df()` turns DECIMAL into
 float, so rows are fetched with `fetchall()`.
@@ -32,7 +32,7 @@ from pipelines.settings import validate_period
 
 CUSTOMER_MONTHLY = "marts.customer_monthly"
 CHARGES = "marts.fct_charges"
-SERVICE_CHARGES = "intermediate.int_service_charges_monthly"
+SERVICE_CHARGES = "marts.service_charges_monthly"
 CUSTOMERS = "config.customers"
 MAX_PROBLEMS_SHOWN = 20
 # Unit prices implied by a charge (billed / quantity) are compared at this precision: charges

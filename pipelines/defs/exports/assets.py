@@ -19,13 +19,14 @@ from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
 CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])
 CUSTOMER_MONTHLY = dg.AssetKey(["marts", "customer_monthly"])
+SERVICE_CHARGES_MONTHLY = dg.AssetKey(["marts", "service_charges_monthly"])
 RECONCILIATION_REPORT = dg.AssetKey(["quality", "reconciliation_report"])
 BILLING_PROFILES_CHECK = "every_customer_has_a_billing_profile"
 
 
 @dg.asset(
     key=CUSTOMER_INVOICES,
-    deps=[CUSTOMER_INVOICE_LINES, CUSTOMER_MONTHLY, RECONCILIATION_REPORT],
+    deps=[CUSTOMER_INVOICE_LINES, CUSTOMER_MONTHLY, SERVICE_CHARGES_MONTHLY, RECONCILIATION_REPORT],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
     backfill_policy=ONE_MONTH_PER_RUN,
