@@ -129,7 +129,10 @@ def test_a_run_with_a_mistake_in_the_config_stops_before_pricing_and_names_it(tm
 
     data_dir = config_dir.parent
     _replace(config_dir / "partner_service_charges.csv", "850.00", "850 EUR")
-    result = dg.materialize([partner_config], partition_key="2026-10", resources={"warehouse": Warehouse(data_dir=str(data_dir))}, raise_on_error=False)
+    with dg.instance_for_test() as instance:  # its own instance: an earlier test's CLI run closed the last one
+        result = dg.materialize(
+            [partner_config], partition_key="2026-10", resources={"warehouse": Warehouse(data_dir=str(data_dir))}, instance=instance, raise_on_error=False
+        )
     assert not result.success
     (failure,) = [event for event in result.all_events if event.is_step_failure]
     description = failure.step_failure_data.user_failure_data.description
