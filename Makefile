@@ -7,7 +7,7 @@ DEMO_PERIOD ?= 2026-10
 MANIFEST := dbt_project/target/manifest.json
 DUCKDB_1X_VERSION := 1.1.3
 
-.PHONY: install manifest browser demo test benchmark ui clean
+.PHONY: install manifest browser system demo test benchmark ui clean
 
 install: $(VENV)/.installed
 
@@ -23,14 +23,18 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 manifest: install
 	CSP_RECON_DATA_DIR=$(DATA_DIR) $(BIN)/python -c "from pipelines.defs.transform.project import prepare_manifest; prepare_manifest()"
 
-demo: manifest
+demo: manifest system
 	@test -d $(DATA_DIR)/landing/$(DEMO_PERIOD) || $(BIN)/csp-recon generate --out $(DATA_DIR)/landing --period $(DEMO_PERIOD)
 	$(BIN)/csp-recon run --period $(DEMO_PERIOD) --data-dir $(DATA_DIR)
 
 browser:
 	bash scripts/install_chromium.sh
 
-test: manifest browser
+# Pango and fonts for the PDF invoices, pdftotext for their tests (Debian packages).
+system:
+	bash scripts/install_system_packages.sh
+
+test: manifest browser system
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ui: manifest
