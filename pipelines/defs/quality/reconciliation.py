@@ -54,7 +54,7 @@ def _mismatch_sentence(invoice: dict) -> str:
     label = "subtotal" if invoice["invoice_kind"] == "nce" else "pre-tax"
     parts = [
         f"files {label} {_amount(invoice['found_pretax'])} vs invoice {_amount(invoice['invoice_pretax'])}, "
-        f"difference {_amount(invoice['pretax_difference'])}"
+        f"difference {_amount(invoice['pretax_difference'])}, tax difference {_amount(invoice['tax_difference'])}"
     ]
     if invoice["invoice_kind"] == "nce":
         for kind in ("charges", "credits"):
@@ -63,7 +63,6 @@ def _mismatch_sentence(invoice: dict) -> str:
                     f"{kind} in the files {_amount(invoice[f'recon_{kind}'])} vs invoice {_amount(invoice[f'invoice_{kind}'])}, "
                     f"difference {_amount(invoice[f'{kind}_difference'])}"
                 )
-    parts.append(f"tax difference {_amount(invoice['tax_difference'])}")
     if invoice["invoice_total_difference"]:
         parts.append(
             f"the invoice's own Total {_amount(invoice['invoice_total'])} is not its {label} plus tax "
