@@ -14,9 +14,10 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
+from pipelines.instance import prepare_dagster_home
 from pipelines.monthly_run import worker_pid
 from pipelines.partitions import MONTH_TAG
-from pipelines.settings import REPO_ROOT
+from pipelines.settings import REPO_ROOT, DataPaths
 
 PERIOD = "2026-10"
 RUN_TIMEOUT = 600
@@ -27,6 +28,11 @@ def data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("runs")
     assert main(["generate", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "3",
                  "--license-rows", "8", "--usage-rows", "12", "--seed", "5"]) == 0
+    # The instance's storage exists before the test polls it beside a starting CLI (SQLite
+    # storage created by two processes at once can get two schema heads).
+    home = prepare_dagster_home(DataPaths(data_dir))
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
     return data_dir
 
 

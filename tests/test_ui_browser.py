@@ -53,8 +53,12 @@ def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 120
 
 
 @pytest.fixture(scope="module")
-def ui_url(tmp_path_factory: pytest.TempPathFactory):
-    data_dir = tmp_path_factory.mktemp("ui")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ui")
+
+
+@pytest.fixture(scope="module")
+def ui_url(data_dir: Path):
     assert main(["generate", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "4",
                  "--license-rows", "12", "--usage-rows", "30", "--seed", "9"]) == 0
     with pytest.MonkeyPatch.context() as env:
@@ -62,21 +66,26 @@ def ui_url(tmp_path_factory: pytest.TempPathFactory):
         env.delenv("DAGSTER_HOME", raising=False)
         assert main(["run", "--period", PERIOD, "--data-dir", str(data_dir)]) == 0
     port = _free_port()
+    environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
     webserver = Path(sys.executable).with_name("dagster-webserver")
     server = subprocess.Popen(
         [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT,
-        env={**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    # The daemon dequeues what the UI launches, as under `csp-recon ui`.
+    daemon = subprocess.Popen(
+        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_serving(url, server)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, daemon):
+            process.terminate()
+        for process in (server, daemon):
+            process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +134,27 @@ def test_reconciliation_checks_passed_for_the_month(page, ui_url):
 
 def test_month_is_a_materialised_partition(page, ui_url):
     _open(page, f"{ui_url}/assets/marts/fct_charges?view=partitions", "partitions", PERIOD, "Materialized (1)")
+
+
+def test_a_cli_run_shows_in_the_jobs_runs_and_re_executes_from_the_ui(page, ui_url, data_dir):
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        [cli_run] = instance.get_runs(filters=dg.RunsFilter(job_name="monthly_close"))
+    _open(page, f"{ui_url}/locations/{LOCATION}/jobs/monthly_close/runs", "job-runs", cli_run.run_id[:8])
+    _open(page, f"{ui_url}/runs/{cli_run.run_id}", "cli-run", re.compile("Re-execute"))
+    page.get_by_role("button", name=re.compile("Re-execute")).first.click(force=True)  # the step filter box floats over it
+    all_steps = page.get_by_text(re.compile(r"^(Re-execute all|All steps)")).first
+    if all_steps.is_visible():
+        all_steps.click()
+    page.screenshot(path=str(SCREENSHOTS / "re-executed.png"))
+    deadline = time.monotonic() + 900
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        while time.monotonic() < deadline:
+            again = [run for run in instance.get_runs() if run.parent_run_id == cli_run.run_id]
+            if again and again[0].is_finished:
+                break
+            time.sleep(2)
+        assert again, "the UI did not start a re-execution"
+        assert again[0].status == dg.DagsterRunStatus.SUCCESS
+        assert again[0].tags["dagster/partition"] == PERIOD
