@@ -61,6 +61,50 @@ def _ui(args: argparse.Namespace) -> int:
     os.execv(command[0], command)
 
 
+def _init(args: argparse.Namespace) -> int:
+    from pipelines.config import resolve_config_dir, write_sample_config
+    from pipelines.settings import DataPaths
+
+    directory = resolve_config_dir(DataPaths(resolve_data_dir(args.data_dir)), args.config_dir)
+    try:
+        written = write_sample_config(directory)
+    except FileExistsError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print(f"Sample configuration written to {directory} ({', '.join(path.name for path in written)}): edit it, then run a month.")
+    return 0
+
+
+def _issue(args: argparse.Namespace) -> int:
+    from pipelines.invoicing.issuing import issue_month
+    from pipelines.metadata import printable
+    from pipelines.settings import DataPaths
+
+    import duckdb
+
+    from pipelines.defs.quality.gate import blocking_checks
+    from pipelines.partitions import billing_period
+    from pipelines.quality.gate import judge_month
+
+    paths = DataPaths(resolve_data_dir(args.data_dir))
+    if not paths.warehouse.exists():
+        print(f"There is no warehouse at {paths.warehouse}: run {args.period} first.", file=sys.stderr)
+        return 1
+    # Only a month whose blocking checks pass on its current data is ever issued.
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        verdict = judge_month(con, billing_period(args.period), blocking_checks())
+    if not verdict.passed:
+        print(printable(verdict.sentence("Invoices")), file=sys.stderr)
+        return 1
+    result = issue_month(paths, args.period)
+    print(f"csp-recon issue {args.period}: {len(result.issued)} invoice(s) issued, {len(result.already_issued)} issued before and left as they were.")
+    for number in result.issued:
+        print(f"  issued {number}")
+    for blocked in result.blocked:
+        print(f"  not invoiced: {printable(blocked)}")
+    return 0
+
+
 def _generate(args: argparse.Namespace) -> int:
     from pipelines.generate.command import run
 
@@ -90,6 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(ui)
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=_ui)
+
+    init = commands.add_parser("init", help="Write a commented sample of the partner's configuration to edit.")
+    _add_data_dir(init)
+    init.add_argument("--config-dir", help="configuration directory (default: $CSP_RECON_CONFIG_DIR, else <data>/config)")
+    init.set_defaults(handler=_init)
+
+    issue = commands.add_parser("issue", help="Number and write the final invoices of a month that passed its checks.")
+    issue.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
+    _add_data_dir(issue)
+    issue.set_defaults(handler=_issue)
 
     generate = commands.add_parser("generate", help="Write sample Partner Center files.")
     from pipelines.generate.command import add_arguments
