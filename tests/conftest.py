@@ -1,8 +1,13 @@
 """Fixtures every test module shares."""
 
+import os
 from pathlib import Path
 
 import pytest
+
+# The tests' months (2026-01 onwards) are partitions whatever the landing folders of the machine:
+# set before the definitions are imported.
+os.environ.setdefault("CSP_RECON_FIRST_MONTH", "2025-01")
 
 from pipelines.publishing.immutable import release_tree
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.config import SAMPLE_DIR, load_config, load_into_warehouse
+
 from pipelines.defs.resources import dbt_environment
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.partitions import dbt_period_env
@@ -35,6 +37,8 @@ def new_warehouse(data_dir: Path) -> Path:
     path = DataPaths(data_dir).warehouse
     with duckdb.connect(str(path)) as con:
         ensure_raw_schema(con)
+        # The partner's configuration, as the config asset loads it before dbt: the shipped sample.
+        load_into_warehouse(con, load_config(SAMPLE_DIR))
     return path
 
 

@@ -42,7 +42,7 @@ def _replace(path: Path, old: str, new: str) -> None:
 def test_the_sample_is_commented_complete_and_never_written_over_a_config(config_dir):
     config = load_config(config_dir)
     assert config.partner.legal_name == "Nuage Conseil SAS" and config.partner.payment_terms_days == 30
-    assert {table: len(rows) for table, rows in config.tables.items()} == {"customers": 12, "pricing_rules": 7, "partner_service_charges": 5}
+    assert {table: len(rows) for table, rows in config.tables.items()} == {"customers": 12, "pricing_rules": 9, "partner_service_charges": 5}
     assert all(row["billing_profile_problems"] is None for row in config.customers)
     assert (config_dir / "customers.csv").read_text(encoding="utf-8").startswith("# ")
     assert (config_dir / "partner.toml").read_text(encoding="utf-8").startswith("# ")
@@ -56,7 +56,7 @@ def test_mistakes_are_named_by_file_line_and_field(config_dir):
     # line 8 of customers.csv is the first customer (7 lines of comments and header before it)
     _replace(config_dir / "customers.csv", "domestic,0.20,", "domestic,20%,")
     _replace(config_dir / "customers.csv", "Contoso Ltd.,1 Grand Canal Square,,D02 P820,Dublin,IE,IE6388047V,reverse_charge", "Contoso Ltd.,1 Grand Canal Square,,D02 P820,Dublin,IE,IE6388047V,reverse-charge")
-    _replace(config_dir / "pricing_rules.csv", "usage-standard,,usage,,0,", "usage-standard,,usage,,high,")
+    _replace(config_dir / "pricing_rules.csv", "usage-standard,,usage,,,,,,,,0,", "usage-standard,,usage,,,,,,,,high,")
     _replace(config_dir / "partner.toml", 'iban = "FR7630006000011234567890189"', 'iban = ""')
     problems = _problems(config_dir)
     assert "customers.csv line 11, vat_rate: is '20%': write a fraction, e.g. 0.20 for 20 %, with a point for decimals and no currency sign" in problems
@@ -106,9 +106,9 @@ def _cents(value: Decimal) -> Decimal:
 def test_changing_a_price_in_the_config_directory_changes_the_billing(tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
-    assert main(["generate", "--out", str(data_dir / "landing"), "--period", "2026-10", "--license-rows", "30", "--usage-rows", "40"]) == 0
+    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", "2026-10", "--license-rows", "30", "--usage-rows", "40"]) == 0
     write_sample_config(data_dir / "config")
-    _replace(data_dir / "config" / "pricing_rules.csv", "default,,,,0,cost_markup,15,", "default,,,,0,cost_markup,40,")
+    _replace(data_dir / "config" / "pricing_rules.csv", "default,,,,,,,,,,0,cost_markup,15,", "default,,,,,,,,,,0,cost_markup,40,")
     assert main(["run", "--period", "2026-10", "--data-dir", str(data_dir)]) == 0
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         priced = con.execute("SELECT cost_pretax, billed_pretax FROM marts.fct_charges WHERE pricing_rule_id = 'default'").fetchall()
@@ -118,7 +118,7 @@ def test_changing_a_price_in_the_config_directory_changes_the_billing(tmp_path, 
     for cost, billed in priced:
         assert abs(billed - cost * Decimal("1.40")) <= Decimal("0.005"), (cost, billed)
     # the code repo's sample is untouched
-    assert "default,,,,0,cost_markup,15," in (SAMPLE_DIR / "pricing_rules.csv").read_text(encoding="utf-8")
+    assert "default,,,,,,,,,,0,cost_markup,15," in (SAMPLE_DIR / "pricing_rules.csv").read_text(encoding="utf-8")
 
 
 def test_a_run_with_a_mistake_in_the_config_stops_before_pricing_and_names_it(tmp_path, config_dir):

@@ -18,7 +18,7 @@ from pipelines.cli import main
 from pipelines.settings import DATA_DIR_ENV
 
 PERIOD = "2026-10"
-GENERATE = ["--period", PERIOD, "--customers", "6", "--license-rows", "40", "--usage-rows", "120", "--currencies", "EUR,USD", "--seed", "11"]
+GENERATE = ["--commerce", "legacy", "--period", PERIOD, "--customers", "6", "--license-rows", "40", "--usage-rows", "120", "--currencies", "EUR,USD", "--seed", "11"]
 
 
 def _generate(data_dir: Path) -> Path:

@@ -66,7 +66,7 @@ def three_months(tmp_path_factory: pytest.TempPathFactory):
     """Two months backfilled, then a third run while a reader holds the published copy."""
     data_dir = tmp_path_factory.mktemp("published")
     landing = data_dir / "landing"
-    assert main(["generate", "--out", str(landing), "--period", FIRST, "--months", "3", "--customers", "5",
+    assert main(["generate", "--commerce", "legacy", "--out", str(landing), "--period", FIRST, "--months", "3", "--customers", "5",
                  "--license-rows", "20", "--usage-rows", "60", "--seed", "5"]) == 0
     published = data_dir / "published" / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env:

@@ -23,7 +23,7 @@ MONTH = date(2026, 10, 1)
 def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("quality")
     # The seeds' sample customers (seed 7), so budgets and billing profiles apply.
-    assert main(["generate", "--out", str(data_dir / "landing"), "--period", "2026-10", "--license-rows", "30", "--usage-rows", "80"]) == 0
+    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", "2026-10", "--license-rows", "30", "--usage-rows", "80"]) == 0
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
         main(["run", "--period", "2026-10", "--data-dir", str(data_dir)])

@@ -26,7 +26,7 @@ RUN_TIMEOUT = 600
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("runs")
-    assert main(["generate", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "3",
+    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "3",
                  "--license-rows", "8", "--usage-rows", "12", "--seed", "5"]) == 0
     # The instance's storage exists before the test polls it beside a starting CLI (SQLite
     # storage created by two processes at once can get two schema heads).

@@ -59,7 +59,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ui_url(data_dir: Path):
-    assert main(["generate", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "4",
+    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "4",
                  "--license-rows", "12", "--usage-rows", "30", "--seed", "9"]) == 0
     with pytest.MonkeyPatch.context() as env:
         env.setenv(DATA_DIR_ENV, str(data_dir))

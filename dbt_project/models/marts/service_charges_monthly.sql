@@ -6,8 +6,8 @@ select
     service_charge_id,
     customer_id,
     description,
-    quantity,
-    unit_price,
+    quantity::decimal(38, 18) as quantity,
+    unit_price::decimal(28, 6) as unit_price,
     currency,
     amount
 from {{ ref('int_service_charges_monthly') }}
