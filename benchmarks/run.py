@@ -89,7 +89,7 @@ def generate(target: Path, usage_rows: int, license_rows: int, months: int, cust
     if not (stamp.exists() and json.loads(stamp.read_text()) == params):
         shutil.rmtree(target, ignore_errors=True)
         subprocess.run(
-            [str(BIN / "csp-recon"), "generate", "--out", str(target / "landing"), "--period", first_period(months),
+            [str(BIN / "csp-recon"), "generate", "--commerce", "legacy", "--out", str(target / "landing"), "--period", first_period(months),
              "--months", str(months), "--customers", str(customers), "--usage-rows", str(usage_rows),
              "--license-rows", str(license_rows), "--currencies", currencies],
             check=True,
