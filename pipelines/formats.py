@@ -60,6 +60,7 @@ class FileKind(str, Enum):
     LICENSE_RECON = "license_recon"
     USAGE_RECON = "usage_recon"
     NCE_RECON = "nce_recon"
+    DAILY_USAGE = "daily_usage"
     INVOICE_SUMMARY = "invoice_summary"
 
     @property
@@ -68,6 +69,7 @@ class FileKind(str, Enum):
             FileKind.LICENSE_RECON: "license-based reconciliation file",
             FileKind.USAGE_RECON: "usage-based reconciliation file",
             FileKind.NCE_RECON: "new-commerce invoice reconciliation file",
+            FileKind.DAILY_USAGE: "daily rated usage file",
             FileKind.INVOICE_SUMMARY: "invoice summary",
         }[self]
 
@@ -251,6 +253,73 @@ NCE_RECON_COLUMNS: tuple[Column, ...] = (
     Column("ProductCategory", TEXT, required=False),
 )
 
+# The NCE daily rated usage file (recon-formats.md §5), billed (InvoiceNumber set) or unbilled
+# (blank InvoiceNumber: the open month's running estimate), in Partner Center's order. The
+# columns of Partner Center's "basic" attribute set are required; the rest are optional.
+# `rateOfPartnerEarnedCredit` (0.15) and `rateOfCredit` (1.00) are the renamed headers of the two
+# percentages on a 0..1 scale: the ingest stores percentages on Partner Center's 0..100 scale.
+# BillingPreTaxTotal is not cent-exact by design (up to 15 decimals are written): kept exactly.
+DAILY_USAGE_COLUMNS: tuple[Column, ...] = (
+    Column("PartnerId", TEXT),
+    Column("PartnerName", TEXT),
+    Column("CustomerId", TEXT),
+    Column("CustomerName", TEXT),
+    Column("CustomerDomainName", TEXT, required=False),
+    Column("CustomerCountry", TEXT, required=False),
+    Column("MpnId", TEXT, required=False, aliases=_MPN_ALIASES),
+    Column("ResellerMpnId", TEXT, required=False, aliases=_RESELLER_MPN_ALIASES),
+    Column("InvoiceNumber", TEXT),
+    Column("ProductId", TEXT),
+    Column("SkuId", TEXT),
+    Column("AvailabilityId", TEXT, required=False),
+    Column("SkuName", TEXT),
+    Column("ProductName", TEXT, required=False),
+    Column("PublisherName", TEXT),
+    Column("PublisherId", TEXT, required=False),
+    Column("SubscriptionDescription", TEXT, required=False),
+    Column("SubscriptionId", TEXT),
+    Column("ChargeStartDate", US_DATETIME),
+    Column("ChargeEndDate", US_DATETIME),
+    Column("UsageDate", US_DATETIME),
+    Column("MeterType", TEXT, required=False),
+    Column("MeterCategory", TEXT, required=False),
+    Column("MeterId", TEXT, required=False),
+    Column("MeterSubCategory", TEXT, required=False),
+    Column("MeterName", TEXT, required=False),
+    Column("MeterRegion", TEXT, required=False),
+    Column("Unit", TEXT, required=False, aliases=("UnitOfMeasure",)),
+    Column("ResourceLocation", TEXT, required=False),
+    Column("ConsumedService", TEXT, required=False),
+    Column("ResourceGroup", TEXT, required=False),
+    Column("ResourceURI", TEXT, warehouse_name="resource_uri"),
+    Column("ChargeType", TEXT),
+    Column("UnitPrice", PRECISE),
+    Column("Quantity", PRECISE),
+    Column("UnitType", TEXT),
+    Column("BillingPreTaxTotal", PRECISE),
+    Column("BillingCurrency", TEXT),
+    Column("PricingPreTaxTotal", PRECISE),
+    Column("PricingCurrency", TEXT),
+    Column("ServiceInfo1", TEXT, required=False, warehouse_name="service_info_1"),
+    Column("ServiceInfo2", TEXT, required=False, warehouse_name="service_info_2"),
+    Column("Tags", JSON_TEXT, required=False),
+    Column("AdditionalInfo", JSON_TEXT),
+    Column("EffectiveUnitPrice", PRECISE),
+    Column("PCToBCExchangeRate", PRECISE, warehouse_name="pc_to_bc_exchange_rate"),
+    Column("PCToBCExchangeRateDate", US_DATETIME, required=False, warehouse_name="pc_to_bc_exchange_rate_date"),
+    Column("EntitlementId", TEXT),
+    Column("EntitlementDescription", TEXT, required=False),
+    Column("PartnerEarnedCreditPercentage", PRECISE, required=False, aliases=("RateOfPartnerEarnedCredit",)),
+    Column("CreditPercentage", PRECISE, aliases=("RateOfCredit",)),
+    Column("CreditType", TEXT),
+    Column("BenefitOrderId", TEXT),
+    Column("BenefitId", TEXT, required=False),
+    Column("BenefitType", TEXT),
+)
+
+# Renamed percentage headers written on a 0..1 scale (0.15 for 15 %): multiplied by this on load.
+DAILY_USAGE_RATE_HEADERS: dict[str, int] = {"rateofpartnerearnedcredit": 100, "rateofcredit": 100}
+
 INVOICE_SUMMARY_COLUMNS: tuple[Column, ...] = (
     Column("InvoiceNumber", TEXT),
     Column("InvoiceDate", "DATE"),
@@ -282,6 +351,7 @@ COLUMNS_BY_KIND: dict[FileKind, tuple[Column, ...]] = {
     FileKind.LICENSE_RECON: LICENSE_RECON_COLUMNS,
     FileKind.USAGE_RECON: USAGE_RECON_COLUMNS,
     FileKind.NCE_RECON: NCE_RECON_COLUMNS,
+    FileKind.DAILY_USAGE: DAILY_USAGE_COLUMNS,
     FileKind.INVOICE_SUMMARY: INVOICE_SUMMARY_COLUMNS,
 }
 
@@ -290,6 +360,7 @@ SIGNATURE_COLUMNS: dict[FileKind, tuple[str, ...]] = {
     FileKind.LICENSE_RECON: ("SyndicationPartnerSubscriptionNumber", "TotalForCustomer"),
     FileKind.USAGE_RECON: ("PretaxCharges", "ResourceGuid"),
     FileKind.NCE_RECON: ("BillableQuantity", "EffectiveUnitPrice", "PCToBCExchangeRate"),
+    FileKind.DAILY_USAGE: ("UsageDate", "BillingPreTaxTotal", "EntitlementId"),
     FileKind.INVOICE_SUMMARY: ("InvoiceNumber", "BillingPeriodStart", "Total"),
 }
 
@@ -320,5 +391,13 @@ VALUE_REQUIRED: dict[FileKind, tuple[str, ...]] = {
         "ChargeStartDate",
         "Subtotal",
         "Currency",
+    ),
+    FileKind.DAILY_USAGE: (
+        "CustomerId",
+        "SubscriptionId",
+        "UsageDate",
+        "Quantity",
+        "BillingPreTaxTotal",
+        "BillingCurrency",
     ),
 }

@@ -14,6 +14,7 @@ RAW_TABLES: dict[FileKind, str] = {
     FileKind.LICENSE_RECON: "raw.license_recon",
     FileKind.USAGE_RECON: "raw.usage_recon",
     FileKind.NCE_RECON: "raw.nce_recon",
+    FileKind.DAILY_USAGE: "raw.daily_usage",
     FileKind.INVOICE_SUMMARY: "raw.invoice_summary",
 }
 FILE_MANIFEST = "raw.file_manifest"
