@@ -7,7 +7,7 @@ DEMO_PERIOD ?= 2026-10
 MANIFEST := dbt_project/target/manifest.json
 DUCKDB_1X_VERSION := 1.1.3
 
-.PHONY: install manifest browser system demo test benchmark ui clean
+.PHONY: install manifest browser system demo check test benchmark ui clean
 
 install: $(VENV)/.installed
 
@@ -33,6 +33,14 @@ browser:
 # Pango and fonts for the PDF invoices, pdftotext for their tests (Debian packages).
 system:
 	bash scripts/install_system_packages.sh
+
+# Lint, format, types, SQL style and the Dagster definitions: what CI runs before the tests.
+check: manifest
+	$(BIN)/ruff check pipelines tests benchmarks
+	$(BIN)/ruff format --check pipelines tests benchmarks
+	$(BIN)/mypy
+	CSP_RECON_WAREHOUSE=$(CURDIR)/dbt_project/target/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
+	$(BIN)/dg check defs
 
 test: manifest browser system
 	$(BIN)/python -m pytest -n 2 --dist loadfile

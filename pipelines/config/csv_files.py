@@ -48,13 +48,14 @@ def read_table(path: Path, table: ConfigTable) -> tuple[list[dict], list[ConfigP
     problems.extend(ConfigProblem(name, header_line, column, "is a required column and is missing from the header") for column in missing)
     if problems:
         return [], problems
-    rows, seen = [], {}
+    rows: list[dict[str, object]] = []
+    seen: dict[object, int] = {}
     for (number, _), record in zip(lines[1:], records[1:]):
         if len(record) != len(header):
             problems.append(ConfigProblem(name, number, None, f"has {len(record)} cells where the header has {len(header)}: check the commas and quotes"))
             continue
         cells = dict(zip(header, record))
-        row = {"source_line": number}
+        row: dict[str, object] = {"source_line": number}
         for column in table.columns:
             raw = cells.get(column.name, "").strip()
             value, problem = _typed(raw, column)
@@ -101,7 +102,8 @@ def _decimal(raw: str, column, precision: int, scale: int) -> tuple[Decimal | No
         value = Decimal(raw)
     except InvalidOperation:
         return None, wrong
-    if -value.as_tuple().exponent > scale:
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > scale:
         return None, f"is '{raw}': at most {scale} decimal places"
     if abs(value) >= Decimal(10) ** (precision - scale):
         return None, f"is '{raw}': too large"

@@ -81,7 +81,7 @@ def load_config(directory: str | os.PathLike) -> PartnerConfig:
         problems.extend(found)
     if not problems:
         problems.extend(_cross_file_problems(tables))
-    if problems:
+    if problems or partner is None:
         raise ConfigError(str(directory), problems)
     for row in tables[CUSTOMERS.name]:
         row["tax_exempt"] = row["tax_treatment"] != "domestic"

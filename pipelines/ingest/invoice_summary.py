@@ -145,7 +145,7 @@ def _figures_from(value: dict[str, str], file_name: str, line: int, nce: bool) -
         usage_charges=money["UsageCharges"],
         other_charges=money["OtherCharges"],
         tax=money["Tax"],
-        total=money["Total"],
+        total=_present(money, "Total"),
         source_line=line,
         charges=money["Charges"],
         credits=money["Credits"],
@@ -153,9 +153,16 @@ def _figures_from(value: dict[str, str], file_name: str, line: int, nce: bool) -
     )
 
 
+def _present(money: dict[str, Decimal | None], name: str) -> Decimal:
+    """A figure the layout requires: its presence was checked when the header was read."""
+    figure = money[name]
+    assert figure is not None, name
+    return figure
+
+
 def _check_nce_figures(money: dict[str, Decimal | None], file_name: str, line: int) -> None:
     """A G-invoice's figures add up as printed, or the summary was copied wrong."""
-    charges, credits, subtotal, tax, total = (money[name] for name in ("Charges", "Credits", "Subtotal", "Tax", "Total"))
+    charges, credits, subtotal, tax, total = (_present(money, name) for name in ("Charges", "Credits", "Subtotal", "Tax", "Total"))
     if subtotal != charges + credits:
         raise IngestError(
             file_name,

@@ -32,6 +32,7 @@ from pipelines.ingest.scan import ScannedFile, scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
+from pipelines.sql import one_row
 
 
 @dataclass
@@ -178,7 +179,7 @@ def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, per
     ).fetchone()
     if in_month:
         return
-    first, last = con.execute(f"SELECT min({charge_start})::DATE, max({charge_end})::DATE FROM {read.table}").fetchone()
+    first, last = one_row(con, f"SELECT min({charge_start})::DATE, max({charge_end})::DATE FROM {read.table}")
     if first is not None and last is not None and (last < start or first >= end):
         raise IngestError(
             read.scanned.name,

@@ -24,6 +24,7 @@ from pipelines.ingest.dates import date_problem_sql, datetime_sql
 from pipelines.ingest.recognise import RecognisedHeader
 from pipelines.ingest.scan import ScannedFile
 from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, LINEAGE_COLUMNS, REJECTED_ROWS
+from pipelines.sql import scalar
 
 
 def _quoted(identifier: str) -> str:
@@ -173,9 +174,9 @@ def read_recon_file(
     _explain_reader_rejects(con, read, f"reject_errors_{slot}")
     _reject_overlong_lines(con, read)
     _find_value_problems(con, read)
-    accepted = con.execute(f"SELECT count(*) FROM {read.table}").fetchone()[0]
-    reader_rejected = con.execute(f"SELECT count(DISTINCT line) FROM {read.reader_rejects}").fetchone()[0]
-    value_rejected = con.execute(f"SELECT count(*) FROM {read.problems}").fetchone()[0]
+    accepted = scalar(con, f"SELECT count(*) FROM {read.table}")
+    reader_rejected = scalar(con, f"SELECT count(DISTINCT line) FROM {read.reader_rejects}")
+    value_rejected = scalar(con, f"SELECT count(*) FROM {read.problems}")
     read.rows_loaded = accepted - value_rejected
     read.rows_rejected = reader_rejected + value_rejected
     read.value_problems = value_rejected
@@ -206,7 +207,7 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
         WHERE extra > 0
         """
     )
-    read.line_breaks = con.execute(f"SELECT coalesce(sum(extra), 0) FROM {read.breaks}").fetchone()[0]
+    read.line_breaks = scalar(con, f"SELECT coalesce(sum(extra), 0) FROM {read.breaks}")
     return lines - read.line_breaks
 
 
@@ -245,9 +246,9 @@ def _reject_overlong_lines(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     scanned = read.scanned
     if scanned.size_bytes <= MAX_LINE_BYTES:
         return
-    accounted = con.execute(
-        f"SELECT (SELECT count(*) FROM {read.table}) + (SELECT count(DISTINCT line) FROM {read.reader_rejects})"
-    ).fetchone()[0]
+    accounted = scalar(
+        con, f"SELECT (SELECT count(*) FROM {read.table}) + (SELECT count(DISTINCT line) FROM {read.reader_rejects})"
+    )
     if accounted >= scanned.physical_lines - 1:
         return
     already = {line for (line,) in con.execute(f"SELECT DISTINCT line FROM {read.reader_rejects}").fetchall()}
@@ -334,6 +335,7 @@ def _value_checks(column: Column, label: str, required: bool) -> list[str]:
 
 def _exact_number_pattern(column: Column) -> str:
     """Plain decimal text with no more digits than the column's type keeps (trailing zeros aside)."""
+    assert column.precision is not None and column.scale is not None, column.name
     integer_digits = column.precision - column.scale
     decimals = rf"(\.[0-9]{{0,{column.scale}}}0*)?" if column.scale else r"(\.0*)?"
     return rf" *[+-]?0*([0-9]{{1,{integer_digits}}}{decimals}|\.[0-9]{{1,{max(column.scale, 1)}}}0*) *"

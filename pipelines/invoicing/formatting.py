@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+import datetime
 from decimal import Decimal
 
 from babel.dates import format_date
@@ -35,8 +35,8 @@ class Formatter:
     def rate(self, rate: Decimal) -> str:
         return format_percent(rate, format="#,##0.##%", locale=self.locale)
 
-    def date(self, value: date | None) -> str:
+    def date(self, value: datetime.date | None) -> str:
         return "" if value is None else format_date(value, format="long", locale=self.locale)
 
-    def month(self, value: date) -> str:
+    def month(self, value: datetime.date) -> str:
         return format_date(value, format="LLLL yyyy", locale=self.locale)

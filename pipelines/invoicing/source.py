@@ -29,6 +29,7 @@ from pipelines.invoicing.model import (
 from pipelines.invoicing.money import to_decimal, to_number
 from pipelines.invoicing.safety import safe_file_stem
 from pipelines.settings import validate_period
+from pipelines.sql import records
 
 CUSTOMER_MONTHLY = "marts.customer_monthly"
 CHARGES = "marts.fct_charges"
@@ -197,8 +198,6 @@ def _buyer(customer_id: str, row: dict) -> Buyer:
 
 def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
     try:
-        cursor = con.execute(sql, params)
+        return records(con, sql, params)
     except duckdb.CatalogException as error:
         raise InvoiceDataError(f"The warehouse lacks a table the invoices are made from ({error}): run the month's transform first.") from None
-    names = [description[0] for description in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]

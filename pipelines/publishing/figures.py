@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import duckdb
+from pipelines.sql import one_row
 
 PERIOD_COLUMN = "billing_period"
 # Figures of a table without months (configuration) are filed under this key.
@@ -35,7 +36,7 @@ def table_figures(
             [months] if months is not None else [],
         ).fetchall()
     else:
-        rows = [(WHOLE_TABLE, *con.execute(f"SELECT count(*){sums} FROM {relation}").fetchone())]
+        rows = [(WHOLE_TABLE, *one_row(con, f"SELECT count(*){sums} FROM {relation}"))]
     return {row[0]: {"rows": row[1], **dict(zip(decimals, row[2:]))} for row in rows}
 
 

@@ -34,6 +34,7 @@ import duckdb
 from pipelines.publishing import immutable
 from pipelines.publishing.figures import PERIOD_COLUMN, differences, table_figures
 from pipelines.settings import duckdb_memory_limit
+from pipelines.sql import scalar
 
 # Readable by DuckDB 1.1 and later as well as 2.x: analysts' DBeaver drivers and CLIs lag behind.
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
@@ -264,8 +265,8 @@ def _verify(source: Path, kept: dict[str, tuple[list, dict]], partial: Path, per
                 expected = table_figures(con, "src", table, others)
             else:
                 expected = {month: figures for month, figures in kept[table][1].items() if month in others}
-            kept = {month: figures for month, figures in published.items() if month != period}
-            problems += differences(table, expected, kept, "the pipeline's warehouse" if reshaped else "the previous copy")
+            actual = {month: figures for month, figures in published.items() if month != period}
+            problems += differences(table, expected, actual, "the pipeline's warehouse" if reshaped else "the previous copy")
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise PublishError(f"The new analysts' copy for {period:%Y-%m} failed its verification, so it was not published: {shown}.")
@@ -313,7 +314,7 @@ def _replace_month(con: duckdb.DuckDBPyConnection, table: str, period: date) -> 
         con.execute(f"DROP TABLE IF EXISTS pub.{table}")
         where = f" WHERE {PERIOD_COLUMN} IN (SELECT {PERIOD_COLUMN} FROM pub.{LEDGER})" if monthly else ""
         con.execute(f"CREATE TABLE pub.{table} AS SELECT * FROM src.{table}{where}")
-    return con.execute(f"SELECT count(*) FROM pub.{table}").fetchone()[0]
+    return scalar(con, f"SELECT count(*) FROM pub.{table}")
 
 
 def _copy_views(con: duckdb.DuckDBPyConnection) -> None:

@@ -42,7 +42,7 @@ def _quoted(values: list[str]) -> str:
 def what_is_wrong(failure: Failure, values: list[str], names: dict[str, str]) -> str:
     """The rule broken, for the values given (those of one file, or the examples)."""
     named = failure["column"]
-    column = ", ".join(names.get(c, c) for c in named) if isinstance(named, list) else names.get(named, named)
+    column = ", ".join(str(names.get(c, c)) for c in named) if isinstance(named, list) else names.get(named, named)
     kind, kwargs, means = failure["expectation"], failure["kwargs"], failure["means"]
     if kind == "expect_column_values_to_not_be_null":
         return f"{column} is empty" + (f" ({means})" if means else "")

@@ -18,6 +18,7 @@ import duckdb
 from pipelines.quality.gx_sentences import Failure, failure_sentence
 from pipelines.quality.thresholds import ROW_ARITHMETIC_TOLERANCE
 from pipelines.settings import EXPECTATIONS_DIR
+from pipelines.sql import scalar
 
 # Above about this many rows a month is validated on a random sample (shapes, sets and patterns);
 # exact counts and totals are the SQL checks' job.
@@ -118,7 +119,7 @@ def month_frame(con: duckdb.DuckDBPyConnection, suite_name: str, month: date, co
     for the suite to report): a wide table costs what the suite reads, not its width.
     """
     query = SUITE_QUERIES[suite_name]
-    total = con.execute(f"SELECT count(*) FROM ({query})", {"month": month}).fetchone()[0]
+    total = scalar(con, f"SELECT count(*) FROM ({query})", {"month": month})
     projection = "*"
     if columns is not None:
         available = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0", {"month": month}).description]
@@ -150,6 +151,7 @@ def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:
     )
     for item in result.results:
         config = item.expectation_config
+        assert config is not None, "GX reports every result with its expectation"
         raised = _raised(item.exception_info)
         if raised:
             raise SuiteError(f"suite {suite['name']}: {config.type} on {config.kwargs.get('column', '')} raised: {raised}")

@@ -122,8 +122,8 @@ def parse_acknowledgements(text: str, source: str) -> dict[tuple[str, int], Ackn
         document = yaml.safe_load(text) or {}
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where else ""
-        raise AcknowledgementError(f"{source} is not valid YAML{line}: fix it or remove it.") from None
+        at = f" at line {where.line + 1}" if where else ""
+        raise AcknowledgementError(f"{source} is not valid YAML{at}: fix it or remove it.") from None
     entries = document.get("acknowledged") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise AcknowledgementError(f"{source} must hold a list named 'acknowledged' (see its format in the documentation).")

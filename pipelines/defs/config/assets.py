@@ -36,7 +36,7 @@ def partner_config(context: dg.AssetExecutionContext, warehouse: Warehouse):
     if incomplete:
         context.log.warning("Not invoiced until their billing details are completed: " + "; ".join(incomplete))
     for table, key in CONFIG_KEYS.items():
-        metadata = {"config_dir": dg.MetadataValue.path(str(directory)), "rows": counts[table]}
+        metadata: dict[str, dg.RawMetadataValue] = {"config_dir": dg.MetadataValue.path(str(directory)), "rows": counts[table]}
         if table == "customers":
             metadata["incomplete_billing_profiles"] = len(incomplete)
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)

@@ -14,6 +14,7 @@ from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.sql import one_row, records, scalar
 
 MonthQuery = Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]
 
@@ -72,7 +73,8 @@ def _mismatch_sentence(invoice: dict) -> str:
 
 
 def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
-    cursor = con.execute(
+    invoices = records(
+        con,
         """SELECT invoice_number, currency, status, invoice_kind, recon_pretax + other_charges AS found_pretax,
                   invoice_pretax, pretax_difference, recon_tax, tax_difference, invoice_total, total_difference,
                   recon_charges, invoice_charges, charges_difference, recon_credits, invoice_credits,
@@ -80,8 +82,6 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
            FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
         [month],
     )
-    names = [column[0] for column in cursor.description]
-    invoices = [dict(zip(names, row)) for row in cursor.fetchall()]
     failing = [invoice for invoice in invoices if invoice["status"] != "matched"]
     sentences = []
     for invoice in failing:
@@ -119,7 +119,7 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
 
 def _rejected_lines_sentence(con: duckdb.DuckDBPyConnection, month: date, examples: int = 3) -> list[str]:
     """Lines set aside at ingest are missing from the files' totals: often the whole difference."""
-    count, = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month]).fetchone()
+    count = scalar(con, "SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month])
     if not count:
         return []
     shown = con.execute(
@@ -182,12 +182,13 @@ def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckR
 
 
 def every_line_priced(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
-    total, unpriced, positive_credits = con.execute(
+    total, unpriced, positive_credits = one_row(
+        con,
         """SELECT count(*), count(*) FILTER (pricing_rule_id IS NULL OR billed_pretax IS NULL),
                   count(*) FILTER (cost_pretax < 0 AND billed_pretax > 0)
            FROM marts.fct_charges WHERE billing_period = ?""",
         [month],
-    ).fetchone()
+    )
     problems = []
     if unpriced:
         problems.append(f"{unpriced} charge line(s) have no pricing rule or price: check dbt_project/seeds/pricing_rules.csv")
