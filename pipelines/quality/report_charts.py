@@ -96,7 +96,7 @@ def trend_chart(currency: str, months: Sequence[date], figures: dict[date, tuple
         axes.yaxis.set_major_formatter(FuncFormatter(_thousands))
         axes.axhline(0, color="#999999", linewidth=0.8)
         axes.set_ylabel(f"{currency}, pre-tax")
-        axes.legend(loc="upper left", frameon=False, ncols=3)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=3, frameon=False)  # above: never over a line
         return Chart(key, f"{currency}: cost, billed and margin per month", _draw(fig, key))
 
 
@@ -150,5 +150,5 @@ def budget_chart(currency: str, names: Sequence[str], usage: Sequence[Decimal], 
         for position, top, note in zip(positions, (max(u, b) for u, b in zip(usage, budgets)), notes):
             axes.annotate(note, (float(top), position), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7.5)
         axes.margins(x=0.22)
-        axes.legend(loc="lower right", frameon=False)
+        axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=2, frameon=False)
         return Chart(key, f"{currency}: Azure usage against budget", _draw(fig, key))

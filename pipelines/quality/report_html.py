@@ -103,6 +103,7 @@ class CurrencyBudgets:
     currency: str
     chart: Chart
     customers: list[UsageBudget]
+    left_out: int  # customers furthest below their budget, not drawn (all are in the table)
 
 
 def history_window(period: str, months: int = HISTORY_MONTHS) -> list[date]:
@@ -122,7 +123,7 @@ def trends(data: ReportData) -> list[Trend]:
         months = sorted(by_currency[currency], key=lambda m: m.billing_period)
         chart = None
         if len(months) >= 2:
-            shown = window[window.index(months[0].billing_period) :]
+            shown = [month for month in window if month >= months[0].billing_period]
             figures = {m.billing_period: (m.cost, m.billed, m.margin) for m in months}
             chart = report_charts.trend_chart(currency, shown, figures)
         found.append(Trend(currency, chart, months))
@@ -130,6 +131,7 @@ def trends(data: ReportData) -> list[Trend]:
 
 
 def _drawn(customers: list[CustomerMargin]) -> list[CustomerMargin]:
+    """The largest margins and, a third of the bars, the smallest (losses first to see)."""
     if len(customers) <= report_charts.MAX_BARS:
         return customers
     smallest = report_charts.MAX_BARS // 3
@@ -150,32 +152,34 @@ def margins(data: ReportData) -> list[CurrencyMargins]:
 
 def budget_note(budget: UsageBudget) -> str:
     used = budget.used_percent
-    share = "no budget" if used is None else f"{used} %"
-    return f"{share} of {report_charts.amount_text(budget.budget)}" + (", over" if budget.over else "")
+    share = f"budget {amount(budget.budget)}" if used is None else f"{used} % of {amount(budget.budget)}"
+    return share + (", over" if budget.over else "")
 
 
 def budgets(data: ReportData) -> list[CurrencyBudgets]:
+    """Per currency, the customers nearest their budget (or past it) first; the chart draws at
+    most MAX_BARS of them, the table all."""
     found = []
     for currency in sorted({b.currency for b in data.budgets}):
         customers = sorted(
-            (b for b in data.budgets if b.currency == currency), key=lambda b: (b.customer_name, b.customer_id)
+            (b for b in data.budgets if b.currency == currency),
+            key=lambda b: (not b.over, -(b.used_percent or 0), b.customer_name, b.customer_id),
         )
+        drawn = customers[: report_charts.MAX_BARS]
         chart = report_charts.budget_chart(
             currency,
-            [b.customer_name for b in customers],
-            [b.usage for b in customers],
-            [b.budget for b in customers],
-            [budget_note(b) for b in customers],
+            [b.customer_name for b in drawn],
+            [b.usage for b in drawn],
+            [b.budget for b in drawn],
+            [budget_note(b) for b in drawn],
         )
-        found.append(CurrencyBudgets(currency, chart, customers))
+        found.append(CurrencyBudgets(currency, chart, customers, len(customers) - len(drawn)))
     return found
 
 
-def amount(value: object) -> str:
+def amount(value: Decimal | None) -> str:
     """A money figure as the report prints it: from the Decimal, to the cent, thousands apart."""
-    if value is None:
-        return ""
-    return f"{value:,.2f}"
+    return "" if value is None else report_charts.amount_text(value)
 
 
 def count(value: object) -> str:
