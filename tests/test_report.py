@@ -129,6 +129,16 @@ def test_many_customers_draw_the_largest_and_smallest_margins_and_table_all():
     assert all(f"<td>Customer {i:02d}</td>" in html for i in range(1, 41))
 
 
+def test_two_customers_of_one_name_are_told_apart_in_the_chart():
+    data = sample()
+    data.margins = [
+        CustomerMargin("09dc1bb8-8401-44b9-8cab-19b3242681be", "Société Dupont, SA", "EUR", Decimal("1"), Decimal("3"), Decimal("2")),
+        CustomerMargin("e2ddfd8e-ff1f-4d0d-8617-9528ba85532e", "Société Dupont, SA", "EUR", Decimal("1"), Decimal("2"), Decimal("1")),
+    ]
+    chart = _svgs(render_report(data))[1]
+    assert "Société Dupont, SA (09dc1bb8)" in chart and "Société Dupont, SA (e2ddfd8e)" in chart
+
+
 def test_two_renders_are_the_same_bytes_even_in_another_process(report):
     assert render_report(sample()) == report
     other = subprocess.run(

@@ -7,7 +7,7 @@ the page; a new section is one include there and one field of ReportData here.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -138,6 +138,14 @@ def _drawn(customers: list[CustomerMargin]) -> list[CustomerMargin]:
     return customers[: report_charts.MAX_BARS - smallest] + customers[-smallest:]
 
 
+def _labels(customers: list[CustomerMargin] | list[UsageBudget]) -> list[str]:
+    """Names beside the bars; two customers of one name are told apart by their id's start."""
+    names = Counter(customer.customer_name for customer in customers)
+    return [
+        f"{c.customer_name} ({c.customer_id[:8]})" if names[c.customer_name] > 1 else c.customer_name for c in customers
+    ]
+
+
 def margins(data: ReportData) -> list[CurrencyMargins]:
     found = []
     for currency in sorted({m.currency for m in data.margins}):
@@ -145,7 +153,7 @@ def margins(data: ReportData) -> list[CurrencyMargins]:
             (m for m in data.margins if m.currency == currency), key=lambda m: (-m.margin, m.customer_name, m.customer_id)
         )
         drawn = _drawn(customers)
-        chart = report_charts.margin_chart(currency, [m.customer_name for m in drawn], [m.margin for m in drawn])
+        chart = report_charts.margin_chart(currency, _labels(drawn), [m.margin for m in drawn])
         found.append(CurrencyMargins(currency, chart, customers, len(customers) - len(drawn)))
     return found
 
@@ -168,7 +176,7 @@ def budgets(data: ReportData) -> list[CurrencyBudgets]:
         drawn = customers[: report_charts.MAX_BARS]
         chart = report_charts.budget_chart(
             currency,
-            [b.customer_name for b in drawn],
+            _labels(drawn),
             [b.usage for b in drawn],
             [b.budget for b in drawn],
             [budget_note(b) for b in drawn],
