@@ -51,6 +51,7 @@ FRACTION_TAIL_PATTERN = r"(\.[0-9]{1,6})[0-9]*$"
 
 def parse_partner_datetime(text: str) -> datetime | None:
     """A date Partner Center writes, as a datetime; None when blank or Microsoft's null date.
+    An ISO time with a UTC offset comes back as the UTC instant (naive, as all timestamps are).
     Raises ValueError when the text is no date in any of the formats above."""
     text = text.strip()
     if not text or re.fullmatch(NULL_DATE_PATTERN, text):

@@ -9,8 +9,9 @@ An Excel workbook is refused: its numbers and dates went through Excel's locale.
 Archives are checked before anything is unpacked (a "ZIP bomb" of a few kilobytes can fill the
 disk): a ZIP is refused when the sizes its directory declares add up to more than
 MAX_UNPACKED_BYTES, when a member would grow more than MAX_COMPRESSION_RATIO times its packed
-size, or when archives are nested deeper than MAX_ARCHIVE_DEPTH. Partner Center's CSVs pack
-10 to 50 times; a ratio above 200 is no CSV. Unpacking is capped as well, as declared sizes
+size, or when archives are nested deeper than MAX_ARCHIVE_DEPTH. Reconciliation CSVs pack 5 to
+10 times (generated months measured), highly repetitive ones a few times more; 200 is far past
+any CSV and far below a bomb's 1,000. Unpacking is capped as well, as declared sizes
 can lie; a .gz, whose size is known only once unpacked, is streamed under the same caps and
 stopped as soon as it passes one.
 """

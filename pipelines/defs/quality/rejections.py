@@ -14,9 +14,9 @@ from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.rejections import (
     AcknowledgementError,
     RejectedLine,
+    file_headers,
     holding_lines,
     holding_sentence,
-    file_headers,
     read_acknowledgements,
 )
 
