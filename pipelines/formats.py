@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import Enum
 
 # Money is exact: amounts keep up to 6 decimals so nothing Microsoft sends is rounded on load,
@@ -29,6 +29,8 @@ TEXT = "VARCHAR"
 # Partner Center dates are read as text and parsed with explicit formats, never a locale: US
 # dates in the portal's CSV (`2/1/2019`, `2/1/2019 0:00`) and ISO 8601 where the API's values
 # were written through (`2021-05-20T18:48:30.6168285Z`, up to 7 fractional digits, `Z` or not).
+# An ISO time with a UTC offset (`2021-05-20T18:48:30-08:00`, `+01:00`, `+0100`) is the same
+# instant in UTC, and is stored so (naive, like every other timestamp: all are UTC).
 US_DATETIME = "US_DATETIME"
 
 US_DATETIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y")
@@ -38,16 +40,36 @@ ISO_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %
 NULL_DATE_PATTERN = r"0001-01-01([T ]00:00:00(\.0+)?Z?)?"
 # A trailing `Z`, and fractional digits past the 6th (kept up to microseconds).
 ISO_TAIL_PATTERN = r"(\.[0-9]{1,6})[0-9]*Z$|Z$"
+# An ISO date-time ending in a UTC offset: groups 1 the local date-time, 2 the sign, 3 the
+# hours, 4 the minutes. An offset beyond 14 hours either way (the widest on Earth) is no date.
+# The same pattern serves Python (parse_partner_datetime) and SQL (ingest/dates.py).
+ISO_OFFSET_PATTERN = r"([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)([+-])([0-9]{2}):?([0-9]{2})"
+MAX_OFFSET_MINUTES = 14 * 60
+# Fractional digits past the 6th of the local date-time before an offset (kept up to microseconds).
+FRACTION_TAIL_PATTERN = r"(\.[0-9]{1,6})[0-9]*$"
 
 
 def parse_partner_datetime(text: str) -> datetime | None:
     """A date Partner Center writes, as a datetime; None when blank or Microsoft's null date.
+    An ISO time with a UTC offset comes back as the UTC instant (naive, as all timestamps are).
     Raises ValueError when the text is no date in any of the formats above."""
     text = text.strip()
     if not text or re.fullmatch(NULL_DATE_PATTERN, text):
         return None
-    formats = US_DATETIME_FORMATS if "/" in text else ISO_DATETIME_FORMATS
-    text = text if "/" in text else re.sub(ISO_TAIL_PATTERN, r"\1", text)
+    offset = re.fullmatch(ISO_OFFSET_PATTERN, text)
+    if offset:
+        local, sign, hours, minutes = offset.groups()
+        shift = int(hours) * 60 + int(minutes)
+        if shift > MAX_OFFSET_MINUTES or int(minutes) >= 60:
+            raise ValueError(f"'{text}' is not a date (its UTC offset is out of range)")
+        local = re.sub(FRACTION_TAIL_PATTERN, r"\1", local)
+        return _parsed(local, ISO_DATETIME_FORMATS) - timedelta(minutes=shift if sign == "+" else -shift)
+    if "/" in text:
+        return _parsed(text, US_DATETIME_FORMATS)
+    return _parsed(re.sub(ISO_TAIL_PATTERN, r"\1", text), ISO_DATETIME_FORMATS)
+
+
+def _parsed(text: str, formats: tuple[str, ...]) -> datetime:
     for fmt in formats:
         try:
             return datetime.strptime(text, fmt)

@@ -174,6 +174,10 @@ def test_clean_month_gets_its_reconciliation_report(clean_month):
     data_dir, _, _ = clean_month
     report = (data_dir / "exports" / PERIOD / "reconciliation_report.html").read_text(encoding="utf-8")
     assert report.count("<td class='matched'>matched</td>") == 2 and "<td class='mismatch'>" not in report
+    # A first month: no trend yet, but margins per currency and the sample config's budgets are drawn.
+    assert "No history yet: 2026-10 is the only month with EUR figures" in report and "<script" not in report
+    assert '<figure class="chart" id="margin-EUR">' in report and '<figure class="chart" id="margin-USD">' in report
+    assert report.count("<svg") == report.count("</svg>") >= 2
 
 
 # The sample configuration the pipeline uses while `<data>/config` has not been written.

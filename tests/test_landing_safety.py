@@ -181,3 +181,72 @@ def test_nan_in_a_legacy_summary_is_a_sentence(tmp_path):
     with pytest.raises(IngestError) as refused:
         load(tmp_path)
     assert (refused.value.line, refused.value.column) == (2, "Tax") and "'NaN' is not an amount" in refused.value.message
+
+
+def _unpacked_files(data_dir: Path) -> list[Path]:
+    return [p for p in (data_dir / ".scratch").rglob("*") if p.is_file()] if (data_dir / ".scratch").exists() else []
+
+
+def test_a_zip_bomb_is_refused_by_its_declared_sizes_before_anything_is_unpacked(tmp_path):
+    _license_month(tmp_path)
+    with zipfile.ZipFile(_month(tmp_path) / "Reconciliation.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("G0001.csv", b"0" * (20 << 20))  # 20 MiB of one byte packs to ~20 KiB: ratio ~1000
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert refused.value.file_name == "Reconciliation.zip/G0001.csv"
+    assert "times its packed size, more than the 200 times a CSV packs to" in refused.value.message
+    assert "ZIP bomb" in refused.value.message and "it was not unpacked" in refused.value.message
+    assert "Traceback" not in refused.value.message
+    assert _unpacked_files(tmp_path) == []
+
+
+def test_an_archive_over_the_size_limit_is_refused_unopened(tmp_path, monkeypatch):
+    from pipelines.ingest import landing
+
+    monkeypatch.setattr(landing, "MAX_UNPACKED_BYTES", 1 << 20)
+    _license_month(tmp_path)
+    with zipfile.ZipFile(_month(tmp_path) / "Reconciliation.zip", "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("a.csv", os.urandom(700 << 10))
+        archive.writestr("b.csv", os.urandom(700 << 10))  # each under the limit, together over it
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert refused.value.file_name == "Reconciliation.zip"
+    assert "its files add up to 1.4 MiB: it unpacks to more than 1.0 MiB" in refused.value.message
+    assert _unpacked_files(tmp_path) == []
+
+
+def test_a_gz_bomb_is_stopped_while_streaming_and_the_part_removed(tmp_path):
+    _license_month(tmp_path)
+    (_month(tmp_path) / "G0001.csv.gz").write_bytes(gzip.compress(b"0" * (30 << 20)))
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert refused.value.file_name == "G0001.csv.gz"
+    assert "ZIP bomb" in refused.value.message and "unpacking was stopped there" in refused.value.message
+    assert not any(p.name == "G0001.csv" for p in _unpacked_files(tmp_path))
+
+
+def test_a_gz_over_the_size_limit_is_stopped_at_the_limit(tmp_path, monkeypatch):
+    from pipelines.ingest import landing
+
+    monkeypatch.setattr(landing, "MAX_UNPACKED_BYTES", 1 << 20)
+    monkeypatch.setattr(landing, "COPY_CHUNK_BYTES", 64 << 10)
+    _license_month(tmp_path)
+    (_month(tmp_path) / "G0001.csv.gz").write_bytes(gzip.compress(os.urandom(3 << 20)))
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert refused.value.file_name == "G0001.csv.gz" and "more than 1.0 MiB" in refused.value.message
+    assert _unpacked_files(tmp_path) == []
+
+
+def test_archives_nested_three_deep_are_refused(tmp_path):
+    _license_month(tmp_path)
+    inner = _month(tmp_path) / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("G1.csv.gz", gzip.compress(b"InvoiceNumber\n"))
+    with zipfile.ZipFile(_month(tmp_path) / "outer.zip", "w") as archive:
+        archive.write(inner, "inner.zip")
+    inner.unlink()
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert refused.value.file_name == "outer.zip/inner.zip/G1.csv.gz"
+    assert "packed inside 2 other archives" in refused.value.message

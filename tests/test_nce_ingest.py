@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.formats import FileKind
+from pipelines.formats import FileKind, parse_partner_datetime
 from pipelines.ingest.errors import IngestError
 from tests.corpus import csv_text, load, query, write_text
 
@@ -229,6 +229,31 @@ def test_dates_in_every_form_microsoft_writes(tmp_path):
     loaded = raw_rows(tmp_path)
     assert [r["order_date"] for r in loaded] == [expected for _, expected in forms.values()]
     assert [r["subscription_end_date"] for r in loaded] == [expected for _, expected in forms.values()]
+
+
+def test_iso_times_with_a_utc_offset_load_as_utc_alike_in_sql_and_in_python(tmp_path):
+    """The SQL that loads recon files and parse_partner_datetime (the invoice summary's dates) give
+    the same UTC instant; the expected instants are worked out by hand."""
+    forms = {
+        1: ("2021-05-20T18:48:30-08:00", datetime(2021, 5, 21, 2, 48, 30)),  # 18:48 in UTC-8 is 02:48 UTC next day
+        2: ("2021-05-20T18:48:30+01:00", datetime(2021, 5, 20, 17, 48, 30)),
+        3: ("2021-05-20T18:48:30.6168285+05:30", datetime(2021, 5, 20, 13, 18, 30, 616828)),
+        4: ("2021-01-01T00:30:00+0100", datetime(2020, 12, 31, 23, 30)),  # across the year
+        5: ("2021-05-20T18:48:30+00:00", datetime(2021, 5, 20, 18, 48, 30)),
+        6: ("2021-05-20 18:48:30-03:00", datetime(2021, 5, 20, 21, 48, 30)),
+    }
+    rows = [nce_row(f"c{line}", "1.00", line=line, OrderDate=text) for line, (text, _) in forms.items()]
+    rows.append(nce_row("c9", "0.00", line=9, OrderDate="2021-05-20T18:48:30+15:00"))  # no place is 15 h off UTC
+    land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
+    land(tmp_path, PERIOD, "s.csv", csv_text(NCE_SUMMARY_HEADER, [nce_summary(rows)]))
+    load(tmp_path)
+    expected = [instant for _, instant in forms.values()]
+    assert [r["order_date"] for r in raw_rows(tmp_path)] == expected
+    assert [parse_partner_datetime(text) for text, _ in forms.values()] == expected
+    rejected = query(tmp_path, "SELECT line_number, column_name FROM raw.rejected_rows")
+    assert rejected == [(8, "OrderDate")]
+    with pytest.raises(ValueError):
+        parse_partner_datetime("2021-05-20T18:48:30+15:00")
 
 
 def test_a_value_that_is_no_date_or_no_json_is_a_rejected_line_naming_its_column(tmp_path):

@@ -12,8 +12,11 @@ import duckdb
 
 from pipelines.formats import (
     COLUMNS_BY_KIND,
+    FRACTION_TAIL_PATTERN,
     ISO_DATETIME_FORMATS,
+    ISO_OFFSET_PATTERN,
     ISO_TAIL_PATTERN,
+    MAX_OFFSET_MINUTES,
     NULL_DATE_PATTERN,
     US_DATETIME,
     US_DATETIME_FORMATS,
@@ -42,12 +45,31 @@ def null_date_sql(column_sql: str) -> str:
     return f"regexp_full_match({column_sql}, '{NULL_DATE_PATTERN}')"
 
 
+def _utc_from_offset_sql(column_sql: str) -> str:
+    """An ISO date-time with a UTC offset, as the UTC TIMESTAMP (parse_partner_datetime's rule);
+    NULL when the offset is out of range. Arithmetic on the parts: no time zone setting involved."""
+
+    def part(group: int) -> str:
+        return f"regexp_extract({column_sql}, '{ISO_OFFSET_PATTERN}', {group})"
+
+    hours, minutes = f"CAST({part(3)} AS INTEGER)", f"CAST({part(4)} AS INTEGER)"
+    shift = f"({hours} * 60 + {minutes})"
+    local = f"regexp_replace({part(1)}, '{FRACTION_TAIL_PATTERN}', '\\1')"
+    return (
+        f"CASE WHEN {minutes} < 60 AND {shift} <= {MAX_OFFSET_MINUTES} "
+        f"THEN try_strptime({local}, {_ISO_FORMATS_SQL}) "
+        f"- to_minutes(CASE WHEN {part(2)} = '+' THEN {shift} ELSE -{shift} END) END"
+    )
+
+
 def datetime_sql(column_sql: str) -> str:
     """A Partner Center date or date-time text as a TIMESTAMP; NULL when it is Microsoft's null
     date (0001-01-01) or no date at all (the value check tells the two apart). US text is
-    settled by its slash before any regular expression runs: most files hold nothing else."""
+    settled by its slash before any regular expression runs: most files hold nothing else. An
+    ISO time with a UTC offset is converted to UTC."""
     return (
         f"CASE WHEN contains({column_sql}, '/') THEN try_strptime({column_sql}, {_US_FORMATS_SQL}) "
+        f"WHEN regexp_full_match({column_sql}, '{ISO_OFFSET_PATTERN}') THEN {_utc_from_offset_sql(column_sql)} "
         f"WHEN NOT {null_date_sql(column_sql)} "
         f"THEN try_strptime(regexp_replace({column_sql}, '{ISO_TAIL_PATTERN}', '\\1'), {_ISO_FORMATS_SQL}) END"
     )

@@ -5,6 +5,15 @@ temporary files that Excel and browsers leave beside the downloads are set aside
 as are folders. Partner Center delivers large files compressed: a .zip of CSVs or a .csv.gz is
 opened, streamed into the scratch folder, and each CSV in it is then read like any other file.
 An Excel workbook is refused: its numbers and dates went through Excel's locale.
+
+Archives are checked before anything is unpacked (a "ZIP bomb" of a few kilobytes can fill the
+disk): a ZIP is refused when the sizes its directory declares add up to more than
+MAX_UNPACKED_BYTES, when a member would grow more than MAX_COMPRESSION_RATIO times its packed
+size, or when archives are nested deeper than MAX_ARCHIVE_DEPTH. Reconciliation CSVs pack 5 to
+10 times (generated months measured), highly repetitive ones a few times more; 200 is far past
+any CSV and far below a bomb's 1,000. Unpacking is capped as well, as declared sizes
+can lie; a .gz, whose size is known only once unpacked, is streamed under the same caps and
+stopped as soon as it passes one.
 """
 
 from __future__ import annotations
@@ -12,12 +21,12 @@ from __future__ import annotations
 import fnmatch
 import gzip
 import hashlib
-import shutil
 import stat
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from pipelines.ingest.errors import IngestError
 
@@ -28,7 +37,13 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0"  # Excel 97-2003 workbooks
 # What Excel, LibreOffice and browsers leave beside a file being opened or downloaded.
 LOCK_FILE_PATTERNS = ("~$*", ".~lock.*")
 TEMPORARY_FILE_PATTERNS = ("*.tmp", "*.partial", "*.crdownload", "*.part", "*.download")
+# Limits on what one archive may unpack to; see the module's docstring.
+MAX_UNPACKED_BYTES = 16 << 30
+MAX_COMPRESSION_RATIO = 200
+RATIO_CHECKED_FROM_BYTES = 1 << 20  # a small file's ratio says nothing (a header line packs to a few bytes)
+MAX_ARCHIVE_DEPTH = 2  # a .csv.gz inside a .zip, no deeper
 DOWNLOAD_CSV = "download the file from Partner Center again as CSV (Billing > Invoices > reconciliation file)"
+UNPACK_IT = "download the file again from Partner Center, or unpack it yourself and put the CSV files in the folder"
 
 
 @dataclass(frozen=True)
@@ -109,16 +124,72 @@ def _magic(path: Path, name: str) -> bytes:
         ) from None
 
 
-def _openable(path: Path, name: str, scratch: Path, set_aside: list[SetAside]) -> list[LandedFile]:
-    """The file itself, or the CSVs inside it when it is an archive."""
+def _openable(
+    path: Path, name: str, scratch: Path, set_aside: list[SetAside], depth: int = 0, allowed: int | None = None
+) -> list[LandedFile]:
+    """The file itself, or the CSVs inside it when it is an archive (unpacking at most `allowed`
+    bytes, MAX_UNPACKED_BYTES for a file of the folder)."""
+    allowed = MAX_UNPACKED_BYTES if allowed is None else allowed
     magic = _magic(path, name)
     if magic.startswith(OLE_MAGIC):
         raise IngestError(name, "this is an Excel 97-2003 workbook (.xls), whose numbers and dates Excel has already converted", DOWNLOAD_CSV)
+    if (magic.startswith(ZIP_MAGIC) or magic.startswith(GZIP_MAGIC)) and depth >= MAX_ARCHIVE_DEPTH:
+        raise IngestError(name, f"this archive is packed inside {depth} other archives; Partner Center never nests them so deep", UNPACK_IT)
     if magic.startswith(ZIP_MAGIC):
-        return _unzipped(path, name, scratch, set_aside)
+        return _unzipped(path, name, scratch, set_aside, depth, allowed)
     if magic.startswith(GZIP_MAGIC):
-        return [_gunzipped(path, name, scratch)]
+        return [_gunzipped(path, name, scratch, allowed)]
     return [LandedFile(path, name)]
+
+
+def _size(count: int) -> str:
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << shift:
+            return f"{count / (1 << shift):,.1f} {unit}"
+    return f"{count:,} bytes"
+
+
+NOT_UNPACKED = "it was not unpacked"
+STOPPED = "unpacking was stopped there and the part unpacked removed"
+
+
+def _too_large(what_was_done: str) -> str:
+    return f"it unpacks to more than {_size(MAX_UNPACKED_BYTES)}, the most one archive may unpack to ({what_was_done})"
+
+
+def _too_packed(ratio: int, what_was_done: str) -> str:
+    return (
+        f"it unpacks to {ratio:,} times its packed size, more than the {MAX_COMPRESSION_RATIO} times a CSV packs to: "
+        f"an archive built to fill the disk (a 'ZIP bomb'), not a Partner Center download ({what_was_done})"
+    )
+
+
+def _refuse_bomb(members: list[zipfile.ZipInfo], name: str, allowed: int) -> None:
+    """Refuse by the sizes the archive's directory declares, before unpacking any of it."""
+    declared = sum(member.file_size for member in members)
+    if declared > allowed:
+        raise IngestError(name, f"its files add up to {_size(declared)}: {_too_large(NOT_UNPACKED)}", UNPACK_IT)
+    for member in members:
+        if member.file_size >= RATIO_CHECKED_FROM_BYTES:
+            ratio = member.file_size // max(member.compress_size, 1)
+            if ratio > MAX_COMPRESSION_RATIO:
+                raise IngestError(f"{name}/{member.filename}", _too_packed(ratio, NOT_UNPACKED), UNPACK_IT)
+
+
+class _CapExceeded(Exception):
+    """Unpacking passed a limit: the sentence says which."""
+
+
+def _copy_capped(source: BinaryIO, sink: BinaryIO, packed_bytes: int, allowed_bytes: int) -> None:
+    """Stream source into sink, stopping as soon as it passes the size or the ratio limit."""
+    written = 0
+    while chunk := source.read(COPY_CHUNK_BYTES):
+        written += len(chunk)
+        if written > allowed_bytes:
+            raise _CapExceeded(_too_large(STOPPED))
+        if written >= RATIO_CHECKED_FROM_BYTES and written > MAX_COMPRESSION_RATIO * max(packed_bytes, 1):
+            raise _CapExceeded(_too_packed(written // max(packed_bytes, 1), STOPPED))
+        sink.write(chunk)
 
 
 def _scratch_dir(path: Path, scratch: Path) -> Path:
@@ -132,7 +203,9 @@ def _scratch_dir(path: Path, scratch: Path) -> Path:
     return target
 
 
-def _unzipped(path: Path, name: str, scratch: Path, set_aside: list[SetAside]) -> list[LandedFile]:
+def _unzipped(
+    path: Path, name: str, scratch: Path, set_aside: list[SetAside], depth: int, allowed: int
+) -> list[LandedFile]:
     try:
         with zipfile.ZipFile(path) as archive:
             members = [member for member in archive.infolist() if not member.is_dir()]
@@ -144,8 +217,9 @@ def _unzipped(path: Path, name: str, scratch: Path, set_aside: list[SetAside]) -
                     "this is an Excel workbook (.xlsx), whose numbers and dates Excel has already converted",
                     DOWNLOAD_CSV,
                 )
+            _refuse_bomb(members, name, allowed)
             target = _scratch_dir(path, scratch)
-            unpacked = []
+            unpacked: list[LandedFile] = []
             for index, member in enumerate(members, start=1):
                 # The member's own path is never used on disk: `../../x` stays a name.
                 base = PurePosixPath(member.filename.replace("\\", "/")).name
@@ -156,20 +230,30 @@ def _unzipped(path: Path, name: str, scratch: Path, set_aside: list[SetAside]) -
                     set_aside.append(SetAside(shown, "is a lock or temporary file inside the archive; ignored"))
                     continue
                 destination = target / f"{index}-{base}"
-                with archive.open(member) as source, destination.open("wb") as sink:
-                    shutil.copyfileobj(source, sink, COPY_CHUNK_BYTES)
-                unpacked += _openable(destination, shown, scratch, set_aside)
+                try:
+                    with archive.open(member) as source, destination.open("wb") as sink:
+                        _copy_capped(source, sink, member.compress_size, allowed)
+                except _CapExceeded as exceeded:
+                    destination.unlink(missing_ok=True)
+                    raise IngestError(shown, str(exceeded), UNPACK_IT) from None
+                allowed -= destination.stat().st_size
+                inside = _openable(destination, shown, scratch, set_aside, depth + 1, allowed)
+                allowed -= sum(landed.path.stat().st_size for landed in inside if landed.path != destination)
+                unpacked += inside
             return unpacked
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
         raise IngestError(name, f"the ZIP archive cannot be opened ({error})", "download it again from Partner Center") from None
 
 
-def _gunzipped(path: Path, name: str, scratch: Path) -> LandedFile:
+def _gunzipped(path: Path, name: str, scratch: Path, allowed: int) -> LandedFile:
     base = name[:-3] if name.lower().endswith(".gz") else f"{name}.csv"
     destination = _scratch_dir(path, scratch) / base
     try:
         with gzip.open(path, "rb") as source, destination.open("wb") as sink:
-            shutil.copyfileobj(source, sink, COPY_CHUNK_BYTES)
+            _copy_capped(source, sink, path.stat().st_size, allowed)
+    except _CapExceeded as exceeded:
+        destination.unlink(missing_ok=True)
+        raise IngestError(name, str(exceeded), UNPACK_IT) from None
     except (gzip.BadGzipFile, zlib.error, EOFError) as error:
         destination.unlink(missing_ok=True)
         raise IngestError(name, f"the compressed (.gz) file cannot be opened ({error})", "download it again from Partner Center") from None

@@ -23,7 +23,7 @@ from pipelines.formats import (
 from pipelines.ingest.dates import date_problem_sql, datetime_sql
 from pipelines.ingest.recognise import RecognisedHeader
 from pipelines.ingest.scan import ScannedFile
-from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, LINEAGE_COLUMNS, REJECTED_ROWS
+from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, LINEAGE_COLUMNS, REJECTED_ROWS, REJECTED_ROWS_COLUMNS
 from pipelines.sql import scalar
 
 
@@ -344,12 +344,14 @@ def _exact_number_pattern(column: Column) -> str:
 def insert_rejected_rows(
     con: duckdb.DuckDBPyConnection, read: ReconFileRead, billing_period: str
 ) -> None:
-    """Both kinds of rejected lines into raw.rejected_rows, with their file line numbers."""
-    lineage = [billing_period, read.scanned.name, read.kind.value, read.scanned.sha256]
+    """Both kinds of rejected lines into raw.rejected_rows, with their file line numbers and the
+    file's header (which field of the line is which: its amounts as written, after the file is gone)."""
+    header = list(read.recognised.header)
+    lineage = [billing_period, read.scanned.name, read.kind.value, read.scanned.sha256, header]
     con.execute(
         f"""
-        INSERT INTO {REJECTED_ROWS}
-        SELECT ?::DATE, ?, ?, line_number, column_name, reason, raw_line, ?
+        INSERT INTO {REJECTED_ROWS} ({REJECTED_ROWS_COLUMNS})
+        SELECT ?::DATE, ?, ?, line_number, column_name, reason, raw_line, ?, ?::VARCHAR[]
         FROM ({read.rejected_rows_sql()})
         """,
         lineage,
@@ -367,9 +369,9 @@ def insert_rejected_rows(
     if problems:
         raw_lines = _raw_lines(read.scanned, {line for line, _, _ in problems})
         con.executemany(
-            f"INSERT INTO {REJECTED_ROWS} VALUES (?::DATE, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {REJECTED_ROWS} ({REJECTED_ROWS_COLUMNS}) VALUES (?::DATE, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[])",
             [
-                [billing_period, read.scanned.name, read.kind.value, line, column, reason, raw_lines.get(line), read.scanned.sha256]
+                [billing_period, read.scanned.name, read.kind.value, line, column, reason, raw_lines.get(line), read.scanned.sha256, header]
                 for line, column, reason in problems
             ],
         )

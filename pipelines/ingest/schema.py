@@ -70,8 +70,15 @@ RAW_DDL: tuple[str, ...] = (
   column_name VARCHAR,
   reason VARCHAR NOT NULL,
   raw_line VARCHAR,
-  file_sha256 VARCHAR
+  file_sha256 VARCHAR,
+  file_header VARCHAR[]
 )""",
+    # The file's header, as written, beside each rejected line: which of the line's fields holds
+    # which amount. Warehouses made before it gain the column (NULL: the file is read again).
+    f"ALTER TABLE {REJECTED_ROWS} ADD COLUMN IF NOT EXISTS file_header VARCHAR[]",
+)
+REJECTED_ROWS_COLUMNS = (
+    "billing_period, file_name, file_kind, line_number, column_name, reason, raw_line, file_sha256, file_header"
 )
 
 

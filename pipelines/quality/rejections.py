@@ -107,6 +107,15 @@ def money_of(line: RejectedLine, header: list[str] | None) -> tuple[bool, tuple[
     return any(not _is_zero(field.text) for field in fields), fields
 
 
+def amounts_as_written(line: RejectedLine, header: list[str] | None) -> str:
+    """The line's money fields exactly as its file writes them (the report's column); empty when
+    the line's kind has no money fields."""
+    carries, money = money_of(line, header)
+    if not carries and not money:
+        return ""
+    return HeldLine(line, money).amounts
+
+
 def _is_zero(text: str) -> bool:
     if not text:
         return True
@@ -167,6 +176,12 @@ def read_header(landing: Path, file_name: str) -> list[str] | None:
             return None
         return header if len(header) > 1 else None
     return None
+
+
+def file_headers(stored: dict[str, list[str] | None], landing: Path | None) -> dict[str, list[str] | None]:
+    """Each file's header: as raw.rejected_rows keeps it, else (lines kept before it did) read
+    again from the landed file, else None (the layout's documented column order)."""
+    return {name: header or (read_header(landing, name) if landing else None) for name, header in stored.items()}
 
 
 def holding_lines(

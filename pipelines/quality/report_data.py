@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import duckdb
 
-from pipelines.quality.report_html import InvoiceBreakdown, ReportData
+from pipelines.quality.rejections import RejectedLine, amounts_as_written, file_headers
+from pipelines.quality.report_html import (
+    CustomerMargin,
+    InvoiceBreakdown,
+    MonthFigures,
+    ReportData,
+    UsageBudget,
+    history_window,
+)
 
 REJECTED_SHOWN = 200
 
@@ -17,7 +26,9 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> ReportData:
+def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date, landing: Path | None = None) -> ReportData:
+    """`landing` is the month's landing folder, where a rejected line kept without its file's
+    header (before raw.rejected_rows kept it) has it read again, to tell its amounts apart."""
     invoices = _dicts(
         con,
         """SELECT invoice_number, currency, invoice_pretax, recon_pretax + other_charges AS found_pretax,
@@ -67,11 +78,63 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> Rep
            FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
         [month],
     )
-    rejected = _dicts(
-        con,
-        f"""SELECT file_name, line_number, column_name, reason, raw_line FROM raw.rejected_rows
-            WHERE billing_period = ? ORDER BY file_name, line_number LIMIT {REJECTED_SHOWN}""",
-        [month],
-    )
     total = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month]).fetchone()[0]
-    return ReportData(period=period, invoices=breakdowns, files=files, rejected=rejected, rejected_total=total)
+    return ReportData(
+        period=period,
+        invoices=breakdowns,
+        files=files,
+        rejected=_rejected(con, month, landing),
+        rejected_total=total,
+        history=_history(con, period),
+        margins=_margins(con, month),
+        budgets=_budgets(con, month),
+    )
+
+
+def _rejected(con: duckdb.DuckDBPyConnection, month: date, landing: Path | None) -> list[dict]:
+    rows = _dicts(
+        con,
+        """SELECT file_name, line_number, file_kind, column_name, reason, raw_line, file_header FROM raw.rejected_rows
+           WHERE billing_period = ? ORDER BY file_name, line_number LIMIT ?""",
+        [month, REJECTED_SHOWN],
+    )
+    headers = file_headers({row["file_name"]: row.pop("file_header") for row in rows}, landing)
+    for row in rows:
+        line = RejectedLine(row["file_name"], row["line_number"], row["file_kind"], row["column_name"], row["reason"], row["raw_line"])
+        row["amounts_as_written"] = amounts_as_written(line, headers[row["file_name"]])
+    return rows
+
+
+def _history(con: duckdb.DuckDBPyConnection, period: str) -> list[MonthFigures]:
+    """Each currency's months in the window ending with this month; later months are never read."""
+    window = history_window(period)
+    rows = con.execute(
+        """SELECT billing_period, currency, sum(cost_pretax), sum(billed_pretax), sum(margin)
+           FROM marts.customer_monthly WHERE billing_period BETWEEN ? AND ?
+           GROUP BY ALL ORDER BY billing_period, currency""",
+        [window[0], window[-1]],
+    ).fetchall()
+    return [MonthFigures(*row) for row in rows]
+
+
+def _margins(con: duckdb.DuckDBPyConnection, month: date) -> list[CustomerMargin]:
+    rows = con.execute(
+        """SELECT customer_id, customer_name, currency, cost_pretax, billed_pretax, margin
+           FROM marts.customer_monthly WHERE billing_period = ? ORDER BY currency, customer_id""",
+        [month],
+    ).fetchall()
+    return [CustomerMargin(*row) for row in rows]
+
+
+def _budgets(con: duckdb.DuckDBPyConnection, month: date) -> list[UsageBudget]:
+    """Every customer with a budget, in the budget's currency (the customer's), used or not this month."""
+    rows = con.execute(
+        """SELECT c.customer_id, coalesce(m.customer_name, c.billing_name), c.currency,
+                  coalesce(m.usage_cost_pretax, 0), c.monthly_usage_budget
+           FROM config.customers c
+           LEFT JOIN marts.customer_monthly m
+             ON m.customer_id = c.customer_id AND m.currency = c.currency AND m.billing_period = ?
+           WHERE c.monthly_usage_budget IS NOT NULL ORDER BY c.currency, c.customer_id""",
+        [month],
+    ).fetchall()
+    return [UsageBudget(*row) for row in rows]

@@ -1,23 +1,24 @@
 """The month's reconciliation report: a page a billing clerk reads before paying Microsoft.
 
-Every value is escaped: customer names and file lines are untrusted text.
+One Jinja2 template (`templates/report.html.j2`), autoescaped: customer names and file lines
+are untrusted text. Each section is its own template under `templates/report/`, included by
+the page; a new section is one include there and one field of ReportData here.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
-from html import escape
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
-_STYLE = """
-body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem;color:#111}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
-table{border-collapse:collapse;margin:.5rem 0 1rem}th,td{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-.matched{color:#0a7b34;font-weight:600}.mismatch,.missing_invoice,.missing_recon{color:#b42318;font-weight:600}
-.note{color:#555}
-@media print{body{margin:0}}
-"""
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from pipelines.quality import report_charts
+from pipelines.quality.report_charts import Chart
+
+HISTORY_MONTHS = 12
+PERCENT_PLACES = Decimal("0.1")
 
 
 @dataclass
@@ -28,116 +29,188 @@ class InvoiceBreakdown:
     by_product: list[dict] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MonthFigures:
+    """One currency's month across all customers (marts.customer_monthly)."""
+
+    billing_period: date
+    currency: str
+    cost: Decimal
+    billed: Decimal
+    margin: Decimal
+
+
+@dataclass(frozen=True)
+class CustomerMargin:
+    customer_id: str
+    customer_name: str
+    currency: str
+    cost: Decimal
+    billed: Decimal
+    margin: Decimal
+
+
+@dataclass(frozen=True)
+class UsageBudget:
+    """A customer with a monthly usage budget (customers.csv) and the month's Azure usage cost."""
+
+    customer_id: str
+    customer_name: str
+    currency: str
+    usage: Decimal
+    budget: Decimal
+
+    @property
+    def over(self) -> bool:
+        return self.usage > self.budget
+
+    @property
+    def used_percent(self) -> Decimal | None:
+        if self.budget <= 0:
+            return None
+        return (self.usage * 100 / self.budget).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
 @dataclass
 class ReportData:
     period: str
     invoices: list[InvoiceBreakdown]
     files: list[dict]
-    rejected: list[dict]
+    rejected: list[dict]  # each with `amounts_as_written`: the line's money fields as the file has them
     rejected_total: int
+    history: list[MonthFigures] = field(default_factory=list)  # up to HISTORY_MONTHS, ending with this month
+    margins: list[CustomerMargin] = field(default_factory=list)
+    budgets: list[UsageBudget] = field(default_factory=list)
 
 
-def _cell(value: object) -> str:
-    if isinstance(value, Decimal):
-        return f'<td class="n">{value:,.2f}</td>'
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f'<td class="n">{value:,}</td>'
-    return f"<td>{escape('' if value is None else str(value))}</td>"
+@dataclass(frozen=True)
+class Trend:
+    currency: str
+    chart: Chart | None  # None: fewer than two months to draw, "no history yet"
+    months: list[MonthFigures]
 
 
-def _table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    if not rows:
-        return '<p class="note">None.</p>'
-    head = "".join(f"<th>{escape(title)}</th>" for _, title in columns)
-    body = "".join("<tr>" + "".join(_cell(row.get(key)) for key, _ in columns) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+@dataclass(frozen=True)
+class CurrencyMargins:
+    currency: str
+    chart: Chart
+    customers: list[CustomerMargin]
+    left_out: int  # customers between the largest and smallest margins, not drawn (all are in the table)
+
+
+@dataclass(frozen=True)
+class CurrencyBudgets:
+    currency: str
+    chart: Chart
+    customers: list[UsageBudget]
+    left_out: int  # customers furthest below their budget, not drawn (all are in the table)
+
+
+def history_window(period: str, months: int = HISTORY_MONTHS) -> list[date]:
+    """The `months` months ending with the report's month, oldest first."""
+    end = date.fromisoformat(f"{period}-01")
+    index = end.year * 12 + end.month - 1
+    return [date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 1)]
+
+
+def trends(data: ReportData) -> list[Trend]:
+    by_currency: dict[str, list[MonthFigures]] = defaultdict(list)
+    for figures in data.history:
+        by_currency[figures.currency].append(figures)
+    window = history_window(data.period)
+    found = []
+    for currency in sorted(by_currency):
+        months = sorted(by_currency[currency], key=lambda m: m.billing_period)
+        chart = None
+        if len(months) >= 2:
+            shown = [month for month in window if month >= months[0].billing_period]
+            figures = {m.billing_period: (m.cost, m.billed, m.margin) for m in months}
+            chart = report_charts.trend_chart(currency, shown, figures)
+        found.append(Trend(currency, chart, months))
+    return found
+
+
+def _drawn(customers: list[CustomerMargin]) -> list[CustomerMargin]:
+    """The largest margins and, a third of the bars, the smallest (losses first to see)."""
+    if len(customers) <= report_charts.MAX_BARS:
+        return customers
+    smallest = report_charts.MAX_BARS // 3
+    return customers[: report_charts.MAX_BARS - smallest] + customers[-smallest:]
+
+
+def _labels(customers: list[CustomerMargin] | list[UsageBudget]) -> list[str]:
+    """Names beside the bars; two customers of one name are told apart by their id's start."""
+    names = Counter(customer.customer_name for customer in customers)
+    return [
+        f"{c.customer_name} ({c.customer_id[:8]})" if names[c.customer_name] > 1 else c.customer_name for c in customers
+    ]
+
+
+def margins(data: ReportData) -> list[CurrencyMargins]:
+    found = []
+    for currency in sorted({m.currency for m in data.margins}):
+        customers = sorted(
+            (m for m in data.margins if m.currency == currency), key=lambda m: (-m.margin, m.customer_name, m.customer_id)
+        )
+        drawn = _drawn(customers)
+        chart = report_charts.margin_chart(currency, _labels(drawn), [m.margin for m in drawn])
+        found.append(CurrencyMargins(currency, chart, customers, len(customers) - len(drawn)))
+    return found
+
+
+def budget_note(budget: UsageBudget) -> str:
+    used = budget.used_percent
+    share = f"budget {amount(budget.budget)}" if used is None else f"{used} % of {amount(budget.budget)}"
+    return share + (", over" if budget.over else "")
+
+
+def budgets(data: ReportData) -> list[CurrencyBudgets]:
+    """Per currency, the customers nearest their budget (or past it) first; the chart draws at
+    most MAX_BARS of them, the table all."""
+    found = []
+    for currency in sorted({b.currency for b in data.budgets}):
+        customers = sorted(
+            (b for b in data.budgets if b.currency == currency),
+            key=lambda b: (not b.over, -(b.used_percent or 0), b.customer_name, b.customer_id),
+        )
+        drawn = customers[: report_charts.MAX_BARS]
+        chart = report_charts.budget_chart(
+            currency,
+            _labels(drawn),
+            [b.usage for b in drawn],
+            [b.budget for b in drawn],
+            [budget_note(b) for b in drawn],
+        )
+        found.append(CurrencyBudgets(currency, chart, customers, len(customers) - len(drawn)))
+    return found
+
+
+def amount(value: Decimal | None) -> str:
+    """A money figure as the report prints it: from the Decimal, to the cent, thousands apart."""
+    return "" if value is None else report_charts.amount_text(value)
+
+
+def count(value: object) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+_ENVIRONMENT = Environment(
+    loader=PackageLoader("pipelines.quality", "templates"),
+    autoescape=select_autoescape(enabled_extensions=("html", "j2"), default_for_string=True, default=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENVIRONMENT.filters.update(amount=amount, count=count, month=report_charts.month_label)
+_ENVIRONMENT.tests["decimal"] = lambda value: isinstance(value, Decimal)
+_ENVIRONMENT.globals.update(budget_note=budget_note)
 
 
 def render_report(data: ReportData) -> str:
-    period = escape(data.period)
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>Reconciliation {period}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>Microsoft invoice reconciliation, {period}</h1>",
-        "<p class='note'>Expected = the invoice's pre-tax total (legacy D-invoices: license + usage + other "
-        "charges; new-commerce G-invoices: Subtotal, with Charges and Credits). Found = the reconciliation "
-        "files' lines + the invoice's other charges. Pre-tax, charges and credits must match to the cent, and "
-        "the invoice's Total must be its pre-tax plus its Tax; tax within the documented tolerance (a "
-        "G-invoice's lines may carry no tax at all).</p>",
-        "<h2>Invoices</h2>",
-    ]
-    summary = []
-    for breakdown in data.invoices:
-        invoice = breakdown.invoice
-        summary.append(invoice)
-    parts.append(
-        _table(
-            summary,
-            [
-                ("invoice_number", "Invoice"),
-                ("currency", "Currency"),
-                ("invoice_pretax", "Expected pre-tax"),
-                ("found_pretax", "Found pre-tax"),
-                ("pretax_difference", "Difference"),
-                ("invoice_tax", "Invoice tax"),
-                ("recon_tax", "Found tax"),
-                ("tax_difference", "Tax difference"),
-                ("invoice_charges", "Invoice charges"),
-                ("recon_charges", "Found charges"),
-                ("invoice_credits", "Invoice credits"),
-                ("recon_credits", "Found credits"),
-                ("invoice_total_difference", "Total - (pre-tax + tax)"),
-                ("status", "Status"),
-            ],
-        ).replace("<td>mismatch</td>", "<td class='mismatch'>mismatch</td>")
-        .replace("<td>matched</td>", "<td class='matched'>matched</td>")
-        .replace("<td>missing_invoice</td>", "<td class='missing_invoice'>missing_invoice</td>")
-        .replace("<td>missing_recon</td>", "<td class='missing_recon'>missing_recon</td>")
+    return _ENVIRONMENT.get_template("report.html.j2").render(
+        data=data,
+        trends=trends(data),
+        margins=margins(data),
+        budgets=budgets(data),
+        history_months=HISTORY_MONTHS,
     )
-    for breakdown in data.invoices:
-        if breakdown.invoice["status"] == "matched":
-            continue
-        number = escape(str(breakdown.invoice["invoice_number"]))
-        parts.append(f"<h2>Why invoice {number} does not reconcile</h2>")
-        parts.append(
-            "<p>Per charge type, the files' pre-tax amounts against the invoice's figure for that source:</p>"
-        )
-        parts.append(
-            _table(
-                breakdown.by_charge_type,
-                [("source", "Source"), ("charge_type", "Charge type"), ("lines", "Lines"), ("cost_pretax", "Pre-tax in files")],
-            )
-        )
-        parts.append("<p>Per customer:</p>")
-        parts.append(
-            _table(
-                breakdown.by_customer,
-                [("customer_id", "Customer id"), ("customer_name", "Customer"), ("license", "License pre-tax"), ("usage", "Usage pre-tax"), ("charges", "Charges"), ("credits", "Credits"), ("lines", "Lines")],
-            )
-        )
-        parts.append("<p>Per product:</p>")
-        parts.append(
-            _table(
-                breakdown.by_product,
-                [("source", "Source"), ("product_id", "Product id"), ("sku_id", "SKU id"), ("product_name", "Product"), ("charges", "Charges"), ("credits", "Credits"), ("lines", "Lines")],
-            )
-        )
-    parts.append("<h2>Files</h2>")
-    parts.append(
-        _table(
-            data.files,
-            [("file_name", "File"), ("file_kind", "Kind"), ("status", "Status"), ("rows_read", "Read"), ("rows_loaded", "Loaded"), ("rows_rejected", "Rejected"), ("note", "Note")],
-        )
-    )
-    parts.append(f"<h2>Rejected lines ({data.rejected_total:,})</h2>")
-    if data.rejected_total > len(data.rejected):
-        parts.append(f"<p class='note'>The first {len(data.rejected)} are shown; all are in raw.rejected_rows.</p>")
-    parts.append(
-        _table(
-            data.rejected,
-            [("file_name", "File"), ("line_number", "Line"), ("column_name", "Column"), ("reason", "Reason"), ("raw_line", "Line as received")],
-        )
-    )
-    parts.append("</body></html>")
-    return "".join(parts)

@@ -14,10 +14,10 @@ from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.rejections import (
     AcknowledgementError,
     RejectedLine,
+    file_headers,
     holding_lines,
     holding_sentence,
     read_acknowledgements,
-    read_header,
 )
 
 
@@ -37,13 +37,12 @@ def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: W
     paths = warehouse.paths
     with warehouse.connect(read_only=True) as con:
         rows = con.execute(
-            f"""SELECT file_name, line_number, file_kind, column_name, reason, raw_line FROM {REJECTED_ROWS}
+            f"""SELECT file_name, line_number, file_kind, column_name, reason, raw_line, file_header FROM {REJECTED_ROWS}
                 WHERE billing_period = ? ORDER BY file_name, line_number""",
             [billing_period(period)],
         ).fetchall()
-    lines = [RejectedLine(*row) for row in rows]
-    landing = paths.landing(period)
-    headers = {name: read_header(landing, name) for name in {line.file_name for line in lines}}
+    lines = [RejectedLine(*row[:6]) for row in rows]
+    headers = file_headers({row[0]: row[6] for row in rows}, paths.landing(period))
     try:
         acknowledged = read_acknowledgements(paths.root, period)
     except AcknowledgementError as error:

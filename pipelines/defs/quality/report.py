@@ -3,6 +3,7 @@ customer invoices and the analysts' copy wait behind (its blocking checks)."""
 
 import dagster as dg
 
+from pipelines.defs.config.assets import CONFIG_KEYS
 from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
@@ -21,6 +22,7 @@ REPORT_FILE = "reconciliation_report.html"
         dg.AssetKey(["marts", "fct_charges"]),
         MANIFEST_KEY,
         REJECTED_KEY,
+        CONFIG_KEYS["customers"],
     ],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
@@ -30,10 +32,11 @@ REPORT_FILE = "reconciliation_report.html"
 )
 def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """`<data>/exports/<YYYY-MM>/reconciliation_report.html`: each invoice expected vs found,
-    and for a mismatch the breakdown by charge type and customer, files and rejected lines."""
+    and for a mismatch the breakdown by charge type and customer; charts of the last 12 months,
+    margin per customer and Azure usage against budget; files and rejected lines."""
     period = context.partition_key
     with warehouse.connect(read_only=True) as con:
-        data = load_report(con, period, billing_period(period))
+        data = load_report(con, period, billing_period(period), warehouse.paths.landing(period))
     target = warehouse.paths.exports(period) / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")
