@@ -17,18 +17,20 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
 from pipelines.cli import main
 from pipelines.config import SAMPLE_DIR, load_config
-from pipelines.focus.checks import check_file
+from pipelines.focus.checks import FocusCheckError, check_file
 from pipelines.focus.datasets import COST_AND_USAGE_NOT_NULL, COST_AND_USAGE_REQUIRED, INTERNAL_COLUMNS
 from pipelines.focus.export import export_month
 from pipelines.focus.validation import run_focus_validator
 from pipelines.ingest.month import load_month
 from pipelines.invoicing.issuing import ISSUED_TABLE, _ensure_table
 from pipelines.invoicing.source import load_month as load_invoices
+from pipelines.publishing.warehouse_copy import PUBLISHED_SCHEMAS
 from pipelines.settings import DataPaths
 from tests.dbt_warehouse import dbt, new_warehouse
 
@@ -106,14 +108,13 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     folder = exported.folder
     # Two hand-made breaches of a customer's file, for the validator and the checks.
     own = folder / "customers" / issued_customer / "cost_and_usage.csv"
-    header, *lines = own.read_text(encoding="utf-8").splitlines()
     breaches = data_dir / "breaches"
     breaches.mkdir()
-    columns = header.split(",")
-    billed = columns.index("BilledCost")
-    (breaches / "missing_billed_cost.csv").write_text(
-        "\n".join(",".join(cell for i, cell in enumerate(row) if i != billed) for row in csv.reader([header, *lines])) + "\n", encoding="utf-8"
-    )
+    with own.open(encoding="utf-8", newline="") as source:
+        table = list(csv.reader(source))
+    billed = table[0].index("BilledCost")
+    with (breaches / "missing_billed_cost.csv").open("w", encoding="utf-8", newline="") as target:
+        csv.writer(target).writerows([cell for i, cell in enumerate(row) if i != billed] for row in table)
     inclusive = breaches / "inclusive_end.csv"
     shutil.copyfile(own, inclusive)
     inclusive.write_text(inclusive.read_text(encoding="utf-8").replace("2026-11-01T00:00:00Z,2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z,2026-10-01T00:00:00Z", 1), encoding="utf-8")
@@ -260,3 +261,36 @@ def test_hand_made_breaches_fail_with_a_sentence(month):
         "inclusive_end.csv, row 2: BillingPeriodEnd 2026-10-31T00:00:00Z is not the first instant of the month after "
         "BillingPeriodStart 2026-10-01T00:00:00Z: the billing period's end is exclusive."
     ]
+
+
+def test_files_that_break_a_rule_are_not_published_and_the_previous_ones_stay(month):
+    """Microsoft's invoice says a cent more than its lines: the export refuses, naming the invoice."""
+    data_dir, folder = month["data_dir"], month["folder"]
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    invoice = _rows(data_dir / "landing" / PERIOD / "invoice_summary.csv")[0]["InvoiceNumber"]
+    warehouse = DataPaths(data_dir).warehouse
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal + 0.01 WHERE invoice_number = ?", [invoice])
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con, pytest.raises(FocusCheckError) as refused:
+            export_month(con, DataPaths(data_dir), PERIOD, PARTNER)
+    finally:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal - 0.01 WHERE invoice_number = ?", [invoice])
+    assert f"the BilledCost of invoice {invoice} of Microsoft (tax rows apart) adds up to" in str(refused.value)
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert [path.name for path in folder.parent.iterdir() if path.name.startswith(".focus")] == []
+
+
+def test_the_monthly_run_writes_the_files_behind_the_gate():
+    from pipelines.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    files = dg.AssetKey(["exports", "focus"])
+    assert graph.get(files).parent_keys == {
+        dg.AssetKey(["focus", "cost_and_usage_from_microsoft"]),
+        dg.AssetKey(["focus", "cost_and_usage_to_customers"]),
+        dg.AssetKey(["quality", "reconciliation_report"]),
+    }
+    assert dg.AssetKey(["config", "partner_profile"]) in graph.get(dg.AssetKey(["focus", "cost_and_usage_to_customers"])).parent_keys
+    assert "focus" in PUBLISHED_SCHEMAS

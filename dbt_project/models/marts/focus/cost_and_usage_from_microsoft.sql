@@ -6,6 +6,8 @@
 -- Columns: FOCUS columns first, then x_ columns, then billing_period (the month key every
 -- mart has; the exported files leave it out).
 {{ config(schema='focus') }}
+{#- Microsoft, or the distributor an indirect reseller buys from (a SQL literal, quotes doubled). #}
+{%- set microsoft_issuer = "'" ~ (var("focus_microsoft_invoice_issuer", "Microsoft") | replace("'", "''")) ~ "'" %}
 
 with lines as (
     select * from {{ ref('fct_charges') }}
@@ -125,7 +127,7 @@ focus_rows as (
         -- daily usage rows), so its purchase row has no effective cost.
         case when source = 'reservation' then 0 else cost_pretax end::decimal(28, 6) as "EffectiveCost",
         invoice_number as "InvoiceId",
-        '{{ var("focus_microsoft_invoice_issuer", "Microsoft") }}' as "InvoiceIssuerName",
+        {{ microsoft_issuer }} as "InvoiceIssuerName",
         list_amount::decimal(38, 12) as "ListCost",
         unit_price_billing_currency::decimal(38, 12) as "ListUnitPrice",
         case when charge_category in ('Usage', 'Purchase') then 'Standard' end as "PricingCategory",
@@ -200,7 +202,7 @@ focus_rows as (
         t.tax::decimal(28, 6) as "ContractedCost",
         t.tax::decimal(28, 6) as "EffectiveCost",
         t.invoice_number as "InvoiceId",
-        '{{ var("focus_microsoft_invoice_issuer", "Microsoft") }}' as "InvoiceIssuerName",
+        {{ microsoft_issuer }} as "InvoiceIssuerName",
         0::decimal(38, 12) as "ListCost",
         t.currency as "PricingCurrency",
         'Microsoft' as "ProviderName",

@@ -16,6 +16,12 @@ with charges as (
     where {{ in_rebuilt_periods() }}
 ),
 
+-- Microsoft's side of each line, mapped once (units, meter, subscription name, commitment).
+microsoft as (
+    select * from {{ ref('cost_and_usage_from_microsoft') }}
+    where {{ in_rebuilt_periods() }} and "ChargeCategory" <> 'Tax'
+),
+
 services as (
     select * from {{ ref('service_charges_monthly') }}
     where {{ in_rebuilt_periods() }}
@@ -63,12 +69,12 @@ charge_rows as (
         case
             when c.billed_pretax < 0 and c.source <> 'credit' and c.charge_start_date < c.billing_period then 'Correction'
         end as "ChargeClass",
-        c.product_name as "ChargeDescription",
-        case
-            when c.source in ('usage', 'azure_plan') then 'Usage-Based'
-            when lower(c.billing_frequency) in ('monthly', 'annual', 'triennial') then 'Recurring'
-            else 'One-Time'
-        end as "ChargeFrequency",
+        ms."ChargeDescription",
+        ms."ChargeFrequency",
+        ms."PricingUnit",
+        ms."ConsumedUnit",
+        ms."SkuMeter",
+        ms."SubAccountName",
         coalesce(c.charge_start_date, c.billing_period) as charge_start,
         -- Microsoft's ChargeEndDate is the last day covered: FOCUS ends are exclusive.
         coalesce(c.charge_end_date, c.charge_start_date, c.billing_period) + 1 as charge_end,
@@ -94,6 +100,7 @@ charge_rows as (
         c.invoice_number as "x_SourceInvoiceId",
         c.charge_id as "x_ChargeId"
     from charges as c
+    left join microsoft as ms on ms."x_ChargeId" = c.charge_id
 ),
 
 service_rows as (
@@ -107,6 +114,10 @@ service_rows as (
         null::varchar as "ChargeClass",
         s.description as "ChargeDescription",
         'Recurring' as "ChargeFrequency",
+        'Units' as "PricingUnit",
+        null::varchar as "ConsumedUnit",
+        null::varchar as "SkuMeter",
+        null::varchar as "SubAccountName",
         s.billing_period as charge_start,
         (s.billing_period + interval 1 month)::date as charge_end,
         s.quantity::decimal(38, 18) as quantity,
@@ -141,6 +152,10 @@ tax_rows as (
         null::varchar as "ChargeClass",
         'VAT ' || (m.vat_rate * 100)::decimal(6, 2) || ' %' as "ChargeDescription",
         'One-Time' as "ChargeFrequency",
+        null::varchar as "PricingUnit",
+        null::varchar as "ConsumedUnit",
+        null::varchar as "SkuMeter",
+        null::varchar as "SubAccountName",
         m.billing_period as charge_start,
         (m.billing_period + interval 1 month)::date as charge_end,
         null::decimal(38, 18) as quantity,
@@ -193,7 +208,7 @@ select
     null::varchar as "CommitmentDiscountStatus",
     null::varchar as "CommitmentDiscountType",
     case when u."ChargeCategory" = 'Usage' then u.quantity end as "ConsumedQuantity",
-    case when u."ChargeCategory" = 'Usage' then 'Units' end as "ConsumedUnit",
+    case when u."ChargeCategory" = 'Usage' then u."ConsumedUnit" end as "ConsumedUnit",
     -- The customer's contracted price is what the partner's pricing rule bills.
     u."BilledCost"::decimal(28, 2) as "ContractedCost",
     case when u.quantity <> 0 and u."ChargeCategory" <> 'Tax' then abs({{ decimal_ratio('u."BilledCost"', 'u.quantity') }}) end::decimal(38, 12) as "ContractedUnitPrice",
@@ -208,7 +223,7 @@ select
     u."BilledCost"::decimal(38, 12) as "PricingCurrencyEffectiveCost",
     u."ListUnitPrice"::decimal(38, 18) as "PricingCurrencyListUnitPrice",
     case when u."ChargeCategory" <> 'Tax' then u.quantity end as "PricingQuantity",
-    case when u."ChargeCategory" <> 'Tax' then 'Units' end as "PricingUnit",
+    u."PricingUnit",
     (select legal_name from partner) as "ProviderName",
     u."PublisherName",
     null::varchar as "RegionId",
@@ -219,10 +234,10 @@ select
     u."ServiceCategory",
     u."ServiceName",
     u."SkuId",
-    null::varchar as "SkuMeter",
+    u."SkuMeter",
     u."SkuPriceId",
     u."SubAccountId",
-    null::varchar as "SubAccountName",
+    u."SubAccountName",
     case when u."SubAccountId" is not null then 'Subscription' end as "SubAccountType",
     null::varchar as "Tags",
     (select legal_name from partner) as "ServiceProviderName",
