@@ -6,8 +6,10 @@ DATA_DIR ?= data
 DEMO_PERIOD ?= 2026-10
 MANIFEST := dbt_project/target/manifest.json
 DUCKDB_1X_VERSION := 1.1.3
+# focus-validator 1.0.0 pins numpy<2, pandas<3, sqlglot<19: a venv of its own, run by the FOCUS tests.
+FOCUS_VENV := .venv-focus
 
-.PHONY: install manifest browser system demo check test benchmark ui clean
+.PHONY: install manifest browser system focus-validator demo check test benchmark ui clean
 
 install: $(VENV)/.installed
 
@@ -42,11 +44,18 @@ check: manifest
 	CSP_RECON_WAREHOUSE=$(CURDIR)/dbt_project/target/lint.duckdb $(BIN)/sqlfluff lint dbt_project/models
 	$(BIN)/dg check defs
 
-test: manifest browser system
+focus-validator: $(FOCUS_VENV)/.installed
+
+$(FOCUS_VENV)/.installed: requirements-focus.lock
+	$(PYTHON) -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/python -m pip install --quiet -r requirements-focus.lock
+	touch $@
+
+test: manifest browser system focus-validator
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 ui: manifest
 	$(BIN)/csp-recon ui --data-dir $(DATA_DIR)
 
 clean:
-	rm -rf $(VENV) dbt_project/target dbt_project/logs
+	rm -rf $(VENV) $(FOCUS_VENV) dbt_project/target dbt_project/logs

@@ -133,11 +133,28 @@ def load_into_warehouse(con: duckdb.DuckDBPyConnection, config: PartnerConfig) -
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {CONFIG_SCHEMA}")
         for table in CONFIG_TABLES:
             counts[table.name] = _replace_table(con, table, config.tables[table.name])
+        _replace_partner_profile(con, config.partner)
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
         raise
     return counts
+
+
+# The partner's identity as the FOCUS datasets name the invoice issuer (one row, from partner.toml).
+PARTNER_PROFILE_TABLE = f"{CONFIG_SCHEMA}.partner_profile"
+
+
+def _replace_partner_profile(con: duckdb.DuckDBPyConnection, partner: PartnerProfile) -> None:
+    con.execute(f"DROP TABLE IF EXISTS {PARTNER_PROFILE_TABLE}")
+    con.execute(
+        f"CREATE TABLE {PARTNER_PROFILE_TABLE} (legal_name VARCHAR NOT NULL, country VARCHAR, vat_id VARCHAR, "
+        "registration_id VARCHAR, payment_terms_days INTEGER, series VARCHAR)"
+    )
+    con.execute(
+        f"INSERT INTO {PARTNER_PROFILE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+        [partner.legal_name, partner.country, partner.vat_id, partner.registration_id, partner.payment_terms_days, partner.series],
+    )
 
 
 def _replace_table(con: duckdb.DuckDBPyConnection, table: ConfigTable, rows: list[dict]) -> int:

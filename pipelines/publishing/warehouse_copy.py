@@ -38,7 +38,7 @@ from pipelines.sql import scalar
 
 # Readable by DuckDB 1.1 and later as well as 2.x: analysts' DBeaver drivers and CLIs lag behind.
 PUBLISHED_STORAGE_VERSION = "v1.0.0"
-PUBLISHED_SCHEMAS = ("raw", "config", "marts")
+PUBLISHED_SCHEMAS = ("raw", "config", "marts", "focus")
 PARQUET_SCHEMA = "marts"
 LEDGER_SCHEMA, LEDGER_TABLE = "meta", "published_months"
 LEDGER = f"{LEDGER_SCHEMA}.{LEDGER_TABLE}"

@@ -13,13 +13,16 @@ from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.partitions import monthly_partitions
 
 CONFIG_KEYS = {table.name: dg.AssetKey(["config", table.name]) for table in CONFIG_TABLES}
+# partner.toml as a one-row table: the invoice issuer the FOCUS datasets name.
+PARTNER_PROFILE_KEY = dg.AssetKey(["config", "partner_profile"])
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(key, description=f"`{table}.csv` of the partner's config directory, checked.", group_name="config", kinds={"csv", "duckdb"})
         for table, key in CONFIG_KEYS.items()
-    ],
+    ]
+    + [dg.AssetSpec(PARTNER_PROFILE_KEY, description="`partner.toml` of the partner's config directory, checked.", group_name="config", kinds={"toml", "duckdb"})],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
 )
@@ -40,3 +43,4 @@ def partner_config(context: dg.AssetExecutionContext, warehouse: Warehouse):
         if table == "customers":
             metadata["incomplete_billing_profiles"] = len(incomplete)
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
+    yield dg.MaterializeResult(asset_key=PARTNER_PROFILE_KEY, metadata={"config_dir": dg.MetadataValue.path(str(directory)), "rows": 1})

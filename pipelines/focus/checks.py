@@ -1,0 +1,176 @@
+"""The project's own FOCUS checks: the 1.2 and 1.4 rules that matter to a CSP and that the only
+installable focus-validator (1.0.0, rule sets up to FOCUS 1.0) does not check.
+
+Each check reads a written CSV file as any FOCUS tool would (text), and answers in sentences
+naming the file, the row (the header is row 1) and the column. Checked here:
+
+- every required column is present, and no required value is empty;
+- custom columns are prefixed `x_` and come after every FOCUS column;
+- datetimes are ISO 8601 in UTC (`...Z`); period ends are exclusive: after their start, at
+  midnight, and a billing period is exactly one calendar month (an inclusive end written as the
+  last day, or as 23:59:59, fails);
+- ChargeCategory (and BillingPeriodStatus) take FOCUS's values;
+- BilledCost sums, per invoice issuer and invoice, to the invoice: non-tax rows to its pre-tax
+  total and Tax rows to its tax, exactly (Decimal).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from pipelines.focus.datasets import BILLING_PERIOD_STATUSES, CHARGE_CATEGORIES, CUSTOM_PREFIX, TAX
+from pipelines.focus.files import read_csv
+
+MAX_SENTENCES = 20
+PERIOD_PAIRS = (("BillingPeriodStart", "BillingPeriodEnd"), ("ChargePeriodStart", "ChargePeriodEnd"))
+
+
+@dataclass(frozen=True)
+class InvoiceTotal:
+    """What an invoice bills: its pre-tax total and its tax."""
+
+    pretax: Decimal
+    tax: Decimal
+
+
+class FocusCheckError(ValueError):
+    """A FOCUS file breaks a rule: the message is the list of sentences."""
+
+
+def parse_utc(text: str) -> datetime | None:
+    """An ISO 8601 UTC datetime as FOCUS requires (`Z` or `+00:00`); None otherwise."""
+    if not text.endswith("Z") and not text.endswith("+00:00"):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.utcoffset() is not None and moment.utcoffset().total_seconds() == 0 else None
+
+
+def check_columns(name: str, header: list[str], required: Iterable[str]) -> list[str]:
+    sentences = [f"{name} lacks the required FOCUS column {column}." for column in required if column not in header]
+    first_custom = next((index for index, column in enumerate(header) if column.startswith(CUSTOM_PREFIX)), len(header))
+    for column in header[first_custom:]:
+        if not column.startswith(CUSTOM_PREFIX):
+            sentences.append(f"{name} has the FOCUS column {column} after its custom x_ columns: FOCUS columns come first.")
+    return sentences
+
+
+def check_rows(name: str, rows: list[dict[str, str]], not_null: Iterable[str], money: Iterable[str] = ("BilledCost",)) -> list[str]:
+    sentences: list[str] = []
+    not_null = [column for column in not_null if not rows or column in rows[0]]
+    money = [column for column in money if not rows or column in rows[0]]
+    for number, row in enumerate(rows, start=2):
+        for column in not_null:
+            if not (row.get(column) or "").strip():
+                sentences.append(f"{name}, row {number}: {column} is empty, and FOCUS requires a value.")
+        for column in money:
+            text = row.get(column) or ""
+            if text and not _is_decimal(text):
+                sentences.append(f"{name}, row {number}: {column} is '{text}', not a decimal number.")
+        if "ChargeCategory" in row and row["ChargeCategory"] and row["ChargeCategory"] not in CHARGE_CATEGORIES:
+            sentences.append(f"{name}, row {number}: ChargeCategory is '{row['ChargeCategory']}', not one of {', '.join(CHARGE_CATEGORIES)}.")
+        if "BillingPeriodStatus" in row and row["BillingPeriodStatus"] not in BILLING_PERIOD_STATUSES:
+            sentences.append(f"{name}, row {number}: BillingPeriodStatus is '{row['BillingPeriodStatus']}', not Open or Closed.")
+        sentences.extend(_period_sentences(name, number, row))
+    return sentences
+
+
+def _period_sentences(name: str, number: int, row: dict[str, str]) -> list[str]:
+    sentences = []
+    for start_column, end_column in PERIOD_PAIRS:
+        if start_column not in row or end_column not in row or not row[start_column] or not row[end_column]:
+            continue
+        start, end = parse_utc(row[start_column]), parse_utc(row[end_column])
+        for column, value in ((start_column, start), (end_column, end)):
+            if value is None:
+                sentences.append(f"{name}, row {number}: {column} is '{row[column]}', not an ISO 8601 UTC datetime such as 2026-10-01T00:00:00Z.")
+        if start is None or end is None:
+            continue
+        if end <= start:
+            sentences.append(
+                f"{name}, row {number}: {end_column} {row[end_column]} is not after {start_column} {row[start_column]}: "
+                "FOCUS ends are exclusive (a charge for one day ends at the next midnight)."
+            )
+        elif end.time() != datetime.min.time():
+            sentences.append(
+                f"{name}, row {number}: {end_column} is {row[end_column]}, not a midnight: an inclusive end (23:59:59) "
+                "must be written as the next midnight, the exclusive end."
+            )
+        elif start_column == "BillingPeriodStart" and end != _next_month(start):
+            sentences.append(
+                f"{name}, row {number}: BillingPeriodEnd {row[end_column]} is not the first instant of the month after "
+                f"BillingPeriodStart {row[start_column]}: the billing period's end is exclusive."
+            )
+    return sentences
+
+
+def check_invoice_totals(
+    name: str, rows: list[dict[str, str]], invoices: Mapping[tuple[str, ...], InvoiceTotal], key_columns: tuple[str, ...]
+) -> list[str]:
+    """Per invoice (its values of `key_columns`, the issuer first): non-tax BilledCost = its pre-tax
+    total, Tax rows = its tax, exactly. A draft has no InvoiceId yet: its key is the issuer, the
+    customer and the currency, which name one invoice of the month as well."""
+    pretax: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+    tax: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        key = tuple(row.get(column, "") for column in key_columns)
+        amount = Decimal(row["BilledCost"]) if _is_decimal(row.get("BilledCost") or "") else Decimal(0)
+        (tax if row.get("ChargeCategory") == TAX else pretax)[key] += amount
+    sentences = []
+    for key, expected in sorted(invoices.items()):
+        invoice = " ".join(part for part in key[1:] if part)
+        found_pretax, found_tax = pretax.get(key, Decimal(0)), tax.get(key, Decimal(0))
+        if found_pretax != expected.pretax:
+            sentences.append(
+                f"{name}: the BilledCost of invoice {invoice} of {key[0]} (tax rows apart) adds up to {found_pretax}, "
+                f"but the invoice bills {expected.pretax} before tax."
+            )
+        if found_tax != expected.tax:
+            sentences.append(f"{name}: the Tax rows of invoice {invoice} of {key[0]} add up to {found_tax}, but the invoice's tax is {expected.tax}.")
+    return sentences
+
+
+def check_file(
+    path: Path,
+    required: Iterable[str],
+    not_null: Iterable[str],
+    invoices: Mapping[tuple[str, ...], InvoiceTotal] | None = None,
+    key_columns: tuple[str, ...] = ("InvoiceIssuerName", "InvoiceId"),
+    money: Iterable[str] = ("BilledCost",),
+) -> list[str]:
+    """Every sentence about one CSV file (empty: the file keeps the rules)."""
+    header, rows = read_csv(path)
+    name = path.name
+    sentences = check_columns(name, header, required)
+    if not sentences:
+        sentences += check_rows(name, rows, not_null, money)
+        if invoices is not None:
+            sentences += check_invoice_totals(name, rows, invoices, key_columns)
+    return sentences
+
+
+def raise_on(sentences: list[str], what: str) -> None:
+    if sentences:
+        shown = sentences[:MAX_SENTENCES]
+        more = f" (and {len(sentences) - len(shown)} more)" if len(sentences) > len(shown) else ""
+        raise FocusCheckError(f"{what}: " + " ".join(shown) + more)
+
+
+def _next_month(moment: datetime) -> datetime:
+    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    return datetime(year, month, 1, tzinfo=timezone.utc)
+
+
+def _is_decimal(text: str) -> bool:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        return False
+    return value.is_finite() and "e" not in text.lower()

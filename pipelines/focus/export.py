@@ -1,0 +1,351 @@
+"""One month's FOCUS files, made from the warehouse, checked, then put in place as a whole.
+
+`<exports>/<YYYY-MM>/focus/`:
+- `cost_and_usage_microsoft.csv|.parquet`: what Microsoft invoiced the partner (FOCUS 1.2);
+- `cost_and_usage_customers.csv|.parquet`: every customer's rows with the internal x_ columns
+  (Microsoft cost, markup, pricing rule), for the partner only;
+- `invoice_detail.csv|.parquet`, `billing_period.csv|.parquet`: FOCUS 1.4 datasets of the
+  partner's invoices (Invoice Detail only for issued invoices; Billing Period only once the
+  month close has built `marts.billing_periods`);
+- `customers/<customer_id>/`: what one customer receives: its `cost_and_usage` (FOCUS 1.2,
+  without the internal columns), its `invoice_detail` and the partner's `billing_period`.
+
+CSV rows pass through Python (formatting, the formula guard); Parquet is written by DuckDB
+straight from the warehouse. Files are written into a staging folder beside the month's folder, checked there (the checks of
+`checks.py` on the CSV text, the Parquet schema's decimals), and only then swapped in: a month
+whose files break a rule keeps its previous files.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import PartnerProfile
+from pipelines.focus.checks import InvoiceTotal, check_file, raise_on
+from pipelines.focus.datasets import (
+    BILLING_PERIOD,
+    BILLING_PERIODS_TABLE,
+    COST_AND_USAGE_NOT_NULL,
+    COST_AND_USAGE_REQUIRED,
+    COST_FROM_MICROSOFT,
+    COST_FROM_MICROSOFT_TABLE,
+    COST_TO_CUSTOMER,
+    COST_TO_CUSTOMERS_TABLE,
+    CUSTOMERS_DIR,
+    FOCUS_DIR,
+    INTERNAL_COLUMNS,
+    INVOICE_DETAIL,
+    PERIOD_COLUMN,
+    TAX,
+)
+from pipelines.focus.files import CSV_SUFFIX, PARQUET_SUFFIX, TIMESTAMP_UTC, Column, copy_parquet, write_csv, write_dataset
+from pipelines.invoicing.issuing import ISSUED_TABLE
+from pipelines.invoicing.safety import safe_file_stem
+from pipelines.settings import DataPaths, validate_period
+
+ALL_CUSTOMERS_STEM = "cost_and_usage_customers"
+INVOICE_SUMMARY = "raw.invoice_summary"
+CUSTOMER_MONTHLY = "marts.customer_monthly"
+MONEY = "DECIMAL(28,2)"
+INVOICE_DETAIL_TYPES: dict[str, str] = {
+    "BilledCost": MONEY,
+    "PaymentCurrencyBilledCost": MONEY,
+    "BillingPeriodEnd": TIMESTAMP_UTC,
+    "BillingPeriodStart": TIMESTAMP_UTC,
+    "InvoiceDetailCreated": TIMESTAMP_UTC,
+    "InvoiceDetailLastUpdated": TIMESTAMP_UTC,
+    "InvoiceIssueDate": TIMESTAMP_UTC,
+    "PaymentDueDate": TIMESTAMP_UTC,
+}
+BILLING_PERIOD_TYPES: dict[str, str] = {
+    "BillingPeriodCreated": TIMESTAMP_UTC,
+    "BillingPeriodEnd": TIMESTAMP_UTC,
+    "BillingPeriodLastUpdated": TIMESTAMP_UTC,
+    "BillingPeriodStart": TIMESTAMP_UTC,
+}
+INVOICE_DETAIL_REQUIRED = ("BilledCost", "BillingAccountId", "BillingCurrency", "ChargeCategory", "InvoiceDetailId", "InvoiceId", "InvoiceIssuerName", "PaymentDueDate")
+BILLING_PERIOD_REQUIRED = ("BillingPeriodStart", "BillingPeriodEnd", "BillingPeriodStatus", "InvoiceIssuerName")
+
+
+@dataclass
+class Table:
+    """Rows of one dataset with their columns (name, DuckDB type)."""
+
+    columns: list[Column]
+    rows: list[list[object]] = field(default_factory=list)
+
+    def index(self, name: str) -> int:
+        return [column for column, _ in self.columns].index(name)
+
+    def without(self, names: tuple[str, ...]) -> Table:
+        keep = [i for i, (name, _) in enumerate(self.columns) if name not in names]
+        return Table([self.columns[i] for i in keep], [[row[i] for i in keep] for row in self.rows])
+
+    def where(self, column: str, value: object) -> Table:
+        i = self.index(column)
+        return Table(self.columns, [row for row in self.rows if row[i] == value])
+
+
+@dataclass(frozen=True)
+class FocusMonth:
+    period: str
+    folder: Path
+    files: tuple[Path, ...]
+    cost_rows: int
+    customer_rows: int
+    customers: tuple[str, ...]  # customers given their own folder
+    issued_invoices: int
+    billing_period_rows: int | None  # None: marts.billing_periods not built yet
+
+
+def month_start(period: str) -> date:
+    validate_period(period)
+    return date.fromisoformat(f"{period}-01")
+
+
+def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
+    """A focus table's columns and types, without the month key."""
+    schema, name = table.split(".")
+    described = con.execute(
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]
+    ).fetchall()
+    if not described:
+        raise LookupError(f"The warehouse has no table {table}: run the month's transform first.")
+    return [(column, data_type) for column, data_type in described if column != PERIOD_COLUMN]
+
+
+def month_query(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], period: str, customer: str | None = None) -> tuple[str, list]:
+    """The month's rows of a focus table (one customer's when given), in a stable order. The
+    customers' InvoiceId is the issued number as it stands now (an invoice issued after the
+    month's transform included), so its x_InvoiceStatus too."""
+    stamped = table == COST_TO_CUSTOMERS_TABLE and _exists(con, ISSUED_TABLE)
+    invoice = 'coalesce(issued.invoice_number, m."InvoiceId")'
+    select = []
+    for name, _ in columns:
+        if stamped and name == "InvoiceId":
+            select.append(f'{invoice} AS "InvoiceId"')
+        elif stamped and name == "x_InvoiceStatus":
+            select.append(f"CASE WHEN {invoice} IS NULL THEN 'Draft' ELSE 'Issued' END AS \"x_InvoiceStatus\"")
+        else:
+            select.append(f'm."{name}"')
+    join = (
+        f' LEFT JOIN {ISSUED_TABLE} AS issued ON issued.billing_period = m.{PERIOD_COLUMN} '
+        'AND lower(issued.customer_id) = m."BillingAccountId" AND issued.currency = m."BillingCurrency"'
+        if stamped
+        else ""
+    )
+    where, params = f" WHERE m.{PERIOD_COLUMN} = ?", [month_start(period)]
+    if customer is not None:
+        where, params = where + ' AND m."BillingAccountId" = ?', params + [customer]
+    return f'SELECT {", ".join(select)} FROM {table} AS m{join}{where} ORDER BY m."x_ChargeId"', params
+
+
+def read_month(con: duckdb.DuckDBPyConnection, table: str, period: str) -> Table:
+    """A focus table's rows of the month, DECIMALs as Decimal."""
+    columns = columns_of(con, table)
+    query, params = month_query(con, table, columns, period)
+    return Table(columns, [list(row) for row in con.execute(query, params).fetchall()])
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]).fetchone()[0] > 0
+
+
+def issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:
+    if not _exists(con, ISSUED_TABLE):
+        return []
+    cursor = con.execute(
+        f"SELECT invoice_number, customer_id, customer_name, currency, issue_date, due_date, billed_pretax, customer_tax "
+        f"FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY sequence",
+        [month_start(period)],
+    )
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def invoice_detail(customers: Table, issued: list[dict], issuer: str, payment_terms_days: int, period: str) -> Table:
+    """FOCUS 1.4 Invoice Detail of the issued invoices: one row per charge category of each
+    (the grain the invoice shows: its pre-tax categories and its tax). Drafts have no InvoiceId
+    yet, hence no row: they appear once issued."""
+    columns = [(name, INVOICE_DETAIL_TYPES.get(name, "VARCHAR")) for name in INVOICE_DETAIL.columns]
+    start = datetime.combine(month_start(period), time())
+    end = datetime.combine((month_start(period) + timedelta(days=32)).replace(day=1), time())
+    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    number, category, amount = customers.index("InvoiceId"), customers.index("ChargeCategory"), customers.index("BilledCost")
+    for row in customers.rows:
+        if row[number] and row[category] != TAX:
+            sums[(row[number], row[category])] += row[amount]
+    table = Table(columns)
+    for invoice in issued:
+        issued_at = datetime.combine(invoice["issue_date"], time())
+        due = datetime.combine(invoice["due_date"], time())
+        lines = sorted((cat, total) for (n, cat), total in sums.items() if n == invoice["invoice_number"])
+        if invoice["customer_tax"]:
+            lines.append((TAX, invoice["customer_tax"]))
+        for position, (charge_category, billed) in enumerate(lines, start=1):
+            values = {
+                "BilledCost": billed,
+                "BillingAccountId": str(invoice["customer_id"]).lower(),
+                "BillingCurrency": invoice["currency"],
+                "BillingPeriodEnd": end,
+                "BillingPeriodStart": start,
+                "ChargeCategory": charge_category,
+                "InvoiceDetailCreated": issued_at,
+                "InvoiceDetailDescription": f"{charge_category} charges of invoice {invoice['invoice_number']}",
+                "InvoiceDetailGrain": "ChargeCategory",
+                "InvoiceDetailId": f"{invoice['invoice_number']}-{position}",
+                "InvoiceDetailLastUpdated": issued_at,  # an issued invoice is never rewritten
+                "InvoiceId": invoice["invoice_number"],
+                "InvoiceIssueDate": issued_at,
+                "InvoiceIssueStatus": "Issued",
+                "InvoiceIssuerName": issuer,
+                "PaymentCurrency": invoice["currency"],
+                "PaymentCurrencyBilledCost": billed,
+                "PaymentDueDate": due,
+                "PaymentTerms": f"Net {payment_terms_days} days",
+                "PurchaseOrderNumber": None,
+                "ReferenceInvoiceId": None,
+            }
+            table.rows.append([values[name] for name, _ in columns])
+    return table
+
+
+def billing_periods(con: duckdb.DuckDBPyConnection, period: str) -> Table | None:
+    """FOCUS 1.4 Billing Period rows of the month from the month close's `marts.billing_periods`
+    (None while that table does not exist)."""
+    if not _exists(con, BILLING_PERIODS_TABLE):
+        return None
+    rows = con.execute(
+        f"SELECT created_at, billing_period_end, last_updated_at, billing_period_start, billing_period_status, invoice_issuer_name, x_status "
+        f"FROM {BILLING_PERIODS_TABLE} WHERE billing_period_start = ? ORDER BY invoice_issuer_name",
+        [month_start(period)],
+    ).fetchall()
+    columns = [(name, BILLING_PERIOD_TYPES.get(name, "VARCHAR")) for name in BILLING_PERIOD.columns]
+    as_moment = lambda value: value if isinstance(value, datetime) or value is None else datetime.combine(value, time())  # noqa: E731
+    return Table(columns, [[as_moment(c), as_moment(e), as_moment(u), as_moment(s), status, issuer, x] for c, e, u, s, status, issuer, x in rows])
+
+
+def microsoft_invoices(con: duckdb.DuckDBPyConnection, period: str, issuer: str) -> dict[tuple[str, ...], InvoiceTotal]:
+    """What each new-commerce G-invoice bills, from the invoice summary Microsoft sent (legacy
+    D-invoices are tied out by the reconciliation report: their other charges have no line)."""
+    rows = con.execute(
+        f"SELECT invoice_number, subtotal, coalesce(tax, 0) FROM {INVOICE_SUMMARY} WHERE billing_period = ? AND subtotal IS NOT NULL",
+        [month_start(period)],
+    ).fetchall()
+    return {(issuer, number): InvoiceTotal(subtotal, tax) for number, subtotal, tax in rows}
+
+
+def customer_invoices(con: duckdb.DuckDBPyConnection, period: str, issuer: str, invoiced: set[str]) -> dict[tuple[str, ...], InvoiceTotal]:
+    """What each customer's invoice bills: its pre-tax total and tax (customer_monthly, the one
+    place invoices take them from), keyed by issuer, customer and currency."""
+    rows = con.execute(
+        f"SELECT customer_id, currency, billed_pretax, customer_tax FROM {CUSTOMER_MONTHLY} WHERE billing_period = ?", [month_start(period)]
+    ).fetchall()
+    return {(issuer, customer, currency): InvoiceTotal(pretax, tax) for customer, currency, pretax, tax in rows if customer in invoiced}
+
+
+def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, partner: PartnerProfile) -> FocusMonth:
+    """Read, write into a staging folder, check, swap in. Raises FocusCheckError (sentences) or
+    LookupError (a table missing); the month's previous files then stay as they were."""
+    microsoft = read_month(con, COST_FROM_MICROSOFT_TABLE, period)
+    customers = read_month(con, COST_TO_CUSTOMERS_TABLE, period)
+    issued = issued_invoices(con, period)
+    issuer = partner.legal_name
+    details = invoice_detail(customers, issued, issuer, partner.payment_terms_days, period)
+    periods = billing_periods(con, period)
+    microsoft_issuers = {row[microsoft.index("InvoiceIssuerName")] for row in microsoft.rows}
+    invoiced_flag = customers.index("x_Invoiced")
+    account = customers.index("BillingAccountId")
+    invoiced = sorted({row[account] for row in customers.rows if row[invoiced_flag]})
+    expected_cost = {key: total for name in microsoft_issuers for key, total in microsoft_invoices(con, period, name).items()}
+    expected_sell = customer_invoices(con, period, issuer, set(invoiced))
+
+    target = paths.inside(paths.exports(period) / FOCUS_DIR)
+    staging = paths.inside(target.parent / f".focus-{uuid.uuid4().hex[:12]}")
+    try:
+        files = _write_all(con, staging, period, microsoft, customers, details, periods, invoiced, issuer)
+        _check_all(staging, invoiced, expected_cost, expected_sell)
+        _swap_in(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return FocusMonth(
+        period=period,
+        folder=target,
+        files=tuple(target / path.relative_to(staging) for path in files),
+        cost_rows=len(microsoft.rows),
+        customer_rows=len(customers.rows),
+        customers=tuple(invoiced),
+        issued_invoices=len(issued),
+        billing_period_rows=None if periods is None else len(periods.rows),
+    )
+
+
+def _write_all(
+    con: duckdb.DuckDBPyConnection, staging: Path, period: str, microsoft: Table, customers: Table, details: Table, periods: Table | None,
+    invoiced: list[str], issuer: str,
+) -> list[Path]:  # fmt: skip
+    """CSV from the rows read; Parquet straight from the warehouse (DuckDB's types, no row through Python)."""
+    files = []
+    for table, data, stem in ((COST_FROM_MICROSOFT_TABLE, microsoft, COST_FROM_MICROSOFT.name), (COST_TO_CUSTOMERS_TABLE, customers, ALL_CUSTOMERS_STEM)):
+        files.append(write_csv(staging / f"{stem}{CSV_SUFFIX}", data.columns, data.rows))
+        query, params = month_query(con, table, data.columns, period)
+        copy_parquet(con, staging / f"{stem}{PARQUET_SUFFIX}", query, params)
+        files.append(staging / f"{stem}{PARQUET_SUFFIX}")
+    files += write_dataset(staging, INVOICE_DETAIL.name, details.columns, details.rows)
+    if periods is not None:
+        files += write_dataset(staging, BILLING_PERIOD.name, periods.columns, periods.rows)
+    handed_over = customers.without(INTERNAL_COLUMNS)
+    for customer in invoiced:
+        folder = staging / CUSTOMERS_DIR / safe_file_stem(customer)
+        own = handed_over.where("BillingAccountId", customer)
+        files.append(write_csv(folder / f"{COST_TO_CUSTOMER.name}{CSV_SUFFIX}", own.columns, own.rows))
+        query, params = month_query(con, COST_TO_CUSTOMERS_TABLE, own.columns, period, customer)
+        copy_parquet(con, folder / f"{COST_TO_CUSTOMER.name}{PARQUET_SUFFIX}", query, params)
+        files.append(folder / f"{COST_TO_CUSTOMER.name}{PARQUET_SUFFIX}")
+        own_details = details.where("BillingAccountId", customer)
+        files += write_dataset(folder, INVOICE_DETAIL.name, own_details.columns, own_details.rows)
+        if periods is not None:
+            partner_periods = periods.where("InvoiceIssuerName", issuer)
+            files += write_dataset(folder, BILLING_PERIOD.name, partner_periods.columns, partner_periods.rows)
+    return files
+
+
+def _check_all(staging: Path, invoiced: list[str], expected_cost: dict, expected_sell: dict) -> None:
+    sentences = check_file(staging / f"{COST_FROM_MICROSOFT.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost)
+    sentences += check_file(
+        staging / f"{ALL_CUSTOMERS_STEM}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_sell,
+        key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
+    )  # fmt: skip
+    sentences += check_file(staging / f"{INVOICE_DETAIL.name}.csv", INVOICE_DETAIL_REQUIRED, INVOICE_DETAIL_REQUIRED)
+    if (staging / f"{BILLING_PERIOD.name}.csv").exists():
+        sentences += check_file(staging / f"{BILLING_PERIOD.name}.csv", BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=())
+    for customer in invoiced:
+        folder = staging / CUSTOMERS_DIR / safe_file_stem(customer)
+        own = {key: total for key, total in expected_sell.items() if key[1] == customer}
+        sentences += check_file(
+            folder / f"{COST_TO_CUSTOMER.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, own,
+            key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
+        )  # fmt: skip
+        header = (folder / f"{COST_TO_CUSTOMER.name}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
+        leaked = [column for column in INTERNAL_COLUMNS if column in header]
+        if leaked:
+            sentences.append(f"The file for customer {customer} would show {', '.join(leaked)}: internal columns never go to a customer.")
+    raise_on(sentences, "The FOCUS files were not published")
+
+
+def _swap_in(staging: Path, target: Path) -> None:
+    """The new folder replaces the old as a whole (two renames); the old one is then removed."""
+    retired = target.with_name(f".{target.name}-retired-{uuid.uuid4().hex[:8]}")
+    if target.exists():
+        target.rename(retired)
+    staging.rename(target)
+    shutil.rmtree(retired, ignore_errors=True)

@@ -1,0 +1,296 @@
+"""FOCUS files of a generated new-commerce month: validated, and tied to the invoices.
+
+A small NCE month is generated (`csp-recon generate`), ingested and transformed with dbt; its
+customers get complete billing profiles (written into config.customers here), one invoice is
+issued (a row of billing.issued_invoices, as `csp-recon issue` records it) and the month
+close's `marts.billing_periods` is a fixture table of its contract's columns. Expected figures
+come from the generated files (Decimal, read here) and from the invoice module's own sums, not
+from the FOCUS code.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from pipelines.config import SAMPLE_DIR, load_config
+from pipelines.focus.checks import FocusCheckError, check_file
+from pipelines.focus.datasets import COST_AND_USAGE_NOT_NULL, COST_AND_USAGE_REQUIRED, INTERNAL_COLUMNS
+from pipelines.focus.export import export_month
+from pipelines.focus.validation import run_focus_validator
+from pipelines.ingest.month import load_month
+from pipelines.invoicing.issuing import ISSUED_TABLE, _ensure_table
+from pipelines.invoicing.source import load_month as load_invoices
+from pipelines.publishing.warehouse_copy import PUBLISHED_SCHEMAS
+from pipelines.settings import DataPaths
+from tests.dbt_warehouse import dbt, new_warehouse
+
+PERIOD = "2026-10"
+MONTH = date(2026, 10, 1)
+GENERATE = ["--period", PERIOD, "--customers", "4", "--license-rows", "12", "--usage-rows", "24", "--currencies", "EUR,USD", "--seed", "5"]
+VAT = Decimal("0.20")
+ISSUED_NUMBER = "FA-000001"
+ISSUE_DATE, DUE_DATE = date(2026, 11, 3), date(2026, 12, 3)  # payment terms of the sample partner: 30 days
+PARTNER = load_config(SAMPLE_DIR).partner
+CUSTOMER_KEY = ("InvoiceIssuerName", "BillingAccountId", "BillingCurrency")
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        return list(csv.DictReader(source))
+
+
+def _bill_generated_customers(warehouse: Path) -> list[tuple[str, str]]:
+    """Every generated customer gets a complete French billing profile at 20 % VAT."""
+    with duckdb.connect(str(warehouse)) as con:
+        found = con.execute("SELECT DISTINCT lower(customer_id), upper(currency) FROM raw.nce_recon ORDER BY 1").fetchall()
+        for number, (customer, currency) in enumerate(found, start=100):
+            con.execute(
+                "INSERT INTO config.customers (customer_id, billing_name, address_line1, postal_code, city, country, vat_id, "
+                "tax_treatment, vat_rate, language, currency, invoice_grouping, tax_exempt, billing_profile_problems, source_line) "
+                "VALUES (?, ?, '1 rue de la Paix', '75002', 'Paris', 'FR', NULL, 'domestic', ?, 'fr', ?, 'product', false, NULL, ?)",
+                [customer, f"=Client {number}", VAT, currency, number],  # a name a spreadsheet would take for a formula
+            )
+    return found
+
+
+def _issue_first_invoice(warehouse: Path, customer: str, currency: str) -> None:
+    with duckdb.connect(str(warehouse)) as con:
+        _ensure_table(con)
+        pretax, tax, total = con.execute(
+            "SELECT billed_pretax, customer_tax, billed_total FROM marts.customer_monthly WHERE billing_period = ? AND customer_id = ? AND currency = ?",
+            [MONTH, customer, currency],
+        ).fetchone()
+        con.execute(
+            f"INSERT INTO {ISSUED_TABLE} VALUES ('FA', 1, ?, ?, ?, 'Client', ?, ?, ?, ?, ?, ?)",
+            [ISSUED_NUMBER, MONTH, customer, currency, ISSUE_DATE, DUE_DATE, pretax, tax, total],
+        )
+
+
+def _billing_periods_fixture(warehouse: Path) -> None:
+    """The month close's table, exactly its contract's columns (built in parallel by that work)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "CREATE TABLE marts.billing_periods (billing_period_start DATE, billing_period_end DATE, billing_period_status VARCHAR, "
+            "x_status VARCHAR, created_at TIMESTAMP, last_updated_at TIMESTAMP, invoice_issuer_name VARCHAR)"
+        )
+        con.execute(
+            "INSERT INTO marts.billing_periods VALUES (?, ?, 'Open', 'approved', ?, ?, ?), (?, ?, 'Closed', 'closed', ?, ?, ?)",
+            [MONTH, date(2026, 11, 1), datetime(2026, 11, 2, 8, 0), datetime(2026, 11, 3, 9, 30), PARTNER.legal_name,
+             date(2026, 9, 1), MONTH, datetime(2026, 10, 2, 8, 0), datetime(2026, 10, 5, 9, 0), PARTNER.legal_name],
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    data_dir = tmp_path_factory.mktemp("focus")
+    warehouse = new_warehouse(data_dir)
+    assert main(["generate", "--out", str(data_dir / "landing"), *GENERATE]) == 0
+    with duckdb.connect(str(warehouse)) as con:
+        load_month(con, DataPaths(data_dir), PERIOD)
+    customers = _bill_generated_customers(warehouse)
+    dbt(data_dir, [PERIOD], "run", "--select", "+cost_and_usage_from_microsoft", "+cost_and_usage_to_customers")
+    issued_customer, issued_currency = customers[0]
+    _issue_first_invoice(warehouse, issued_customer, issued_currency)
+    _billing_periods_fixture(warehouse)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        exported = export_month(con, DataPaths(data_dir), PERIOD, PARTNER)
+        invoices = load_invoices(con, PERIOD, PARTNER)
+    folder = exported.folder
+    # Two hand-made breaches of a customer's file, for the validator and the checks.
+    own = folder / "customers" / issued_customer / "cost_and_usage.csv"
+    breaches = data_dir / "breaches"
+    breaches.mkdir()
+    with own.open(encoding="utf-8", newline="") as source:
+        table = list(csv.reader(source))
+    billed = table[0].index("BilledCost")
+    with (breaches / "missing_billed_cost.csv").open("w", encoding="utf-8", newline="") as target:
+        csv.writer(target).writerows([cell for i, cell in enumerate(row) if i != billed] for row in table)
+    inclusive = breaches / "inclusive_end.csv"
+    shutil.copyfile(own, inclusive)
+    inclusive.write_text(inclusive.read_text(encoding="utf-8").replace("2026-11-01T00:00:00Z,2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z,2026-10-01T00:00:00Z", 1), encoding="utf-8")
+    reports = run_focus_validator(
+        [folder / "cost_and_usage_microsoft.csv", folder / "cost_and_usage_customers.csv", own, breaches / "missing_billed_cost.csv"]
+    )
+    return {
+        "data_dir": data_dir,
+        "folder": folder,
+        "exported": exported,
+        "customers": customers,
+        "issued": (issued_customer, issued_currency),
+        "invoices": invoices,
+        "validator": {report.file.name if report.file.parent.name != issued_customer else "own": report for report in reports},
+        "breaches": breaches,
+    }
+
+
+def test_both_datasets_pass_focus_validator_and_the_project_checks(month):
+    validator = month["validator"]
+    for name in ("cost_and_usage_microsoft.csv", "cost_and_usage_customers.csv", "own"):
+        assert validator[name].passed, validator[name].sentences()
+        assert len(validator[name].checks) == 133  # the whole 1.0 rule set ran, none skipped
+    folder = month["folder"]
+    assert check_file(folder / "cost_and_usage_microsoft.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+    for customer, _ in month["customers"]:
+        assert check_file(folder / "customers" / customer / "cost_and_usage.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+
+
+def test_cost_side_billed_cost_per_invoice_is_the_g_invoice_subtotal(month):
+    summary = _rows(month["data_dir"] / "landing" / PERIOD / "invoice_summary.csv")
+    expected = {row["InvoiceNumber"]: (Decimal(row["Subtotal"]), Decimal(row["Tax"])) for row in summary}
+    pretax, tax = defaultdict(Decimal), defaultdict(Decimal)
+    for row in _rows(month["folder"] / "cost_and_usage_microsoft.csv"):
+        assert row["InvoiceIssuerName"] == "Microsoft"
+        (tax if row["ChargeCategory"] == "Tax" else pretax)[row["InvoiceId"]] += Decimal(row["BilledCost"])
+    assert len(expected) == 2 and set(pretax) == set(expected)
+    for invoice, (subtotal, invoice_tax) in expected.items():
+        assert pretax[invoice] == subtotal
+        assert tax[invoice] == invoice_tax
+
+
+def test_each_customers_billed_cost_is_its_invoice_pretax_total(month):
+    invoices = {(customer.customer_id, invoice.currency): invoice for customer in month["invoices"].customers for invoice in customer.invoices}
+    # The generated customers, and the sample configuration's customers billed only services.
+    assert set(month["customers"]) < set(invoices)
+    assert set(month["exported"].customers) == {customer for customer, _ in invoices}
+    for (customer, currency), invoice in invoices.items():
+        rows = _rows(month["folder"] / "customers" / customer / "cost_and_usage.csv")
+        pretax = sum((Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] != "Tax"), Decimal(0))
+        tax = sum((Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] == "Tax"), Decimal(0))
+        assert pretax == invoice.billed_pretax == sum((line.amount for line in invoice.lines), Decimal(0))
+        assert tax == invoice.customer_tax
+        if (customer, currency) in month["customers"]:
+            assert tax == (pretax * VAT).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert {r["InvoiceIssuerName"] for r in rows} == {r["ServiceProviderName"] for r in rows} == {PARTNER.legal_name}
+        assert {r["BillingCurrency"] for r in rows} == {currency}
+
+
+def test_customer_files_keep_microsofts_cost_and_the_markup_inside(month):
+    folder = month["folder"]
+    internal_header = _rows(folder / "cost_and_usage_customers.csv")[0].keys()
+    assert set(INTERNAL_COLUMNS) <= set(internal_header)
+    customer, _ = month["issued"]
+    rows = _rows(folder / "customers" / customer / "cost_and_usage.csv")
+    assert not set(INTERNAL_COLUMNS) & set(rows[0])
+    header = list(rows[0])
+    first_custom = next(i for i, name in enumerate(header) if name.startswith("x_"))
+    assert all(name.startswith("x_") for name in header[first_custom:]) and "billing_period" not in header
+    assert {r["HostProviderName"] for r in rows if r["x_ChargeSource"] not in ("partner_service", "tax")} <= {"Microsoft"} | {r["PublisherName"] for r in rows}
+    # An untrusted name that reads as a formula is written inert.
+    assert {r["BillingAccountName"] for r in rows} == {"'=Client 100"}
+
+
+def test_money_is_decimal_in_parquet_and_periods_are_utc_with_exclusive_ends(month):
+    folder = month["folder"]
+    with duckdb.connect() as con:
+        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(folder / "cost_and_usage_microsoft.parquet")]).fetchall())
+        sums = con.execute('SELECT sum("BilledCost"), count(*) FROM read_parquet(?)', [str(folder / "cost_and_usage_microsoft.parquet")]).fetchone()
+    assert types["BilledCost"] == "DECIMAL(28,6)" and types["ListCost"] == "DECIMAL(38,12)"
+    assert types["BillingPeriodEnd"] == "TIMESTAMP WITH TIME ZONE"
+    rows = _rows(folder / "cost_and_usage_microsoft.csv")
+    assert sums == (sum(Decimal(r["BilledCost"]) for r in rows), len(rows))
+    assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in rows} == {("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")}
+    # Microsoft's inclusive ChargeEndDate (MM/DD/YYYY) + 1 day is the exclusive ChargePeriodEnd.
+    recon = {}
+    for path in (month["data_dir"] / "landing" / PERIOD).glob("*_InvoiceReconciliation.csv"):
+        for line, row in enumerate(_rows(path), start=2):
+            recon[f"{path.name}:{line}"] = row
+    checked = 0
+    for row in rows:
+        if row["x_ChargeSource"] == "tax":
+            continue
+        source = recon[f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"]
+        month_, day, year = (int(part) for part in source["ChargeEndDate"].split(" ")[0].split("/"))
+        assert row["ChargePeriodEnd"] == (date(year, month_, day) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
+        assert row["ChargePeriodEnd"] > row["ChargePeriodStart"]
+        checked += 1
+    assert checked == len(recon)
+
+
+def test_invoice_detail_lists_the_issued_invoice_with_its_due_date(month):
+    customer, currency = month["issued"]
+    rows = _rows(month["folder"] / "invoice_detail.csv")
+    assert {r["InvoiceId"] for r in rows} == {ISSUED_NUMBER}  # drafts have no number, hence no row
+    assert {r["PaymentDueDate"] for r in rows} == {"2026-12-03T00:00:00Z"}
+    assert {r["InvoiceIssueDate"] for r in rows} == {"2026-11-03T00:00:00Z"}
+    assert {r["PaymentTerms"] for r in rows} == {"Net 30 days"}
+    invoice = next(i for c in month["invoices"].customers if c.customer_id == customer for i in c.invoices if i.currency == currency)
+    assert sum(Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] != "Tax") == invoice.billed_pretax
+    assert [Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] == "Tax"] == [invoice.customer_tax]
+    own = _rows(month["folder"] / "customers" / customer / "cost_and_usage.csv")
+    assert {r["InvoiceId"] for r in own} == {ISSUED_NUMBER} and {r["x_InvoiceStatus"] for r in own} == {"Issued"}
+    other, _ = month["customers"][1]
+    assert {r["InvoiceId"] for r in _rows(month["folder"] / "customers" / other / "cost_and_usage.csv")} == {""}
+    assert _rows(month["folder"] / "customers" / other / "invoice_detail.csv") == []
+
+
+def test_billing_period_dataset_reads_the_month_close(month):
+    rows = _rows(month["folder"] / "billing_period.csv")
+    assert rows == [
+        {
+            "BillingPeriodCreated": "2026-11-02T08:00:00Z",
+            "BillingPeriodEnd": "2026-11-01T00:00:00Z",
+            "BillingPeriodLastUpdated": "2026-11-03T09:30:00Z",
+            "BillingPeriodStart": "2026-10-01T00:00:00Z",
+            "BillingPeriodStatus": "Open",
+            "InvoiceIssuerName": PARTNER.legal_name,
+            "x_Status": "approved",
+        }
+    ]
+    customer, _ = month["issued"]
+    assert _rows(month["folder"] / "customers" / customer / "billing_period.csv") == rows
+
+
+def test_hand_made_breaches_fail_with_a_sentence(month):
+    missing = month["validator"]["missing_billed_cost.csv"]
+    assert not missing.passed
+    assert any("BilledCost_Required" in sentence and "column BilledCost" in sentence for sentence in missing.sentences())
+    said = check_file(month["breaches"] / "missing_billed_cost.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
+    assert said == ["missing_billed_cost.csv lacks the required FOCUS column BilledCost."]
+    said = check_file(month["breaches"] / "inclusive_end.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
+    assert said == [
+        "inclusive_end.csv, row 2: BillingPeriodEnd 2026-10-31T00:00:00Z is not the first instant of the month after "
+        "BillingPeriodStart 2026-10-01T00:00:00Z: the billing period's end is exclusive."
+    ]
+
+
+def test_files_that_break_a_rule_are_not_published_and_the_previous_ones_stay(month):
+    """Microsoft's invoice says a cent more than its lines: the export refuses, naming the invoice."""
+    data_dir, folder = month["data_dir"], month["folder"]
+    before = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    invoice = _rows(data_dir / "landing" / PERIOD / "invoice_summary.csv")[0]["InvoiceNumber"]
+    warehouse = DataPaths(data_dir).warehouse
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal + 0.01 WHERE invoice_number = ?", [invoice])
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con, pytest.raises(FocusCheckError) as refused:
+            export_month(con, DataPaths(data_dir), PERIOD, PARTNER)
+    finally:
+        with duckdb.connect(str(warehouse)) as con:
+            con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal - 0.01 WHERE invoice_number = ?", [invoice])
+    assert f"the BilledCost of invoice {invoice} of Microsoft (tax rows apart) adds up to" in str(refused.value)
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == before
+    assert [path.name for path in folder.parent.iterdir() if path.name.startswith(".focus")] == []
+
+
+def test_the_monthly_run_writes_the_files_behind_the_gate():
+    from pipelines.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    files = dg.AssetKey(["exports", "focus"])
+    assert graph.get(files).parent_keys == {
+        dg.AssetKey(["focus", "cost_and_usage_from_microsoft"]),
+        dg.AssetKey(["focus", "cost_and_usage_to_customers"]),
+        dg.AssetKey(["quality", "reconciliation_report"]),
+    }
+    assert dg.AssetKey(["config", "partner_profile"]) in graph.get(dg.AssetKey(["focus", "cost_and_usage_to_customers"])).parent_keys
+    assert "focus" in PUBLISHED_SCHEMAS
