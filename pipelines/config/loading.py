@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.config.csv_files import read_table
 from pipelines.config.errors import ConfigError, ConfigProblem
-from pipelines.config.partner import PARTNER_FILE, PartnerProfile, load_partner
+from pipelines.config.partner import PARTNER_FILE, PARTNER_SETTINGS, PartnerProfile, load_partner
 from pipelines.config.tables import CONFIG_TABLES, CUSTOMER_DERIVED_COLUMNS, CUSTOMERS, PRICING_RULES, SERVICE_CHARGES, ConfigTable
 from pipelines.settings import DataPaths
 
@@ -133,6 +133,10 @@ def load_into_warehouse(con: duckdb.DuckDBPyConnection, config: PartnerConfig) -
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {CONFIG_SCHEMA}")
         for table in CONFIG_TABLES:
             counts[table.name] = _replace_table(con, table, config.tables[table.name])
+        con.execute(
+            f"CREATE OR REPLACE TABLE {PARTNER_SETTINGS} AS SELECT ?::DECIMAL(28, 2) AS daily_usage_allowance",
+            [config.partner.daily_usage_allowance],
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
