@@ -38,6 +38,9 @@ AMOUNT_DIGITS = 15  # daily BillingPreTaxTotal / PricingPreTaxTotal decimals (15
 QUANTITY_UNIT = 10**QUANTITY_DIGITS
 AMOUNT_UNIT = 10**AMOUNT_DIGITS
 AMOUNT_PLACES = Decimal(1).scaleb(-AMOUNT_DIGITS)
+# (whole, fraction) of a non-negative count of 10^-digits as decimal text with all its places.
+QUANTITY_TEXT = f"%d.%0{QUANTITY_DIGITS}d"
+AMOUNT_TEXT = f"%d.%0{AMOUNT_DIGITS}d"
 EARNED_CREDIT_PERCENT = 15
 DEFAULT_RESOURCES_PER_LINE = 3
 # The Azure subscriptions (EntitlementId) under one Azure plan, and the resource groups of each.
@@ -216,6 +219,7 @@ class _DailyRows:
         rows = written_quantity = written_amount = 0
         last = len(cells) - 1
         date_at, quantity_at, billing_at, pricing_at = self._positions
+        quantity_text, amount_text = QUANTITY_TEXT, AMOUNT_TEXT
         for index, ((template, day), weight) in enumerate(zip(cells, weights)):
             if index == last:
                 q, a, p = q_left, a_left, p_left
@@ -227,17 +231,11 @@ class _DailyRows:
             rows += 1
             row = template.copy()
             row[date_at] = self._date(day)
-            row[quantity_at] = _fixed(q, QUANTITY_UNIT, QUANTITY_DIGITS)
-            row[billing_at] = _fixed(a, AMOUNT_UNIT, AMOUNT_DIGITS)
-            row[pricing_at] = _fixed(p, AMOUNT_UNIT, AMOUNT_DIGITS)
+            row[quantity_at] = quantity_text % divmod(q, QUANTITY_UNIT)
+            row[billing_at] = amount_text % divmod(a, AMOUNT_UNIT)
+            row[pricing_at] = amount_text % divmod(p, AMOUNT_UNIT)
             written_quantity, written_amount = written_quantity + q, written_amount + a
             yield row
         self.totals.rows += rows
         self.totals.quantity += Decimal(written_quantity) / QUANTITY_UNIT
         self.totals.pretax += Decimal(written_amount) / AMOUNT_UNIT
-
-
-def _fixed(units: int, unit: int, digits: int) -> str:
-    """A non-negative integer count of 10^-digits as decimal text with `digits` places."""
-    whole, fraction = divmod(units, unit)
-    return f"{whole}.{fraction:0{digits}d}"
