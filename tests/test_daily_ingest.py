@@ -206,3 +206,38 @@ def test_microsofts_sample_with_its_customer_filled_in_loads_every_value(tmp_pat
     assert loaded["entitlement_id"] == "3f47bcf1-965d-40a1-a2bc-3d5db3653250"
     assert (loaded["partner_earned_credit_percentage"], loaded["credit_percentage"]) == (Decimal("0"), Decimal("0"))
     assert (loaded["benefit_type"], loaded["credit_type"]) == ("SavingsPlan", "Credit Not Applied")
+
+
+def _empty_invoice_reconciliation(con) -> None:
+    """What dbt builds for a month without invoices: the mart, with no row."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    columns = ", ".join(
+        f"NULL::{kind} AS {name}" for name, kind in (
+            ("billing_period", "DATE"), ("invoice_number", "VARCHAR"), ("currency", "VARCHAR"), ("status", "VARCHAR"),
+            ("invoice_kind", "VARCHAR"), ("recon_pretax", "DECIMAL(28,2)"), ("other_charges", "DECIMAL(28,2)"),
+            *((name, "DECIMAL(28,2)") for name in (
+                "invoice_pretax", "pretax_difference", "recon_tax", "tax_difference", "invoice_total", "total_difference",
+                "recon_charges", "invoice_charges", "charges_difference", "recon_credits", "invoice_credits",
+                "credits_difference", "invoice_total_difference")),
+        )
+    )
+    con.execute(f"CREATE TABLE marts.invoice_reconciliation AS SELECT {columns} WHERE false")
+
+
+def test_the_open_months_reconciliation_check_passes_saying_so_and_a_normal_month_still_fails(tmp_path):
+    from datetime import date
+
+    import duckdb
+
+    from pipelines.defs.quality.reconciliation import invoices_match
+
+    land(tmp_path, "Unbilled_EUR.csv", csv_text(DAILY_HEADER, [daily_row("4", "0.3264", invoice="", UsageDate="11/17/2026")]), "2026-11")
+    load(tmp_path, "2026-11")
+    land_invoice(tmp_path)  # a closed month: its recon and summary loaded, but (here) no invoice in the mart
+    load(tmp_path)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        _empty_invoice_reconciliation(con)
+        open_month = invoices_match(con, date(2026, 11, 1))
+        closed_month = invoices_match(con, date(2026, 10, 1))
+    assert open_month.passed and open_month.description == "2026-11 is open: month-to-date usage loaded, no invoice yet"
+    assert not closed_month.passed and closed_month.description == "No invoice was found for the month"
