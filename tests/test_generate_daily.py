@@ -49,7 +49,7 @@ def percent(row: dict[str, str], header: list[str]) -> Decimal:
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("daily")
     assert main(["generate", "--out", str(out), "--period", PERIOD, "--customers", "6", "--license-rows", "12",
-                 "--usage-rows", "60", "--header-form", "mixed", "--seed", "4", "--unbilled-through", "2026-11-17"]) == 0
+                 "--usage-rows", "40", "--header-form", "mixed", "--seed", "4", "--unbilled-through", "2026-11-17"]) == 0
     return out
 
 

@@ -42,7 +42,7 @@ AMOUNT_PLACES = Decimal(1).scaleb(-AMOUNT_DIGITS)
 QUANTITY_TEXT = f"%d.%0{QUANTITY_DIGITS}d"
 AMOUNT_TEXT = f"%d.%0{AMOUNT_DIGITS}d"
 EARNED_CREDIT_PERCENT = 15
-DEFAULT_RESOURCES_PER_LINE = 3
+DEFAULT_RESOURCES_PER_LINE = 2  # per Azure plan line and day: ~70k rows per currency of a default month
 # The Azure subscriptions (EntitlementId) under one Azure plan, and the resource groups of each.
 ENTITLEMENTS_PER_PLAN = (1, 3)
 RESOURCE_GROUPS = ("rg-prod-web", "RG-Shared-Services", "rg-dev", "rg-data-Analytics", "NetworkWatcherRG")
