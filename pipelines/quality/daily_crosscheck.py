@@ -34,10 +34,9 @@ from decimal import Decimal
 
 import duckdb
 
-from pipelines.config.partner import PARTNER_SETTINGS, DEFAULT_DAILY_USAGE_ALLOWANCE
+from pipelines.config.partner import DEFAULT_DAILY_USAGE_ALLOWANCE, PARTNER_SETTINGS
 
 QUANTITY_TOLERANCE = Decimal("0.000001")  # BillableQuantity is written to 6 decimals (0.005001)
-CENT = Decimal("0.01")
 SKIPPED_NO_FILE = "cross-check skipped: no daily rated usage file"
 SKIPPED_UNBILLED = "cross-check skipped: the month's daily rated usage is unbilled only (no invoice number), an estimate"
 CSV_FILE = "daily_usage_crosscheck.csv"
