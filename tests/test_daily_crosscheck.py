@@ -20,7 +20,7 @@ import pytest
 
 from pipelines.config.errors import ConfigProblem
 from pipelines.config.partner import _allowance
-from pipelines.defs.quality.daily_crosscheck import daily_crosscheck_problems, write_mismatches_csv
+from pipelines.defs.quality.daily_crosscheck import crosscheck_result, daily_crosscheck_problems, write_mismatches_csv
 from pipelines.defs.quality.gate import blocking_checks, require_month_passed
 from pipelines.defs.resources import Warehouse
 from pipelines.generate import generate
@@ -228,3 +228,19 @@ def test_a_month_without_a_daily_file_is_skipped_with_a_warning_and_does_not_blo
         assert daily_crosscheck_problems(con, MONTH) == []
     assert result.skipped == SKIPPED_NO_FILE == "cross-check skipped: no daily rated usage file"
     assert result.summary() == "cross-check skipped: no daily rated usage file"
+
+
+def test_the_dagster_check_warns_when_skipped_and_fails_with_the_csv_and_a_safe_table_on_a_mismatch(tmp_path):
+    skipped = tmp_path / "skipped"
+    land_month(skipped, VM_RECON, None)
+    warning = crosscheck_result(Warehouse(data_dir=str(skipped)), PERIOD)
+    assert (warning.passed, warning.severity) == (False, dg.AssetCheckSeverity.WARN)  # visible, never blocking
+    assert warning.description == "cross-check skipped: no daily rated usage file"
+    recon = [azure_line("3.91", "48", "0.0816", CustomerName="[click](http://evil.example) | *x*")]
+    land_month(tmp_path, recon, [VM_DAILY[0], daily_row("24", "2.0584", day=2)])
+    failed = crosscheck_result(Warehouse(data_dir=str(tmp_path)), PERIOD)
+    assert (failed.passed, failed.severity) == (False, dg.AssetCheckSeverity.ERROR)
+    assert failed.description.startswith("1 of 1 Azure plan group(s) disagree with the daily rated usage; first: customer [click]")
+    assert failed.metadata["csv"].path == str(tmp_path / "exports" / PERIOD / "daily_usage_crosscheck.csv")
+    table = failed.metadata["mismatching_lines"].value
+    assert "\\[click\\]\\(http:&#47;&#47;evil.example\\) \\| \\*x\\*" in table and "](http" not in table

@@ -57,7 +57,11 @@ def write_mismatches_csv(result: CrossCheck, folder: Path) -> Path | None:
     pool=WAREHOUSE_POOL,
 )
 def daily_usage_crosscheck(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    period = context.partition_key
+    return crosscheck_result(warehouse, context.partition_key)
+
+
+def crosscheck_result(warehouse: Warehouse, period: str) -> dg.AssetCheckResult:
+    """The month's cross-check as the UI shows it, its mismatching lines written to the CSV."""
     with warehouse.connect(read_only=True) as con:
         result = cross_check(con, billing_period(period))
     written = write_mismatches_csv(result, warehouse.paths.exports(period))
