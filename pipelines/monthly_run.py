@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
 from pipelines.metadata import printable
 from pipelines.partitions import MONTH_TAG, billing_period
@@ -261,11 +262,14 @@ def _print_summary(paths: DataPaths, period: str, ingested: bool) -> None:
                 say(f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}")
         if "marts.invoice_reconciliation" in tables:
             say("\nInvoices:")
-            for number, currency, status, recon, invoice, difference, tax_difference in con.execute(
+            invoices = con.execute(
                 """SELECT invoice_number, currency, status, recon_pretax, invoice_pretax, pretax_difference, tax_difference
                    FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
                 [month],
-            ).fetchall():
+            ).fetchall()
+            if not invoices and "raw.file_manifest" in tables and is_open_month(con, month):
+                say(f"  {open_month_sentence(period)}")
+            for number, currency, status, recon, invoice, difference, tax_difference in invoices:
                 say(
                     f"  {number:<14} {currency or '':<4} {status:<16} recon pretax {_money(recon)}  "
                     f"invoice pretax {_money(invoice)}  difference {_money(difference)}  tax difference {_money(tax_difference)}"

@@ -55,7 +55,8 @@ def all_rows(month) -> list[dict[str, str]]:
 
 def test_the_default_is_new_commerce_with_a_g_invoice_summary(month):
     folder, recon = month
-    assert sorted(p.name for p in folder.iterdir()) == [*sorted(recon), "invoice_summary.csv"]
+    daily = [name.replace("_InvoiceReconciliation", "_DailyRatedUsage") for name in recon]  # each invoice's Azure usage
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*recon, *daily, "invoice_summary.csv"])
     header, summary = read(folder / "invoice_summary.csv")
     assert header == NCE_SUMMARY
     assert [row["Currency"] for row in summary] == ["EUR", "USD"]

@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.config.csv_files import read_table
 from pipelines.config.errors import ConfigError, ConfigProblem
-from pipelines.config.partner import PARTNER_FILE, PartnerProfile, load_partner
+from pipelines.config.partner import PARTNER_FILE, PARTNER_SETTINGS, PartnerProfile, load_partner
 from pipelines.config.tables import CONFIG_TABLES, CUSTOMER_DERIVED_COLUMNS, CUSTOMERS, PRICING_RULES, SERVICE_CHARGES, ConfigTable
 from pipelines.settings import DataPaths
 
@@ -134,6 +134,10 @@ def load_into_warehouse(con: duckdb.DuckDBPyConnection, config: PartnerConfig) -
         for table in CONFIG_TABLES:
             counts[table.name] = _replace_table(con, table, config.tables[table.name])
         _replace_partner_profile(con, config.partner)
+        con.execute(
+            f"CREATE OR REPLACE TABLE {PARTNER_SETTINGS} AS SELECT ?::DECIMAL(28, 2) AS daily_usage_allowance",
+            [config.partner.daily_usage_allowance],
+        )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from pipelines.config.errors import ConfigProblem
 from pipelines.config.tables import LANGUAGES
 
 PARTNER_FILE = "partner.toml"
+# Where the run's loaded configuration keeps the partner's settings the checks read.
+PARTNER_SETTINGS = "config.partner_settings"
+# The daily rated usage cross-check's money allowance on top of Microsoft's truncation to the
+# cent, per Azure plan line group: none unless the partner sets one (work365-style).
+DEFAULT_DAILY_USAGE_ALLOWANCE = Decimal("0.00")
+MAX_DAILY_USAGE_ALLOWANCE = Decimal("1000000")
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,7 @@ class PartnerProfile:
     bic: str
     payment_terms_days: int
     series: str
+    daily_usage_allowance: Decimal = DEFAULT_DAILY_USAGE_ALLOWANCE
 
 
 # (section, key, what the clerk writes there); every one is required.
@@ -82,6 +90,7 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
         problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] payment_terms_days", "must be a whole number of days between 0 and 365, e.g. 30"))
         terms = 0
+    allowance = _allowance(data.get("reconciliation", {}).get("daily_usage_allowance"), problems)
     if problems:
         return None, problems
     return (
@@ -98,6 +107,30 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
             bic=values["bic"].replace(" ", "").upper(),
             payment_terms_days=terms,
             series=values["series"],
+            daily_usage_allowance=allowance,
         ),
         [],
     )
+
+
+def _allowance(value: object, problems: list[ConfigProblem]) -> Decimal:
+    """`[reconciliation] daily_usage_allowance`: an amount of at most 2 decimals from 0, in quotes
+    or not (a TOML float is read from its text, never through binary floating point)."""
+    if value is None:
+        return DEFAULT_DAILY_USAGE_ALLOWANCE
+    amount = None
+    if not isinstance(value, bool) and isinstance(value, (str, int, float)):
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            amount = None
+    if amount is None or not amount.is_finite() or amount < 0 or amount > MAX_DAILY_USAGE_ALLOWANCE or amount != amount.quantize(Decimal("0.01")):
+        problems.append(
+            ConfigProblem(
+                PARTNER_FILE, None, "[reconciliation] daily_usage_allowance",
+                f"is '{value}': write an amount in the billing currency from 0 to {MAX_DAILY_USAGE_ALLOWANCE:,} with at most "
+                "2 decimals, e.g. \"0.50\" (0.00 accepts only Microsoft's truncation to the cent)",
+            )
+        )
+        return DEFAULT_DAILY_USAGE_ALLOWANCE
+    return amount.quantize(Decimal("0.01"))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import date
 
-from pipelines.generate.months import COMMERCES, HEADER_FORMS, GeneratedNceInvoice, generate
+from pipelines.generate.daily_file import DEFAULT_RESOURCES_PER_LINE
+from pipelines.generate.months import COMMERCES, HEADER_FORMS, GeneratedNceInvoice, GeneratedUnbilled, generate
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +40,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--header-form", choices=HEADER_FORMS, default="pascal",
         help="NCE headers PascalCase (default), renamed camelCase (Aug 2023), or mixed (one file of each)",
     )
+    parser.add_argument(
+        "--daily-resources", type=int, default=DEFAULT_RESOURCES_PER_LINE, metavar="N",
+        help="NCE daily rated usage: resources per Azure plan line and day"
+        f" (default {DEFAULT_RESOURCES_PER_LINE}; rows = Azure plan lines x days x N)",
+    )
+    parser.add_argument(
+        "--unbilled-through", type=_day, default=None, metavar="YYYY-MM-DD",
+        help="NCE: also write the open month's unbilled daily rated usage (blank InvoiceNumber) from its 1st"
+        " through this day, alone in that month's folder (no recon file, no invoice summary)",
+    )
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a day: write it as YYYY-MM-DD, e.g. 2026-11-17") from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
             indirect=args.indirect,
             commerce=args.commerce,
             header_form=args.header_form,
+            daily_resources=args.daily_resources,
+            unbilled_through=args.unbilled_through,
         )
     except ValueError as error:
         print(f"csp-recon generate: {error}", file=sys.stderr)
@@ -63,6 +84,14 @@ def run(args: argparse.Namespace) -> int:
     for month in months:
         print(f"{month.period}  {month.directory}")
         for invoice in month.invoices:
+            if isinstance(invoice, GeneratedUnbilled):
+                d = invoice.daily_totals
+                rows += d.rows
+                print(
+                    f"  open month, {invoice.currency}: {d.rows} unbilled daily usage rows through {invoice.through.isoformat()}"
+                    f" ({invoice.header_form} header); pre-tax so far {d.pretax:.2f}"
+                )
+                continue
             if isinstance(invoice, GeneratedNceInvoice):
                 t = invoice.totals
                 rows += t.rows
@@ -71,6 +100,9 @@ def run(args: argparse.Namespace) -> int:
                     f" charges {t.charges:.2f}, credits {t.credits:.2f}, subtotal {t.subtotal:.2f},"
                     f" tax {t.tax:.2f}, total {t.subtotal + t.tax:.2f}"
                 )
+                if invoice.daily_totals is not None:
+                    rows += invoice.daily_totals.rows
+                    print(f"    daily rated usage: {invoice.daily_totals.rows} rows, pre-tax {invoice.daily_totals.pretax:.6f}")
                 continue
             rows += invoice.license_rows + invoice.usage_rows
             print(

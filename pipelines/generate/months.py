@@ -22,7 +22,14 @@ from pipelines.generate.amounts import money_text
 from pipelines.generate.book import build_book
 from pipelines.generate.catalog import currency_terms
 from pipelines.generate.license_file import license_layout, write_license_file
-from pipelines.generate.nce_file import NceTotals, nce_layout, write_nce_file
+from pipelines.generate.daily_file import (
+    DEFAULT_RESOURCES_PER_LINE,
+    DailyTotals,
+    daily_file_name,
+    unbilled_file_name,
+    write_daily_file,
+)
+from pipelines.generate.nce_file import AzurePlanLine, NceTotals, azure_plan_lines, nce_layout, write_nce_file
 from pipelines.generate.periods import BillingMonth, billing_months
 from pipelines.generate.usage_file import usage_layout, write_usage_file
 from pipelines.generate.writer import csv_file
@@ -63,6 +70,19 @@ class GeneratedNceInvoice:
     totals: NceTotals
     recon_file: Path
     header_form: str
+    daily_file: Path | None = None
+    daily_totals: DailyTotals | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedUnbilled:
+    """The open month's unbilled daily rated usage of one currency (blank InvoiceNumber)."""
+
+    currency: str
+    through: date
+    daily_file: Path
+    daily_totals: DailyTotals
+    header_form: str
 
 
 @dataclass(frozen=True)
@@ -70,7 +90,8 @@ class GeneratedMonth:
     period: str  # YYYY-MM
     directory: Path
     files: tuple[Path, ...]  # in the order written; the invoice summary last
-    invoices: tuple[GeneratedInvoice, ...] | tuple[GeneratedNceInvoice, ...]
+    # The open month of --unbilled-through holds its unbilled daily files, no invoice.
+    invoices: tuple[GeneratedInvoice, ...] | tuple[GeneratedNceInvoice, ...] | tuple[GeneratedUnbilled, ...]
 
 
 def license_file_name(invoice_number: str) -> str:
@@ -105,21 +126,32 @@ def generate(
     indirect: bool = False,
     commerce: str = "legacy",
     header_form: str = "pascal",
+    daily: bool = True,
+    daily_resources: int = DEFAULT_RESOURCES_PER_LINE,
+    unbilled_through: date | None = None,
 ) -> list[GeneratedMonth]:
     """Writes `OUT/<YYYY-MM>/` for `months` months from `period`. Row counts are per month
     and per currency file, shared among that currency's customers (for new commerce: seat
-    lines and Azure plan lines)."""
+    lines and Azure plan lines). New commerce also writes each invoice's billed daily rated
+    usage file (`daily`, `daily_resources` resources per Azure plan line and day) and, with
+    `unbilled_through`, the open month's unbilled daily files up to that day, alone in its folder."""
     currencies = tuple(currencies)
     _check_arguments(months, customers, license_rows, usage_rows, currencies)
     if commerce not in COMMERCES or header_form not in HEADER_FORMS:
         raise ValueError(f"--commerce is one of {', '.join(COMMERCES)} and --header-form one of {', '.join(HEADER_FORMS)}.")
     calendar = billing_months(period, months)
+    open_month = _open_month(unbilled_through, calendar, commerce, daily_resources)
     out = Path(out_dir)
-    planned = {month.period: _planned_names(seed, month, currencies, commerce) for month in calendar}
+    planned = {month.period: _planned_names(seed, month, currencies, commerce, daily) for month in calendar}
+    if open_month is not None:
+        planned[open_month.period] = {unbilled_file_name(open_month.period, currency) for currency in currencies}
     _refuse_foreign_files(out, planned)
     book = build_book(seed, customers, currencies, license_rows, usage_rows, calendar[0].start, indirect)
     if commerce == "nce":
-        return [_nce_month(out, seed, month, currencies, book, header_form) for month in calendar]
+        generated = [_nce_month(out, seed, month, currencies, book, header_form, daily, daily_resources) for month in calendar]
+        if open_month is not None:
+            generated.append(_unbilled_month(out, seed, open_month, unbilled_through, currencies, book, header_form, daily_resources))
+        return generated
     licenses = license_layout(indirect)
     usage = usage_layout()
     generated = []
@@ -170,25 +202,36 @@ def generate(
     return generated
 
 
-def _nce_month(out: Path, seed: int, month: BillingMonth, currencies: tuple[str, ...], book, header_form: str) -> GeneratedMonth:
+def _header_form(header_form: str, position: int) -> str:
+    return ("pascal" if position == 0 else "camel") if header_form == "mixed" else header_form
+
+
+def _nce_month(out: Path, seed: int, month: BillingMonth, currencies: tuple[str, ...], book, header_form: str,
+               daily: bool = True, daily_resources: int = DEFAULT_RESOURCES_PER_LINE) -> GeneratedMonth:
     directory = out / month.period
     directory.mkdir(parents=True, exist_ok=True)
     layout = nce_layout()
     invoices = []
     for position, currency in enumerate(currencies):
         number = invoice_number(seed, month.period, currency, "nce")
-        form = ("pascal" if position == 0 else "camel") if header_form == "mixed" else header_form
+        form = _header_form(header_form, position)
         path = directory / nce_file_name(number)
+        azure_lines: list[AzurePlanLine] = []
         totals = write_nce_file(
             path, layout, form, book.partner, book.customers_billed_in(currency), month, number,
-            currency_terms(currency), random.Random(f"{seed}/{month.period}/{currency}/nce"),
+            currency_terms(currency), random.Random(f"{seed}/{month.period}/{currency}/nce"), azure_lines,
+        )
+        daily_path = directory / daily_file_name(number) if daily else None
+        daily_totals = daily_path and write_daily_file(
+            daily_path, form, book.partner, azure_lines, month, number, currency,
+            random.Random(f"{seed}/{month.period}/{currency}/daily"), daily_resources,
         )
         invoices.append(
             GeneratedNceInvoice(
                 invoice_number=number, currency=currency,
                 invoice_date=month.invoice_date + timedelta(days=NCE_INVOICE_DAYS_AFTER_MONTH),
                 billing_period_start=month.start, billing_period_end=month.end,
-                totals=totals, recon_file=path, header_form=form,
+                totals=totals, recon_file=path, header_form=form, daily_file=daily_path, daily_totals=daily_totals or None,
             )
         )
     summary_path = directory / INVOICE_SUMMARY_FILE
@@ -201,7 +244,45 @@ def _nce_month(out: Path, seed: int, month: BillingMonth, currencies: tuple[str,
                 invoice.billing_period_end.isoformat(), invoice.currency,
                 *(f"{amount:.2f}" for amount in (t.charges, t.credits, t.subtotal, t.tax, t.subtotal + t.tax)),
             ])
-    return GeneratedMonth(month.period, directory, (*(i.recon_file for i in invoices), summary_path), tuple(invoices))
+    files = [path for i in invoices for path in (i.recon_file, i.daily_file) if path is not None]
+    return GeneratedMonth(month.period, directory, (*files, summary_path), tuple(invoices))
+
+
+def _open_month(through: date | None, calendar: list[BillingMonth], commerce: str, daily_resources: int) -> BillingMonth | None:
+    """The month `through` falls in, when it is not one of the closed months being generated."""
+    if daily_resources < 1:
+        raise ValueError("--daily-resources must be at least 1.")
+    if through is None:
+        return None
+    if commerce != "nce":
+        raise ValueError("--unbilled-through writes the new-commerce daily rated usage file: use it with --commerce nce.")
+    (open_month,) = billing_months(f"{through.year:04d}-{through.month:02d}", 1)
+    if any(month.period == open_month.period for month in calendar):
+        raise ValueError(
+            f"{open_month.period} is both a billed month and the open month of --unbilled-through {through.isoformat()}: "
+            "give a date in a month after the generated ones."
+        )
+    return open_month
+
+
+def _unbilled_month(out: Path, seed: int, month: BillingMonth, through: date, currencies: tuple[str, ...], book,
+                    header_form: str, daily_resources: int) -> GeneratedMonth:
+    """The open month's folder: per currency, the unbilled daily rated usage from the 1st through
+    `through`, blank InvoiceNumber; no reconciliation file and no invoice summary (Microsoft has
+    not invoiced the month yet)."""
+    directory = out / month.period
+    directory.mkdir(parents=True, exist_ok=True)
+    unbilled = []
+    for position, currency in enumerate(currencies):
+        form = _header_form(header_form, position)
+        # The month's Azure plan consumption as its invoice will have it, cut at `through`.
+        lines = azure_plan_lines(book.partner, book.customers_billed_in(currency), month, currency_terms(currency),
+                                 random.Random(f"{seed}/{month.period}/{currency}/nce"))
+        path = directory / unbilled_file_name(month.period, currency)
+        totals = write_daily_file(path, form, book.partner, lines, month, "", currency,
+                                  random.Random(f"{seed}/{month.period}/{currency}/daily"), daily_resources, through)
+        unbilled.append(GeneratedUnbilled(currency, through, path, totals, form))
+    return GeneratedMonth(month.period, directory, tuple(u.daily_file for u in unbilled), tuple(unbilled))
 
 
 def _decimal(cents: int) -> Decimal:
@@ -253,10 +334,10 @@ def _check_arguments(
         raise ValueError("row counts cannot be negative.")
 
 
-def _planned_names(seed: int, month: BillingMonth, currencies: tuple[str, ...], commerce: str) -> set[str]:
+def _planned_names(seed: int, month: BillingMonth, currencies: tuple[str, ...], commerce: str, daily: bool = True) -> set[str]:
     numbers = [invoice_number(seed, month.period, currency, commerce) for currency in currencies]
     if commerce == "nce":
-        return {INVOICE_SUMMARY_FILE, *map(nce_file_name, numbers)}
+        return {INVOICE_SUMMARY_FILE, *map(nce_file_name, numbers), *(map(daily_file_name, numbers) if daily else ())}
     return {INVOICE_SUMMARY_FILE, *map(license_file_name, numbers), *map(usage_file_name, numbers)}
 
 

@@ -92,6 +92,23 @@ def exchange_rate(rng: random.Random, terms: CurrencyTerms) -> Decimal:
     return (Decimal(terms.per_100_usd) / 100 + wiggle).quantize(FX_PLACES)
 
 
+@dataclass(frozen=True)
+class AzurePlanLine:
+    """One Azure plan line as written to the recon file: what its daily rated usage adds up to."""
+
+    customer: Customer
+    meter: object  # catalog.Meter
+    values: dict  # the line's recon values (ProductId, SkuId, AvailabilityId, SubscriptionId, ...)
+    start: date
+    end: date
+    list_price: Decimal  # USD
+    effective_price: Decimal  # USD, after partner-earned credit
+    quantity: Decimal  # BillableQuantity
+    exchange_rate: Decimal
+    subtotal: Decimal  # billing currency, truncated to the cent as Microsoft does
+    earned_credit: bool
+
+
 @dataclass
 class NceTotals:
     rows: int = 0
@@ -114,8 +131,10 @@ def write_nce_file(
     invoice_number: str,
     terms: CurrencyTerms,
     rng: random.Random,
+    azure_lines: list[AzurePlanLine] | None = None,
 ) -> NceTotals:
-    lines = _NceLines(partner, month, invoice_number, terms, rng)
+    """`azure_lines`, when given, receives the file's Azure plan lines (for its daily rated usage)."""
+    lines = _NceLines(partner, month, invoice_number, terms, rng, azure_lines)
     empty = layout.template({})
     with csv_file(path) as output:
         output.row(written_header(layout, header_form))
@@ -127,9 +146,24 @@ def write_nce_file(
     return lines.totals
 
 
+def azure_plan_lines(
+    partner: Partner, customers: list[Customer], month: BillingMonth, terms: CurrencyTerms, rng: random.Random
+) -> list[AzurePlanLine]:
+    """The Azure plan lines a month's recon file would hold (same stream, same lines), no file
+    written: the consumption an unbilled daily file reports before the invoice exists."""
+    found: list[AzurePlanLine] = []
+    lines = _NceLines(partner, month, "", terms, rng, found)
+    for position, customer in enumerate(customers):
+        for _ in lines.of_customer(customer, position):
+            pass
+    return found
+
+
 class _NceLines:
-    def __init__(self, partner: Partner, month: BillingMonth, invoice_number: str, terms: CurrencyTerms, rng: random.Random) -> None:
+    def __init__(self, partner: Partner, month: BillingMonth, invoice_number: str, terms: CurrencyTerms, rng: random.Random,
+                 azure_lines: list[AzurePlanLine] | None = None) -> None:
         self.totals = NceTotals()
+        self._azure_lines = azure_lines
         self._partner = partner
         self._month = month
         self._invoice = invoice_number
@@ -144,6 +178,7 @@ class _NceLines:
     # -- one customer ------------------------------------------------------------------------
 
     def of_customer(self, customer: Customer, position: int):
+        self._customer = customer
         base = {
             "PartnerId": self._partner.partner_id, "CustomerId": customer.customer_id, "CustomerName": customer.name,
             "CustomerDomainName": customer.domain, "CustomerCountry": "US" if self._terms.code == "USD" else "DE",
@@ -315,7 +350,13 @@ class _NceLines:
                 parts = [(month.start, month.end, list_price * PEC, consumed, PEC_DESCRIPTION)]
             for start, end, effective, quantity, description in parts:
                 values = self._azure_values(azure, meter, start, end, effective.normalize(), list_price, quantity.normalize(), description)
-                yield self._line(base, values, usage_subtotal(effective, quantity, self._fx))
+                subtotal = usage_subtotal(effective, quantity, self._fx)
+                if self._azure_lines is not None:
+                    self._azure_lines.append(AzurePlanLine(
+                        self._customer, meter, values, start, end, list_price, effective.normalize(), quantity.normalize(),
+                        self._fx, subtotal, description == PEC_DESCRIPTION,
+                    ))
+                yield self._line(base, values, subtotal)
 
     def _marketplace(self, base: dict):
         publisher, publisher_id, product, price = pick(self._rng, MARKETPLACE)

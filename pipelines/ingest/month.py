@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.formats import INVOICE_SUMMARY_COLUMNS, FileKind
+from pipelines.ingest import daily_usage
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.invoice_summary import (
     InvoiceDocuments,
@@ -57,6 +58,12 @@ class MonthLoad:
     period: str
     files: list[FileOutcome] = field(default_factory=list)
     invoices: list[InvoiceFigures] = field(default_factory=list)
+    # Only unbilled daily rated usage landed: Microsoft has not invoiced the month yet.
+    open_month: bool = False
+
+    @property
+    def open_month_sentence(self) -> str:
+        return daily_usage.open_month_sentence(self.period) if self.open_month else ""
 
     def rows(self, kind: FileKind) -> tuple[int, int]:
         chosen = [f for f in self.files if f.kind == kind.value and f.status == "loaded"]
@@ -123,9 +130,14 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         _check_charge_dates(con, read, period)
         reads.append(read)
         outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = read.rows_read, read.rows_loaded, read.rows_rejected
-        outcome.currencies = tuple(r[0] for r in con.execute(f"SELECT DISTINCT currency FROM {read.table} WHERE currency IS NOT NULL ORDER BY 1").fetchall())
+        currency = daily_usage.CURRENCY_COLUMN if read.kind == FileKind.DAILY_USAGE else "currency"
+        outcome.currencies = tuple(r[0] for r in con.execute(f"SELECT DISTINCT {currency} FROM {read.table} WHERE {currency} IS NOT NULL ORDER BY 1").fetchall())
 
-    if reads and not month.invoices:
+    # The open month: only unbilled daily usage, which no invoice summary can exist for yet.
+    month.open_month = bool(reads) and not month.invoices and all(
+        read.kind == FileKind.DAILY_USAGE and not daily_usage.billed_rows(con, read.table) for read in reads
+    )
+    if reads and not month.invoices and not month.open_month:
         raise IngestError(
             f"landing/{period}",
             "there is no invoice summary for this month, so nothing can be reconciled",

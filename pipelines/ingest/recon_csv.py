@@ -20,6 +20,7 @@ from pipelines.formats import (
     Column,
     FileKind,
 )
+from pipelines.ingest import daily_usage
 from pipelines.ingest.dates import date_problem_sql, datetime_sql
 from pipelines.ingest.recognise import RecognisedHeader
 from pipelines.ingest.scan import ScannedFile
@@ -65,9 +66,11 @@ class ReconFileRead:
             return "NULL::JSON", []
         return "json_object(" + ", ".join(f"?, {alias}" for _, alias in extras) + ")", [name for name, _ in extras]
 
-    def _value_sql(self, column: Column, present: set[str]) -> str:
-        if column.name not in present:
+    def _value_sql(self, column: Column, header: dict[str, str]) -> str:
+        if column.name not in header:
             return f"NULL::{column.storage_type}"
+        if self.kind == FileKind.DAILY_USAGE and (special := daily_usage.value_sql(column, header[column.name])):
+            return special
         if column.type == US_DATETIME:
             return datetime_sql(column.sql_name)
         if column.type == JSON_TEXT:
@@ -81,8 +84,8 @@ class ReconFileRead:
     ) -> tuple[str, list]:
         """INSERT of the accepted, value-checked lines with their lineage. A license file has no
         invoice number: each line gets the invoice of its currency."""
-        present = {column.name for column in self.recognised.positions if column is not None}
-        values = [self._value_sql(column, present) for column in COLUMNS_BY_KIND[self.kind]]
+        header = {column.name: name for name, column in zip(self.recognised.header, self.recognised.positions) if column}
+        values = [self._value_sql(column, header) for column in COLUMNS_BY_KIND[self.kind]]
         # By name: a table made by an earlier version may hold newer columns at its end.
         names = [column.sql_name for column in COLUMNS_BY_KIND[self.kind]]
         names += [name for name, _ in ATTRIBUTED_COLUMNS.get(self.kind, ())]
@@ -289,7 +292,7 @@ def _find_value_problems(con: duckdb.DuckDBPyConnection, read: ReconFileRead) ->
     per_column = [
         f"CASE {' '.join(checks)} END"
         for header, column in zip(read.recognised.header, read.recognised.positions)
-        if column is not None and (checks := _value_checks(column, header.replace("'", "''"), column.name in required))
+        if column is not None and (checks := _value_checks(column, header, column.name in required, read.kind))
     ]
     # Most lines are clean: a plain filter finds the few with a problem before any list is built.
     any_problem = " OR ".join(f"({case}) IS NOT NULL" for case in per_column) or "false"
@@ -303,11 +306,15 @@ def _find_value_problems(con: duckdb.DuckDBPyConnection, read: ReconFileRead) ->
     )
 
 
-def _value_checks(column: Column, label: str, required: bool) -> list[str]:
+def _value_checks(column: Column, header: str, required: bool, kind: FileKind | None = None) -> list[str]:
     """WHEN clauses for one column: the first that holds is its problem."""
     value = column.sql_name
+    label = header.replace("'", "''")
     shown = f"'{label} is ''' || {value} || ''', which "
     checks = [f"WHEN {value} IS NULL THEN ['{label}', '{label} is empty']"] if required else []
+    daily = kind == FileKind.DAILY_USAGE
+    if daily:
+        checks += daily_usage.value_checks(column, header, label) or []
     if column.scale is not None:
         number = "a whole number" if column.scale == 0 else "a number"
         too_precise = "is not a whole number" if column.scale == 0 else f"has more than {column.scale} decimals and would be rounded"
@@ -317,6 +324,8 @@ def _value_checks(column: Column, label: str, required: bool) -> list[str]:
             f"WHEN try_cast({value} AS DOUBLE) IS NULL "
             f"THEN ['{label}', {shown}is not {number} (use a point for decimals and no thousands separators)']",
             f"WHEN try_cast({value} AS {column.type}) IS NULL THEN ['{label}', {shown}is too large for this column']",
+            # A column of 18 places is as wide as the comparison: a digit past the 18th is found by its text.
+            *([f"WHEN regexp_matches({value}, '\\.[0-9]{{18}}0*[1-9]') THEN ['{label}', {shown}{too_precise}']"] if column.scale >= 18 else []),
             f"WHEN try_cast({value} AS DECIMAL(38, 18)) = CAST({value} AS {column.type}) THEN NULL",
             f"ELSE ['{label}', {shown}{too_precise}']",
         ]
@@ -325,11 +334,9 @@ def _value_checks(column: Column, label: str, required: bool) -> list[str]:
             f"WHEN {date_problem_sql(value)} "
             f"THEN ['{label}', {shown}is not a date (Partner Center writes M/D/YYYY, e.g. 10/1/2026, or ISO 8601, e.g. 2026-10-01T00:00:00Z)']"
         )
-    elif column.type == JSON_TEXT:
-        checks.append(
-            f"WHEN {value} IS NOT NULL AND NOT json_valid({value}) "
-            f"THEN ['{label}', {shown}is not valid JSON (Partner Center writes a list such as [\"AddOn\"] or [])']"
-        )
+    elif column.type == JSON_TEXT and not (daily and daily_usage.skips_json_check(column)):
+        problem = daily_usage.JSON_PROBLEM if daily else 'is not valid JSON (Partner Center writes a list such as ["AddOn"] or [])'
+        checks.append(f"WHEN {value} IS NOT NULL AND NOT json_valid({value}) THEN ['{label}', {shown}{problem}']")
     return checks
 
 

@@ -22,7 +22,10 @@ _DESCRIPTIONS = {
     RAW_KEYS[FileKind.LICENSE_RECON]: "Legacy license-based reconciliation lines, typed, one row per file line.",
     RAW_KEYS[FileKind.USAGE_RECON]: "Legacy usage-based reconciliation lines, typed, one row per file line.",
     RAW_KEYS[FileKind.NCE_RECON]: "New-commerce invoice reconciliation lines (G-invoices), typed, one row per file line.",
-    RAW_KEYS[FileKind.DAILY_USAGE]: "New-commerce daily rated usage lines (billed and unbilled), typed, one row per file line.",
+    RAW_KEYS[FileKind.DAILY_USAGE]: (
+        "New-commerce daily rated usage lines (Azure plan per subscription, resource and day), billed (with an "
+        "InvoiceNumber) or unbilled (the open month), typed, percentages on the 0..100 scale, one row per file line."
+    ),
     RAW_KEYS[FileKind.INVOICE_SUMMARY]: "The month's Microsoft invoices: one row per invoice.",
     MANIFEST_KEY: "One row per landed file: kind, sha256, rows read / loaded / rejected.",
     REJECTED_KEY: "Every input line set aside, with file, line, column and reason.",
@@ -47,6 +50,8 @@ def raw_partner_center_files(context: dg.AssetExecutionContext, warehouse: Wareh
             raise dg.Failure(description=error.message, metadata={"file": error.file_name, "line": error.line, "column": error.column}) from None
     for note in (f"{f.name}: {f.note}" for f in month.files if f.note):
         context.log.warning(note)
+    if month.open_month:
+        context.log.info(month.open_month_sentence)
     yield from _materializations(month)
 
 
@@ -59,7 +64,10 @@ def _materializations(month: MonthLoad):
     for kind, key in RAW_KEYS.items():
         loaded, rejected = month.rows(kind)
         yield dg.MaterializeResult(asset_key=key, metadata={"rows_loaded": loaded, "rows_rejected": rejected})
-    yield dg.MaterializeResult(asset_key=MANIFEST_KEY, metadata={"files": len(month.files), "files_table": files_table})
+    manifest = {"files": len(month.files), "files_table": files_table}
+    if month.open_month:
+        manifest["open_month"] = month.open_month_sentence
+    yield dg.MaterializeResult(asset_key=MANIFEST_KEY, metadata=manifest)
     yield dg.MaterializeResult(
         asset_key=REJECTED_KEY, metadata={"rows_rejected": sum(f.rows_rejected for f in month.files)}
     )

@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.ingest.checks import conservation_breaks
+from pipelines.defs.quality.daily_crosscheck import daily_crosscheck_problems
 from pipelines.defs.quality.reconciliation import every_line_priced, invoices_match, marts_tie_out
 from pipelines.defs.resources import Warehouse
 from pipelines.partitions import billing_period
@@ -42,6 +43,7 @@ def blocking_checks():
         ("invoices_reconcile", _from_check(invoices_match)),
         ("marts_tie", _from_check(marts_tie_out)),
         ("every_line_priced", _from_check(every_line_priced)),
+        ("daily_usage_crosscheck", daily_crosscheck_problems),
     ]
     for name in suite_names():
         suite = load_suite(name)
