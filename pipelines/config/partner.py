@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from pipelines.config.errors import ConfigProblem
 from pipelines.config.tables import LANGUAGES
+from pipelines.quality.thresholds import AZURE_SPIKE_MINIMUM_INCREASE, AZURE_SPIKE_PERCENT
 
 PARTNER_FILE = "partner.toml"
 
@@ -26,6 +28,10 @@ class PartnerProfile:
     bic: str
     payment_terms_days: int
     series: str
+    # [azure_warnings]: a day-over-day Azure spike is a day more than spike_percent above the day
+    # before, by at least spike_minimum_increase (customer currency).
+    spike_percent: Decimal = AZURE_SPIKE_PERCENT
+    spike_minimum_increase: Decimal = AZURE_SPIKE_MINIMUM_INCREASE
 
 
 # (section, key, what the clerk writes there); every one is required.
@@ -45,7 +51,7 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     if not path.is_file():
         return None, [ConfigProblem(PARTNER_FILE, None, None, "is missing: run `csp-recon init` to write a sample to edit")]
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)  # amounts never pass through float
     except UnicodeDecodeError:
         return None, [ConfigProblem(PARTNER_FILE, None, None, "is not UTF-8 text: save it as UTF-8")]
     except tomllib.TOMLDecodeError as error:
@@ -82,6 +88,8 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
         problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] payment_terms_days", "must be a whole number of days between 0 and 365, e.g. 30"))
         terms = 0
+    spike_percent = _amount(data, "spike_percent", AZURE_SPIKE_PERCENT, "a percentage such as 100 (a day costing double the day before)", problems)
+    spike_minimum = _amount(data, "spike_minimum_increase", AZURE_SPIKE_MINIMUM_INCREASE, "an amount such as 50.00", problems)
     if problems:
         return None, problems
     return (
@@ -98,6 +106,23 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
             bic=values["bic"].replace(" ", "").upper(),
             payment_terms_days=terms,
             series=values["series"],
+            spike_percent=spike_percent,
+            spike_minimum_increase=spike_minimum,
         ),
         [],
     )
+
+
+def _amount(data: dict, key: str, default: Decimal, what: str, problems: list[ConfigProblem]) -> Decimal:
+    """A non-negative number of [azure_warnings], written bare or in quotes; the default when absent."""
+    value = data.get("azure_warnings", {}).get(key)
+    if value is None:
+        return default
+    try:
+        number = Decimal(value) if isinstance(value, (int, Decimal, str)) and not isinstance(value, bool) else None
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite() or number < 0:
+        problems.append(ConfigProblem(PARTNER_FILE, None, f"[azure_warnings] {key}", f"is {value!r}: write {what}"))
+        return default
+    return number

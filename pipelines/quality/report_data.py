@@ -6,6 +6,7 @@ from datetime import date
 
 import duckdb
 
+from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
 from pipelines.quality.report_html import InvoiceBreakdown, ReportData
 
 REJECTED_SHOWN = 200
@@ -17,7 +18,7 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> ReportData:
+def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date, spike_rule: SpikeRule | None = None) -> ReportData:
     invoices = _dicts(
         con,
         """SELECT invoice_number, currency, invoice_pretax, recon_pretax + other_charges AS found_pretax,
@@ -74,4 +75,7 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> Rep
         [month],
     )
     total = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month]).fetchone()[0]
-    return ReportData(period=period, invoices=breakdowns, files=files, rejected=rejected, rejected_total=total)
+    return ReportData(
+        period=period, invoices=breakdowns, files=files, rejected=rejected, rejected_total=total,
+        azure_warnings=azure_warning_rows(con, month, spike_rule),
+    )  # fmt: skip

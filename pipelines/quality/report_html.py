@@ -35,6 +35,7 @@ class ReportData:
     files: list[dict]
     rejected: list[dict]
     rejected_total: int
+    azure_warnings: list[dict] = field(default_factory=list)  # pipelines/quality/azure_warnings.py
 
 
 def _cell(value: object) -> str:
@@ -123,6 +124,8 @@ def render_report(data: ReportData) -> str:
                 [("source", "Source"), ("product_id", "Product id"), ("sku_id", "SKU id"), ("product_name", "Product"), ("charges", "Charges"), ("credits", "Credits"), ("lines", "Lines")],
             )
         )
+    parts.append(f"<h2>Azure early warnings ({len(data.azure_warnings)})</h2>")
+    parts.append(_table(data.azure_warnings, [("kind", "Kind"), ("level", "Level"), ("customer_id", "Customer id"), ("message", "Warning")]))
     parts.append("<h2>Files</h2>")
     parts.append(
         _table(
