@@ -74,7 +74,7 @@ def _budget_rows(con: duckdb.DuckDBPyConnection, month: date, tables: set[str]) 
     params: list = []
     if AZURE_DETAIL in tables:
         spend_queries.append(
-            f"""SELECT customer_id, currency, max(customer_name) AS file_name, sum(sell_pretax) AS spend, max(usage_date) AS through,
+            f"""SELECT customer_id, currency, max(customer_name) AS file_name, sum(sell_pretax)::DECIMAL(38, 6) AS spend, max(usage_date) AS through,
                        bool_or(line_status = 'unbilled') AS estimated
                 FROM {AZURE_DETAIL} WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in SPEND_STATUSES)})
                 GROUP BY customer_id, currency"""
@@ -83,7 +83,7 @@ def _budget_rows(con: duckdb.DuckDBPyConnection, month: date, tables: set[str]) 
     if CHARGES in tables:
         itemised = f"AND customer_id NOT IN (SELECT customer_id FROM {AZURE_DETAIL} WHERE billing_period = ?)" if AZURE_DETAIL in tables else ""
         spend_queries.append(
-            f"""SELECT customer_id, currency, max(customer_name) AS file_name, sum(billed_pretax) AS spend, NULL::DATE AS through,
+            f"""SELECT customer_id, currency, max(customer_name) AS file_name, sum(billed_pretax)::DECIMAL(38, 6) AS spend, NULL::DATE AS through,
                        false AS estimated
                 FROM {CHARGES} WHERE billing_period = ? AND source IN ({", ".join("?" for _ in USAGE_SOURCES)}) {itemised}
                 GROUP BY customer_id, currency"""
