@@ -298,3 +298,18 @@ def test_hostile_names_in_attachments_are_inert(exported):
     sheet = [cell for row in _xlsx_rows((invoices / f"{DUPONT}-azure-usage.xlsx").read_bytes()) for cell in row]
     assert HOSTILE not in sheet and "'" + HOSTILE in sheet
     assert all(not cell.startswith("=") for cell in sheet)
+
+
+def test_a_wrong_azure_grouping_is_named_by_file_line_and_field(tmp_path: Path):
+    from pipelines.config import ConfigError, write_sample_config
+
+    write_sample_config(tmp_path)
+    customers = tmp_path / "customers.csv"
+    text = customers.read_text(encoding="utf-8")
+    assert ",5000.00,product,tag:costcenter\n" in text  # Dupont, line 11
+    customers.write_text(text.replace(",5000.00,product,tag:costcenter\n", ",5000.00,product,costcenter\n"), encoding="utf-8")
+    with pytest.raises(ConfigError) as error:
+        load_config(tmp_path)
+    assert [str(problem) for problem in error.value.problems] == [
+        "customers.csv line 11, azure_grouping: is 'costcenter': write subscription, resource_group or tag: followed by a tag name, e.g. tag:costcenter"
+    ]
