@@ -25,6 +25,7 @@ from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
 from pipelines.metadata import printable
 from pipelines.partitions import MONTH_TAG, billing_period
+from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
@@ -282,6 +283,8 @@ def _print_summary(paths: DataPaths, period: str, ingested: bool) -> None:
                 [month],
             ).fetchall():
                 say(f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}")
+        for line in azure_summary_lines(con, month, paths):  # budgets and spikes, before the invoice exists
+            say(line)
 
 
 def _print_publication(events: list[dg.DagsterEvent], paths: DataPaths) -> None:

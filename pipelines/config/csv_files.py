@@ -76,6 +76,8 @@ def _typed(raw: str, column) -> tuple[object, str | None]:
         return None, (f"is blank: write {column.help or 'a value'}" if column.required else None)
     if column.choices and raw not in column.choices:
         return None, f"is '{raw}': write one of {', '.join(column.choices)}"
+    if column.pattern and not re.fullmatch(column.pattern, raw):
+        return None, f"is '{raw}': write {column.help}"
     kind = column.kind
     if kind is Kind.GUID:
         return raw.lower(), None

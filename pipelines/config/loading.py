@@ -18,7 +18,15 @@ import duckdb
 from pipelines.config.csv_files import read_table
 from pipelines.config.errors import ConfigError, ConfigProblem
 from pipelines.config.partner import PARTNER_FILE, PARTNER_SETTINGS, PartnerProfile, load_partner
-from pipelines.config.tables import CONFIG_TABLES, CUSTOMER_DERIVED_COLUMNS, CUSTOMERS, PRICING_RULES, SERVICE_CHARGES, ConfigTable
+from pipelines.config.tables import (
+    CONFIG_TABLES,
+    CUSTOMER_DERIVED_COLUMNS,
+    CUSTOMERS,
+    DEFAULT_AZURE_GROUPING,
+    PRICING_RULES,
+    SERVICE_CHARGES,
+    ConfigTable,
+)
 from pipelines.settings import DataPaths
 
 CONFIG_DIR_ENV = "CSP_RECON_CONFIG_DIR"
@@ -88,6 +96,7 @@ def load_config(directory: str | os.PathLike) -> PartnerConfig:
         row["billing_profile_problems"] = "; ".join(billing_profile_gaps(row)) or None
         row["language"] = row["language"] or partner.language
         row["invoice_grouping"] = row["invoice_grouping"] or "product"
+        row["azure_grouping"] = row["azure_grouping"] or DEFAULT_AZURE_GROUPING
     return PartnerConfig(directory=directory, partner=partner, tables=tables)
 
 

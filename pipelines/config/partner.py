@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pipelines.config.errors import ConfigProblem
 from pipelines.config.tables import LANGUAGES
+from pipelines.quality.thresholds import AZURE_SPIKE_MINIMUM_INCREASE, AZURE_SPIKE_PERCENT
 
 PARTNER_FILE = "partner.toml"
 # Where the run's loaded configuration keeps the partner's settings the checks read.
@@ -34,6 +35,10 @@ class PartnerProfile:
     payment_terms_days: int
     series: str
     daily_usage_allowance: Decimal = DEFAULT_DAILY_USAGE_ALLOWANCE
+    # [azure_warnings]: a day-over-day Azure spike is a day more than spike_percent above the day
+    # before, by at least spike_minimum_increase (customer currency).
+    spike_percent: Decimal = AZURE_SPIKE_PERCENT
+    spike_minimum_increase: Decimal = AZURE_SPIKE_MINIMUM_INCREASE
 
 
 # (section, key, what the clerk writes there); every one is required.
@@ -53,7 +58,7 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     if not path.is_file():
         return None, [ConfigProblem(PARTNER_FILE, None, None, "is missing: run `csp-recon init` to write a sample to edit")]
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)  # amounts never pass through float
     except UnicodeDecodeError:
         return None, [ConfigProblem(PARTNER_FILE, None, None, "is not UTF-8 text: save it as UTF-8")]
     except tomllib.TOMLDecodeError as error:
@@ -91,6 +96,8 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
         problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] payment_terms_days", "must be a whole number of days between 0 and 365, e.g. 30"))
         terms = 0
     allowance = _allowance(data.get("reconciliation", {}).get("daily_usage_allowance"), problems)
+    spike_percent = _amount(data, "spike_percent", AZURE_SPIKE_PERCENT, "a percentage such as 100 (a day costing double the day before)", problems)
+    spike_minimum = _amount(data, "spike_minimum_increase", AZURE_SPIKE_MINIMUM_INCREASE, "an amount such as 50.00", problems)
     if problems:
         return None, problems
     return (
@@ -108,6 +115,8 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
             payment_terms_days=terms,
             series=values["series"],
             daily_usage_allowance=allowance,
+            spike_percent=spike_percent,
+            spike_minimum_increase=spike_minimum,
         ),
         [],
     )

@@ -46,6 +46,7 @@ class Column:
     required: bool = False
     choices: tuple[str, ...] = ()
     help: str = ""  # how to write the value, in the clerk's words
+    pattern: str = ""  # a regular expression the whole value must match (checked after choices)
 
     @property
     def sql_type(self) -> str:
@@ -69,6 +70,10 @@ class ConfigTable:
 TAX_TREATMENTS = ("domestic", "reverse_charge", "exempt", "outside_scope")
 LANGUAGES = ("en", "fr")
 INVOICE_GROUPINGS = ("product", "subscription")
+# Azure usage lines of a customer's invoice: one per Azure subscription, resource group, or
+# value of one tag (`tag:costcenter`; no quote, backslash, comma or semicolon in the tag's name).
+AZURE_GROUPING_PATTERN = r"subscription|resource_group|tag:[^\s\"'\\,;][^\"'\\,;]*"
+DEFAULT_AZURE_GROUPING = "subscription"
 PRICING_SOURCES = ("license", "usage", "seat", "azure_plan", "marketplace", "reservation", "software", "credit")
 PRICING_BASES = ("cost_markup", "list_relative", "fixed_unit_price")
 
@@ -91,6 +96,12 @@ CUSTOMERS = ConfigTable(
         Column("currency", Kind.CODE, required=True, help="a three-letter currency code, e.g. EUR"),
         Column("monthly_usage_budget", Kind.DECIMAL_MONEY, help="an amount such as 25000.00"),
         Column("invoice_grouping", Kind.TEXT, choices=INVOICE_GROUPINGS),
+        Column(
+            "azure_grouping",
+            Kind.TEXT,
+            pattern=AZURE_GROUPING_PATTERN,
+            help="subscription, resource_group or tag: followed by a tag name, e.g. tag:costcenter",
+        ),
     ),
 )
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 import duckdb
 
 from pipelines.config import PartnerProfile
+from pipelines.invoicing.azure_detail import AZURE_PLAN_SOURCE, load_azure_lines
 from pipelines.invoicing.model import (
     MONEY_COLUMNS,
     BlockedCustomer,
@@ -62,14 +63,24 @@ def load_month(con: duckdb.DuckDBPyConnection, period: str, seller: PartnerProfi
         con, f"SELECT customer_id, currency, description, quantity, unit_price, amount FROM {SERVICE_CHARGES} WHERE billing_period = ?", [start]
     )
     buyers = {row["customer_id"]: row for row in _fetch(con, f"SELECT * FROM {CUSTOMERS}", [])}
-    return assemble_month(period, seller, monthly, charges, services, buyers)
+    month_end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    return assemble_month(period, seller, monthly, charges, services, buyers, load_azure_lines(con, start, month_end))
 
 
 def assemble_month(
-    period: str, seller: PartnerProfile, monthly_rows: list[dict], charge_rows: list[dict], service_rows: list[dict], customer_rows: dict[str, dict]
+    period: str,
+    seller: PartnerProfile,
+    monthly_rows: list[dict],
+    charge_rows: list[dict],
+    service_rows: list[dict],
+    customer_rows: dict[str, dict],
+    azure_lines: dict[tuple[str, str], list[InvoiceLine]] | None = None,
 ) -> MonthInvoices:
     """Group the lines under their customer and currency, check they add up, set aside customers
-    without a complete billing profile (named, never billed at a guessed 0 %)."""
+    without a complete billing profile (named, never billed at a guessed 0 %). A customer whose
+    Azure usage is itemised (`azure_lines`, from the daily usage file) has those lines in place
+    of its Azure plan lines per product."""
+    azure_lines = azure_lines or {}
     start = date.fromisoformat(f"{period}-01")
     end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     customer_rows = {str(key).lower(): row for key, row in customer_rows.items()}
@@ -96,7 +107,9 @@ def assemble_month(
         invoices = []
         for row in rows:
             currency = row["currency"]
-            lines = product_lines(charge_rows, customer_id, currency, buyer.grouping, start, end) + _service_lines(service_rows, customer_id, currency)
+            itemised = azure_lines.get((customer_id, currency))
+            charges = charge_rows if itemised is None else [row for row in charge_rows if row["source"] != AZURE_PLAN_SOURCE]
+            lines = product_lines(charges, customer_id, currency, buyer.grouping, start, end) + (itemised or []) + _service_lines(service_rows, customer_id, currency)
             invoice = CurrencyInvoice(
                 currency=currency,
                 totals={column: to_decimal(row[column], f"customer_monthly.{column} of customer {customer_id}") for column in MONEY_COLUMNS},

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from pipelines.invoicing.azure_detail import UsageDetail, attachment_files, attachment_name
 from pipelines.invoicing.csv_export import index_csv
 from pipelines.invoicing.model import MonthInvoices
 from pipelines.invoicing.rendering import render_month
@@ -39,8 +40,10 @@ class ExportResult:
     totals: dict[str, dict[str, Decimal]]
 
 
-def write_month(month: MonthInvoices, paths: DataPaths) -> ExportResult:
-    """Render every customer's CSV, HTML and PDF and swap them in as the month's invoices."""
+def write_month(month: MonthInvoices, paths: DataPaths, usage_details: dict[str, UsageDetail] | None = None) -> ExportResult:
+    """Render every customer's CSV, HTML and PDF and swap them in as the month's invoices, with
+    the customer's Azure usage detail (CSV, XLSX) beside them when it has one."""
+    usage_details = usage_details or {}
     month_dir = paths.exports(month.period)
     exports_root = paths.inside(month_dir.parent)
     exports_root.mkdir(parents=True, exist_ok=True)
@@ -59,6 +62,11 @@ def write_month(month: MonthInvoices, paths: DataPaths) -> ExportResult:
                 name = f"{customer.file_stem}.{kind}"
                 _write_durably(paths.inside(staged_invoices / name), content)
                 files_of[customer.customer_id][kind] = f"{INVOICES_DIR}/{name}"
+                written.append(month_dir / INVOICES_DIR / name)
+            detail = usage_details.get(customer.customer_id)
+            for kind, content in (attachment_files(detail) if detail else {}).items():
+                name = attachment_name(customer.file_stem, kind)
+                _write_durably(paths.inside(staged_invoices / name), content)
                 written.append(month_dir / INVOICES_DIR / name)
         _write_durably(staging / INDEX_FILE, index_csv(month, files_of))
         _fsync_dir(staged_invoices)

@@ -16,6 +16,7 @@ from pipelines.quality.report_html import (
     UsageBudget,
     history_window,
 )
+from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
 
 REJECTED_SHOWN = 200
 
@@ -26,7 +27,9 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date, landing: Path | None = None) -> ReportData:
+def load_report(
+    con: duckdb.DuckDBPyConnection, period: str, month: date, landing: Path | None = None, spike_rule: SpikeRule | None = None
+) -> ReportData:
     """`landing` is the month's landing folder, where a rejected line kept without its file's
     header (before raw.rejected_rows kept it) has it read again, to tell its amounts apart."""
     invoices = _dicts(
@@ -88,6 +91,7 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date, landin
         history=_history(con, period),
         margins=_margins(con, month),
         budgets=_budgets(con, month),
+        azure_warnings=azure_warning_rows(con, month, spike_rule),
     )
 
 

@@ -81,6 +81,7 @@ class ReportData:
     history: list[MonthFigures] = field(default_factory=list)  # up to HISTORY_MONTHS, ending with this month
     margins: list[CustomerMargin] = field(default_factory=list)
     budgets: list[UsageBudget] = field(default_factory=list)
+    azure_warnings: list[dict] = field(default_factory=list)  # pipelines/quality/azure_warnings.py
 
 
 @dataclass(frozen=True)

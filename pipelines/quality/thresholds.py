@@ -15,6 +15,17 @@ ROW_ARITHMETIC_TOLERANCE = Decimal("0.01")
 # fraud or misuse signal Partner Center asks partners to watch.
 COST_JUMP_PERCENT = Decimal(os.environ.get("CSP_RECON_COST_JUMP_PERCENT", "50"))
 
+# Azure budget warnings: the month-to-date Azure spend at sell price (the daily usage file,
+# billed or estimated) reaching these percentages of the customer's monthly_usage_budget.
+AZURE_BUDGET_WARNING_PERCENTS = (Decimal(80), Decimal(100))
+
+# Day-over-day Azure spikes per Azure subscription, the defaults of partner.toml
+# [azure_warnings]: a day costing more than AZURE_SPIKE_PERCENT above the day before, and by at
+# least AZURE_SPIKE_MINIMUM_INCREASE in the customer's currency, so that cents moving
+# (0.01 -> 0.05) are never a spike while a VM fleet left running is.
+AZURE_SPIKE_PERCENT = Decimal(100)
+AZURE_SPIKE_MINIMUM_INCREASE = Decimal("50.00")
+
 # ChargeType values documented for the legacy license and usage files and the new-commerce
 # reconciliation file (recon-formats.md §9; compared lower-cased).
 KNOWN_CHARGE_TYPES = frozenset(

@@ -13,12 +13,14 @@ from pipelines.config import ConfigError, config_dir_in_use, load_config
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing import InvoiceDataError, load_month, write_month
+from pipelines.invoicing.azure_detail import load_usage_details
 from pipelines.invoicing.money import display_amount, plain_amount
 from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 
 CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
 CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])
 CUSTOMER_MONTHLY = dg.AssetKey(["marts", "customer_monthly"])
+AZURE_DAILY_USAGE = dg.AssetKey(["marts", "azure_daily_usage"])
 SERVICE_CHARGES_MONTHLY = dg.AssetKey(["marts", "service_charges_monthly"])
 RECONCILIATION_REPORT = dg.AssetKey(["quality", "reconciliation_report"])
 BILLING_PROFILES_CHECK = "every_customer_has_a_billing_profile"
@@ -26,7 +28,7 @@ BILLING_PROFILES_CHECK = "every_customer_has_a_billing_profile"
 
 @dg.asset(
     key=CUSTOMER_INVOICES,
-    deps=[CUSTOMER_INVOICE_LINES, CUSTOMER_MONTHLY, SERVICE_CHARGES_MONTHLY, RECONCILIATION_REPORT],
+    deps=[CUSTOMER_INVOICE_LINES, CUSTOMER_MONTHLY, SERVICE_CHARGES_MONTHLY, AZURE_DAILY_USAGE, RECONCILIATION_REPORT],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
     backfill_policy=ONE_MONTH_PER_RUN,
@@ -42,7 +44,8 @@ BILLING_PROFILES_CHECK = "every_customer_has_a_billing_profile"
 )
 def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     """One draft invoice per customer in `<data>/exports/<YYYY-MM>/invoices/<customer_id>.csv|.html|.pdf`
-    and `invoice_index.csv` with every customer's totals, replaced as a whole on each run. Issued
+    (and `<customer_id>-azure-usage.csv|.xlsx`, its Azure usage detail, when the daily usage
+    file itemises it) and `invoice_index.csv` with every customer's totals, replaced as a whole on each run. Issued
     invoices (`csp-recon issue`) live apart, in `issued/`, and are never touched here."""
     period = context.partition_key
     if not warehouse.paths.warehouse.exists():
@@ -52,9 +55,10 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
         seller = load_config(config_dir_in_use(warehouse.paths)).partner
         with warehouse.connect(read_only=True) as con:
             month = load_month(con, period, seller)
+            usage_details = load_usage_details(con, month.period_start)
     except (ConfigError, InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
         raise dg.Failure(description=str(error)) from None
-    result = write_month(month, warehouse.paths)  # the warehouse is closed while files are written
+    result = write_month(month, warehouse.paths, usage_details)  # the warehouse is closed while files are written
     if not month.customers:
         context.log.warning(f"marts.customer_monthly has no customer for {period}: the index is empty.")
     totals = result.totals

@@ -7,6 +7,7 @@ from pipelines.defs.config.assets import CONFIG_KEYS
 from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.quality.azure_warnings import configured_spike_rule
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
 
@@ -20,6 +21,7 @@ REPORT_FILE = "reconciliation_report.html"
         dg.AssetKey(["marts", "invoice_reconciliation"]),
         dg.AssetKey(["marts", "customer_monthly"]),
         dg.AssetKey(["marts", "fct_charges"]),
+        dg.AssetKey(["marts", "azure_daily_usage"]),
         MANIFEST_KEY,
         REJECTED_KEY,
         CONFIG_KEYS["customers"],
@@ -35,8 +37,9 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
     and for a mismatch the breakdown by charge type and customer; charts of the last 12 months,
     margin per customer and Azure usage against budget; files and rejected lines."""
     period = context.partition_key
+    spike_rule = configured_spike_rule(warehouse.paths)
     with warehouse.connect(read_only=True) as con:
-        data = load_report(con, period, billing_period(period), warehouse.paths.landing(period))
+        data = load_report(con, period, billing_period(period), warehouse.paths.landing(period), spike_rule)
     target = warehouse.paths.exports(period) / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".partial")

@@ -6,8 +6,13 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.quality.reconciliation import month_check
-from pipelines.metadata import markdown_table
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.metadata import markdown_table, printable
+from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.quality.azure_warnings import BUDGET, SPIKE, SpikeRule, azure_warning_rows, configured_spike_rule
 from pipelines.quality.thresholds import COST_JUMP_PERCENT, KNOWN_CHARGE_TYPES
+
+AZURE_DAILY_USAGE = dg.AssetKey(["marts", "azure_daily_usage"])
 
 WARN = dg.AssetCheckSeverity.WARN
 
@@ -43,20 +48,52 @@ def cost_jumps(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResu
 
 
 def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
-    over = con.execute(
-        """SELECT m.customer_id, m.customer_name, m.currency, m.usage_cost_pretax, c.monthly_usage_budget
-           FROM marts.customer_monthly m JOIN config.customers c USING (customer_id)
-           WHERE m.billing_period = ? AND c.monthly_usage_budget IS NOT NULL
-             AND m.usage_cost_pretax > c.monthly_usage_budget
-           ORDER BY m.customer_id""",
-        [month],
-    ).fetchall()
-    return dg.AssetCheckResult(
-        passed=not over,
-        severity=WARN,
-        description=f"{len(over)} customer(s) above their monthly usage budget" if over else "usage within budgets",
-        metadata={"customers": len(over), "examples": markdown_table(over, ("customer id", "name", "currency", "usage", "budget"))},
+    """Customers whose month-to-date Azure spend at sell price reached 80 % or 100 % of their budget."""
+    return _azure_result(azure_warning_rows(con, month), BUDGET, "customer(s) past 80 % of their monthly Azure budget", "usage within budgets")
+
+
+def azure_usage_spikes(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule | None = None) -> dg.AssetCheckResult:
+    """Azure subscriptions whose day cost jumped above the partner's spike rule."""
+    rule = rule or SpikeRule()
+    return _azure_result(
+        azure_warning_rows(con, month, rule),
+        SPIKE,
+        f"day-over-day Azure spike(s) (a day more than {rule.percent:f} % above the day before, by {rule.minimum_increase:,.2f} or more)",
+        "no day-over-day Azure spike",
     )
+
+
+def _azure_result(rows: list[dict], kind: str, found: str, none: str) -> dg.AssetCheckResult:
+    rows = [row for row in rows if row["kind"] == kind]
+    table = [
+        (row["level"], row["customer_id"], row["customer_name"], row["azure_subscription_name"] or row["azure_subscription_id"] or "",
+         row["usage_date"], row["currency"], f"{row['amount']:,.2f}", f"{row['compared_with']:,.2f}")
+        for row in rows
+    ]  # fmt: skip
+    return dg.AssetCheckResult(
+        passed=not rows,
+        severity=WARN,
+        description=f"{len(rows)} {found}; first: {printable(rows[0]['message'])}" if rows else none,
+        metadata={
+            "warnings": len(rows),
+            "examples": markdown_table(table, ("level", "customer id", "name", "Azure subscription", "day", "currency", "amount", "compared with")),
+        },
+    )
+
+
+def _azure_check(name: str, description: str, evaluate) -> dg.AssetChecksDefinition:
+    """A warning on marts.azure_daily_usage, built on every run: an open month whose only data is
+    the unbilled daily file is warned about before any invoice or report exists."""
+
+    @dg.asset_check(
+        asset=AZURE_DAILY_USAGE, name=name, description=description, blocking=False, partitions_def=monthly_partitions, pool=WAREHOUSE_POOL
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        rule = configured_spike_rule(warehouse.paths)
+        with warehouse.connect(read_only=True) as con:
+            return evaluate(con, billing_period(context.partition_key), rule)
+
+    return _check
 
 
 def lines_below_cost(con: duckdb.DuckDBPyConnection, month: date, examples: int = 20) -> dg.AssetCheckResult:
@@ -92,7 +129,16 @@ def lines_below_cost(con: duckdb.DuckDBPyConnection, month: date, examples: int 
 
 charge_types_known = month_check("charge_types_known", "ChargeType values are the documented ones.", unknown_charge_types, blocking=False)
 no_cost_jump = month_check("no_cost_jump", "No customer's cost jumps above the threshold month over month.", cost_jumps, blocking=False)
-usage_within_budget = month_check("usage_within_budget", "Azure usage within each customer's configured budget.", usage_over_budget, blocking=False)
+usage_within_budget = _azure_check(
+    "usage_within_budget",
+    "Each customer's month-to-date Azure spend at sell price below 80 % of its monthly_usage_budget (warns at 80 % and 100 %).",
+    lambda con, month, _rule: usage_over_budget(con, month),
+)
+no_azure_usage_spike = _azure_check(
+    "no_azure_usage_spike",
+    "No Azure subscription's day costs more than the partner's spike rule above the day before (partner.toml [azure_warnings]).",
+    azure_usage_spikes,
+)
 no_line_below_cost = month_check(
     "no_line_below_cost", "No charge line is billed for less than Microsoft's cost.", lines_below_cost, blocking=False
 )

@@ -1,0 +1,138 @@
+"""Azure usage on the customer's invoice: its lines grouped as the customer chose, and the usage
+detail attachment (CSV and XLSX) beside the invoice, whose amounts add up to those lines.
+
+Both read `marts.azure_daily_usage`, where each invoiced Azure plan line is already shared over
+the daily rows to the cent and each row carries the invoice line it belongs to
+(`invoice_group`, from the customer's `azure_grouping`). A customer without billed daily rows
+for the month has no rows there and keeps its Azure lines per product. The attachment shows the
+customer's prices only: never Microsoft's cost, the margin or the pricing rule.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+import polars as pl
+
+from pipelines.invoicing.model import InvoiceLine
+from pipelines.invoicing.money import plain_number
+from pipelines.invoicing.safety import csv_safe_cell
+
+AZURE_DETAIL = "marts.azure_daily_usage"
+AZURE_PLAN_SOURCE = "azure_plan"
+# Rows that are on the invoice: shares of an Azure plan line, and lines the daily file lacks.
+INVOICED_STATUSES = ("billed", "not_itemised")
+ATTACHMENT_SUFFIX = "-azure-usage"
+ATTACHMENT_KINDS = ("csv", "xlsx")
+SHEET_NAME = "Azure usage"
+
+# (header, mart column) of the attachment, in order; `amount` is the customer's price.
+ATTACHMENT_COLUMNS = (
+    ("billing_period", "billing_period"),
+    ("customer_id", "customer_id"),
+    ("customer_name", "customer_name"),
+    ("currency", "currency"),
+    ("invoice_line", "invoice_group"),
+    ("usage_date", "usage_date"),
+    ("azure_subscription_id", "entitlement_id"),
+    ("azure_subscription_name", "entitlement_description"),
+    ("resource_group", "resource_group"),
+    ("service", "meter_category"),
+    ("meter", "meter_name"),
+    ("meter_sub_category", "meter_sub_category"),
+    ("region", "meter_region"),
+    ("product", "product_name"),
+    ("unit", "unit"),
+    ("quantity", "quantity"),
+    ("tags", "tags"),
+    ("amount", "billed_pretax"),
+)
+TEXT_HEADERS = tuple(header for header, _ in ATTACHMENT_COLUMNS if header not in ("billing_period", "usage_date", "quantity", "amount"))
+
+
+@dataclass(frozen=True)
+class UsageDetail:
+    """One customer's invoiced Azure rows of the month, in the attachment's column order."""
+
+    customer_id: str
+    rows: tuple[dict, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((row["amount"] for row in self.rows), Decimal(0))
+
+
+def has_azure_detail(con: duckdb.DuckDBPyConnection) -> bool:
+    schema, table = AZURE_DETAIL.split(".")
+    found = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?", [schema, table]
+    ).fetchone()
+    return bool(found[0])
+
+
+def load_azure_lines(con: duckdb.DuckDBPyConnection, month_start: date, month_end: date) -> dict[tuple[str, str], list[InvoiceLine]]:
+    """Per (customer, currency) itemised this month: one invoice line per invoice_group, sorted."""
+    if not has_azure_detail(con):
+        return {}
+    found = con.execute(
+        f"""SELECT customer_id, currency, invoice_group, sum(billed_pretax)::DECIMAL(28, 2)
+            FROM {AZURE_DETAIL}
+            WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)})
+            GROUP BY ALL ORDER BY customer_id, currency, invoice_group""",
+        [month_start, *INVOICED_STATUSES],
+    ).fetchall()
+    lines: dict[tuple[str, str], list[InvoiceLine]] = defaultdict(list)
+    for customer_id, currency, group, amount in found:
+        lines[(str(customer_id).lower(), currency)].append(
+            InvoiceLine(description=str(group), quantity=None, unit_price=None, amount=amount, period_start=month_start, period_end=month_end)
+        )
+    return dict(lines)
+
+
+def load_usage_details(con: duckdb.DuckDBPyConnection, month_start: date) -> dict[str, UsageDetail]:
+    """Every itemised customer's invoiced Azure rows of the month (DECIMAL kept: fetchall, not .df())."""
+    if not has_azure_detail(con):
+        return {}
+    columns = ", ".join(f"{column}::VARCHAR AS {header}" if column == "tags" else f"{column} AS {header}" for header, column in ATTACHMENT_COLUMNS)
+    cursor = con.execute(
+        f"""SELECT {columns} FROM {AZURE_DETAIL}
+            WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)})
+            ORDER BY customer_id, currency, invoice_group, usage_date NULLS LAST, entitlement_id, resource_group, meter_category,
+                     meter_name, product_name, tags::VARCHAR""",
+        [month_start, *INVOICED_STATUSES],
+    )
+    names = [description[0] for description in cursor.description]
+    rows_of: dict[str, list[dict]] = defaultdict(list)
+    for values in cursor.fetchall():
+        row = dict(zip(names, values))
+        rows_of[str(row["customer_id"]).lower()].append(row)
+    return {customer_id: UsageDetail(customer_id, tuple(rows)) for customer_id, rows in rows_of.items()}
+
+
+def attachment_frame(detail: UsageDetail) -> pl.DataFrame:
+    """The attachment as a table: text made inert for spreadsheets, amounts exact decimals."""
+    data = {header: [row[header] for row in detail.rows] for header, _ in ATTACHMENT_COLUMNS}
+    for header in TEXT_HEADERS:
+        data[header] = [None if value is None else csv_safe_cell(value) for value in data[header]]
+    data["quantity"] = [None if value is None else plain_number(value) for value in data["quantity"]]
+    schema = {header: pl.String for header in TEXT_HEADERS}
+    schema.update({"billing_period": pl.Date, "usage_date": pl.Date, "quantity": pl.String, "amount": pl.Decimal(28, 2)})
+    return pl.DataFrame(data, schema={header: schema[header] for header, _ in ATTACHMENT_COLUMNS})
+
+
+def attachment_files(detail: UsageDetail) -> dict[str, bytes]:
+    """{"csv": ..., "xlsx": ...}: CSV as the invoices' (UTF-8 with BOM, CRLF), XLSX one sheet."""
+    frame = attachment_frame(detail)
+    csv_bytes = frame.write_csv(include_bom=True, line_terminator="\r\n").encode("utf-8")
+    workbook = io.BytesIO()
+    frame.write_excel(workbook, worksheet=SHEET_NAME, autofit=True)
+    return {"csv": csv_bytes, "xlsx": workbook.getvalue()}
+
+
+def attachment_name(file_stem: str, kind: str) -> str:
+    return f"{file_stem}{ATTACHMENT_SUFFIX}.{kind}"
