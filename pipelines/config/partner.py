@@ -26,6 +26,13 @@ class PartnerProfile:
     bic: str
     payment_terms_days: int
     series: str
+    # How a change to an issued month is billed (issue 14): a credit note and a corrected
+    # invoice, or the difference on the next open month's invoice.
+    correction_mode: str = "credit_note"
+    credit_note_series: str = "AV"
+
+
+CORRECTION_MODES = ("credit_note", "next_invoice")
 
 
 # (section, key, what the clerk writes there); every one is required.
@@ -82,6 +89,12 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
         problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] payment_terms_days", "must be a whole number of days between 0 and 365, e.g. 30"))
         terms = 0
+    correction_mode = text("invoicing", "correction_mode", "credit_note or next_invoice", required=False) or CORRECTION_MODES[0]
+    if correction_mode not in CORRECTION_MODES:
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] correction_mode", f"is '{correction_mode}': write one of {', '.join(CORRECTION_MODES)}"))
+    credit_note_series = text("invoicing", "credit_note_series", "the credit note number series, e.g. AV", required=False) or "AV"
+    if credit_note_series == values["series"]:
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] credit_note_series", "must differ from series: credit notes are numbered apart"))
     if problems:
         return None, problems
     return (
@@ -98,6 +111,8 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
             bic=values["bic"].replace(" ", "").upper(),
             payment_terms_days=terms,
             series=values["series"],
+            correction_mode=correction_mode,
+            credit_note_series=credit_note_series,
         ),
         [],
     )
