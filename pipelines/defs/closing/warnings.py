@@ -16,7 +16,9 @@ from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeho
 from pipelines.settings import DataPaths
 
 
-def _from_result(query):
+def judged_by(query):
+    """A WARN check function of the run (con, month) -> AssetCheckResult, as a list of problems."""
+
     def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
         result = query(con, month)
         return [] if result.passed else [result.description or "failed"]
@@ -45,10 +47,10 @@ def warning_checks(paths: DataPaths) -> list[WarningCheck]:
     """Named as in the Dagster UI: spikes, budgets, negative margins, unknown charge types,
     customers without a billing profile (unknown customers), and the WARN expectation suites."""
     checks: list[WarningCheck] = [
-        ("charge_types_known", _from_result(unknown_charge_types)),
-        ("no_cost_jump", _from_result(cost_jumps)),
-        ("usage_within_budget", _from_result(usage_over_budget)),
-        ("no_line_below_cost", _from_result(lines_below_cost)),
+        ("charge_types_known", judged_by(unknown_charge_types)),
+        ("no_cost_jump", judged_by(cost_jumps)),
+        ("usage_within_budget", judged_by(usage_over_budget)),
+        ("no_line_below_cost", judged_by(lines_below_cost)),
         (BILLING_PROFILES_CHECK, _billing_profiles(paths)),
     ]
     for name in suite_names():
