@@ -6,6 +6,7 @@ from datetime import date
 
 import duckdb
 
+from pipelines.closing.report_section import closing_section
 from pipelines.quality.report_html import InvoiceBreakdown, ReportData
 
 REJECTED_SHOWN = 200
@@ -74,4 +75,6 @@ def load_report(con: duckdb.DuckDBPyConnection, period: str, month: date) -> Rep
         [month],
     )
     total = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month]).fetchone()[0]
-    return ReportData(period=period, invoices=breakdowns, files=files, rejected=rejected, rejected_total=total)
+    return ReportData(
+        period=period, invoices=breakdowns, files=files, rejected=rejected, rejected_total=total, closing=closing_section(con, month)
+    )

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from html import escape
 
+from pipelines.closing.report_section import render_closing_section
+
 _STYLE = """
 body{font-family:system-ui,Segoe UI,Helvetica,Arial,sans-serif;margin:2rem;color:#111}
 h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem}
@@ -35,6 +37,7 @@ class ReportData:
     files: list[dict]
     rejected: list[dict]
     rejected_total: int
+    closing: dict | None = None  # issue 14: pipelines/closing/report_section.py
 
 
 def _cell(value: object) -> str:
@@ -123,6 +126,7 @@ def render_report(data: ReportData) -> str:
                 [("source", "Source"), ("product_id", "Product id"), ("sku_id", "SKU id"), ("product_name", "Product"), ("charges", "Charges"), ("credits", "Credits"), ("lines", "Lines")],
             )
         )
+    parts.append(render_closing_section(data.closing))
     parts.append("<h2>Files</h2>")
     parts.append(
         _table(
