@@ -86,3 +86,30 @@ def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch):
         _issue_october(tmp_path)
         skipped = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
     assert not skipped.run_requests and "2026-10 is issued" in skipped.skip_message
+
+
+def test_a_failing_step_removes_the_months_drafts_and_keeps_what_was_issued(tmp_path, monkeypatch):
+    from pipelines.defs.automation.jobs import drafts_removed_when_a_step_fails, monthly_close
+    from pipelines.partitions import MONTH_TAG
+
+    month_dir = tmp_path / "exports" / "2026-10"
+    (month_dir / "invoices").mkdir(parents=True)
+    (month_dir / "invoices" / "customer.pdf").write_bytes(b"draft of an earlier passing run")
+    (month_dir / "invoice_index.csv").write_text("customer_id\n", encoding="utf-8")
+    (month_dir / "issued").mkdir()
+    (month_dir / "issued" / "FA-000001.pdf").write_bytes(b"sent")
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+
+    @dg.op
+    def reconcile():
+        raise dg.Failure(description="Invoice G0K1EVF78N does not reconcile")
+
+    @dg.job(hooks={drafts_removed_when_a_step_fails})
+    def failing_run():
+        reconcile()
+
+    assert drafts_removed_when_a_step_fails in monthly_close.hooks
+    result = failing_run.execute_in_process(tags={MONTH_TAG: "2026-10"}, raise_on_error=False)
+    assert not result.success
+    assert sorted(path.name for path in month_dir.iterdir()) == ["issued"]
+    assert (month_dir / "issued" / "FA-000001.pdf").read_bytes() == b"sent"

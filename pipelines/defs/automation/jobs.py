@@ -14,7 +14,8 @@ MONTHLY_CLOSE_JOB = "monthly_close"
 @dg.failure_hook(name="drafts_removed_when_a_step_fails")
 def drafts_removed_when_a_step_fails(context: dg.HookContext) -> None:
     """A failing run leaves no drafts of an earlier passing run: the exports folder matches the month."""
-    period = context.run.tags.get(MONTH_TAG)
+    run = context.instance.get_run_by_id(context.run_id)
+    period = run.tags.get(MONTH_TAG) if run else None
     if period and remove_drafts(DataPaths(resolve_data_dir()), period):
         context.log.warning(f"Step {context.step_key} failed: the draft invoices of {period} were removed (no stale drafts).")
 
