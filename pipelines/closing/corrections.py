@@ -136,13 +136,20 @@ def month_changes(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> list[
         if key[0] in held:
             continue
         before, (customer, invoice) = basis.get(key), current.get(key, (None, None))
-        if invoice is not None and before is not None and content_fingerprint(invoice) == before.fingerprint:
+        if invoice is not None and before is not None and _same(invoice, before):
             continue
         if invoice is None and before is not None and not (before.billed_pretax or before.customer_tax or before.billed_total):
             continue  # credited in full already
         name = customer.billing_name if customer else _billed_name(con, month.period_start, key)
         changes.append(CustomerChange(key[0], key[1], name, before, invoice, customer))
     return changes
+
+
+def _same(invoice: CurrencyInvoice, before: Basis) -> bool:
+    """Invoices issued before their content was fingerprinted are compared by their totals."""
+    if before.fingerprint:
+        return content_fingerprint(invoice) == before.fingerprint
+    return (invoice.billed_pretax, invoice.customer_tax, invoice.billed_total) == (before.billed_pretax, before.customer_tax, before.billed_total)
 
 
 def issue_credit_notes(

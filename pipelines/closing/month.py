@@ -85,7 +85,7 @@ def approve(
         record_seen(con, start, by, month.seller.legal_name)
         if not month.customers and not month.blocked:
             raise StatusError(f"{period} has no draft invoice: run the month first (`csp-recon run --period {period}`).")
-        failing = [(name, problems) for name, judge in warning_checks if (problems := judge(con, start))]
+        failing = [(name, problems) for name, judge in warning_checks if (problems := _judged(judge, con, start))]
         missing = [f"{name} ({'; '.join(problems)})" for name, problems in failing if name not in acknowledged]
         if missing:
             raise StatusError(
@@ -97,6 +97,14 @@ def approve(
             con, start, MonthStatus.APPROVED, by, reason, approved_by=by, acknowledged=taken, approved_fingerprint=month_fingerprint(month)
         )
     return Outcome(period, new.status, f"{period} approved by {by} ({reason}).", changed=True)
+
+
+def _judged(judge, con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+    """A check that cannot be evaluated (a missing table) fails: it is never taken as passed."""
+    try:
+        return judge(con, month)
+    except duckdb.Error as error:
+        return [f"could not be evaluated ({str(error).splitlines()[0]})"]
 
 
 def issue(paths: DataPaths, period: str, by: str, blocking_problems: list[str], landing_fingerprint: str | None, issue_date: date | None = None) -> Outcome:
