@@ -23,7 +23,7 @@ def _run(args: argparse.Namespace) -> int:
     os.environ[DATA_DIR_ENV] = str(data_dir)
     from pipelines.monthly_run import run_month
 
-    return run_month(args.period, data_dir)
+    return run_month(args.period, data_dir, correct=args.correct)
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -75,33 +75,74 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _issue(args: argparse.Namespace) -> int:
-    from pipelines.invoicing.issuing import issue_month
-    from pipelines.metadata import printable
+def _closing_paths(args: argparse.Namespace):
     from pipelines.settings import DataPaths
-
-    import duckdb
-
-    from pipelines.defs.quality.gate import blocking_checks
-    from pipelines.partitions import billing_period
-    from pipelines.quality.gate import judge_month
 
     paths = DataPaths(resolve_data_dir(args.data_dir))
     if not paths.warehouse.exists():
-        print(f"There is no warehouse at {paths.warehouse}: run {args.period} first.", file=sys.stderr)
+        print(f"There is no warehouse at {paths.warehouse}: run {getattr(args, 'period', None) or 'a month'} first.", file=sys.stderr)
+        return None
+    return paths
+
+
+def _close_action(args: argparse.Namespace, action: str) -> int:
+    """approve / issue: the same steps as the Dagster `close_month` job, refused with a sentence."""
+    from pipelines.closing.status import StatusError
+    from pipelines.defs.closing.assets import CloseMonthConfig, run_close_action
+    from pipelines.metadata import printable
+
+    paths = _closing_paths(args)
+    if paths is None:
         return 1
-    # Only a month whose blocking checks pass on its current data is ever issued.
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        verdict = judge_month(con, billing_period(args.period), blocking_checks())
-    if not verdict.passed:
-        print(printable(verdict.sentence("Invoices")), file=sys.stderr)
+    config = CloseMonthConfig(period=args.period, action=action, by=args.by, acknowledge=list(getattr(args, "acknowledge", None) or []))
+    try:
+        outcome = run_close_action(paths, config)
+    except StatusError as refusal:
+        print(printable(refusal), file=sys.stderr)
         return 1
-    result = issue_month(paths, args.period)
-    print(f"csp-recon issue {args.period}: {len(result.issued)} invoice(s) issued, {len(result.already_issued)} issued before and left as they were.")
-    for number in result.issued:
+    print(printable(f"csp-recon {action} {args.period}: {outcome.message}"))
+    for number in outcome.documents:
         print(f"  issued {number}")
-    for blocked in result.blocked:
-        print(f"  not invoiced: {printable(blocked)}")
+    return 0
+
+
+def _approve(args: argparse.Namespace) -> int:
+    return _close_action(args, "approve")
+
+
+def _issue(args: argparse.Namespace) -> int:
+    return _close_action(args, "issue")
+
+
+def _status(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from pipelines.closing.month import status_rows
+    from pipelines.closing.status import history
+    from pipelines.metadata import printable
+
+    paths = _closing_paths(args)
+    if paths is None:
+        return 1
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        states = status_rows(con, args.period)
+        changes = history(con, states[0].period) if args.period and states else []
+    if not states:
+        print(f"{args.period}: open (never run).")
+        return 0
+    print(f"{'month':<8} {'status':<19} {'approved by':<22} {'approved at (UTC)':<17} {'acknowledged':<30} {'last change (UTC)':<17}")
+    for state in states:
+        approved_at = f"{state.approved_at:%Y-%m-%d %H:%M}" if state.approved_at else "-"
+        print(printable(
+            f"{state.period:%Y-%m}  {state.status.value:<19} {state.approved_by or '-':<22} {approved_at:<17} "
+            f"{', '.join(state.acknowledged) or '-':<30} {state.updated_at:%Y-%m-%d %H:%M}"
+        ))
+        if state.pending_reason:
+            print(printable(f"          correction pending: {state.pending_reason}"))
+    if changes:
+        print("\nHistory:")
+        for at, by, before, after, reason in changes:
+            print(printable(f"  {at:%Y-%m-%d %H:%M}  {by}: {before} -> {after} ({reason})"))
     return 0
 
 
@@ -121,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="Run the whole pipeline for one invoice month.")
     run.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
+    run.add_argument("--correct", action="store_true", help="an issued month whose files changed: issue its corrections (credit note and corrected invoice, or on the next invoice)")
     _add_data_dir(run)
     run.set_defaults(handler=_run)
 
@@ -140,10 +182,23 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--config-dir", help="configuration directory (default: $CSP_RECON_CONFIG_DIR, else <data>/config)")
     init.set_defaults(handler=_init)
 
-    issue = commands.add_parser("issue", help="Number and write the final invoices of a month that passed its checks.")
+    approve = commands.add_parser("approve", help="Approve a month's draft invoices, acknowledging its failing warning checks by name.")
+    approve.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
+    approve.add_argument("--by", required=True, help="your name, recorded in the month's history")
+    approve.add_argument("--acknowledge", action="append", metavar="CHECK", help="a failing warning check you have looked at and accept (repeat for each)")
+    _add_data_dir(approve)
+    approve.set_defaults(handler=_approve)
+
+    issue = commands.add_parser("issue", help="Number and write the final invoices of an approved month that passes its checks.")
     issue.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
+    issue.add_argument("--by", default=os.environ.get("USER") or "csp-recon issue", help="who issues, recorded in the month's history (default: $USER)")
     _add_data_dir(issue)
     issue.set_defaults(handler=_issue)
+
+    status = commands.add_parser("status", help="Each month's status (open, approved, issued, correction pending) and its history.")
+    status.add_argument("--period", type=_period, help="one month, with its history")
+    _add_data_dir(status)
+    status.set_defaults(handler=_status)
 
     generate = commands.add_parser("generate", help="Write sample Partner Center files.")
     from pipelines.generate.command import add_arguments

@@ -49,8 +49,10 @@ def say(text: str = "") -> None:
     print(printable(text))
 
 
-def run_month(period: str, data_dir: Path) -> int:
+def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
+    """`correct`: a deliberate run of an issued month that issues its corrections (issue 14)."""
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
+    from pipelines.defs.closing.assets import CORRECT_TAG
 
     paths = DataPaths(data_dir)
     dagster_home = prepare_dagster_home(paths)
@@ -66,7 +68,7 @@ def run_month(period: str, data_dir: Path) -> int:
             return 1
         run_id = str(uuid.uuid4())
         with log_path.open("w", encoding="utf-8") as log:
-            launched = _launch(MONTHLY_CLOSE_JOB, period, run_id, dagster_home, data_dir, log)
+            launched = _launch(MONTHLY_CLOSE_JOB, period, run_id, dagster_home, data_dir, log, {CORRECT_TAG: "true"} if correct else {})
         if not launched:
             say(f"csp-recon run {period}: the run could not be started; see {log_path}.")
             return 1
@@ -82,6 +84,7 @@ def run_month(period: str, data_dir: Path) -> int:
     say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
     _print_summary(paths, period, ingested=_ingested(events))
     _print_publication(events, paths)
+    _print_month_status(events)
     if notices:
         say("\nWarnings (not blocking):")
         for notice in notices:
@@ -150,12 +153,12 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     return released
 
 
-def _launch(job: str, period: str, run_id: str, home: Path, data_dir: Path, log) -> bool:
+def _launch(job: str, period: str, run_id: str, home: Path, data_dir: Path, log, tags: dict[str, str] | None = None) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
     command = [
         str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", str(REPO_ROOT / "workspace.yaml"),
-        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period}), "--config-json", json.dumps(RUN_LOG_CONFIG),
+        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period, **(tags or {})}), "--config-json", json.dumps(RUN_LOG_CONFIG),
     ]
     environment = {**os.environ, DAGSTER_HOME_ENV: str(prepare_launch_home(home)), DATA_DIR_ENV: str(data_dir)}
     # Its own session: Ctrl-C reaches this process, which stops the run and says so.
@@ -298,6 +301,17 @@ def _print_publication(events: list[dg.DagsterEvent], paths: DataPaths) -> None:
         say(f"\nAnalysts' warehouse updated: {paths.published_warehouse}")
     else:
         say(f"\nAnalysts' warehouse unchanged: this month is not published ({paths.published_warehouse}).")
+
+
+def _print_month_status(events: list[dg.DagsterEvent]) -> None:
+    """What the run did to the month's status (issue 14): drafts, open again, correction pending or corrected."""
+    from pipelines.defs.closing.assets import MONTH_STATUS
+
+    for event in events:
+        if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == MONTH_STATUS:
+            said = event.event_specific_data.materialization.metadata.get("what_happened")
+            if said is not None:
+                say(f"\nMonth status: {said.value}")
 
 
 def _money(value) -> str:

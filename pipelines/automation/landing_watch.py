@@ -1,7 +1,9 @@
 """Which landing months are ready to run: files present, unchanged for a while, not yet run.
 
 A month's fingerprint is the names, sizes and modification times of its files: any file added,
-replaced or removed gives a new fingerprint, hence a new run key, hence one new run.
+replaced or removed gives a new fingerprint, hence a new run key, hence one new run. An issued
+month is never run by the sensor: its files are compared by content with those it was issued
+from (`content_fingerprint`), and a difference is a correction pending, for a person to run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,21 @@ class LandedMonth:
     def settled(self, now: float, settle_seconds: float) -> bool:
         """Still being copied if any file changed within the settle window."""
         return now - self.newest_change >= settle_seconds
+
+
+def content_fingerprint(folder: Path) -> str | None:
+    """The names and SHA-256 of the month's landing files: unchanged by a copy or a touch."""
+    files = landed_files(folder) if folder.is_dir() else []
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        content = hashlib.sha256()
+        with path.open("rb") as source:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                content.update(block)
+        digest.update(f"{path.name}\0{content.hexdigest()}\n".encode())
+    return digest.hexdigest()[:32]
 
 
 def landed_months(landing_root: Path) -> list[LandedMonth]:

@@ -39,6 +39,13 @@ class PartnerProfile:
     # before, by at least spike_minimum_increase (customer currency).
     spike_percent: Decimal = AZURE_SPIKE_PERCENT
     spike_minimum_increase: Decimal = AZURE_SPIKE_MINIMUM_INCREASE
+    # How a change to an issued month is billed (issue 14): a credit note and a corrected
+    # invoice, or the difference on the next open month's invoice.
+    correction_mode: str = "credit_note"
+    credit_note_series: str = "AV"
+
+
+CORRECTION_MODES = ("credit_note", "next_invoice")
 
 
 # (section, key, what the clerk writes there); every one is required.
@@ -98,6 +105,12 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     allowance = _allowance(data.get("reconciliation", {}).get("daily_usage_allowance"), problems)
     spike_percent = _amount(data, "spike_percent", AZURE_SPIKE_PERCENT, "a percentage such as 100 (a day costing double the day before)", problems)
     spike_minimum = _amount(data, "spike_minimum_increase", AZURE_SPIKE_MINIMUM_INCREASE, "an amount such as 50.00", problems)
+    correction_mode = text("invoicing", "correction_mode", "credit_note or next_invoice", required=False) or CORRECTION_MODES[0]
+    if correction_mode not in CORRECTION_MODES:
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] correction_mode", f"is '{correction_mode}': write one of {', '.join(CORRECTION_MODES)}"))
+    credit_note_series = text("invoicing", "credit_note_series", "the credit note number series, e.g. AV", required=False) or "AV"
+    if credit_note_series == values["series"]:
+        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] credit_note_series", "must differ from series: credit notes are numbered apart"))
     if problems:
         return None, problems
     return (
@@ -117,6 +130,8 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
             daily_usage_allowance=allowance,
             spike_percent=spike_percent,
             spike_minimum_increase=spike_minimum,
+            correction_mode=correction_mode,
+            credit_note_series=credit_note_series,
         ),
         [],
     )

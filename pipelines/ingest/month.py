@@ -192,6 +192,11 @@ def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, per
     if in_month:
         return
     first, last = one_row(con, f"SELECT min({charge_start})::DATE, max({charge_end})::DATE FROM {read.table}")
+    if read.kind == FileKind.NCE_RECON and last is not None and last < start:
+        # Prior-period corrections (late credits, refunds of an earlier month) billed on this
+        # month's invoice (issue 14): every line carries its invoice number, which reconciliation
+        # matches to this month's summary, so a file of another month still fails there, named.
+        return
     if first is not None and last is not None and (last < start or first >= end):
         raise IngestError(
             read.scanned.name,

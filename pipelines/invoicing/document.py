@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pipelines.invoicing.formatting import Formatter
 from pipelines.invoicing.labels import labels_for, vat_wording
-from pipelines.invoicing.model import CurrencyInvoice, CustomerInvoice, InvoiceLine, MonthInvoices
+from pipelines.invoicing.model import CREDIT_NOTE, CurrencyInvoice, CustomerInvoice, InvoiceLine, MonthInvoices
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,17 @@ def document(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[Cu
     seller = month.seller
     draft = month.issue is None
     numbers = ", ".join(invoice.number for invoice in invoices if invoice.number)
+    credit_note = bool(invoices) and all(invoice.kind == CREDIT_NOTE for invoice in invoices)
+    heading = l["credit_note"] if credit_note else l["invoice"]
     return {
+        "heading": heading,
+        "references": [
+            l["cancels" if invoice.kind == CREDIT_NOTE else "replaces"].format(number=invoice.preceding.number, date=fmt.date(invoice.preceding.issue_date))
+            for invoice in invoices
+            if invoice.preceding is not None
+        ],
         "language": buyer.language if buyer.language in ("en", "fr") else "en",
-        "title": f"{l['invoice']} {numbers or l['draft']} - {buyer.billing_name}",
+        "title": f"{heading} {numbers or l['draft']} - {buyer.billing_name}",
         "draft": draft,
         "numbers": numbers,
         "issue_date": l["not_issued"] if draft else fmt.date(month.issue.issue_date),
@@ -58,6 +66,7 @@ def document(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[Cu
 def _section(invoice: CurrencyInvoice, customer: CustomerInvoice, fmt: Formatter, l: dict) -> dict:
     buyer = customer.buyer
     return {
+        "heading": l["credit_note"] if invoice.kind == CREDIT_NOTE else l["invoice"],
         "number": invoice.number,
         "currency": invoice.currency,
         "lines": [_line(line, fmt, l, fmt.rate(buyer.charged_rate)) for line in invoice.lines],

@@ -14,7 +14,7 @@ from facturx import generate_from_binary
 
 from pipelines.invoicing.document import payment_reference
 from pipelines.invoicing.labels import vat_wording
-from pipelines.invoicing.model import CurrencyInvoice, CustomerInvoice, InvoiceLine, MonthInvoices
+from pipelines.invoicing.model import CREDIT_NOTE, CurrencyInvoice, CustomerInvoice, InvoiceLine, MonthInvoices
 from pipelines.invoicing.money import cents
 
 NS = {
@@ -25,6 +25,7 @@ NS = {
 }
 EN16931 = "urn:cen.eu:en16931:2017"
 COMMERCIAL_INVOICE = "380"
+CREDIT_NOTE_TYPE = "381"
 CREDIT_TRANSFER = "58"
 UNIT = "C62"  # "one": seats, meters and services are counted, not measured
 FLAVOR, LEVEL = "factur-x", "en16931"
@@ -42,7 +43,8 @@ def cii_xml(month: MonthInvoices, customer: CustomerInvoice, invoice: CurrencyIn
     _sub(_sub(context, "ram", "GuidelineSpecifiedDocumentContextParameter"), "ram", "ID", EN16931)
     header = _sub(root, "rsm", "ExchangedDocument")
     _sub(header, "ram", "ID", invoice.number)
-    _sub(header, "ram", "TypeCode", COMMERCIAL_INVOICE)
+    # A credit note carries the cancelled invoice's amounts as they were: its type says they are credited.
+    _sub(header, "ram", "TypeCode", CREDIT_NOTE_TYPE if invoice.kind == CREDIT_NOTE else COMMERCIAL_INVOICE)
     _date(_sub(header, "ram", "IssueDateTime"), month.issue.issue_date)
     mention = vat_wording(buyer.language, buyer.tax_treatment, buyer.exemption_text)
     if mention:
@@ -86,6 +88,10 @@ def cii_xml(month: MonthInvoices, customer: CustomerInvoice, invoice: CurrencyIn
     _sub(totals, "ram", "TaxTotalAmount", _amount(invoice.customer_tax), currencyID=invoice.currency)
     _sub(totals, "ram", "GrandTotalAmount", _amount(invoice.billed_total))
     _sub(totals, "ram", "DuePayableAmount", _amount(invoice.billed_total))
+    if invoice.preceding is not None:  # BT-25 / BT-26: the invoice this document cancels or replaces
+        referenced = _sub(settlement, "ram", "InvoiceReferencedDocument")
+        _sub(referenced, "ram", "IssuerAssignedID", invoice.preceding.number)
+        _sub(_sub(referenced, "ram", "FormattedIssueDateTime"), "qdt", "DateTimeString", invoice.preceding.issue_date.strftime("%Y%m%d"), format="102")
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 

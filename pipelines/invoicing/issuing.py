@@ -2,14 +2,17 @@
 dated documents, once.
 
 Numbers are kept in the warehouse (`billing.issued_invoices`): sequential and gap-free per
-series, taken in the same transaction that records the invoice, never reused. An invoice
+series, taken in the same transaction that records the document, never reused. A document
 already issued is never issued again nor rewritten: its files (`<exports>/<YYYY-MM>/issued/`)
 are written once, exclusively, and a later run of the month leaves them byte for byte as they
-are. Corrections of an issued invoice (credit notes) are not made here.
+are. Each issued document's lines are kept (`billing.issued_invoice_lines`): what was sent, the
+basis of any later correction. Credit notes (series `credit_note_series`, amounts recorded
+negative) and corrected invoices are issued through `issue_documents` by `pipelines.closing`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import uuid
@@ -23,13 +26,14 @@ from pipelines.config import config_dir_in_use, load_config
 from pipelines.invoicing.csv_export import PlainNumber, render_csv
 from pipelines.invoicing.facturx_invoice import cii_xml, facturx_pdf
 from pipelines.invoicing.html_invoice import render_html
-from pipelines.invoicing.model import CustomerInvoice, Issue, MonthInvoices
+from pipelines.invoicing.model import CREDIT_NOTE, INVOICE, CurrencyInvoice, CustomerInvoice, Issue, MonthInvoices
 from pipelines.invoicing.money import plain_amount
 from pipelines.invoicing.pdf_invoice import html_to_pdf
 from pipelines.invoicing.source import load_month
 from pipelines.settings import DataPaths, validate_period
 
 ISSUED_TABLE = "billing.issued_invoices"
+ISSUED_LINES_TABLE = "billing.issued_invoice_lines"
 ISSUED_DIR = "issued"
 ISSUED_INDEX_FILE = "issued_index.csv"
 NUMBER_DIGITS = 6
@@ -48,83 +52,171 @@ def invoice_number(series: str, sequence: int) -> str:
     return f"{series}-{sequence:0{NUMBER_DIGITS}d}"
 
 
-def issue_month(paths: DataPaths, period: str, issue_date: date | None = None) -> IssueResult:
-    """Number and write the final documents of every invoice of `period` not issued yet."""
+def issue_month(paths: DataPaths, period: str, issue_date: date | None = None, adjust=None) -> IssueResult:
+    """Number and write the final documents of every invoice of `period` not issued yet.
+
+    `adjust(con, month)`, when given, returns the month to issue (e.g. with corrections of
+    earlier months carried onto it)."""
     validate_period(period)
     issue_date = issue_date or datetime.now(timezone.utc).date()
     seller = load_config(config_dir_in_use(paths)).partner
-    folder = paths.inside(paths.exports(period) / ISSUED_DIR)
     with duckdb.connect(str(paths.warehouse)) as con:
-        _ensure_table(con)
+        ensure_tables(con)
         # Issued from what the month's last run computed (totals, VAT, buyers): the drafts' figures.
-        month = replace(load_month(con, period, seller), issue=Issue(issue_date, seller.payment_terms_days))
-        issued_before = {
-            (customer_id, currency): number
-            for customer_id, currency, number in con.execute(
-                f"SELECT customer_id, currency, invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ?", [month.period_start]
-            ).fetchall()
-        }
+        month = load_month(con, period, seller)
+        if adjust is not None:
+            month = adjust(con, month)
+        month = replace(month, issue=Issue(issue_date, seller.payment_terms_days))
+        issued_before = issued_keys(con, month.period_start)
         pending = [
             (customer, invoice)
             for customer in month.customers
             for invoice in customer.invoices
             if (customer.customer_id, invoice.currency) not in issued_before
         ]
-        con.execute("BEGIN TRANSACTION")
-        try:
-            last = con.execute(f"SELECT coalesce(max(sequence), 0) FROM {ISSUED_TABLE} WHERE series = ?", [seller.series]).fetchone()[0]
-            numbered = []
-            for offset, (customer, invoice) in enumerate(pending, start=1):
-                number = invoice_number(seller.series, last + offset)
-                numbered.append((customer, replace(invoice, number=number), last + offset))
-            staging = _stage_documents(paths, folder, month, numbered)
-            for customer, invoice, sequence in numbered:
-                con.execute(
-                    f"INSERT INTO {ISSUED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        seller.series, sequence, invoice.number, month.period_start, customer.customer_id, customer.billing_name,
-                        invoice.currency, issue_date, month.issue.due_date, invoice.billed_pretax, invoice.customer_tax, invoice.billed_total,
-                    ],
-                )
-            _move_in(staging, folder)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            if "staging" in locals():
-                shutil.rmtree(staging, ignore_errors=True)
-        _write_index(con, month, folder.parent / ISSUED_INDEX_FILE)
+        numbers = issue_documents(con, paths, month, pending)
     return IssueResult(
         period=period,
-        issued=tuple(invoice.number for _, invoice, _ in numbered),
+        issued=numbers,
         already_issued=tuple(sorted(issued_before.values())),
         blocked=tuple(str(blocked) for blocked in month.blocked),
-        folder=folder,
+        folder=paths.exports(period) / ISSUED_DIR,
     )
 
 
+def issue_documents(
+    con: duckdb.DuckDBPyConnection, paths: DataPaths, month: MonthInvoices, documents: list[tuple[CustomerInvoice, CurrencyInvoice]]
+) -> tuple[str, ...]:
+    """Number `documents` (invoices in the partner's series, credit notes in its credit note
+    series), record them with their lines and write their files, all or nothing. `month.issue`
+    gives the dates printed on them."""
+    if month.issue is None:
+        raise ValueError("documents are issued with an issue date")
+    ensure_tables(con)
+    seller = month.seller
+    folder = paths.inside(paths.exports(month.period) / ISSUED_DIR)
+    staging = None
+    con.execute("BEGIN TRANSACTION")
+    try:
+        last: dict[str, int] = {}
+        numbered = []
+        for customer, invoice in documents:
+            series = seller.credit_note_series if invoice.kind == CREDIT_NOTE else seller.series
+            if series not in last:
+                last[series] = con.execute(f"SELECT coalesce(max(sequence), 0) FROM {ISSUED_TABLE} WHERE series = ?", [series]).fetchone()[0]
+            last[series] += 1
+            numbered.append((customer, replace(invoice, number=invoice_number(series, last[series])), series, last[series]))
+        staging = _stage_documents(paths, folder, month, numbered)
+        issued_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        for customer, invoice, series, sequence in numbered:
+            sign = -1 if invoice.kind == CREDIT_NOTE else 1  # the ledger is signed: a credit note takes back
+            con.execute(
+                f"INSERT INTO {ISSUED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    series, sequence, invoice.number, month.period_start, customer.customer_id, customer.billing_name,
+                    invoice.currency, month.issue.issue_date, month.issue.due_date,
+                    sign * invoice.billed_pretax, sign * invoice.customer_tax, sign * invoice.billed_total,
+                    invoice.kind, invoice.preceding.number if invoice.preceding else None, content_fingerprint(invoice), issued_at,
+                ],
+            )
+            for position, line in enumerate(invoice.lines, start=1):
+                con.execute(
+                    f"INSERT INTO {ISSUED_LINES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [invoice.number, position, line.description, line.subscription_id, line.period_start, line.period_end,
+                     line.period_kind, line.quantity, line.unit_price, line.amount],
+                )  # fmt: skip
+        _move_in(staging, folder)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+    _write_index(con, month, folder.parent / ISSUED_INDEX_FILE)
+    return tuple(invoice.number for _, invoice, _, _ in numbered)
+
+
+def content_fingerprint(invoice: CurrencyInvoice) -> str:
+    """What an invoice says, lines and totals: equal fingerprints, nothing to correct."""
+    digest = hashlib.sha256()
+    for line in invoice.lines:
+        digest.update(repr((line.description, line.subscription_id, line.period_start, line.period_end, _n(line.quantity), _n(line.unit_price), _n(line.amount))).encode())
+    digest.update(repr((invoice.currency, _n(invoice.billed_pretax), _n(invoice.customer_tax), _n(invoice.billed_total))).encode())
+    return digest.hexdigest()
+
+
+def _n(value):
+    """A Decimal compared by value: 1.50 and 1.5 say the same."""
+    return None if value is None else format(value.normalize(), "f")
+
+
+def issued_keys(con: duckdb.DuckDBPyConnection, period_start: date) -> dict[tuple[str, str], str]:
+    """(customer, currency) -> number of the month's first invoice: a month is issued once per
+    customer and currency; what follows are corrections."""
+    ensure_tables(con)
+    rows = con.execute(
+        f"SELECT customer_id, currency, invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? AND document_kind = ? ORDER BY series, sequence",
+        [period_start, INVOICE],
+    ).fetchall()
+    found: dict[tuple[str, str], str] = {}
+    for customer_id, currency, number in rows:
+        found.setdefault((customer_id, currency), number)
+    return found
+
+
 def issued_numbers(con: duckdb.DuckDBPyConnection, period_start: date) -> list[str]:
-    _ensure_table(con)
-    return [row[0] for row in con.execute(f"SELECT invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY sequence", [period_start]).fetchall()]
+    ensure_tables(con)
+    return [row[0] for row in con.execute(f"SELECT invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY series, sequence", [period_start]).fetchall()]
 
 
-def _ensure_table(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS billing")
+    columns = {row[0] for row in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'billing' AND table_name = 'issued_invoices'"
+    ).fetchall()}
+    if columns and "document_kind" not in columns:
+        _migrate_first_version(con)
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {ISSUED_TABLE} (
             series VARCHAR NOT NULL, sequence INTEGER NOT NULL, invoice_number VARCHAR PRIMARY KEY,
             billing_period DATE NOT NULL, customer_id VARCHAR NOT NULL, customer_name VARCHAR NOT NULL,
             currency VARCHAR NOT NULL, issue_date DATE NOT NULL, due_date DATE NOT NULL,
             billed_pretax DECIMAL(18,2) NOT NULL, customer_tax DECIMAL(18,2) NOT NULL, billed_total DECIMAL(18,2) NOT NULL,
-            UNIQUE (series, sequence), UNIQUE (billing_period, customer_id, currency))"""
+            document_kind VARCHAR NOT NULL, preceding_invoice VARCHAR, content_fingerprint VARCHAR, issued_at TIMESTAMP,
+            UNIQUE (series, sequence))"""
     )
+    con.execute(
+        f"""CREATE TABLE IF NOT EXISTS {ISSUED_LINES_TABLE} (
+            invoice_number VARCHAR NOT NULL, position INTEGER NOT NULL, description VARCHAR NOT NULL, subscription_id VARCHAR,
+            period_start DATE, period_end DATE, period_kind VARCHAR, quantity DECIMAL(38,18), unit_price DECIMAL(38,18),
+            amount DECIMAL(28,2) NOT NULL, PRIMARY KEY (invoice_number, position))"""
+    )
+
+
+def _migrate_first_version(con: duckdb.DuckDBPyConnection) -> None:
+    """The first issued-invoices table allowed one invoice per month, customer and currency,
+    which a corrected invoice needs to break; its rows are kept as they were, as invoices."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"ALTER TABLE {ISSUED_TABLE} RENAME TO issued_invoices_first_version")
+        ensure_tables(con)
+        con.execute(
+            f"""INSERT INTO {ISSUED_TABLE} SELECT series, sequence, invoice_number, billing_period, customer_id, customer_name,
+                currency, issue_date, due_date, billed_pretax, customer_tax, billed_total, '{INVOICE}', NULL, NULL, NULL
+                FROM billing.issued_invoices_first_version"""
+        )
+        con.execute("DROP TABLE billing.issued_invoices_first_version")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
 
 
 def _stage_documents(paths: DataPaths, folder: Path, month: MonthInvoices, numbered: list) -> Path:
     staging = paths.inside(folder.parent / f".issuing-{uuid.uuid4().hex[:12]}")
     staging.mkdir(parents=True)
-    for customer, invoice, _ in numbered:
+    for customer, invoice, _, _ in numbered:
         single: CustomerInvoice = replace(customer, invoices=(invoice,))
         page = render_html(month, single, (invoice,))
         xml = cii_xml(month, single, invoice)
@@ -145,14 +237,20 @@ def _move_in(staging: Path, folder: Path) -> None:
 
 def _write_index(con: duckdb.DuckDBPyConnection, month: MonthInvoices, path: Path) -> None:
     rows = con.execute(
-        f"""SELECT invoice_number, customer_id, customer_name, currency, issue_date, due_date, billed_pretax, customer_tax, billed_total
-            FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY sequence""",
+        f"""SELECT invoice_number, customer_id, customer_name, currency, issue_date, due_date, billed_pretax, customer_tax, billed_total,
+                   document_kind, preceding_invoice
+            FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY issue_date, series, sequence""",
         [month.period_start],
     ).fetchall()
-    header = ("invoice_number", "customer_id", "customer_name", "currency", "issue_date", "due_date", "billed_pretax", "customer_tax", "billed_total", "pdf_file")
+    header = ("invoice_number", "customer_id", "customer_name", "currency", "issue_date", "due_date", "billed_pretax", "customer_tax", "billed_total",
+              "pdf_file", "document_kind", "preceding_invoice")  # fmt: skip
     content = render_csv(
         header,
-        [(n, c, name, cur, i.isoformat(), d.isoformat(), PlainNumber(plain_amount(p)), PlainNumber(plain_amount(t)), PlainNumber(plain_amount(total)), f"{ISSUED_DIR}/{n}.pdf") for n, c, name, cur, i, d, p, t, total in rows],
+        [
+            (n, c, name, cur, i.isoformat(), d.isoformat(), PlainNumber(plain_amount(p)), PlainNumber(plain_amount(t)), PlainNumber(plain_amount(total)),
+             f"{ISSUED_DIR}/{n}.pdf", kind, preceding or "")  # fmt: skip
+            for n, c, name, cur, i, d, p, t, total, kind, preceding in rows
+        ],
     )
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
     temporary.write_bytes(content)

@@ -5,6 +5,11 @@ from __future__ import annotations
 LABELS = {
     "en": {
         "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "cancels": "Cancels invoice {number} of {date} in full.",
+        "replaces": "Replaces invoice {number} of {date}, cancelled by a credit note.",
+        "prior_period": "correction of an earlier period",
+        "correction_of": "Correction of invoice {number} ({period})",
         "draft": "DRAFT - not an invoice, no number until issued",
         "number": "Invoice number",
         "issue_date": "Issue date",
@@ -42,6 +47,11 @@ LABELS = {
     },
     "fr": {
         "invoice": "Facture",
+        "credit_note": "Avoir",
+        "cancels": "Annule en totalité la facture {number} du {date}.",
+        "replaces": "Remplace la facture {number} du {date}, annulée par avoir.",
+        "prior_period": "régularisation d'une période antérieure",
+        "correction_of": "Régularisation de la facture {number} ({period})",
         "draft": "BROUILLON - pas une facture, sans numéro avant émission",
         "number": "Numéro de facture",
         "issue_date": "Date d'émission",

@@ -39,7 +39,7 @@ class InvoiceLine:
     subscription_id: str | None = None
     period_start: date | None = None
     period_end: date | None = None
-    period_kind: str | None = None  # None (the whole month), "prorated", "annual", "multi_month"
+    period_kind: str | None = None  # None (the whole month), "prorated", "annual", "multi_month", "prior_period"
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,19 @@ class VatTotal:
     tax: Decimal
 
 
+# Document kinds (UNTDID 1001 type codes on the e-invoice): an invoice, or a credit note that
+# cancels an issued invoice in full (issue 14).
+INVOICE, CREDIT_NOTE = "invoice", "credit_note"
+
+
+@dataclass(frozen=True)
+class PrecedingInvoice:
+    """The issued invoice a credit note cancels or a corrected invoice replaces (EN 16931 BT-25/BT-26)."""
+
+    number: str
+    issue_date: date
+
+
 @dataclass(frozen=True)
 class CurrencyInvoice:
     """One invoice: one customer, one currency (the grain of `marts.customer_monthly`)."""
@@ -92,6 +105,8 @@ class CurrencyInvoice:
     line_count: int
     lines: tuple[InvoiceLine, ...]
     number: str | None = None  # None while a draft
+    kind: str = INVOICE
+    preceding: PrecedingInvoice | None = None
 
     @property
     def billed_pretax(self) -> Decimal:

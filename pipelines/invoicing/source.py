@@ -168,6 +168,8 @@ def period_kind(period_start: date | None, period_end: date | None, month_start:
     """How the service period differs from the billed month: what the invoice must say."""
     if period_start is None or period_end is None:
         return None
+    if period_end < month_start:
+        return "prior_period"  # a correction of an earlier month (issue 14), shown with its own service period
     days = (period_end - period_start).days + 1
     if days >= 360:
         return "annual"

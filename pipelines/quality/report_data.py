@@ -17,6 +17,7 @@ from pipelines.quality.report_html import (
     history_window,
 )
 from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
+from pipelines.closing.report_section import closing_section
 
 REJECTED_SHOWN = 200
 
@@ -92,6 +93,7 @@ def load_report(
         margins=_margins(con, month),
         budgets=_budgets(con, month),
         azure_warnings=azure_warning_rows(con, month, spike_rule),
+        closing=closing_section(con, month),
     )
 
 

@@ -82,6 +82,7 @@ class ReportData:
     margins: list[CustomerMargin] = field(default_factory=list)
     budgets: list[UsageBudget] = field(default_factory=list)
     azure_warnings: list[dict] = field(default_factory=list)  # pipelines/quality/azure_warnings.py
+    closing: dict | None = None  # issue 14: pipelines/closing/report_section.py
 
 
 @dataclass(frozen=True)

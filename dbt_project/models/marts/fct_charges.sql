@@ -48,5 +48,12 @@ select
     charge_days,
     cycle_days,
     months_per_cycle,
-    pricing_rules_tied
+    pricing_rules_tied,
+    -- A new-commerce line whose whole charge period ended before the invoice month: a late
+    -- credit or refund of an earlier month, billed on this month's invoice (issue 14).
+    coalesce(source not in ('license', 'usage') and charge_end_date::date < billing_period, false) as is_prior_period_correction,
+    case
+        when source not in ('license', 'usage') and charge_end_date::date < billing_period
+            then date_trunc('month', charge_start_date)::date
+    end as original_billing_period
 from {{ ref('int_charges_priced') }}

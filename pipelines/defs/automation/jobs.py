@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.partitions import monthly_partitions
+from pipelines.closing.drafts import remove_drafts
+from pipelines.partitions import MONTH_TAG, monthly_partitions
+from pipelines.settings import DataPaths, resolve_data_dir
 
 MONTHLY_CLOSE_JOB = "monthly_close"
+
+
+@dg.failure_hook(name="drafts_removed_when_a_step_fails")
+def drafts_removed_when_a_step_fails(context: dg.HookContext) -> None:
+    """A failing run leaves no drafts of an earlier passing run: the exports folder matches the month."""
+    run = context.instance.get_run_by_id(context.run_id)
+    period = run.tags.get(MONTH_TAG) if run else None
+    if period and remove_drafts(DataPaths(resolve_data_dir()), period):
+        context.log.warning(f"Step {context.step_key} failed: the draft invoices of {period} were removed (no stale drafts).")
+
 
 monthly_close = dg.define_asset_job(
     MONTHLY_CLOSE_JOB,
@@ -16,4 +28,5 @@ monthly_close = dg.define_asset_job(
     # One process per run, not one per step: a small month from the UI takes about as long as
     # from the CLI, and a killed or cancelled run has a single process to account for.
     executor_def=dg.in_process_executor,
+    hooks={drafts_removed_when_a_step_fails},
 )

@@ -1,16 +1,41 @@
-"""Runs the monthly close for a landing month whose files are new or changed, once they settle."""
+"""Runs the monthly close for a landing month whose files are new or changed, once they settle.
+
+An issued month is never run from here: a changed file for it is recorded as a correction
+pending (`billing.month_status`, `csp-recon status`, this sensor's skip reason), to be run
+deliberately with `csp-recon run --period P --correct`.
+"""
 
 import os
 import time
 
 import dagster as dg
+import duckdb
 
-from pipelines.automation.landing_watch import landed_months
+from pipelines.automation.landing_watch import content_fingerprint, landed_months
+from pipelines.closing.month import mark_correction_pending
+from pipelines.closing.status import FINAL, all_states
 from pipelines.defs.automation.jobs import monthly_close
 from pipelines.settings import DataPaths, resolve_data_dir
 
 SETTLE_SECONDS_ENV = "CSP_RECON_SENSOR_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 120
+SENSOR_ACTOR = "landing sensor"
+
+
+def final_months(paths: DataPaths) -> dict[str, str | None]:
+    """Issued months (or with a correction pending) -> the landing files' fingerprint they were issued from."""
+    if not paths.warehouse.exists():
+        return {}
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        states = all_states(con)
+    return {f"{state.period:%Y-%m}": state.landing_fingerprint for state in states if state.status in FINAL}
+
+
+def correction_pending_reason(period: str, files: int) -> str:
+    return (
+        f"landing files of {period} changed after its invoices were issued ({files} file(s)): correction pending, "
+        f"not run; run it deliberately with `csp-recon run --period {period} --correct`"
+    )
 
 
 @dg.sensor(
@@ -19,20 +44,50 @@ DEFAULT_SETTLE_SECONDS = 120
     default_status=dg.DefaultSensorStatus.STOPPED,
     description=(
         f"Watches <data>/landing/<YYYY-MM>/ and runs a month whose files are new or changed, once no file "
-        f"has changed for ${SETTLE_SECONDS_ENV} seconds (default {DEFAULT_SETTLE_SECONDS})."
+        f"has changed for ${SETTLE_SECONDS_ENV} seconds (default {DEFAULT_SETTLE_SECONDS}). An issued month is "
+        "not run: a changed file marks it correction pending."
     ),
 )
 def landing_files_sensor(context: dg.SensorEvaluationContext):
     settle_seconds = float(os.environ.get(SETTLE_SECONDS_ENV, DEFAULT_SETTLE_SECONDS))
     now = time.time()
-    months = landed_months(DataPaths(resolve_data_dir()).landing_root)
+    paths = DataPaths(resolve_data_dir())
+    months = landed_months(paths.landing_root)
     settling = [month.period for month in months if not month.settled(now, settle_seconds)]
+    try:
+        final = final_months(paths)
+    except duckdb.IOException:  # a run holds the warehouse: judge the months on the next tick
+        yield dg.SkipReason("The warehouse is in use by a run: months are looked at again on the next tick.")
+        return
+    pending = []
     for month in months:
-        if month.settled(now, settle_seconds):
+        if not month.settled(now, settle_seconds):
+            continue
+        if month.period not in final:
             yield dg.RunRequest(
                 run_key=month.run_key,
                 partition_key=month.period,
                 tags={"csp-recon/landing-fingerprint": month.fingerprint, "csp-recon/files": str(month.files)},
             )
+            continue
+        issued_from = final[month.period]
+        if issued_from is not None and content_fingerprint(paths.landing(month.period)) == issued_from:
+            continue  # re-copied or touched, same content: nothing changed
+        reason = correction_pending_reason(month.period, month.files)
+        try:
+            outcome = mark_correction_pending(paths, month.period, reason, SENSOR_ACTOR)
+        except duckdb.IOException:
+            outcome = None
+        if outcome is not None and outcome.changed:
+            context.log.warning(reason)
+        pending.append(month.period)
+    messages = []
+    if pending:
+        messages.append(
+            f"Correction pending for {', '.join(pending)}: files changed after the month was issued; no run started "
+            f"(run it deliberately: csp-recon run --period {pending[0]} --correct)."
+        )
     if settling:
-        yield dg.SkipReason(f"Files still changing in {', '.join(settling)}: waiting until they settle.")
+        messages.append(f"Files still changing in {', '.join(settling)}: waiting until they settle.")
+    if messages:
+        yield dg.SkipReason(" ".join(messages))

@@ -9,13 +9,16 @@ import re
 
 import dagster as dg
 
+from pipelines.closing.corrections import with_carried_corrections
+from pipelines.closing.drafts import remove_drafts
+from pipelines.closing.status import FINAL, month_state
 from pipelines.config import ConfigError, config_dir_in_use, load_config
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing import InvoiceDataError, load_month, write_month
 from pipelines.invoicing.azure_detail import load_usage_details
 from pipelines.invoicing.money import display_amount, plain_amount
-from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 
 CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
 CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])
@@ -53,11 +56,19 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     require_month_passed(warehouse, period, "Customer invoices")  # the gate holds across runs
     try:
         seller = load_config(config_dir_in_use(warehouse.paths)).partner
-        with warehouse.connect(read_only=True) as con:
-            month = load_month(con, period, seller)
+        with warehouse.connect() as con:
+            status = month_state(con, billing_period(period)).status
+            month = with_carried_corrections(con, load_month(con, period, seller))  # issue 14: corrections of issued months
             usage_details = load_usage_details(con, month.period_start)
     except (ConfigError, InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
         raise dg.Failure(description=str(error)) from None
+    if status in FINAL:  # issue 14: an issued month's documents are final, its changes corrections
+        remove_drafts(warehouse.paths, period)
+        return dg.MaterializeResult(
+            check_results=[dg.AssetCheckResult(check_name=BILLING_PROFILES_CHECK, passed=True, severity=dg.AssetCheckSeverity.WARN,
+                                               description=f"{period} is {status.value}: no drafts, its issued invoices stand")],  # fmt: skip
+            metadata={"drafts": f"none: {period} is {status.value} (issued documents in issued/); see closing/month_status"},
+        )
     result = write_month(month, warehouse.paths, usage_details)  # the warehouse is closed while files are written
     if not month.customers:
         context.log.warning(f"marts.customer_monthly has no customer for {period}: the index is empty.")

@@ -1,0 +1,108 @@
+"""The month's status after each run (`closing/month_status`), and the `close_month` job that
+approves, issues or corrects a month from the UI with the same functions as the CLI."""
+
+from dataclasses import replace
+
+import dagster as dg
+import duckdb
+
+from pipelines.automation.landing_watch import content_fingerprint
+from pipelines.closing import month as closing
+from pipelines.closing.marts import refresh_closing_marts
+from pipelines.closing.status import StatusError, history
+from pipelines.defs.exports.assets import CUSTOMER_INVOICES
+from pipelines.defs.quality.gate import blocking_checks
+from pipelines.defs.closing.warnings import warning_checks
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, dbt_environment
+from pipelines.metadata import markdown_table
+from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.quality.gate import judge_month
+from pipelines.settings import DataPaths
+
+MONTH_STATUS = dg.AssetKey(["closing", "month_status"])
+# A run launched with this tag (`csp-recon run --period P --correct`, or from the UI) issues the
+# corrections of an issued month whose figures changed; without it they are only marked pending.
+CORRECT_TAG = "csp-recon/correct"
+
+
+def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        changes = history(con, billing_period(outcome.period))
+    return {
+        "status": outcome.status.value,
+        "what_happened": outcome.message,
+        "documents_issued": ", ".join(outcome.documents) or "none",
+        "history": markdown_table(
+            [(f"{at:%Y-%m-%d %H:%M}", by, before, after, reason) for at, by, before, after, reason in reversed(changes)],
+            ("when (UTC)", "who", "from", "to", "reason"),
+        ),
+    }
+
+
+@dg.asset(
+    key=MONTH_STATUS,
+    deps=[CUSTOMER_INVOICES],
+    partitions_def=monthly_partitions,
+    pool=WAREHOUSE_POOL,
+    backfill_policy=ONE_MONTH_PER_RUN,
+    group_name="closing",
+    description=(
+        "The month's status after this run: an approved month whose figures changed is open again; an issued month "
+        f"whose figures changed is correction pending, or corrected (credit note and corrected invoice, or the difference "
+        f"on the next open month) when the run carries the tag {CORRECT_TAG}=true."
+    ),
+)
+def month_status(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    period = context.partition_key
+    correct = context.run.tags.get(CORRECT_TAG, "").lower() == "true"
+    outcome = closing.after_run(warehouse.paths, period, correct)
+    (context.log.warning if outcome.changed else context.log.info)(outcome.message)
+    return dg.MaterializeResult(metadata=status_metadata(warehouse.paths, outcome))
+
+
+class CloseMonthConfig(dg.Config):
+    """What the person closing the month says: which month, what to do, who they are."""
+
+    period: str
+    action: str = "approve"  # approve | issue | correct
+    by: str
+    acknowledge: list[str] = []
+
+
+def run_close_action(paths: DataPaths, config: CloseMonthConfig, refresh_marts: bool = True) -> closing.Outcome:
+    """One step of the close, then marts.billing_periods and marts.payables_calendar rebuilt."""
+    if config.action not in ("approve", "issue", "correct"):
+        raise StatusError(f"action '{config.action}': write approve, issue or correct.")
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        problems = list(judge_month(con, billing_period(config.period), blocking_checks()).problems)
+    if config.action == "approve":
+        outcome = closing.approve(paths, config.period, config.by, list(config.acknowledge), warning_checks(paths), problems)
+    elif config.action == "issue":
+        outcome = closing.issue(paths, config.period, config.by, problems, content_fingerprint(paths.landing(config.period)))
+    else:
+        outcome = closing.after_run(paths, config.period, correct=True, by=config.by)
+    not_refreshed = refresh_closing_marts(paths, dbt_environment(paths)) if refresh_marts else None
+    return replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})") if not_refreshed else outcome
+
+
+@dg.op(pool=WAREHOUSE_POOL)
+def close_month_step(context: dg.OpExecutionContext, config: CloseMonthConfig, warehouse: Warehouse) -> None:
+    """Approve (with the warnings acknowledged by name), issue, or issue the corrections of a month."""
+    try:
+        outcome = run_close_action(warehouse.paths, config)
+    except StatusError as refusal:
+        raise dg.Failure(description=str(refusal)) from None
+    context.log.info(outcome.message)
+    context.log_event(dg.AssetObservation(asset_key=MONTH_STATUS, partition=config.period, metadata=status_metadata(warehouse.paths, outcome)))
+
+
+@dg.job(
+    name="close_month",
+    description=(
+        "Launched by hand with run config: period (YYYY-MM), action (approve | issue | correct), by (your name), "
+        "acknowledge (the failing warning checks you accept, by name). The same steps as csp-recon approve / issue / run --correct."
+    ),
+    tags={"csp-recon/kind": "closing"},
+)
+def close_month():
+    close_month_step()

@@ -1,0 +1,115 @@
+"""The landing sensor and the schedule respect a month's status (issue 14): a changed file for an
+issued month starts no run; it raises a visible correction pending instead."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from pipelines.automation.landing_watch import content_fingerprint
+from pipelines.closing.status import MonthStatus, change_status, history, month_state
+from pipelines.defs.automation.sensors import SETTLE_SECONDS_ENV, landing_files_sensor
+from pipelines.settings import DATA_DIR_ENV, DataPaths
+
+OCTOBER = date(2026, 10, 1)
+
+
+def _land(root: Path, period: str, name: str, content: str, age_seconds: float = 3600) -> Path:
+    path = root / "landing" / period / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    stamp = time.time() - age_seconds
+    os.utime(path, (stamp, stamp))
+    return path
+
+
+def _issue_october(root: Path) -> None:
+    paths = DataPaths(root)
+    with duckdb.connect(str(paths.warehouse)) as con:
+        change_status(con, OCTOBER, MonthStatus.APPROVED, "Jane Doe", "drafts approved", approved_by="Jane Doe")
+        change_status(con, OCTOBER, MonthStatus.ISSUED, "Jane Doe", "2 invoice(s) issued", landing_fingerprint=content_fingerprint(paths.landing("2026-10")))
+
+
+def _evaluate(root: Path, monkeypatch) -> list:
+    monkeypatch.setenv(DATA_DIR_ENV, str(root))
+    monkeypatch.setenv(SETTLE_SECONDS_ENV, "60")
+    with dg.instance_for_test() as instance:
+        return list(landing_files_sensor(dg.build_sensor_context(instance=instance)) or [])
+
+
+def _october(root: Path):
+    with duckdb.connect(str(DataPaths(root).warehouse), read_only=True) as con:
+        return month_state(con, OCTOBER), history(con, OCTOBER)
+
+
+def test_a_changed_file_of_an_issued_month_raises_correction_pending_and_starts_no_run(tmp_path, monkeypatch):
+    _land(tmp_path, "2026-10", "recon.csv", "as issued")
+    _land(tmp_path, "2026-11", "recon.csv", "next month")
+    _issue_october(tmp_path)
+
+    unchanged = _evaluate(tmp_path, monkeypatch)
+    assert [r.partition_key for r in unchanged if isinstance(r, dg.RunRequest)] == ["2026-11"]
+    assert not any(isinstance(r, dg.SkipReason) for r in unchanged)
+
+    _land(tmp_path, "2026-10", "recon.csv", "as issued")  # re-copied: same bytes, new time -> nothing to do
+    assert [r.partition_key for r in _evaluate(tmp_path, monkeypatch) if isinstance(r, dg.RunRequest)] == ["2026-11"]
+    assert _october(tmp_path)[0].status == MonthStatus.ISSUED
+
+    _land(tmp_path, "2026-10", "recon.csv", "corrected by Microsoft")
+    results = _evaluate(tmp_path, monkeypatch)
+    assert [r.partition_key for r in results if isinstance(r, dg.RunRequest)] == ["2026-11"], "no run of the issued month"
+    [skip] = [r for r in results if isinstance(r, dg.SkipReason)]
+    assert "Correction pending for 2026-10" in skip.skip_message and "csp-recon run --period 2026-10 --correct" in skip.skip_message
+    state, changes = _october(tmp_path)
+    assert state.status == MonthStatus.CORRECTION_PENDING and "changed after its invoices were issued" in state.pending_reason
+    assert changes[-1][1:4] == ("landing sensor", "issued", "correction_pending")
+
+    _evaluate(tmp_path, monkeypatch)  # the next tick records nothing new
+    assert len(_october(tmp_path)[1]) == len(changes)
+
+
+def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch):
+    from pipelines.definitions import defs
+
+    _land(tmp_path, "2026-10", "recon.csv", "as issued")
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    schedule = defs().get_schedule_def("monthly_close_schedule")
+    tick = datetime(2026, 11, 5, 6, tzinfo=timezone.utc)
+    with dg.instance_for_test() as instance:
+        [request] = list(schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests)
+        assert request.partition_key == "2026-10"
+        _issue_october(tmp_path)
+        skipped = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+    assert not skipped.run_requests and "2026-10 is issued" in skipped.skip_message
+
+
+def test_a_failing_step_removes_the_months_drafts_and_keeps_what_was_issued(tmp_path, monkeypatch):
+    from pipelines.defs.automation.jobs import drafts_removed_when_a_step_fails, monthly_close
+    from pipelines.partitions import MONTH_TAG
+
+    month_dir = tmp_path / "exports" / "2026-10"
+    (month_dir / "invoices").mkdir(parents=True)
+    (month_dir / "invoices" / "customer.pdf").write_bytes(b"draft of an earlier passing run")
+    (month_dir / "invoice_index.csv").write_text("customer_id\n", encoding="utf-8")
+    (month_dir / "issued").mkdir()
+    (month_dir / "issued" / "FA-000001.pdf").write_bytes(b"sent")
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+
+    @dg.op
+    def reconcile():
+        raise dg.Failure(description="Invoice G0K1EVF78N does not reconcile")
+
+    @dg.job(hooks={drafts_removed_when_a_step_fails})
+    def failing_run():
+        reconcile()
+
+    assert drafts_removed_when_a_step_fails in monthly_close.hooks
+    result = failing_run.execute_in_process(tags={MONTH_TAG: "2026-10"}, raise_on_error=False)
+    assert not result.success
+    assert sorted(path.name for path in month_dir.iterdir()) == ["issued"]
+    assert (month_dir / "issued" / "FA-000001.pdf").read_bytes() == b"sent"
