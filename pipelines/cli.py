@@ -80,19 +80,14 @@ def _issue(args: argparse.Namespace) -> int:
     from pipelines.metadata import printable
     from pipelines.settings import DataPaths
 
-    import duckdb
-
-    from pipelines.defs.quality.gate import blocking_checks
-    from pipelines.partitions import billing_period
-    from pipelines.quality.gate import judge_month
+    from pipelines.defs.quality.gate import judge_month_now
 
     paths = DataPaths(resolve_data_dir(args.data_dir))
     if not paths.warehouse.exists():
         print(f"There is no warehouse at {paths.warehouse}: run {args.period} first.", file=sys.stderr)
         return 1
     # Only a month whose blocking checks pass on its current data is ever issued.
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        verdict = judge_month(con, billing_period(args.period), blocking_checks())
+    verdict = judge_month_now(paths, args.period)
     if not verdict.passed:
         print(printable(verdict.sentence("Invoices")), file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.ingest.quarantine import Settlement
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
 from pipelines.metadata import printable
 from pipelines.partitions import MONTH_TAG, billing_period
@@ -72,13 +73,25 @@ def run_month(period: str, data_dir: Path) -> int:
             run = _wait(instance, run_id)
         except Interrupted as stop:
             run = _stop(instance, run_id)
+            settlement = _settle(instance, paths, period, run_id)
             say(f"csp-recon run {period}: stopped by {stop} (run {run_id} {run.status.value.lower()}); "
                 f"customer invoices and the analysts' warehouse are as they were before a step that did not finish. Run it again when ready.")
+            if settlement is not None:
+                say(f"Current figures: {settlement.sentence}")
             return 130
+        settlement = None if run.status == dg.DagsterRunStatus.SUCCESS else _settle(instance, paths, period, run_id)
         events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event]
     failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS)
     say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
-    _print_summary(paths, period, ingested=_ingested(events))
+    if settlement is not None and settlement.outcome == "restored":
+        heading = "\nFiles of the current figures (the last good delivery, back in place of the failed one):"
+    elif _ingested(events):
+        heading = "\nFiles:"
+    else:
+        heading = "\nFiles, as loaded before (this run loaded none; the month is unchanged):"
+    _print_summary(paths, period, heading)
+    if settlement is not None:
+        say(f"\nCurrent figures: {settlement.sentence}")
     _print_publication(events, paths)
     if notices:
         say("\nWarnings (not blocking):")
@@ -91,6 +104,16 @@ def run_month(period: str, data_dir: Path) -> int:
         return 1
     say("\nOK: every blocking check passed.")
     return 0
+
+
+def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id: str) -> Settlement | None:
+    """A run that did not succeed: the month back to its last good delivery, the failed one kept apart."""
+    from pipelines.defs.ingest.failed_deliveries import record_settlement, settle_month
+
+    settlement = settle_month(paths, period, run_id)
+    if settlement is not None:
+        record_settlement(instance, period, run_id, settlement)
+    return settlement
 
 
 def unfinished_runs_of(instance: dg.DagsterInstance, period: str) -> list[dg.DagsterRun]:
@@ -151,9 +174,11 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
 def _launch(job: str, period: str, run_id: str, home: Path, data_dir: Path, log) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
+    from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_CLI, LAUNCHED_BY_TAG
+
     command = [
         str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", str(REPO_ROOT / "workspace.yaml"),
-        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period}), "--config-json", json.dumps(RUN_LOG_CONFIG),
+        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period, LAUNCHED_BY_TAG: LAUNCHED_BY_CLI}), "--config-json", json.dumps(RUN_LOG_CONFIG),
     ]
     environment = {**os.environ, DAGSTER_HOME_ENV: str(prepare_launch_home(home)), DATA_DIR_ENV: str(data_dir)}
     # Its own session: Ctrl-C reaches this process, which stops the run and says so.
@@ -245,14 +270,14 @@ def _ingested(events: list[dg.DagsterEvent]) -> bool:
     )
 
 
-def _print_summary(paths: DataPaths, period: str, ingested: bool) -> None:
+def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
     if not paths.warehouse.exists():
         return
     month = billing_period(period)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
         if "raw.file_manifest" in tables:
-            say("\nFiles:" if ingested else "\nFiles, as loaded before (this run loaded none; the month is unchanged):")
+            say(files_heading)
             for name, kind, status, read, loaded, rejected in con.execute(
                 """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected
                    FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
