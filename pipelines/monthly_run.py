@@ -81,7 +81,7 @@ def run_month(period: str, data_dir: Path) -> int:
             return 130
         settlement = None if run.status == dg.DagsterRunStatus.SUCCESS else _settle(instance, paths, period, run_id)
         events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event]
-    failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS)
+    failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS, paths)
     say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
     if settlement is not None and settlement.outcome == "restored":
         heading = "\nFiles of the current figures (the last good delivery, back in place of the failed one):"
@@ -110,7 +110,12 @@ def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id:
     """A run that did not succeed: the month back to its last good delivery, the failed one kept apart."""
     from pipelines.defs.ingest.failed_deliveries import record_settlement, settle_month
 
-    settlement = settle_month(paths, period, run_id)
+    try:
+        settlement = settle_month(paths, period, run_id)
+    except duckdb.Error as error:
+        say(f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, paths)}): "
+            f"the warehouse may show it until the month runs again.")
+        return None
     if settlement is not None:
         record_settlement(instance, period, run_id, settlement)
     return settlement
@@ -229,7 +234,18 @@ def _stop(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _failures(events: list[dg.DagsterEvent], success: bool) -> tuple[list[str], list[str]]:
+DISK_FULL = "No space left on device"
+
+
+def _disk_full_or(error, paths: DataPaths) -> str:
+    """A full disk in the clerk's words; any other error as it is."""
+    text = str(error).strip()
+    if DISK_FULL in text:
+        return f"the disk holding the data directory {paths.root} is full: free some space, then run the month again"
+    return text or "unknown error"
+
+
+def _failures(events: list[dg.DagsterEvent], success: bool, paths: DataPaths) -> tuple[list[str], list[str]]:
     """Blocking failures, then warnings, in the checks' and steps' own words."""
     failures, warnings = [], []
     for event in events:
@@ -242,7 +258,7 @@ def _failures(events: list[dg.DagsterEvent], success: bool) -> tuple[list[str], 
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None
             if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
-                failures.append(f"step {event.step_key}: {described or _root_cause(data.error)}")
+                failures.append(f"step {event.step_key}: {_disk_full_or(described or _root_cause(data.error), paths)}")
     if not success and not failures:
         ended = next((e for e in reversed(events) if e.event_type == dg.DagsterEventType.RUN_FAILURE), None)
         if ended is not None and ended.message:

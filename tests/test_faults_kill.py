@@ -3,21 +3,18 @@ month's load, keeping it as the last good month, settling a failed delivery, rec
 verdicts. After each kill the month is wholly one delivery or the other (never a mix), the last
 good month still comes back exactly, and the step run again completes.
 
-One generated month, loaded once; every kill works on a copy of that warehouse, in a child
-process that SIGKILLs itself at a chosen statement of the step (counted by a proxy around its
-DuckDB connection). Kills around the analysts' copy are in test_faults.py, kills of whole CLI
+One generated month, loaded once; every kill works on a copy of that warehouse, in a forked child
+that SIGKILLs itself at a chosen statement of the step (counted by a proxy around its DuckDB
+connection). Kills around the analysts' copy are in test_faults.py, kills of whole CLI
 runs in test_runs.py.
 """
 
 from __future__ import annotations
 
 import csv
-import json
+import os
 import shutil
 import signal
-import subprocess
-import sys
-import textwrap
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,57 +26,70 @@ from pipelines.cli import main
 from pipelines.ingest.month import load_month
 from pipelines.ingest.quarantine import fingerprint, keep_as_last_good, settle_failed_month
 from pipelines.quality.dbt_results import RESULTS_TABLE, record_results
-from pipelines.settings import REPO_ROOT, DataPaths
+from pipelines.settings import DataPaths
 
 PERIOD, MONTH = "2026-09", date(2026, 9, 1)
 # Where in each step a kill lands: fractions of the statements the step issues.
 KILLS = {"ingest": 6, "keep_as_last_good": 5, "settle": 6, "record_verdicts": 3}
 RESULTS = {"results": [{"unique_id": f"test.csp_recon.t{n}", "status": "pass", "failures": 0} for n in range(40)]}
 
-STEP = textwrap.dedent(
-    """
-    import json, os, signal, sys
-    from datetime import date
-    from pathlib import Path
-    import duckdb
-    from pipelines.ingest.month import load_month
-    from pipelines.ingest.quarantine import keep_as_last_good, settle_failed_month
-    from pipelines.quality.dbt_results import record_results
-    from pipelines.settings import DataPaths
+class Killing:
+    """A step's connection: SIGKILL right after its `kill_at`-th statement (0: never; count them)."""
 
-    step, kill_at, warehouse, data_dir, results = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+    def __init__(self, con, kill_at: int):
+        self.con, self.kill_at, self.count = con, kill_at, 0
 
-    class Killing:
-        '''The step's connection: SIGKILL right after its kill_at-th statement (0: never, count them).'''
-        def __init__(self, con):
-            self.con, self.count = con, 0
-        def _after(self, result):
-            self.count += 1
-            if self.count == kill_at:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return result
-        def execute(self, *args):
-            return self._after(self.con.execute(*args))
-        def executemany(self, *args):
-            return self._after(self.con.executemany(*args))
-        def __getattr__(self, name):
-            return getattr(self.con, name)
+    def _after(self, result):
+        self.count += 1
+        if self.count == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return result
 
-    month = date(2026, 9, 1)
-    con = duckdb.connect(warehouse)
-    proxy = Killing(con)
+    def execute(self, *args):
+        return self._after(self.con.execute(*args))
+
+    def executemany(self, *args):
+        return self._after(self.con.executemany(*args))
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+
+def _run_step(step: str, con, data_dir: Path) -> None:
     if step == "ingest":
-        load_month(proxy, DataPaths(Path(data_dir)), "2026-09")
+        load_month(con, DataPaths(data_dir), PERIOD)
     elif step == "keep_as_last_good":
-        keep_as_last_good(proxy, month, "run-keep")
+        keep_as_last_good(con, MONTH, "run-keep")
     elif step == "settle":
-        settle_failed_month(proxy, month, "run-failed", ("invoices_reconcile: off by 1.00",))
-    elif step == "record_verdicts":
-        record_results(proxy, month, "fp-new", json.loads(Path(results).read_text()), "run-record")
-    con.close()
-    print(proxy.count)
-    """
-)
+        settle_failed_month(con, MONTH, "run-failed", ("invoices_reconcile: off by 1.00",))
+    else:
+        record_results(con, MONTH, "fp-new", RESULTS, "run-record")
+
+
+def _step(states, step: str, kill_at: int, warehouse: Path) -> tuple[bool, int]:
+    """(killed, statements issued) of the step run in a forked child, on `warehouse`: forked, not a
+    new interpreter, so that twenty kills cost seconds."""
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child
+        code = 0
+        try:
+            os.close(reading)
+            proxy = Killing(duckdb.connect(str(warehouse)), kill_at)
+            _run_step(step, proxy, states["data_dir"])
+            proxy.con.close()
+            os.write(writing, str(proxy.count).encode())
+        except BaseException:
+            code = 3
+        finally:
+            os._exit(code)
+    os.close(writing)
+    with os.fdopen(reading) as pipe:
+        issued = pipe.read()
+    _, status = os.waitpid(child, 0)
+    killed = os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    assert killed or os.WEXITSTATUS(status) == 0, f"the {step} step failed in its child (status {status})"
+    return killed, int(issued or 0)
 
 
 def _tamper(month_dir: Path) -> None:
@@ -133,21 +143,12 @@ def states(tmp_path_factory):
         load_month(con, paths, PERIOD)
         _build_marts(con)
         delivered_print = fingerprint(con, MONTH)
-    results = root / "run_results.json"
-    results.write_text(json.dumps(RESULTS), encoding="utf-8")
     assert good_print != delivered_print
-    return {"root": root, "data_dir": data_dir, "good": good, "delivered": delivered, "results": results,
+    return {"root": root, "data_dir": data_dir, "good": good, "delivered": delivered,
             "good_print": good_print, "delivered_print": delivered_print}
 
 
 STARTS = {"ingest": "good", "keep_as_last_good": "delivered", "settle": "delivered", "record_verdicts": "good"}
-
-
-def _step(states, step: str, kill_at: int, warehouse: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", STEP, step, str(kill_at), str(warehouse), str(states["data_dir"]), str(states["results"])],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -157,9 +158,8 @@ def statements(states):
     for step, start in STARTS.items():
         copy = states["root"] / f"count-{step}.duckdb"
         shutil.copyfile(states[start], copy)
-        done = _step(states, step, 0, copy)
-        assert done.returncode == 0, done.stderr
-        counted[step] = int(done.stdout.split()[-1])
+        killed, counted[step] = _step(states, step, 0, copy)
+        assert not killed and counted[step] > KILLS[step]
     return counted
 
 
@@ -173,8 +173,8 @@ def test_a_step_killed_at_any_statement_leaves_a_whole_month_and_runs_again(stat
     shutil.copyfile(states[STARTS[step]], warehouse)
     total = statements[step]
     kill_at = max(1, round(total * (nth + 1) / (KILLS[step] + 1)))
-    killed = _step(states, step, kill_at, warehouse)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    killed, _ = _step(states, step, kill_at, warehouse)
+    assert killed
 
     with duckdb.connect(str(warehouse)) as con:
         now = fingerprint(con, MONTH)

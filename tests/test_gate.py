@@ -49,8 +49,7 @@ def test_a_check_that_cannot_run_blocks():
 
 # --- dbt test verdicts count for the data they were about -----------------------------------
 
-import json  # noqa: E402
-from pathlib import Path  # noqa: E402
+import csv  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -158,9 +157,11 @@ def dbt_test_failed(tmp_path_factory):
     assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", "2026-09", "--customers", "3",
                  "--license-rows", "8", "--usage-rows", "12", "--seed", "5", "--currencies", "EUR"]) == 0
     assert main(["init", "--data-dir", str(data_dir)]) == 0
-    for name in ("customers.csv", "partner_service_charges.csv", "pricing_rules.csv"):  # consistently CHF
-        config = data_dir / "config" / name
-        config.write_text(config.read_text(encoding="utf-8").replace(",EUR,", ",CHF,"), encoding="utf-8")
+    usage = next((data_dir / "landing" / "2026-09").glob("*Usage*.csv"))
+    with usage.open(encoding="utf-8-sig", newline="") as source:
+        customer = next(csv.DictReader(source))["CustomerId"]
+    with (data_dir / "config" / "customers.csv").open("a", encoding="utf-8") as customers:
+        customers.write(f"{customer},Kunde AG,Bahnhofstrasse 1,,8001,Zürich,CH,,outside_scope,,,en,CHF,,product\n")
     with pytest.MonkeyPatch.context() as env:
         env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)

@@ -37,8 +37,8 @@ def settle_month(paths: DataPaths, period: str, run_id: str) -> Settlement | Non
         try:
             with duckdb.connect(str(paths.warehouse)) as con:
                 return settle_failed_month(con, billing_period(period), run_id, verdict.problems)
-        except duckdb.IOException:
-            if time.monotonic() > deadline:
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(1)
 
