@@ -234,13 +234,14 @@ def _stop(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-DISK_FULL = "No space left on device"
+# How a full disk reads in DuckDB's, dbt's and the OS's errors.
+DISK_FULL = ("No space left on device", "Could not write all bytes", "disk is full", "Errno 28")
 
 
 def _disk_full_or(error, paths: DataPaths) -> str:
     """A full disk in the clerk's words; any other error as it is."""
     text = str(error).strip()
-    if DISK_FULL in text:
+    if any(marker in text for marker in DISK_FULL):
         return f"the disk holding the data directory {paths.root} is full: free some space, then run the month again"
     return text or "unknown error"
 

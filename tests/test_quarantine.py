@@ -185,3 +185,17 @@ def test_the_summary_says_which_figures_are_current(redelivered):
     assert "failed its blocking checks and is in quarantine.quarantined_* for inspection" in output
     assert f"Invoice {invoice}" in output  # the failure names the invoice that did not reconcile
     assert "Analysts' warehouse unchanged" in output
+
+
+def test_the_ui_says_which_figures_are_current_on_the_months_file_manifest(redelivered):
+    import dagster as dg
+
+    data_dir, *_ = redelivered
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        [record] = instance.get_event_records(
+            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])), limit=5
+        )
+    observation = record.asset_observation
+    assert observation.partition == PERIOD
+    assert observation.description.startswith("2026-09 still shows the delivery loaded on ")
+    assert "invoice_summary.csv" in observation.metadata["quarantined_files"].value

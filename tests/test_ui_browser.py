@@ -84,10 +84,12 @@ def _tamper_summary(month_dir: Path) -> str:
 
 
 def _marts(data_dir: Path, period: str) -> dict[str, list[tuple]]:
-    """Every mart's rows of the month, sorted: what a run of the month leaves."""
+    """Every mart table's rows of the month, sorted: what a run of the month leaves (views such as
+    customer_trends are not built by a run: they read whatever months the warehouse holds)."""
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         tables = [row[0] for row in con.execute(
-            "SELECT table_name FROM duckdb_columns() WHERE schema_name = 'marts' AND column_name = 'billing_period' ORDER BY 1"
+            """SELECT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t USING (schema_name, table_name)
+               WHERE c.schema_name = 'marts' AND c.column_name = 'billing_period' ORDER BY 1"""
         ).fetchall()]
         return {table: sorted(con.execute(f"SELECT * FROM marts.{table} WHERE billing_period = ?",
                                           [f"{period}-01"]).fetchall(), key=repr) for table in tables}

@@ -64,7 +64,10 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     context.log.info(f"dbt build for {periods}")
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     yield from invocation.stream()
-    run_results = invocation.get_artifact("run_results.json")
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:  # dbt stopped before running anything: no verdict to record
+        run_results = {"results": []}
     with warehouse.connect() as con:  # dbt has finished: the warehouse is free
         for key in context.partition_keys:
             month = billing_period(key)
