@@ -22,6 +22,7 @@ import dagster as dg
 import duckdb
 
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
+from pipelines.ingest.quarantine import Settlement
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
 from pipelines.metadata import printable
 from pipelines.partitions import MONTH_TAG, billing_period
@@ -76,13 +77,25 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
             run = _wait(instance, run_id)
         except Interrupted as stop:
             run = _stop(instance, run_id)
+            settlement = _settle(instance, paths, period, run_id)
             say(f"csp-recon run {period}: stopped by {stop} (run {run_id} {run.status.value.lower()}); "
                 f"customer invoices and the analysts' warehouse are as they were before a step that did not finish. Run it again when ready.")
+            if settlement is not None:
+                say(f"Current figures: {settlement.sentence}")
             return 130
+        settlement = None if run.status == dg.DagsterRunStatus.SUCCESS else _settle(instance, paths, period, run_id)
         events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event]
-    failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS)
+    failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS, paths)
     say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
-    _print_summary(paths, period, ingested=_ingested(events))
+    if settlement is not None and settlement.outcome == "restored":
+        heading = "\nFiles of the current figures (the last good delivery, back in place of the failed one):"
+    elif _ingested(events):
+        heading = "\nFiles:"
+    else:
+        heading = "\nFiles, as loaded before (this run loaded none; the month is unchanged):"
+    _print_summary(paths, period, heading)
+    if settlement is not None:
+        say(f"\nCurrent figures: {settlement.sentence}")
     _print_publication(events, paths)
     _print_month_status(events)
     if notices:
@@ -96,6 +109,21 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
         return 1
     say("\nOK: every blocking check passed.")
     return 0
+
+
+def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id: str) -> Settlement | None:
+    """A run that did not succeed: the month back to its last good delivery, the failed one kept apart."""
+    from pipelines.defs.ingest.failed_deliveries import record_settlement, settle_month
+
+    try:
+        settlement = settle_month(paths, period, run_id)
+    except duckdb.Error as error:
+        say(f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, paths)}): "
+            f"the warehouse may show it until the month runs again.")
+        return None
+    if settlement is not None:
+        record_settlement(instance, period, run_id, settlement)
+    return settlement
 
 
 def unfinished_runs_of(instance: dg.DagsterInstance, period: str) -> list[dg.DagsterRun]:
@@ -156,9 +184,11 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
 def _launch(job: str, period: str, run_id: str, home: Path, data_dir: Path, log, tags: dict[str, str] | None = None) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
+    from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_CLI, LAUNCHED_BY_TAG
+
     command = [
         str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", str(REPO_ROOT / "workspace.yaml"),
-        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period, **(tags or {})}), "--config-json", json.dumps(RUN_LOG_CONFIG),
+        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period, LAUNCHED_BY_TAG: LAUNCHED_BY_CLI, **(tags or {})}), "--config-json", json.dumps(RUN_LOG_CONFIG),
     ]
     environment = {**os.environ, DAGSTER_HOME_ENV: str(prepare_launch_home(home)), DATA_DIR_ENV: str(data_dir)}
     # Its own session: Ctrl-C reaches this process, which stops the run and says so.
@@ -209,7 +239,19 @@ def _stop(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def _failures(events: list[dg.DagsterEvent], success: bool) -> tuple[list[str], list[str]]:
+# How a full disk reads in DuckDB's, dbt's and the OS's errors.
+DISK_FULL = ("No space left on device", "Could not write all bytes", "disk is full", "Errno 28")
+
+
+def _disk_full_or(error, paths: DataPaths) -> str:
+    """A full disk in the clerk's words; any other error as it is."""
+    text = str(error).strip()
+    if any(marker in text for marker in DISK_FULL):
+        return f"the disk holding the data directory {paths.root} is full: free some space, then run the month again"
+    return text or "unknown error"
+
+
+def _failures(events: list[dg.DagsterEvent], success: bool, paths: DataPaths) -> tuple[list[str], list[str]]:
     """Blocking failures, then warnings, in the checks' and steps' own words."""
     failures, warnings = [], []
     for event in events:
@@ -222,7 +264,7 @@ def _failures(events: list[dg.DagsterEvent], success: bool) -> tuple[list[str], 
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None
             if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
-                failures.append(f"step {event.step_key}: {described or _root_cause(data.error)}")
+                failures.append(f"step {event.step_key}: {_disk_full_or(described or _root_cause(data.error), paths)}")
     if not success and not failures:
         ended = next((e for e in reversed(events) if e.event_type == dg.DagsterEventType.RUN_FAILURE), None)
         if ended is not None and ended.message:
@@ -250,14 +292,14 @@ def _ingested(events: list[dg.DagsterEvent]) -> bool:
     )
 
 
-def _print_summary(paths: DataPaths, period: str, ingested: bool) -> None:
+def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
     if not paths.warehouse.exists():
         return
     month = billing_period(period)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         tables = {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
         if "raw.file_manifest" in tables:
-            say("\nFiles:" if ingested else "\nFiles, as loaded before (this run loaded none; the month is unchanged):")
+            say(files_heading)
             for name, kind, status, read, loaded, rejected in con.execute(
                 """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected
                    FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",

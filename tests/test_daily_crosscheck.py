@@ -26,6 +26,7 @@ from pipelines.defs.resources import Warehouse
 from pipelines.generate import generate
 from pipelines.quality.daily_crosscheck import SKIPPED_NO_FILE, cross_check
 from pipelines.quality.gate import judge_month
+from pipelines.settings import DataPaths
 from tests.corpus import csv_text, load, write_text
 from tests.daily_rows import AZURE_PLAN, CUSTOMER_ID, DAILY_HEADER, daily_row
 from tests.test_nce_ingest import NCE_HEADER, NCE_SUMMARY_HEADER, nce_row, nce_summary
@@ -113,8 +114,8 @@ def test_a_daily_row_changed_by_ten_cents_fails_naming_subscription_meter_and_bo
 
 def test_the_gate_blocks_the_months_invoices_on_a_mismatch(tmp_path):
     land_month(tmp_path, VM_RECON, [VM_DAILY[0], daily_row("24", "2.0584", day=2)])
-    assert "daily_usage_crosscheck" in dict(blocking_checks())
-    crosscheck_only = [(name, judge) for name, judge in blocking_checks() if name == "daily_usage_crosscheck"]
+    assert "daily_usage_crosscheck" in dict(blocking_checks(DataPaths(tmp_path)))
+    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(tmp_path)) if name == "daily_usage_crosscheck"]
     with connect(tmp_path) as con:
         verdict = judge_month(con, MONTH, crosscheck_only)
     assert not verdict.passed and verdict.problems[0].startswith("daily_usage_crosscheck: customer Société Dupont, SA")
@@ -126,7 +127,7 @@ def test_the_gate_blocks_the_months_invoices_on_a_mismatch(tmp_path):
 
 def test_the_gate_entry_passes_consistent_files(tmp_path):
     land_month(tmp_path, VM_RECON, VM_DAILY)
-    crosscheck_only = [(name, judge) for name, judge in blocking_checks() if name == "daily_usage_crosscheck"]
+    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(tmp_path)) if name == "daily_usage_crosscheck"]
     with connect(tmp_path) as con:
         assert judge_month(con, MONTH, crosscheck_only).passed
 

@@ -45,3 +45,149 @@ def test_data_changed_since_a_pass_fails_the_gate_with_the_checks_sentence():
 def test_a_check_that_cannot_run_blocks():
     verdict = judge_month(_warehouse(), MONTH, [("missing", lambda con, month: con.execute("SELECT * FROM marts.nothing").fetchall())])
     assert not verdict.passed and "could not be evaluated" in verdict.problems[0]
+
+
+# --- dbt test verdicts count for the data they were about -----------------------------------
+
+import csv  # noqa: E402
+
+import pytest  # noqa: E402
+
+from pipelines.cli import main  # noqa: E402
+from pipelines.defs.quality.gate import blocking_checks  # noqa: E402
+from pipelines.ingest.schema import ensure_raw_schema  # noqa: E402
+from pipelines.quality.dbt_results import data_fingerprint, describe_test, error_tests, judge_tests, record_results  # noqa: E402
+from pipelines.settings import DATA_DIR_ENV, DataPaths  # noqa: E402
+
+NOT_NULL = "test.csp_recon.not_null_customer_monthly_customer_id.83fce1d731"
+MANIFEST = {
+    "nodes": {
+        "model.csp_recon.customer_monthly": {"resource_type": "model", "schema": "marts", "name": "customer_monthly"},
+        NOT_NULL: {
+            "resource_type": "test", "name": "not_null_customer_monthly_customer_id", "config": {"severity": "ERROR"},
+            "attached_node": "model.csp_recon.customer_monthly",
+            "test_metadata": {"name": "not_null", "kwargs": {"column_name": "customer_id", "model": "{{ get_where_subquery(ref('customer_monthly')) }}"}},
+        },
+        "test.csp_recon.assert_rules": {
+            "resource_type": "test", "name": "assert_rules", "config": {"severity": "error"},
+            "raw_code": "-- Every line must find a rule:\n-- a default always exists.\nselect 1", "depends_on": {"nodes": []},
+        },
+        "test.csp_recon.described": {
+            "resource_type": "test", "name": "described", "description": "Said in the YAML.", "config": {"severity": "error"},
+        },
+        "test.csp_recon.only_a_warning": {"resource_type": "test", "name": "only_a_warning", "config": {"severity": "warn"}},
+    }
+}
+
+
+def test_dbt_tests_are_described_from_their_yaml_or_what_they_assert():
+    tests = error_tests(MANIFEST)
+    assert tests == {
+        NOT_NULL: "customer_id is never null in marts.customer_monthly",
+        "test.csp_recon.assert_rules": "Every line must find a rule: a default always exists.",
+        "test.csp_recon.described": "Said in the YAML.",
+    }
+    assert describe_test(MANIFEST["nodes"]["test.csp_recon.only_a_warning"], MANIFEST) == "only a warning"
+
+
+def _month_warehouse():
+    con = duckdb.connect()
+    ensure_raw_schema(con)
+    con.execute("CREATE SCHEMA marts")
+    con.execute("CREATE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(28,2))")
+    con.execute("INSERT INTO marts.customer_monthly VALUES ('2026-09-01', 'c1', 10.00), ('2026-09-01', NULL, 2.00)")
+    return con
+
+
+def _results(status: str, failures: int = 0) -> dict:
+    return {"results": [{"unique_id": NOT_NULL, "status": status, "failures": failures, "message": f"Got {failures} result"},
+                        {"unique_id": "model.csp_recon.customer_monthly", "status": "success"}]}
+
+
+def test_a_failed_dbt_test_blocks_the_month_while_its_data_is_unchanged():
+    con = _month_warehouse()
+    record_results(con, MONTH, data_fingerprint(con, MONTH), _results("fail", 1), "run-1")
+    required = {NOT_NULL: "customer_id is never null in marts.customer_monthly"}
+    assert judge_tests(con, MONTH, data_fingerprint(con, MONTH), required) == [
+        "'customer_id is never null in marts.customer_monthly' failed (1 row(s) break it)"
+    ]
+
+
+def test_a_verdict_about_other_data_does_not_count():
+    con = _month_warehouse()
+    required = {NOT_NULL: "customer_id is never null in marts.customer_monthly"}
+    passed_on = data_fingerprint(con, MONTH)
+    record_results(con, MONTH, passed_on, _results("pass"), "run-1")
+    assert judge_tests(con, MONTH, passed_on, required) == []
+    # The month is rebuilt from another delivery: the pass was about the old rows.
+    con.execute("UPDATE marts.customer_monthly SET billed_pretax = 11.00 WHERE customer_id = 'c1'")
+    now = data_fingerprint(con, MONTH)
+    assert now != passed_on
+    [problem] = judge_tests(con, MONTH, now, required)
+    assert problem == (
+        "1 dbt test(s) have no verdict on the month's current data ('customer_id is never null in marts.customer_monthly'): "
+        "run the month's transform again"
+    )
+    # Another month's data is not part of this month's fingerprint.
+    con.execute("INSERT INTO marts.customer_monthly VALUES ('2026-08-01', 'c9', 1.00)")
+    assert data_fingerprint(con, MONTH) == now
+
+
+def test_rejected_lines_carrying_money_block_the_gate_until_acknowledged(tmp_path):
+    paths = DataPaths(tmp_path)
+    con = _month_warehouse()
+    con.execute(
+        "INSERT INTO raw.rejected_rows VALUES ('2026-09-01', 'usage.csv', 'usage_recon', 7, 'ConsumedQuantity', 'not a number', NULL, 'sha')"
+    )
+    [(name, judge)] = [(name, judge) for name, judge in blocking_checks(paths) if name == "rejected_lines_resolved"]
+    [problem] = judge(con, MONTH)
+    assert problem.startswith("1 rejected line(s) carrying money are missing from the invoices, so 2026-09's invoices wait: file 'usage.csv', line 7")
+    (tmp_path / "acknowledgements").mkdir()
+    (tmp_path / "acknowledgements" / "2026-09.yml").write_text(
+        "acknowledged:\n  - file: usage.csv\n    line: 7\n    by: Jane Doe (billing)\n    reason: credited next month\n", encoding="utf-8"
+    )
+    assert judge(con, MONTH) == []
+
+
+@pytest.fixture(scope="module")
+def dbt_test_failed(tmp_path_factory):
+    """A month whose customers.csv bills a customer in CHF while Microsoft's lines are in EUR: the
+    dbt test on the customer's currency fails in the month's run."""
+    data_dir = tmp_path_factory.mktemp("dbt-failed")
+    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", "2026-09", "--customers", "3",
+                 "--license-rows", "8", "--usage-rows", "12", "--seed", "5", "--currencies", "EUR"]) == 0
+    assert main(["init", "--data-dir", str(data_dir)]) == 0
+    usage = next((data_dir / "landing" / "2026-09").glob("*Usage*.csv"))
+    with usage.open(encoding="utf-8-sig", newline="") as source:
+        customer = next(csv.DictReader(source))["CustomerId"]
+    with (data_dir / "config" / "customers.csv").open("a", encoding="utf-8") as customers:
+        customers.write(f"{customer},Kunde AG,Bahnhofstrasse 1,,8001,Zürich,CH,,outside_scope,,,en,CHF,,product\n")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DATA_DIR_ENV, str(data_dir))
+        env.delenv("DAGSTER_HOME", raising=False)
+        code = main(["run", "--period", "2026-09", "--data-dir", str(data_dir)])
+    return data_dir, code
+
+
+def test_a_month_whose_dbt_test_failed_in_one_run_is_refused_invoices_in_another(dbt_test_failed, capsys, monkeypatch):
+    import dagster as dg
+
+    from pipelines.defs.exports.assets import customer_invoices
+    from pipelines.defs.resources import Warehouse
+
+    data_dir, code = dbt_test_failed
+    assert code == 1
+    capsys.readouterr()
+    assert main(["issue", "--period", "2026-09", "--data-dir", str(data_dir)]) == 1
+    refused = capsys.readouterr().err.strip().splitlines()[-1]  # after the definitions' own notices
+    assert refused.startswith("Invoices for 2026-09 not produced: the month's blocking checks do not pass on its current data")
+    assert "dbt_tests: 'Microsoft's lines for a customer must be in the currency the partner bills that customer in.' failed" in refused
+    # A run of the invoices alone, as a partial materialisation from the UI would be.
+    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
+    result = dg.materialize([customer_invoices], partition_key="2026-09", resources={"warehouse": Warehouse(data_dir=str(data_dir))},
+                            raise_on_error=False)
+    assert not result.success
+    [failure] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE]
+    description = failure.step_failure_data.user_failure_data.description
+    assert description.startswith("Customer invoices for 2026-09 not produced") and "dbt_tests:" in description
+    assert not (data_dir / "exports" / "2026-09" / "invoices").exists()

@@ -148,9 +148,14 @@ def test_failing_month_leaves_the_published_copy_as_it_was(three_months, monkeyp
     assert main(["run", "--period", SECOND, "--data-dir", str(data_dir)]) == 1
     assert published.read_bytes() == before
     assert not (data_dir / "exports" / SECOND / "invoices").exists()
-    # The warehouse holds the failing figures; the analysts still see the month as it passed.
+    # The pipeline's warehouse keeps the month as it passed; the failing delivery is in quarantine.
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         status, difference = con.execute(
             "SELECT status, pretax_difference FROM marts.invoice_reconciliation WHERE invoice_number = ?", [invoice]
         ).fetchone()
-    assert (status, abs(difference)) == ("mismatch", Decimal("1.00"))
+        current, quarantined = (
+            con.execute(f"SELECT usage_charges FROM {table} WHERE invoice_number = ?", [invoice]).fetchone()[0]
+            for table in ("raw.invoice_summary", "quarantine.quarantined_invoice_summary")
+        )
+    assert (status, difference) == ("matched", Decimal("0.00"))
+    assert abs(quarantined - current) == Decimal("1.00")

@@ -4,6 +4,7 @@ time, and a run killed mid-step never blocks the next one. Every wait is bounded
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -71,15 +72,17 @@ def _finish(process: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> tuple[in
     return process.returncode, output
 
 
-def test_sigterm_stops_the_run_with_a_sentence_and_the_next_run_succeeds(data_dir):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP-closed-terminal"])
+def test_a_stopped_run_says_so_frees_its_slot_and_the_next_run_succeeds(data_dir, stop):
     process = _cli(data_dir)
     run_id, _ = _running_step_pid(data_dir)
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
     code, output = _finish(process, timeout=90)
     assert code == 130
-    assert f"stopped by SIGTERM (run {run_id}" in output
+    assert f"stopped by {stop.name} (run {run_id}" in output
     with _instance(data_dir) as instance:
         assert instance.get_run_by_id(run_id).is_finished
+        assert run_id not in instance.event_log_storage.get_concurrency_run_ids()
     code, output = _finish(_cli(data_dir))
     assert code == 0, output
     assert "OK: every blocking check passed." in output
@@ -119,3 +122,37 @@ def test_a_second_run_of_a_month_in_progress_is_refused_with_a_sentence(data_dir
     finally:
         code, output = _finish(first)
     assert code == 0, output
+
+
+def _mount_tmpfs(folder: Path, size: str) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True).returncode == 0
+
+
+def test_a_run_on_a_full_disk_fails_with_a_sentence_frees_its_slot_and_the_next_run_succeeds(data_dir, tmp_path):
+    disk = tmp_path / "disk"
+    # The month's files fit; its warehouse (about 12 MB after a run) does not.
+    if not _mount_tmpfs(disk, "3m"):
+        pytest.skip("a small tmpfs cannot be mounted here (needs root and mount rights)")
+    try:
+        small = disk / "data"
+        shutil.copytree(data_dir / "landing", small / "landing")
+        home = tmp_path / "dagster_home"  # Dagster's own records stay on a disk with room
+        environment = {**_environment(small), "DAGSTER_HOME": str(home)}
+        command = [str(Path(sys.executable).with_name("csp-recon")), "run", "--period", PERIOD, "--data-dir", str(small)]
+        full = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        assert full.returncode == 1, full.stdout
+        assert f"the disk holding the data directory {small} is full: free some space, then run the month again" in full.stdout
+        assert "Traceback" not in full.stdout + full.stderr
+        assert not (small / "published" / "warehouse.duckdb").exists()
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            [failed] = instance.get_runs()
+            assert failed.is_finished and not instance.event_log_storage.get_concurrency_run_ids()
+        subprocess.run(["mount", "-o", "remount,size=300m", str(disk)], check=True)
+        again = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        assert again.returncode == 0, again.stdout
+        assert "OK: every blocking check passed." in again.stdout
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)

@@ -1,5 +1,9 @@
-"""The Dagster UI in headless Chromium: the graph's ingest, dbt and check assets, and a month's
-partitioned materialisation, after one `csp-recon run` in the UI's own instance.
+"""The Dagster UI in headless Chromium, tried as a new user would (issue 11): three generated
+months, 2026-08's invoice summary off by 1.00; 2026-07 and 2026-09 first run by `csp-recon run` in
+the UI's own instance, then ONE backfill of the three months launched from the UI. The two good
+months' marts equal their one-month CLI runs table by table, 2026-08 has no invoices and is not
+published, the UI says which month failed and why, and a CLI run re-executes from the job's Runs tab.
+One webserver, one daemon, one browser session for the whole module.
 
 Chromium comes from Debian (`scripts/install_chromium.sh`, run by `make test`); screenshots go to
 `artifacts/ui/`, which git ignores.
@@ -7,6 +11,7 @@ Chromium comes from Debian (`scripts/install_chromium.sh`, run by `make test`); 
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -14,16 +19,24 @@ import socket
 import subprocess
 import sys
 import time
+import json
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
+import dagster as dg
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from pipelines.cli import main
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT
 
-PERIOD = "2026-10"
+PERIOD = "2026-07"  # the month CLI-run first, whose run the UI re-executes
+MONTHS = ("2026-07", "2026-08", "2026-09")
+BAD = "2026-08"
+BACKFILL_TIMEOUT = 1500
 CHROMIUM = shutil.which("chromium")
 SCREENSHOTS = REPO_ROOT / "artifacts" / "ui"
 LOCATION = "pipelines.definitions"
@@ -58,14 +71,48 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("ui")
 
 
+def _tamper_summary(month_dir: Path) -> str:
+    path = month_dir / "invoice_summary.csv"
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.DictReader(source))
+    rows[0]["UsageCharges"] = str(Decimal(rows[0]["UsageCharges"]) + Decimal("1.00"))
+    with path.open("w", encoding="utf-8", newline="") as sink:
+        writer = csv.DictWriter(sink, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows[0]["InvoiceNumber"]
+
+
+def _marts(data_dir: Path, period: str) -> dict[str, list[tuple]]:
+    """Every mart table's rows of the month, sorted: what a run of the month leaves (views such as
+    customer_trends are not built by a run: they read whatever months the warehouse holds)."""
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        tables = [row[0] for row in con.execute(
+            """SELECT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t USING (schema_name, table_name)
+               WHERE c.schema_name = 'marts' AND c.column_name = 'billing_period' ORDER BY 1"""
+        ).fetchall()]
+        return {table: sorted(con.execute(f"SELECT * FROM marts.{table} WHERE billing_period = ?",
+                                          [f"{period}-01"]).fetchall(), key=repr) for table in tables}
+
+
 @pytest.fixture(scope="module")
-def ui_url(data_dir: Path):
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "4",
-                 "--license-rows", "12", "--usage-rows", "30", "--seed", "9"]) == 0
+def cli_marts(data_dir: Path) -> dict[str, dict]:
+    """The three months generated, 2026-08 tampered, and 2026-07 and 2026-09 run by the CLI."""
+    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", MONTHS[0], "--months", "3",
+                 "--customers", "4", "--license-rows", "12", "--usage-rows", "30", "--seed", "9"]) == 0
+    _tamper_summary(data_dir / "landing" / BAD)
+    marts = {}
     with pytest.MonkeyPatch.context() as env:
         env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
-        assert main(["run", "--period", PERIOD, "--data-dir", str(data_dir)]) == 0
+        for period in (MONTHS[0], MONTHS[2]):
+            assert main(["run", "--period", period, "--data-dir", str(data_dir)]) == 0
+            marts[period] = _marts(data_dir, period)
+    return marts
+
+
+@pytest.fixture(scope="module")
+def ui_url(data_dir: Path, cli_marts):
     port = _free_port()
     environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
     webserver = Path(sys.executable).with_name("dagster-webserver")
@@ -134,15 +181,81 @@ def test_reconciliation_checks_passed_for_the_month(page, ui_url):
 
 
 def test_month_is_a_materialised_partition(page, ui_url):
-    _open(page, f"{ui_url}/assets/marts/fct_charges?view=partitions", "partitions", PERIOD, "Materialized (1)")
+    _open(page, f"{ui_url}/assets/marts/fct_charges?view=partitions", "partitions", PERIOD, "Materialized (2)")
 
 
-def test_a_cli_run_shows_in_the_jobs_runs_and_re_executes_from_the_ui(page, ui_url, data_dir):
-    import dagster as dg
+def _cli_run(instance, period: str):
+    from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_TAG
 
+    [run] = [run for run in instance.get_runs(filters=dg.RunsFilter(job_name="monthly_close", tags={"dagster/partition": period}))
+             if run.tags.get(LAUNCHED_BY_TAG) == "cli"]
+    return run
+
+
+def _launch_backfill_from_the_ui(page, ui_url) -> None:
+    """The job's "Materialize all", a range of the three months, "Launch backfill"."""
+    page.goto(f"{ui_url}/locations/{LOCATION}/jobs/monthly_close")
+    page.get_by_role("button", name=re.compile("Materialize all")).first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Partition selection").first.wait_for()
+    ranges = dialog.locator("input[placeholder*='artition'], input[type='text']").first
+    ranges.fill(f"[{MONTHS[0]}...{MONTHS[-1]}]")
+    ranges.press("Enter")
+    page.screenshot(path=str(SCREENSHOTS / "backfill-dialog.png"))
+    dialog.get_by_role("button", name=re.compile(r"Launch .*backfill|Launch backfill", re.IGNORECASE)).first.click()
+
+
+@pytest.fixture(scope="module")
+def backfill(page, ui_url, data_dir):
+    """ONE backfill of the three months launched from the UI, waited for until each run ended."""
+    _launch_backfill_from_the_ui(page, ui_url)
+    deadline = time.monotonic() + BACKFILL_TIMEOUT
     with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
-        [cli_run] = instance.get_runs(filters=dg.RunsFilter(job_name="monthly_close"))
-    _open(page, f"{ui_url}/locations/{LOCATION}/jobs/monthly_close/runs", "job-runs", cli_run.run_id[:8])
+        while time.monotonic() < deadline:
+            backfills = instance.get_backfills()
+            runs = [run for run in instance.get_runs() if run.tags.get("dagster/backfill")]
+            if backfills and len(runs) == len(MONTHS) and all(run.is_finished for run in runs):
+                break
+            time.sleep(3)
+        assert len(backfills) == 1, "one launch is one backfill"
+        runs = {run.tags["dagster/partition"]: run for run in instance.get_runs() if run.tags.get("dagster/backfill")}
+        assert sorted(runs) == list(MONTHS), "a backfill of three months is three runs, each whole, each with its month"
+        # The quarantine sensor settles the failed month once the daemon sees the failure.
+        while time.monotonic() < deadline and not instance.get_event_records(
+            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])), limit=1
+        ):
+            time.sleep(2)
+    return backfills[0], runs
+
+
+def test_the_backfill_leaves_the_good_months_as_their_cli_runs_and_holds_the_bad_one(backfill, cli_marts, data_dir):
+    _, runs = backfill
+    assert runs[MONTHS[0]].status == runs[MONTHS[2]].status == dg.DagsterRunStatus.SUCCESS
+    assert runs[BAD].status == dg.DagsterRunStatus.FAILURE
+    for period in (MONTHS[0], MONTHS[2]):
+        assert _marts(data_dir, period) == cli_marts[period], f"{period}'s marts differ from its one-month CLI run"
+    assert not (data_dir / "exports" / BAD / "invoices").exists()
+    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
+        published = {row[0].strftime("%Y-%m") for row in con.execute("SELECT billing_period FROM meta.published_months").fetchall()}
+    assert published == {MONTHS[0], MONTHS[2]}
+
+
+def test_the_ui_shows_which_month_failed_and_why(backfill, page, ui_url):
+    _, runs = backfill
+    failed = runs[BAD]
+    body = _open(page, f"{ui_url}/runs/{failed.run_id}", "failed-month-run", "invoices_reconcile")
+    assert BAD in body and "Failure" in body
+    body = _open(page, f"{ui_url}/assets/quality/reconciliation_report?view=checks&partition={BAD}", "failed-month-checks",
+                 "invoices_reconcile")
+    assert "Failed" in body
+
+
+def test_cli_runs_show_in_the_jobs_runs_tab_and_re_execute_from_the_ui(backfill, page, ui_url, data_dir):
+    with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
+        cli_runs = [_cli_run(instance, period) for period in (MONTHS[0], MONTHS[2])]
+    body = _open(page, f"{ui_url}/locations/{LOCATION}/jobs/monthly_close/runs", "job-runs", cli_runs[0].run_id[:8])
+    assert cli_runs[1].run_id[:8] in body
+    cli_run = cli_runs[0]
     _open(page, f"{ui_url}/runs/{cli_run.run_id}", "cli-run", re.compile("Re-execute"))
     page.get_by_role("button", name=re.compile("Re-execute")).first.click(force=True)  # the step filter box floats over it
     # The button opens a menu when the run has steps to choose from: take its "all steps" item

@@ -22,11 +22,14 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from datetime import date
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from pipelines.formats import COLUMNS_BY_KIND, MONEY, FileKind, header_key
+from pipelines.ingest.schema import REJECTED_ROWS
 
 ACKNOWLEDGEMENTS_DIR = "acknowledgements"
 SHOWN_IN_SENTENCE = 5
@@ -199,6 +202,24 @@ def holding_lines(
         else:
             held.append(HeldLine(line, money))
     return held, let_through
+
+
+def month_rejections(
+    con: duckdb.DuckDBPyConnection, month: date, landing: Path, data_dir: Path
+) -> tuple[list[RejectedLine], list[HeldLine], list[tuple[HeldLine, Acknowledgement]]]:
+    """(the month's rejected lines, those that hold it, those let through by an acknowledgement),
+    read from the warehouse, the month's landing folder `landing` and `data_dir`'s acknowledgements.
+    Raises AcknowledgementError when the acknowledgement file cannot be read."""
+    rows = con.execute(
+        f"""SELECT file_name, line_number, file_kind, column_name, reason, raw_line FROM {REJECTED_ROWS}
+            WHERE billing_period = ? ORDER BY file_name, line_number""",
+        [month],
+    ).fetchall()
+    lines = [RejectedLine(*row) for row in rows]
+    headers = {name: read_header(landing, name) for name in {line.file_name for line in lines}}
+    acknowledged = read_acknowledgements(data_dir, f"{month:%Y-%m}")
+    held, let_through = holding_lines(lines, headers, acknowledged)
+    return lines, held, let_through
 
 
 def holding_sentence(held: list[HeldLine], period: str) -> str:

@@ -74,7 +74,7 @@ def run_close_action(paths: DataPaths, config: CloseMonthConfig, refresh_marts: 
     if config.action not in ("approve", "issue", "correct"):
         raise StatusError(f"action '{config.action}': write approve, issue or correct.")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        problems = list(judge_month(con, billing_period(config.period), blocking_checks()).problems)
+        problems = list(judge_month(con, billing_period(config.period), blocking_checks(paths)).problems)
     if config.action == "approve":
         outcome = closing.approve(paths, config.period, config.by, list(config.acknowledge), warning_checks(paths), problems)
     elif config.action == "issue":

@@ -27,7 +27,6 @@ _DESCRIPTIONS = {
         "InvoiceNumber) or unbilled (the open month), typed, percentages on the 0..100 scale, one row per file line."
     ),
     RAW_KEYS[FileKind.INVOICE_SUMMARY]: "The month's Microsoft invoices: one row per invoice.",
-    RAW_KEYS[FileKind.DAILY_USAGE]: "Daily rated usage lines, typed, one row per file line.",
     MANIFEST_KEY: "One row per landed file: kind, sha256, rows read / loaded / rejected.",
     REJECTED_KEY: "Every input line set aside, with file, line, column and reason.",
 }

@@ -1,9 +1,12 @@
 """The gate customer invoices and the published copy call before producing a month: the same
 blocking checks as the UI shows (row conservation, reconciliation, marts tie-out, pricing, the
-ERROR Great Expectations suites), judged on the warehouse as it is now."""
+ERROR Great Expectations suites, rejected lines, the error-severity dbt tests), judged on the
+warehouse as it is now. dbt tests run in dbt, not here: their verdicts count only while the
+month's data has the fingerprint they were recorded with (pipelines/quality/dbt_results.py)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import dagster as dg
@@ -14,7 +17,12 @@ from pipelines.defs.quality.daily_crosscheck import daily_crosscheck_problems
 from pipelines.defs.quality.reconciliation import every_line_priced, invoices_match, marts_tie_out
 from pipelines.defs.resources import Warehouse
 from pipelines.partitions import billing_period
-from pipelines.quality.gate import judge_month
+from pipelines.defs.transform.project import ensure_manifest
+from pipelines.ingest.quarantine import keep_as_last_good
+from pipelines.quality.dbt_results import data_fingerprint, error_tests, judge_tests
+from pipelines.quality.gate import GateVerdict, judge_month
+from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
+from pipelines.settings import DataPaths
 from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_columns, suite_names, validate
 
 
@@ -37,13 +45,38 @@ def _suite(name: str, suite: dict):
     return judge
 
 
-def blocking_checks():
+def _rejected_lines(paths: DataPaths):
+    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+        period = f"{month:%Y-%m}"
+        try:
+            _, held, _ = month_rejections(con, month, paths.landing(period), paths.root)
+        except AcknowledgementError as error:
+            return [str(error)]
+        return [holding_sentence(held, period)] if held else []
+
+    return judge
+
+
+def _dbt_tests(manifest_path):
+    required = error_tests(json.loads(manifest_path.read_text(encoding="utf-8")))
+
+    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+        return judge_tests(con, month, data_fingerprint(con, month), required)
+
+    return judge
+
+
+def blocking_checks(paths: DataPaths, manifest_path=None):
+    """Every blocking check of a month, as (name, judgement); `paths` says where its landing files
+    and acknowledgements are, `manifest_path` which dbt tests exist (default: the project's)."""
     checks = [
         ("row_conservation", conservation_breaks),
         ("invoices_reconcile", _from_check(invoices_match)),
         ("marts_tie", _from_check(marts_tie_out)),
         ("every_line_priced", _from_check(every_line_priced)),
         ("daily_usage_crosscheck", daily_crosscheck_problems),
+        ("rejected_lines_resolved", _rejected_lines(paths)),
+        ("dbt_tests", _dbt_tests(manifest_path or ensure_manifest())),
     ]
     for name in suite_names():
         suite = load_suite(name)
@@ -52,9 +85,19 @@ def blocking_checks():
     return checks
 
 
-def require_month_passed(warehouse: Warehouse, partition_key: str, what: str) -> None:
-    """Raise a Failure with a sentence unless every blocking check of the month passes now."""
+def judge_month_now(paths: DataPaths, period: str) -> GateVerdict:
+    """The gate's verdict on the month's data as it is in the warehouse now."""
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        return judge_month(con, billing_period(period), blocking_checks(paths))
+
+
+def require_month_passed(warehouse: Warehouse, partition_key: str, what: str, run_id: str | None = None) -> None:
+    """Raise a Failure with a sentence unless every blocking check of the month passes now; when
+    they pass, the month's rows are kept as its last good data (a later failed delivery comes back
+    to them)."""
     with warehouse.connect(read_only=True) as con:
-        verdict = judge_month(con, billing_period(partition_key), blocking_checks())
+        verdict = judge_month(con, billing_period(partition_key), blocking_checks(warehouse.paths))
     if not verdict.passed:
         raise dg.Failure(description=verdict.sentence(what))
+    with warehouse.connect() as con:
+        keep_as_last_good(con, billing_period(partition_key), run_id)

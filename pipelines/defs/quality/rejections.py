@@ -8,17 +8,9 @@ import dagster as dg
 
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.ingest.schema import REJECTED_ROWS
 from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
-from pipelines.quality.rejections import (
-    AcknowledgementError,
-    RejectedLine,
-    file_headers,
-    holding_lines,
-    holding_sentence,
-    read_acknowledgements,
-)
+from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 
 
 @dg.asset_check(
@@ -35,19 +27,11 @@ from pipelines.quality.rejections import (
 def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     period = context.partition_key
     paths = warehouse.paths
-    with warehouse.connect(read_only=True) as con:
-        rows = con.execute(
-            f"""SELECT file_name, line_number, file_kind, column_name, reason, raw_line, file_header FROM {REJECTED_ROWS}
-                WHERE billing_period = ? ORDER BY file_name, line_number""",
-            [billing_period(period)],
-        ).fetchall()
-    lines = [RejectedLine(*row[:6]) for row in rows]
-    headers = file_headers({row[0]: row[6] for row in rows}, paths.landing(period))
     try:
-        acknowledged = read_acknowledgements(paths.root, period)
+        with warehouse.connect(read_only=True) as con:
+            lines, held, let_through = month_rejections(con, billing_period(period), paths.landing(period), paths.root)
     except AcknowledgementError as error:
-        return dg.AssetCheckResult(passed=False, description=str(error), metadata={"rejected_lines": len(lines)})
-    held, let_through = holding_lines(lines, headers, acknowledged)
+        return dg.AssetCheckResult(passed=False, description=str(error))
     if held:
         description = holding_sentence(held, period)
     elif let_through:

@@ -1,16 +1,21 @@
-"""dbt models as partitioned assets: each run rebuilds exactly its months."""
+"""dbt models as partitioned assets: each run rebuilds exactly its months.
+
+dbt tests are asset checks of the month they tested, described in words ("customer_id is never
+null in marts.customer_monthly"); their verdicts are also recorded with the fingerprint of the
+month's data, for the gate of later runs."""
 
 import os
 from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
-from pipelines.partitions import ONE_MONTH_PER_RUN, dbt_period_env, monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, dbt_period_env, monthly_partitions
+from pipelines.quality.dbt_results import data_fingerprint, describe_test, record_results
 
 
 class SchemaKeyedTranslator(DagsterDbtTranslator):
@@ -23,6 +28,24 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "transform"
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None
+    ) -> dg.AssetCheckSpec | None:
+        """A test is a check of each month it runs for (a failed month leaves the others' status
+        alone), described by its YAML or by what it asserts."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        return dg.AssetCheckSpec(
+            name=spec.name,
+            asset=spec.asset_key,
+            description=describe_test(manifest["nodes"][unique_id], manifest),
+            additional_deps=spec.additional_deps,
+            metadata=spec.metadata,
+            blocking=spec.blocking,
+            partitions_def=monthly_partitions,
+        )
 
 
 @dbt_assets(
@@ -41,10 +64,18 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     context.log.info(f"dbt build for {periods}")
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
     yield from invocation.stream()
+    try:
+        run_results = invocation.get_artifact("run_results.json")
+    except FileNotFoundError:  # dbt stopped before running anything: no verdict to record
+        run_results = {"results": []}
+    with warehouse.connect() as con:  # dbt has finished: the warehouse is free
+        for key in context.partition_keys:
+            month = billing_period(key)
+            record_results(con, month, data_fingerprint(con, month), run_results, context.run_id)
     if not invocation.is_successful():
         with warehouse.connect(read_only=True) as con:
             description = describe_dbt_failures(
-                invocation.get_artifact("run_results.json"),
+                run_results,
                 lambda sql: [row[0] for row in con.execute(sql).fetchall()],
             )
         raise dg.Failure(description=description)

@@ -1,0 +1,70 @@
+"""After a run of a month fails: the month's warehouse goes back to its last good delivery and the
+failed one is kept apart (pipelines/ingest/quarantine.py), whoever started the run.
+
+`csp-recon run` settles its own runs when they end; this sensor settles the runs the UI, the
+schedule or the landing sensor started. Either way the outcome is recorded on the month's
+`raw/file_manifest` partition, so the UI says which figures are current.
+"""
+
+from __future__ import annotations
+
+import time
+
+import dagster as dg
+import duckdb
+
+from pipelines.defs.ingest.assets import MANIFEST_KEY
+from pipelines.defs.quality.gate import judge_month_now
+from pipelines.ingest.quarantine import Settlement, settle_failed_month
+from pipelines.partitions import MONTH_TAG, billing_period
+from pipelines.settings import DataPaths, resolve_data_dir
+
+# Runs `csp-recon run` launched carry this tag: it settles them itself.
+LAUNCHED_BY_TAG = "csp-recon/launched-by"
+LAUNCHED_BY_CLI = "cli"
+LOCK_WAIT_SECONDS = 120
+
+
+def settle_month(paths: DataPaths, period: str, run_id: str) -> Settlement | None:
+    """None when the month's blocking checks pass on its current data (nothing to settle)."""
+    if not paths.warehouse.exists():
+        return None
+    verdict = judge_month_now(paths, period)
+    if verdict.passed:
+        return None
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:  # another month's step may hold the warehouse for a moment
+        try:
+            with duckdb.connect(str(paths.warehouse)) as con:
+                return settle_failed_month(con, billing_period(period), run_id, verdict.problems)
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, settlement: Settlement) -> None:
+    """The outcome on the month's file manifest in the UI (its Events and partition view)."""
+    metadata = {"failed_run": run_id, "current_files": ", ".join(settlement.current.files) or "none"}
+    if settlement.failed is not None:
+        metadata["quarantined_files"] = ", ".join(settlement.failed.files)
+    instance.report_runless_asset_event(
+        dg.AssetObservation(asset_key=MANIFEST_KEY, partition=period, description=settlement.sentence, metadata=metadata)
+    )
+
+
+@dg.run_failure_sensor(
+    name="failed_delivery_quarantine",
+    description="After a failed run of a month: its last good delivery comes back and the failed one goes to quarantine.",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=5,
+)
+def failed_delivery_quarantine(context: dg.RunFailureSensorContext):
+    run = context.dagster_run
+    period = run.tags.get(MONTH_TAG)
+    if not period or run.tags.get(LAUNCHED_BY_TAG) == LAUNCHED_BY_CLI:
+        return
+    settlement = settle_month(DataPaths(resolve_data_dir()), period, run.run_id)
+    if settlement is not None:
+        context.log.info(settlement.sentence)
+        record_settlement(context.instance, period, run.run_id, settlement)
