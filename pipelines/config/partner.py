@@ -158,3 +158,18 @@ def _allowance(value: object, problems: list[ConfigProblem]) -> Decimal:
         )
         return DEFAULT_DAILY_USAGE_ALLOWANCE
     return amount.quantize(Decimal("0.01"))
+
+
+def _amount(data: dict, key: str, default: Decimal, what: str, problems: list[ConfigProblem]) -> Decimal:
+    """A non-negative number of [azure_warnings], written bare or in quotes; the default when absent."""
+    value = data.get("azure_warnings", {}).get(key)
+    if value is None:
+        return default
+    try:
+        number = Decimal(value) if isinstance(value, (int, Decimal, str)) and not isinstance(value, bool) else None
+    except ArithmeticError:
+        number = None
+    if number is None or not number.is_finite() or number < 0:
+        problems.append(ConfigProblem(PARTNER_FILE, None, f"[azure_warnings] {key}", f"is {value!r}: write {what}"))
+        return default
+    return number
