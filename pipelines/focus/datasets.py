@@ -131,15 +131,14 @@ class Dataset:
     """One FOCUS dataset as written to files."""
 
     name: str  # file stem
-    title: str
-    version: str
     columns: tuple[str, ...] | None = None  # fixed columns (made here); None: the warehouse table's
 
 
-COST_FROM_MICROSOFT = Dataset("cost_and_usage_microsoft", "Cost and Usage (Microsoft to partner)", FOCUS_VERSION)
-COST_TO_CUSTOMER = Dataset("cost_and_usage", "Cost and Usage (partner to customer)", FOCUS_VERSION)
-INVOICE_DETAIL = Dataset("invoice_detail", "Invoice Detail", FOCUS_DATASETS_VERSION, INVOICE_DETAIL_COLUMNS)
-BILLING_PERIOD = Dataset("billing_period", "Billing Period", FOCUS_DATASETS_VERSION, BILLING_PERIOD_COLUMNS)
+# Cost and Usage datasets declare FOCUS_VERSION; Invoice Detail and Billing Period FOCUS_DATASETS_VERSION.
+COST_FROM_MICROSOFT = Dataset("cost_and_usage_microsoft")
+COST_TO_CUSTOMER = Dataset("cost_and_usage")
+INVOICE_DETAIL = Dataset("invoice_detail", INVOICE_DETAIL_COLUMNS)
+BILLING_PERIOD = Dataset("billing_period", BILLING_PERIOD_COLUMNS)
 
 COST_FROM_MICROSOFT_TABLE = f"{FOCUS_SCHEMA}.cost_and_usage_from_microsoft"
 COST_TO_CUSTOMERS_TABLE = f"{FOCUS_SCHEMA}.cost_and_usage_to_customers"

@@ -19,7 +19,8 @@ nce_detail as (
     select
         file_sha256 || ':' || source_line as charge_id,
         partner_id, unit_type, meter_description, subscription_description,
-        order_id, promotion_id, price_adjustment_description::varchar as price_adjustment_description
+        order_id, promotion_id, price_adjustment_description::varchar as price_adjustment_description,
+        null::varchar as legacy_sku
     from {{ source('partner_center', 'nce_recon') }}
     where {{ in_rebuilt_periods() }}
 ),
@@ -28,7 +29,9 @@ license_detail as (
     select
         file_sha256 || ':' || source_line as charge_id,
         partner_id, 'Licenses' as unit_type, null::varchar as meter_description, subscription_description,
-        order_id, null::varchar as promotion_id, null::varchar as price_adjustment_description
+        order_id, null::varchar as promotion_id, null::varchar as price_adjustment_description,
+        -- A legacy licence has no SKU: its DurableOfferId names what was sold.
+        durable_offer_id as legacy_sku
     from {{ source('partner_center', 'license_recon') }}
     where {{ in_rebuilt_periods() }}
 ),
@@ -37,7 +40,8 @@ usage_detail as (
     select
         file_sha256 || ':' || source_line as charge_id,
         partner_billable_account_id as partner_id, unit as unit_type, resource_name as meter_description,
-        subscription_description, order_id, null::varchar as promotion_id, null::varchar as price_adjustment_description
+        subscription_description, order_id, null::varchar as promotion_id, null::varchar as price_adjustment_description,
+        null::varchar as legacy_sku
     from {{ source('partner_center', 'usage_recon') }}
     where {{ in_rebuilt_periods() }}
 ),
@@ -58,7 +62,7 @@ charge_rows as (
     select
         l.*,
         d.partner_id, d.unit_type, d.meter_description, d.subscription_description, d.order_id, d.promotion_id,
-        d.price_adjustment_description,
+        d.price_adjustment_description, d.legacy_sku,
         case
             when l.source = 'credit' then 'Credit'
             when l.source in ('usage', 'azure_plan') then 'Usage'
@@ -155,9 +159,9 @@ focus_rows as (
             else 'Other'
         end as "ServiceCategory",
         product_name as "ServiceName",
-        nullif(concat_ws(':', product_id, sku_id), '') as "SkuId",
+        coalesce(nullif(concat_ws(':', product_id, sku_id), ''), legacy_sku) as "SkuId",
         meter_description as "SkuMeter",
-        nullif(concat_ws(':', product_id, sku_id, availability_id), '') as "SkuPriceId",
+        coalesce(nullif(concat_ws(':', product_id, sku_id, availability_id), ''), legacy_sku) as "SkuPriceId",
         subscription_id as "SubAccountId",
         coalesce(nullif(subscription_description, ''), product_name) as "SubAccountName",
         'Subscription' as "SubAccountType",

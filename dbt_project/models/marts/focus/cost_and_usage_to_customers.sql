@@ -89,8 +89,8 @@ charge_rows as (
             else 'Other'
         end as "ServiceCategory",
         c.product_name as "ServiceName",
-        nullif(concat_ws(':', c.product_id, c.sku_id), '') as "SkuId",
-        nullif(concat_ws(':', c.product_id, c.sku_id, c.availability_id), '') as "SkuPriceId",
+        ms."SkuId",
+        ms."SkuPriceId",
         c.subscription_id as "SubAccountId",
         c.source as "x_ChargeSource",
         c.cost_pretax::decimal(28, 6) as "x_CostBilledCost",

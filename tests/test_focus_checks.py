@@ -1,0 +1,71 @@
+"""The project's own FOCUS checks on hand-written CSV files: each breach is one sentence."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from pipelines.focus.checks import InvoiceTotal, check_file
+
+REQUIRED = ("BilledCost", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd", "InvoiceId", "InvoiceIssuerName")
+HEADER = "BilledCost,BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargePeriodEnd,ChargePeriodStart,InvoiceId,InvoiceIssuerName,x_Note"
+GOOD = "10.50,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Purchase,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,G1,Microsoft,"
+
+
+def _file(tmp_path: Path, *lines: str, header: str = HEADER) -> Path:
+    path = tmp_path / "focus.csv"
+    path.write_text("\r\n".join([header, *lines]) + "\r\n", encoding="utf-8")
+    return path
+
+
+def test_a_file_that_keeps_the_rules_says_nothing(tmp_path):
+    tax = "2.10,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Tax,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,G1,Microsoft,"
+    invoices = {("Microsoft", "G1"): InvoiceTotal(Decimal("10.50"), Decimal("2.10"))}
+    assert check_file(_file(tmp_path, GOOD, tax), REQUIRED, REQUIRED, invoices) == []
+
+
+def test_an_end_written_inclusive_as_23_59_59_fails(tmp_path):
+    line = GOOD.replace("2026-10-02T00:00:00Z", "2026-10-01T23:59:59Z")
+    assert check_file(_file(tmp_path, line), REQUIRED, REQUIRED) == [
+        "focus.csv, row 2: ChargePeriodEnd is 2026-10-01T23:59:59Z, not a midnight: an inclusive end (23:59:59) must be written as "
+        "the next midnight, the exclusive end."
+    ]
+
+
+def test_a_one_day_charge_ending_where_it_starts_fails(tmp_path):
+    line = GOOD.replace("2026-10-02T00:00:00Z", "2026-10-01T00:00:00Z")
+    assert check_file(_file(tmp_path, line), REQUIRED, REQUIRED) == [
+        "focus.csv, row 2: ChargePeriodEnd 2026-10-01T00:00:00Z is not after ChargePeriodStart 2026-10-01T00:00:00Z: "
+        "FOCUS ends are exclusive (a charge for one day ends at the next midnight)."
+    ]
+
+
+def test_a_local_time_is_not_a_focus_datetime(tmp_path):
+    line = GOOD.replace("2026-10-01T00:00:00Z,Purchase", "2026-10-01T00:00:00+02:00,Purchase")
+    assert check_file(_file(tmp_path, line), REQUIRED, REQUIRED) == [
+        "focus.csv, row 2: BillingPeriodStart is '2026-10-01T00:00:00+02:00', not an ISO 8601 UTC datetime such as 2026-10-01T00:00:00Z."
+    ]
+
+
+def test_a_focus_column_after_the_custom_ones_and_a_missing_one_are_named(tmp_path):
+    header = HEADER.replace("InvoiceIssuerName,x_Note", "x_Note,InvoiceIssuerName")
+    said = check_file(_file(tmp_path, GOOD, header=header), (*REQUIRED, "ServiceName"), REQUIRED)
+    assert said == [
+        "focus.csv lacks the required FOCUS column ServiceName.",
+        "focus.csv has the FOCUS column InvoiceIssuerName after its custom x_ columns: FOCUS columns come first.",
+    ]
+
+
+def test_billed_cost_not_adding_up_to_the_invoice_is_named_with_both_figures(tmp_path):
+    invoices = {("Microsoft", "G1"): InvoiceTotal(Decimal("10.49"), Decimal("0"))}
+    assert check_file(_file(tmp_path, GOOD), REQUIRED, REQUIRED, invoices) == [
+        "focus.csv: the BilledCost of invoice G1 of Microsoft (tax rows apart) adds up to 10.50, but the invoice bills 10.49 before tax."
+    ]
+
+
+def test_an_unknown_charge_category_and_an_exponent_are_refused(tmp_path):
+    line = GOOD.replace("10.50", "1.05E1").replace("Purchase", "Refund")
+    assert check_file(_file(tmp_path, line), REQUIRED, REQUIRED) == [
+        "focus.csv, row 2: BilledCost is '1.05E1', not a decimal number.",
+        "focus.csv, row 2: ChargeCategory is 'Refund', not one of Usage, Purchase, Tax, Credit, Adjustment.",
+    ]
