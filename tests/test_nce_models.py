@@ -392,7 +392,7 @@ OLD_TYPES = {
          "invoice_pretax", "recon_tax", "invoice_tax", "invoice_total", "pretax_difference", "tax_difference", "total_difference"), 6),
 }
 DROPPED = {
-    "fct_charges": ("reference_id", "charge_days", "cycle_days", "months_per_cycle", "pricing_rules_tied"),
+    "fct_charges": ("reference_id", "charge_days", "cycle_days", "months_per_cycle", "pricing_rules_tied", "is_prior_period_correction", "original_billing_period"),
     "customer_monthly": ("credit_cost_pretax",),
 }
 SCHEMA_SQL = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' ORDER BY 1, ordinal_position"

@@ -239,7 +239,7 @@ def _write_index(con: duckdb.DuckDBPyConnection, month: MonthInvoices, path: Pat
     rows = con.execute(
         f"""SELECT invoice_number, customer_id, customer_name, currency, issue_date, due_date, billed_pretax, customer_tax, billed_total,
                    document_kind, preceding_invoice
-            FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY issue_date, series, sequence""",
+            FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY coalesce(issued_at, issue_date::TIMESTAMP), series, sequence""",
         [month.period_start],
     ).fetchall()
     header = ("invoice_number", "customer_id", "customer_name", "currency", "issue_date", "due_date", "billed_pretax", "customer_tax", "billed_total",
