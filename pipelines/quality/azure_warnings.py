@@ -158,9 +158,16 @@ def _spike_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule) ->
     return rows
 
 
+# A terminal shows the worst few; budgets come first, then the largest spikes.
+SUMMARY_SHOWN = 10
+
+
 def summary_lines(con: duckdb.DuckDBPyConnection, month: date, paths: DataPaths) -> list[str]:
     """The CLI summary's Azure section: one line per warning (empty when there is none)."""
     rows = azure_warning_rows(con, month, configured_spike_rule(paths))
     if not rows:
         return []
-    return ["\nAzure warnings (early, not blocking):", *(f"  - {row['kind']}: {row['message']}" for row in rows)]
+    shown = [f"  - {row['kind']}: {row['message']}" for row in rows[:SUMMARY_SHOWN]]
+    if len(rows) > SUMMARY_SHOWN:
+        shown.append(f"  ... and {len(rows) - SUMMARY_SHOWN} more (the report and the Dagster checks list them all)")
+    return ["\nAzure warnings (early, not blocking):", *shown]

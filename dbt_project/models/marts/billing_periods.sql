@@ -58,9 +58,11 @@ select
     status::varchar as x_status,
     created_at::timestamp as created_at,
     last_updated_at::timestamp as last_updated_at,
-    invoice_issuer_name::varchar as invoice_issuer_name,
+    coalesce(invoice_issuer_name, partner.legal_name)::varchar as invoice_issuer_name,
     approved_by::varchar as x_approved_by,
     approved_at::timestamp as x_approved_at,
     acknowledged_checks::varchar as x_acknowledged_checks,
     status_changes::bigint as x_status_changes
 from statuses
+-- A month never approved has no issuer recorded yet: the partner of the configuration issues it.
+cross join (select legal_name from {{ source('config', 'partner_profile') }}) as partner
