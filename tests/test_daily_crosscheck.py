@@ -68,6 +68,23 @@ VM_RECON = [azure_line("3.91", "48", "0.0816")]
 VM_DAILY = [daily_row("24", "1.9584"), daily_row("24", "1.9584", day=2)]
 
 
+CHANGED_DAILY = [VM_DAILY[0], daily_row("24", "2.0584", day=2)]  # the second day's row 0.10 more
+
+
+@pytest.fixture(scope="module")
+def consistent(tmp_path_factory) -> Path:
+    data_dir = tmp_path_factory.mktemp("consistent")
+    land_month(data_dir, VM_RECON, VM_DAILY)
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def mismatched(tmp_path_factory) -> Path:
+    data_dir = tmp_path_factory.mktemp("mismatched")
+    land_month(data_dir, VM_RECON, CHANGED_DAILY)
+    return data_dir
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """A month generated as Partner Center writes it (recon, billed daily files, summary), loaded."""
@@ -88,17 +105,14 @@ def test_generated_consistent_files_pass(generated):
     assert result.summary().startswith(f"the daily rated usage agrees with all {result.groups} Azure plan line(s)")
 
 
-def test_consistent_hand_made_files_pass_within_microsofts_truncation(tmp_path):
-    land_month(tmp_path, VM_RECON, VM_DAILY)
-    with connect(tmp_path) as con:
+def test_consistent_hand_made_files_pass_within_microsofts_truncation(consistent):
+    with connect(consistent) as con:
         result = cross_check(con, MONTH)
     assert result.passed and result.groups == 1 and result.mismatches == ()
 
 
-def test_a_daily_row_changed_by_ten_cents_fails_naming_subscription_meter_and_both_figures(tmp_path):
-    changed = [VM_DAILY[0], daily_row("24", "2.0584", day=2)]
-    land_month(tmp_path, VM_RECON, changed)
-    with connect(tmp_path) as con:
+def test_a_daily_row_changed_by_ten_cents_fails_naming_subscription_meter_and_both_figures(mismatched):
+    with connect(mismatched) as con:
         result = cross_check(con, MONTH)
         gate_sentences = daily_crosscheck_problems(con, MONTH)
     assert not result.passed
@@ -112,23 +126,21 @@ def test_a_daily_row_changed_by_ten_cents_fails_naming_subscription_meter_and_bo
     assert (mismatch.daily_pretax, mismatch.recon_subtotal, mismatch.difference) == (Decimal("4.0168"), Decimal("3.91"), Decimal("0.1068"))
 
 
-def test_the_gate_blocks_the_months_invoices_on_a_mismatch(tmp_path):
-    land_month(tmp_path, VM_RECON, [VM_DAILY[0], daily_row("24", "2.0584", day=2)])
-    assert "daily_usage_crosscheck" in dict(blocking_checks(DataPaths(tmp_path)))
-    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(tmp_path)) if name == "daily_usage_crosscheck"]
-    with connect(tmp_path) as con:
+def test_the_gate_blocks_the_months_invoices_on_a_mismatch(mismatched):
+    assert "daily_usage_crosscheck" in dict(blocking_checks(DataPaths(mismatched)))
+    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(mismatched)) if name == "daily_usage_crosscheck"]
+    with connect(mismatched) as con:
         verdict = judge_month(con, MONTH, crosscheck_only)
     assert not verdict.passed and verdict.problems[0].startswith("daily_usage_crosscheck: customer Société Dupont, SA")
     with pytest.raises(dg.Failure) as failure:
-        require_month_passed(Warehouse(data_dir=str(tmp_path)), PERIOD, "Customer invoices")
+        require_month_passed(Warehouse(data_dir=str(mismatched)), PERIOD, "Customer invoices")
     assert "Customer invoices for 2026-10 not produced" in failure.value.description
     assert "daily pre-tax 4.0168 vs reconciliation Subtotal 3.91" in failure.value.description
 
 
-def test_the_gate_entry_passes_consistent_files(tmp_path):
-    land_month(tmp_path, VM_RECON, VM_DAILY)
-    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(tmp_path)) if name == "daily_usage_crosscheck"]
-    with connect(tmp_path) as con:
+def test_the_gate_entry_passes_consistent_files(consistent):
+    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(consistent)) if name == "daily_usage_crosscheck"]
+    with connect(consistent) as con:
         assert judge_month(con, MONTH, crosscheck_only).passed
 
 
@@ -179,15 +191,16 @@ def test_truncation_bound_widens_with_the_exchange_rate_only(tmp_path):
     assert mismatch.tolerance == Decimal("0.01")
 
 
-def test_the_partners_allowance_widens_the_tolerance(tmp_path):
-    land_month(tmp_path, VM_RECON, [VM_DAILY[0], daily_row("24", "2.0584", day=2)])
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+def test_the_partners_allowance_widens_the_tolerance(mismatched):
+    with duckdb.connect(str(mismatched / "warehouse.duckdb")) as con:
         assert not cross_check(con, MONTH).passed  # no configuration loaded: no allowance
+        con.execute("BEGIN TRANSACTION")  # the shared month is left as it was
         con.execute("CREATE SCHEMA IF NOT EXISTS config")
         con.execute("CREATE TABLE config.partner_settings AS SELECT 0.50::DECIMAL(28, 2) AS daily_usage_allowance")
         result = cross_check(con, MONTH)
         assert result.passed and result.allowance == Decimal("0.50")
         assert not cross_check(con, MONTH, allowance=Decimal("0.09")).passed
+        con.execute("ROLLBACK")
 
 
 @pytest.mark.parametrize("value", ["-1", "0.005", "lots", True, "1e9"])
@@ -204,9 +217,9 @@ def test_allowance_values_are_read_exactly():
     assert _allowance(0.1, []) == Decimal("0.10") and _allowance(None, []) == Decimal("0.00")
 
 
-def test_mismatching_lines_go_to_a_csv_with_names_made_inert(tmp_path):
+def test_mismatching_lines_go_to_a_csv_with_names_made_inert(tmp_path, consistent):
     recon = [azure_line("3.91", "48", "0.0816", CustomerName="=HYPERLINK(\"http://x\")")]
-    land_month(tmp_path, recon, [VM_DAILY[0], daily_row("24", "2.0584", day=2)])
+    land_month(tmp_path, recon, CHANGED_DAILY)
     with connect(tmp_path) as con:
         result = cross_check(con, MONTH)
     written = write_mismatches_csv(result, tmp_path / "exports" / PERIOD)
@@ -215,8 +228,6 @@ def test_mismatching_lines_go_to_a_csv_with_names_made_inert(tmp_path):
     assert row["customer_name"] == "'=HYPERLINK(\"http://x\")"
     assert (row["recon_subtotal"], row["daily_pretax"], row["difference"]) == ("3.910000", "4.016800000000000000", "0.106800000000000000")
     assert row["subscription_id"] == AZURE_PLAN and row["meter"] == "D2 v3/D2s v3 - EU West"
-    consistent = tmp_path / "fixed"
-    land_month(consistent, VM_RECON, VM_DAILY)
     with connect(consistent) as con:
         assert write_mismatches_csv(cross_check(con, MONTH), written.parent) is None
     assert not written.exists()  # an earlier run's list does not outlive the fix
@@ -238,7 +249,7 @@ def test_the_dagster_check_warns_when_skipped_and_fails_with_the_csv_and_a_safe_
     assert (warning.passed, warning.severity) == (False, dg.AssetCheckSeverity.WARN)  # visible, never blocking
     assert warning.description == "cross-check skipped: no daily rated usage file"
     recon = [azure_line("3.91", "48", "0.0816", CustomerName="[click](http://evil.example) | *x*")]
-    land_month(tmp_path, recon, [VM_DAILY[0], daily_row("24", "2.0584", day=2)])
+    land_month(tmp_path, recon, CHANGED_DAILY)
     failed = crosscheck_result(Warehouse(data_dir=str(tmp_path)), PERIOD)
     assert (failed.passed, failed.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert failed.description.startswith("1 of 1 Azure plan group(s) disagree with the daily rated usage; first: customer [click]")
