@@ -67,6 +67,9 @@ _NAMESPACE = uuid.UUID("0b6f3a52-9d1e-4c8a-8f27-5e3d1c9a7b64")
 PER_ROW = ("UsageDate", "Quantity", "BillingPreTaxTotal", "PricingPreTaxTotal")
 
 
+DAILY_WEIGHT_FLOOR, DAILY_WEIGHT_SPREAD = 800, 400
+
+
 def daily_file_name(invoice_number: str) -> str:
     return f"{invoice_number}_DailyRatedUsage.csv"
 
@@ -209,7 +212,9 @@ class _DailyRows:
         templates = self._templates(line)
         rng = self._rng
         cells = [(template, day) for day in days for template in templates]
-        weights = [1 + int(rng.random() * 1000) for _ in cells]
+        # A resource's use moves by up to a fifth from day to day, as steady workloads do, so the
+        # spike warnings of a generated month stay for what a test plants, not for noise.
+        weights = [DAILY_WEIGHT_FLOOR + int(rng.random() * DAILY_WEIGHT_SPREAD) for _ in cells]
         total_weight = sum(weights)
         quantity = int(line.quantity * QUANTITY_UNIT)
         amount = int(group_total(line) * AMOUNT_UNIT)
