@@ -18,6 +18,7 @@ from pipelines.quality.report_html import (
 )
 from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
 from pipelines.closing.report_section import closing_section
+from pipelines.quality.daily_crosscheck import cross_check
 
 REJECTED_SHOWN = 200
 
@@ -94,6 +95,7 @@ def load_report(
         budgets=_budgets(con, month),
         azure_warnings=azure_warning_rows(con, month, spike_rule),
         closing=closing_section(con, month),
+        daily_crosscheck=cross_check(con, month),
     )
 
 

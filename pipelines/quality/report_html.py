@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from pipelines.quality import report_charts
+from pipelines.quality.daily_crosscheck import CrossCheck
 from pipelines.quality.report_charts import Chart
 
 HISTORY_MONTHS = 12
@@ -83,6 +84,7 @@ class ReportData:
     budgets: list[UsageBudget] = field(default_factory=list)
     azure_warnings: list[dict] = field(default_factory=list)  # pipelines/quality/azure_warnings.py
     closing: dict | None = None  # issue 14: pipelines/closing/report_section.py
+    daily_crosscheck: CrossCheck | None = None  # recon vs daily rated usage (pipelines/quality/daily_crosscheck.py)
 
 
 @dataclass(frozen=True)
