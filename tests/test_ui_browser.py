@@ -114,7 +114,10 @@ def cli_marts(data_dir: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def ui_url(data_dir: Path, cli_marts):
     port = _free_port()
-    environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
+    # A loaded test machine answers the daemon's calls to the code server slowly: wait longer than
+    # Dagster's default 60 s before a queued run is dropped as unreachable.
+    environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
+                   "DAGSTER_GRPC_TIMEOUT_SECONDS": "300"}
     webserver = Path(sys.executable).with_name("dagster-webserver")
     server = subprocess.Popen(
         [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
