@@ -53,7 +53,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -136,7 +136,11 @@ def ui_url(data_dir: Path, cli_marts):
         for process in (server, daemon):
             process.terminate()
         for process in (server, daemon):
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
