@@ -22,7 +22,7 @@ _DESCRIPTIONS = {
     RAW_KEYS[FileKind.LICENSE_RECON]: "Legacy license-based reconciliation lines, typed, one row per file line.",
     RAW_KEYS[FileKind.USAGE_RECON]: "Legacy usage-based reconciliation lines, typed, one row per file line.",
     RAW_KEYS[FileKind.NCE_RECON]: "New-commerce invoice reconciliation lines (G-invoices), typed, one row per file line.",
-    RAW_KEYS[FileKind.DAILY_USAGE]: "Daily rated usage lines (Azure plan), typed, one row per file line.",
+    RAW_KEYS[FileKind.DAILY_USAGE]: "New-commerce daily rated usage lines (billed and unbilled), typed, one row per file line.",
     RAW_KEYS[FileKind.INVOICE_SUMMARY]: "The month's Microsoft invoices: one row per invoice.",
     MANIFEST_KEY: "One row per landed file: kind, sha256, rows read / loaded / rejected.",
     REJECTED_KEY: "Every input line set aside, with file, line, column and reason.",
