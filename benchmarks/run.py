@@ -204,7 +204,7 @@ def ui_against_cli(repeat: int) -> None:
         home = data / "dagster_home"
         home.mkdir(parents=True)
         shutil.copyfile(HERE.parent / "dagster.yaml", home / "dagster.yaml")
-        env = {**os.environ, "CSP_RECON_DATA_DIR": str(data), "DAGSTER_HOME": str(home)}
+        env = {**os.environ, "CSP_RECON_DATA_DIR": str(data), "DAGSTER_HOME": str(home), "DAGSTER_GRPC_TIMEOUT_SECONDS": "300"}
         workspace = str(HERE.parent / "workspace.yaml")
         daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", workspace], cwd=HERE.parent, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

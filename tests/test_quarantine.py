@@ -5,6 +5,8 @@ figures are current. Generic over every raw table (RAW_TABLES) and every mart.""
 from __future__ import annotations
 
 import csv
+import io
+from contextlib import redirect_stdout
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -156,9 +158,6 @@ def redelivered(tmp_path_factory):
                 for table in ("raw.usage_recon", "raw.invoice_summary", "marts.customer_monthly", "marts.invoice_reconciliation")}
         published = (data_dir / "published" / "warehouse.duckdb").read_bytes()
         invoice = _tamper(data_dir / "landing" / PERIOD, Decimal("1.00"))
-        import io
-        from contextlib import redirect_stdout
-
         printed = io.StringIO()
         with redirect_stdout(printed):
             code = main(["run", "--period", PERIOD, "--data-dir", str(data_dir)])

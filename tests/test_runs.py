@@ -21,7 +21,7 @@ from pipelines.partitions import MONTH_TAG
 from pipelines.settings import REPO_ROOT, DataPaths
 
 PERIOD = "2026-10"
-RUN_TIMEOUT = 600
+RUN_TIMEOUT = 1200  # a loaded CI machine runs a small month in minutes
 
 
 @pytest.fixture(scope="module")

@@ -53,7 +53,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_until_serving(url: str, server: subprocess.Popen, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
@@ -114,7 +114,10 @@ def cli_marts(data_dir: Path) -> dict[str, dict]:
 @pytest.fixture(scope="module")
 def ui_url(data_dir: Path, cli_marts):
     port = _free_port()
-    environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home")}
+    # A loaded test machine answers the daemon's calls to the code server slowly: wait longer than
+    # Dagster's default 60 s before a queued run is dropped as unreachable.
+    environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
+                   "DAGSTER_GRPC_TIMEOUT_SECONDS": "300"}
     webserver = Path(sys.executable).with_name("dagster-webserver")
     server = subprocess.Popen(
         [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
@@ -133,7 +136,11 @@ def ui_url(data_dir: Path, cli_marts):
         for process in (server, daemon):
             process.terminate()
         for process in (server, daemon):
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -242,17 +242,6 @@ def settle_failed_month(con: duckdb.DuckDBPyConnection, month: date, run_id: str
     return Settlement(month, "restored", good, current)
 
 
-def last_quarantine(con: duckdb.DuckDBPyConnection, month: date) -> tuple[str, datetime, tuple[str, ...]] | None:
-    """(run id, time, files) of the month's latest quarantined delivery, if any."""
-    if not _exists(con, DELIVERIES):
-        return None
-    row = con.execute(
-        f"SELECT quarantine_run_id, quarantined_at, files FROM {DELIVERIES} WHERE billing_period = ? ORDER BY quarantined_at DESC LIMIT 1",
-        [month],
-    ).fetchone()
-    return (row[0], row[1], tuple(row[2])) if row else None
-
-
 def _now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
