@@ -24,12 +24,24 @@ def month_data(customers: int, currencies: list[str]):
     for c, currency in enumerate(currencies):
         for month in range(1, 13):
             cost = Decimal(10_000 * (c + 1) + 137 * month) + Decimal("0.123456")
-            history.append(MonthFigures(date(2026, month, 1), currency, cost, (cost * Decimal("1.12")).quantize(Decimal("0.01")), cost * Decimal("0.12")))
+            history.append(
+                MonthFigures(
+                    date(2026, month, 1),
+                    currency,
+                    cost,
+                    (cost * Decimal("1.12")).quantize(Decimal("0.01")),
+                    cost * Decimal("0.12"),
+                )
+            )
         for i in range(customers):
             cost = Decimal(100 + 37 * i) + Decimal("0.5")
             margin = cost * Decimal(i % 7 - 1) / 10
             name = f"Customer {i:03d} {currency} Łódź & Nguyễn Ltd"
-            margins.append(CustomerMargin(f"{currency}-{i}", name, currency, cost, (cost + margin).quantize(Decimal("0.01")), margin))
+            margins.append(
+                CustomerMargin(
+                    f"{currency}-{i}", name, currency, cost, (cost + margin).quantize(Decimal("0.01")), margin
+                )
+            )
             if i % 3 == 0:
                 budgets.append(UsageBudget(f"{currency}-{i}", name, currency, cost, Decimal(120 + 30 * i)))
     return ReportData("2026-12", [], [], [], 0, history, margins, budgets)

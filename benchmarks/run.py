@@ -85,13 +85,36 @@ def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[floa
 
 def generate(target: Path, usage_rows: int, license_rows: int, months: int, customers: int, currencies: str) -> Path:
     stamp = target / "params.json"
-    params = {"usage": usage_rows, "license": license_rows, "months": months, "customers": customers, "currencies": currencies}
+    params = {
+        "usage": usage_rows,
+        "license": license_rows,
+        "months": months,
+        "customers": customers,
+        "currencies": currencies,
+    }
     if not (stamp.exists() and json.loads(stamp.read_text()) == params):
         shutil.rmtree(target, ignore_errors=True)
         subprocess.run(
-            [str(BIN / "csp-recon"), "generate", "--commerce", "legacy", "--out", str(target / "landing"), "--period", first_period(months),
-             "--months", str(months), "--customers", str(customers), "--usage-rows", str(usage_rows),
-             "--license-rows", str(license_rows), "--currencies", currencies],
+            [
+                str(BIN / "csp-recon"),
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(target / "landing"),
+                "--period",
+                first_period(months),
+                "--months",
+                str(months),
+                "--customers",
+                str(customers),
+                "--usage-rows",
+                str(usage_rows),
+                "--license-rows",
+                str(license_rows),
+                "--currencies",
+                currencies,
+            ],
             check=True,
         )
         stamp.write_text(json.dumps(params))
@@ -128,7 +151,10 @@ def step_times(data: Path) -> list[tuple[str, float]]:
     pattern = re.compile(r'Finished execution of step "([^"]+)" in ([0-9.]+)(ms|s)')
     with dg.DagsterInstance.from_config(str(data / "dagster_home")) as instance:
         run = instance.get_runs(limit=1)[0]
-        messages = [entry.dagster_event.message or "" for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)]
+        messages = [
+            entry.dagster_event.message or ""
+            for entry in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+        ]
     steps = [(m[1], float(m[2]) / (1000 if m[3] == "ms" else 1)) for m in map(pattern.search, messages) if m]
     return sorted(steps, key=lambda step: -step[1])
 
@@ -163,20 +189,30 @@ def main() -> None:
         data = fresh_data_dir("single", month_landing, [PERIOD])
         results["b"].append(measure(*run_command(data, PERIOD)))
         results["c"].append(measure([sys.executable, "-c", BASELINE_PANDAS, str(month_files)]))
-        print(f"run {attempt + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f}s {v[-1][1]:.0f}MiB" for k, v in results.items()), flush=True)
+        print(
+            f"run {attempt + 1}: " + ", ".join(f"{k} {v[-1][0]:.1f}s {v[-1][1]:.0f}MiB" for k, v in results.items()),
+            flush=True,
+        )
 
     labels = {"a": "(a) DuckDB baseline", "b": "(b) csp-recon run", "c": "(c) pandas"}
     print(f"\n{rows:,} input rows; medians of {args.repeat} runs")
     medians = {key: median_of(runs) for key, runs in results.items()}
     for key, (seconds, rss) in medians.items():
         print(f"  {labels[key]:<22} {seconds:8.2f} s   peak RSS {rss:8.0f} MiB   {rows / seconds:12,.0f} rows/s")
-    print(f"  ratio b/a = {medians['b'][0] / medians['a'][0]:.2f}   ratio c/b = {medians['c'][0] / medians['b'][0]:.2f}")
+    print(
+        f"  ratio b/a = {medians['b'][0] / medians['a'][0]:.2f}   ratio c/b = {medians['c'][0] / medians['b'][0]:.2f}"
+    )
     print("\n(b) by step, last run (the rest is process start, definitions and the instance):")
     for step, seconds in step_times(OUT / "runs" / "single")[:8]:
         print(f"  {step:<58} {seconds:7.2f} s")
 
     history = generate(
-        OUT / "history", args.history_usage_rows // 2, args.history_usage_rows // 20, args.history_months, args.customers, "EUR,USD"
+        OUT / "history",
+        args.history_usage_rows // 2,
+        args.history_usage_rows // 20,
+        args.history_months,
+        args.customers,
+        "EUR,USD",
     )
     periods = sorted(p.name for p in history.iterdir())
     data = fresh_data_dir("history", history, periods)
@@ -204,16 +240,41 @@ def ui_against_cli(repeat: int) -> None:
         home = data / "dagster_home"
         home.mkdir(parents=True)
         shutil.copyfile(HERE.parent / "dagster.yaml", home / "dagster.yaml")
-        env = {**os.environ, "CSP_RECON_DATA_DIR": str(data), "DAGSTER_HOME": str(home), "DAGSTER_GRPC_TIMEOUT_SECONDS": "300"}
+        env = {
+            **os.environ,
+            "CSP_RECON_DATA_DIR": str(data),
+            "DAGSTER_HOME": str(home),
+            "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
+        }
         workspace = str(HERE.parent / "workspace.yaml")
-        daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", workspace], cwd=HERE.parent, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        daemon = subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", workspace],
+            cwd=HERE.parent,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             time.sleep(15)  # the daemon is up before the click, as under `csp-recon ui`
             started = time.perf_counter()
-            subprocess.run([str(BIN / "dagster"), "job", "launch", "-w", workspace, "-j", "monthly_close",
-                            "--tags", json.dumps({"dagster/partition": PERIOD})], cwd=HERE.parent, env=env,
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    str(BIN / "dagster"),
+                    "job",
+                    "launch",
+                    "-w",
+                    workspace,
+                    "-j",
+                    "monthly_close",
+                    "--tags",
+                    json.dumps({"dagster/partition": PERIOD}),
+                ],
+                cwd=HERE.parent,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             with dg.DagsterInstance.from_config(str(home)) as instance:
                 while not (run := instance.get_runs(limit=1)[0]).is_finished:
                     if time.perf_counter() - started > 900:
@@ -227,8 +288,10 @@ def ui_against_cli(repeat: int) -> None:
             daemon.wait(timeout=60)
         print(f"run {attempt + 1}: cli {cli[-1]:.1f}s, ui {ui[-1]:.1f}s", flush=True)
     cli_median, ui_median = statistics.median(cli), statistics.median(ui)
-    print(f"\nsmall month, medians of {repeat}: csp-recon run {cli_median:.1f} s, as from the UI {ui_median:.1f} s; "
-          f"ratio {ui_median / cli_median:.2f} (target <= 1.5)")
+    print(
+        f"\nsmall month, medians of {repeat}: csp-recon run {cli_median:.1f} s, as from the UI {ui_median:.1f} s; "
+        f"ratio {ui_median / cli_median:.2f} (target <= 1.5)"
+    )
 
 
 if __name__ == "__main__":

@@ -71,7 +71,9 @@ def _init(args: argparse.Namespace) -> int:
     except FileExistsError as error:
         print(error, file=sys.stderr)
         return 1
-    print(f"Sample configuration written to {directory} ({', '.join(path.name for path in written)}): edit it, then run a month.")
+    print(
+        f"Sample configuration written to {directory} ({', '.join(path.name for path in written)}): edit it, then run a month."
+    )
     return 0
 
 
@@ -80,7 +82,10 @@ def _closing_paths(args: argparse.Namespace):
 
     paths = DataPaths(resolve_data_dir(args.data_dir))
     if not paths.warehouse.exists():
-        print(f"There is no warehouse at {paths.warehouse}: run {getattr(args, 'period', None) or 'a month'} first.", file=sys.stderr)
+        print(
+            f"There is no warehouse at {paths.warehouse}: run {getattr(args, 'period', None) or 'a month'} first.",
+            file=sys.stderr,
+        )
         return None
     return paths
 
@@ -94,7 +99,9 @@ def _close_action(args: argparse.Namespace, action: str) -> int:
     paths = _closing_paths(args)
     if paths is None:
         return 1
-    config = CloseMonthConfig(period=args.period, action=action, by=args.by, acknowledge=list(getattr(args, "acknowledge", None) or []))
+    config = CloseMonthConfig(
+        period=args.period, action=action, by=args.by, acknowledge=list(getattr(args, "acknowledge", None) or [])
+    )
     try:
         outcome = run_close_action(paths, config)
     except StatusError as refusal:
@@ -130,13 +137,17 @@ def _status(args: argparse.Namespace) -> int:
     if not states:
         print(f"{args.period}: open (never run).")
         return 0
-    print(f"{'month':<8} {'status':<19} {'approved by':<22} {'approved at (UTC)':<17} {'acknowledged':<30} {'last change (UTC)':<17}")
+    print(
+        f"{'month':<8} {'status':<19} {'approved by':<22} {'approved at (UTC)':<17} {'acknowledged':<30} {'last change (UTC)':<17}"
+    )
     for state in states:
         approved_at = f"{state.approved_at:%Y-%m-%d %H:%M}" if state.approved_at else "-"
-        print(printable(
-            f"{state.period:%Y-%m}  {state.status.value:<19} {state.approved_by or '-':<22} {approved_at:<17} "
-            f"{', '.join(state.acknowledged) or '-':<30} {state.updated_at:%Y-%m-%d %H:%M}"
-        ))
+        print(
+            printable(
+                f"{state.period:%Y-%m}  {state.status.value:<19} {state.approved_by or '-':<22} {approved_at:<17} "
+                f"{', '.join(state.acknowledged) or '-':<30} {state.updated_at:%Y-%m-%d %H:%M}"
+            )
+        )
         if state.pending_reason:
             print(printable(f"          correction pending: {state.pending_reason}"))
     if changes:
@@ -162,7 +173,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="Run the whole pipeline for one invoice month.")
     run.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
-    run.add_argument("--correct", action="store_true", help="an issued month whose files changed: issue its corrections (credit note and corrected invoice, or on the next invoice)")
+    run.add_argument(
+        "--correct",
+        action="store_true",
+        help="an issued month whose files changed: issue its corrections (credit note and corrected invoice, or on the next invoice)",
+    )
     _add_data_dir(run)
     run.set_defaults(handler=_run)
 
@@ -179,23 +194,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="Write a commented sample of the partner's configuration to edit.")
     _add_data_dir(init)
-    init.add_argument("--config-dir", help="configuration directory (default: $CSP_RECON_CONFIG_DIR, else <data>/config)")
+    init.add_argument(
+        "--config-dir", help="configuration directory (default: $CSP_RECON_CONFIG_DIR, else <data>/config)"
+    )
     init.set_defaults(handler=_init)
 
-    approve = commands.add_parser("approve", help="Approve a month's draft invoices, acknowledging its failing warning checks by name.")
+    approve = commands.add_parser(
+        "approve", help="Approve a month's draft invoices, acknowledging its failing warning checks by name."
+    )
     approve.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
     approve.add_argument("--by", required=True, help="your name, recorded in the month's history")
-    approve.add_argument("--acknowledge", action="append", metavar="CHECK", help="a failing warning check you have looked at and accept (repeat for each)")
+    approve.add_argument(
+        "--acknowledge",
+        action="append",
+        metavar="CHECK",
+        help="a failing warning check you have looked at and accept (repeat for each)",
+    )
     _add_data_dir(approve)
     approve.set_defaults(handler=_approve)
 
-    issue = commands.add_parser("issue", help="Number and write the final invoices of an approved month that passes its checks.")
+    issue = commands.add_parser(
+        "issue", help="Number and write the final invoices of an approved month that passes its checks."
+    )
     issue.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
-    issue.add_argument("--by", default=os.environ.get("USER") or "csp-recon issue", help="who issues, recorded in the month's history (default: $USER)")
+    issue.add_argument(
+        "--by",
+        default=os.environ.get("USER") or "csp-recon issue",
+        help="who issues, recorded in the month's history (default: $USER)",
+    )
     _add_data_dir(issue)
     issue.set_defaults(handler=_issue)
 
-    status = commands.add_parser("status", help="Each month's status (open, approved, issued, correction pending) and its history.")
+    status = commands.add_parser(
+        "status", help="Each month's status (open, approved, issued, correction pending) and its history."
+    )
     status.add_argument("--period", type=_period, help="one month, with its history")
     _add_data_dir(status)
     status.set_defaults(handler=_status)

@@ -43,7 +43,9 @@ ISO_TAIL_PATTERN = r"(\.[0-9]{1,6})[0-9]*Z$|Z$"
 # An ISO date-time ending in a UTC offset: groups 1 the local date-time, 2 the sign, 3 the
 # hours, 4 the minutes. An offset beyond 14 hours either way (the widest on Earth) is no date.
 # The same pattern serves Python (parse_partner_datetime) and SQL (ingest/dates.py).
-ISO_OFFSET_PATTERN = r"([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)([+-])([0-9]{2}):?([0-9]{2})"
+ISO_OFFSET_PATTERN = (
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?)([+-])([0-9]{2}):?([0-9]{2})"
+)
 MAX_OFFSET_MINUTES = 14 * 60
 # Fractional digits past the 6th of the local date-time before an offset (kept up to microseconds).
 FRACTION_TAIL_PATTERN = r"(\.[0-9]{1,6})[0-9]*$"

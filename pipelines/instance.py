@@ -27,7 +27,9 @@ def prepare_dagster_home(paths: DataPaths) -> Path:
     home = Path(chosen) if chosen else paths.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
-    if not (chosen and settings.exists()) and (not settings.exists() or settings.read_bytes() != INSTANCE_SETTINGS.read_bytes()):
+    if not (chosen and settings.exists()) and (
+        not settings.exists() or settings.read_bytes() != INSTANCE_SETTINGS.read_bytes()
+    ):
         shutil.copyfile(INSTANCE_SETTINGS, settings)
     return home
 
@@ -38,13 +40,22 @@ def prepare_launch_home(home: Path) -> Path:
     settings = yaml.safe_load((home / "dagster.yaml").read_text(encoding="utf-8")) or {}
     settings.pop("run_queue", None)
     settings.setdefault("storage", {"sqlite": {"base_dir": str(home)}})
-    settings.setdefault("local_artifact_storage", {
-        "module": "dagster._core.storage.root", "class": "LocalArtifactStorage", "config": {"base_dir": str(home)},
-    })
-    settings.setdefault("compute_logs", {
-        "module": "dagster._core.storage.local_compute_log_manager", "class": "LocalComputeLogManager",
-        "config": {"base_dir": str(home / "storage")},
-    })
+    settings.setdefault(
+        "local_artifact_storage",
+        {
+            "module": "dagster._core.storage.root",
+            "class": "LocalArtifactStorage",
+            "config": {"base_dir": str(home)},
+        },
+    )
+    settings.setdefault(
+        "compute_logs",
+        {
+            "module": "dagster._core.storage.local_compute_log_manager",
+            "class": "LocalComputeLogManager",
+            "config": {"base_dir": str(home / "storage")},
+        },
+    )
     settings["run_coordinator"] = {"module": "dagster._core.run_coordinator", "class": "DefaultRunCoordinator"}
     launch_home = home / LAUNCH_HOME
     launch_home.mkdir(exist_ok=True)

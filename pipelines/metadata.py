@@ -11,7 +11,9 @@ PREVIEW_ROWS = 20
 
 # ANSI/VT escape sequences (CSI, OSC, other ESC-introduced) first, then any other control
 # character: a file name must not colour, move or rewrite what the clerk reads.
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]")
+_ESCAPE_SEQUENCE = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 # Markdown that would turn a name into a link, an image, code or emphasis.
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!~])")

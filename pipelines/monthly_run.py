@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -30,8 +30,13 @@ from pipelines.quality.azure_warnings import summary_lines as azure_summary_line
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
-UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+    dg.DagsterRunStatus.CANCELING,
+]
 WORKER_PID = re.compile(r"Started process for run \(pid: (\d+)\)")
 POLL_SECONDS = 0.5
 # The CLI reads the asset keys of the definitions; their beta notices are not for the clerk.
@@ -57,19 +62,23 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
 
     paths = DataPaths(data_dir)
     dagster_home = prepare_dagster_home(paths)
-    log_path = paths.logs / f"run-{period}-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}.log"
+    log_path = paths.logs / f"run-{period}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         release_dead_runs(instance)
         busy = unfinished_runs_of(instance, period)
         if busy:
             run = busy[0]
-            say(f"csp-recon run {period}: not started, because run {run.run_id} of {period} is {run.status.value.lower()} "
-                f"(one run per month at a time). Wait for it, or cancel it in the UI, then run again.")
+            say(
+                f"csp-recon run {period}: not started, because run {run.run_id} of {period} is {run.status.value.lower()} "
+                f"(one run per month at a time). Wait for it, or cancel it in the UI, then run again."
+            )
             return 1
         run_id = str(uuid.uuid4())
         with log_path.open("w", encoding="utf-8") as log:
-            launched = _launch(MONTHLY_CLOSE_JOB, period, run_id, dagster_home, data_dir, log, {CORRECT_TAG: "true"} if correct else {})
+            launched = _launch(
+                MONTHLY_CLOSE_JOB, period, run_id, dagster_home, data_dir, log, {CORRECT_TAG: "true"} if correct else {}
+            )
         if not launched:
             say(f"csp-recon run {period}: the run could not be started; see {log_path}.")
             return 1
@@ -78,8 +87,10 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
         except Interrupted as stop:
             run = _stop(instance, run_id)
             settlement = _settle(instance, paths, period, run_id)
-            say(f"csp-recon run {period}: stopped by {stop} (run {run_id} {run.status.value.lower()}); "
-                f"customer invoices and the analysts' warehouse are as they were before a step that did not finish. Run it again when ready.")
+            say(
+                f"csp-recon run {period}: stopped by {stop} (run {run_id} {run.status.value.lower()}); "
+                f"customer invoices and the analysts' warehouse are as they were before a step that did not finish. Run it again when ready."
+            )
             if settlement is not None:
                 say(f"Current figures: {settlement.sentence}")
             return 130
@@ -118,8 +129,10 @@ def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id:
     try:
         settlement = settle_month(paths, period, run_id)
     except duckdb.Error as error:
-        say(f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, paths)}): "
-            f"the warehouse may show it until the month runs again.")
+        say(
+            f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, paths)}): "
+            f"the warehouse may show it until the month runs again."
+        )
         return None
     if settlement is not None:
         record_settlement(instance, period, run_id, settlement)
@@ -170,29 +183,47 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     released = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED[2:])):
         if run_is_dead(instance, run):
-            instance.report_run_failed(run, "The run's process is gone (killed, terminal closed or disk full): marked failed and its warehouse slot freed.")
+            instance.report_run_failed(
+                run,
+                "The run's process is gone (killed, terminal closed or disk full): marked failed and its warehouse slot freed.",
+            )
             released.append(run.run_id)
     storage = instance.event_log_storage
     if storage.supports_global_concurrency_limits:
         for run_id in storage.get_concurrency_run_ids():
-            run = instance.get_run_by_id(run_id)
-            if run is None or run.is_finished:
+            holder = instance.get_run_by_id(run_id)
+            if holder is None or holder.is_finished:
                 storage.free_concurrency_slots_for_run(run_id)
     return released
 
 
-def _launch(job: str, period: str, run_id: str, home: Path, data_dir: Path, log, tags: dict[str, str] | None = None) -> bool:
+def _launch(
+    job: str, period: str, run_id: str, home: Path, data_dir: Path, log, tags: dict[str, str] | None = None
+) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
     from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_CLI, LAUNCHED_BY_TAG
 
     command = [
-        str(Path(sys.executable).with_name("dagster")), "job", "launch", "-w", str(REPO_ROOT / "workspace.yaml"),
-        "-j", job, "--run-id", run_id, "--tags", json.dumps({MONTH_TAG: period, LAUNCHED_BY_TAG: LAUNCHED_BY_CLI, **(tags or {})}), "--config-json", json.dumps(RUN_LOG_CONFIG),
+        str(Path(sys.executable).with_name("dagster")),
+        "job",
+        "launch",
+        "-w",
+        str(REPO_ROOT / "workspace.yaml"),
+        "-j",
+        job,
+        "--run-id",
+        run_id,
+        "--tags",
+        json.dumps({MONTH_TAG: period, LAUNCHED_BY_TAG: LAUNCHED_BY_CLI, **(tags or {})}),
+        "--config-json",
+        json.dumps(RUN_LOG_CONFIG),
     ]
     environment = {**os.environ, DAGSTER_HOME_ENV: str(prepare_launch_home(home)), DATA_DIR_ENV: str(data_dir)}
     # Its own session: Ctrl-C reaches this process, which stops the run and says so.
-    launch = subprocess.run(command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    launch = subprocess.run(
+        command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     return launch.returncode == 0
 
 
@@ -200,17 +231,25 @@ def _interrupt(signum, _frame):
     raise Interrupted(signal.Signals(signum).name)
 
 
+def _run(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
+    """The run this command launched: the instance keeps it from its launch on."""
+    run = instance.get_run_by_id(run_id)
+    if run is None:
+        raise LookupError(f"run {run_id} is not in the instance")
+    return run
+
+
 def _wait(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
     """Until the run finishes, or its process is found gone (then it is failed and its slot freed)."""
     handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
         while True:
-            run = instance.get_run_by_id(run_id)
+            run = _run(instance, run_id)
             if run.is_finished:
                 return run
             if run_is_dead(instance, run):
                 release_dead_runs(instance)
-                return instance.get_run_by_id(run_id)
+                return _run(instance, run_id)
             time.sleep(POLL_SECONDS)
     finally:
         for sig, handler in handlers.items():
@@ -230,11 +269,11 @@ def _stop(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
                 time.sleep(POLL_SECONDS)
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
-        run = instance.get_run_by_id(run_id)
+        run = _run(instance, run_id)
         if not run.is_finished:
             instance.report_run_canceled(run, "Stopped from the command line.")
         release_dead_runs(instance)
-        return instance.get_run_by_id(run_id)
+        return _run(instance, run_id)
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
@@ -253,17 +292,20 @@ def _disk_full_or(error, paths: DataPaths) -> str:
 
 def _failures(events: list[dg.DagsterEvent], success: bool, paths: DataPaths) -> tuple[list[str], list[str]]:
     """Blocking failures, then warnings, in the checks' and steps' own words."""
-    failures, warnings = [], []
+    failures: list[str] = []
+    warnings: list[str] = []
     for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            evaluation = event.event_specific_data
+            evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
                 found = warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else failures
                 found.append(f"{evaluation.check_name}: {evaluation.description}")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None
-            if described or not any(word in (data.error.message if data.error else "") for word in ("blocking", "check")):
+            if described or not any(
+                word in (data.error.message if data.error else "") for word in ("blocking", "check")
+            ):
                 failures.append(f"step {event.step_key}: {_disk_full_or(described or _root_cause(data.error), paths)}")
     if not success and not failures:
         ended = next((e for e in reversed(events) if e.event_type == dg.DagsterEventType.RUN_FAILURE), None)
@@ -297,7 +339,10 @@ def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
         return
     month = billing_period(period)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        tables = {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+        tables = {
+            row[0]
+            for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+        }
         if "raw.file_manifest" in tables:
             say(files_heading)
             for name, kind, status, read, loaded, rejected in con.execute(
@@ -305,7 +350,9 @@ def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
                    FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
                 [month],
             ).fetchall():
-                say(f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}")
+                say(
+                    f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}"
+                )
         if "marts.invoice_reconciliation" in tables:
             say("\nInvoices:")
             invoices = con.execute(
@@ -327,7 +374,9 @@ def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
                    FROM marts.customer_monthly WHERE billing_period = ? GROUP BY currency ORDER BY currency""",
                 [month],
             ).fetchall():
-                say(f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}")
+                say(
+                    f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}"
+                )
         for line in azure_summary_lines(con, month, paths):  # budgets and spikes, before the invoice exists
             say(line)
 
@@ -351,7 +400,7 @@ def _print_month_status(events: list[dg.DagsterEvent]) -> None:
 
     for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == MONTH_STATUS:
-            said = event.event_specific_data.materialization.metadata.get("what_happened")
+            said = event.step_materialization_data.materialization.metadata.get("what_happened")
             if said is not None:
                 say(f"\nMonth status: {said.value}")
 

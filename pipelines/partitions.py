@@ -24,8 +24,16 @@ def first_month(environ: dict[str, str] | None = None, landing_root=None) -> str
             return validate_period(chosen)
         except ValueError as error:
             raise ValueError(f"{FIRST_MONTH_ENV}: {error}") from None
-    root = landing_root if landing_root is not None else DataPaths(resolve_data_dir(environ.get("CSP_RECON_DATA_DIR"))).landing_root
-    landed = sorted(entry.name for entry in root.iterdir() if entry.is_dir() and PERIOD_PATTERN.match(entry.name)) if root.is_dir() else []
+    root = (
+        landing_root
+        if landing_root is not None
+        else DataPaths(resolve_data_dir(environ.get("CSP_RECON_DATA_DIR"))).landing_root
+    )
+    landed = (
+        sorted(entry.name for entry in root.iterdir() if entry.is_dir() and PERIOD_PATTERN.match(entry.name))
+        if root.is_dir()
+        else []
+    )
     if landed:
         return landed[0]
     today = date.today()

@@ -16,7 +16,9 @@ def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dic
     return row[0]
 
 
-def records(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
+def records(
+    con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+) -> list[dict[str, Any]]:
     """Every row as {column name: value}."""
     cursor = con.execute(sql, params)
     names = [description[0] for description in cursor.description]

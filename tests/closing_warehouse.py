@@ -24,13 +24,27 @@ def seats(count: int, period: str, price: str = "22.00") -> tuple[str, str, str,
     start = date.fromisoformat(f"{period}-01")
     end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
     last = date.fromordinal(end.toordinal() - 1)
-    return ("Microsoft 365 Business Premium", "sub-1", start.isoformat(), last.isoformat(), str(count), str(cents(Decimal(count) * Decimal(price))))
+    return (
+        "Microsoft 365 Business Premium",
+        "sub-1",
+        start.isoformat(),
+        last.isoformat(),
+        str(count),
+        str(cents(Decimal(count) * Decimal(price))),
+    )
 
 
 def customers(domestic_charges: list, reverse_charges: list) -> list[Customer]:
     return [
         Customer(DOMESTIC_ID, "Société Dupont, SA", vat_rate="0.20", language="fr", charges=domestic_charges),
-        Customer(REVERSE_ID, "Contoso Ltd.", country="IE", tax_treatment="reverse_charge", vat_id="IE6388047V", charges=reverse_charges),
+        Customer(
+            REVERSE_ID,
+            "Contoso Ltd.",
+            country="IE",
+            tax_treatment="reverse_charge",
+            vat_id="IE6388047V",
+            charges=reverse_charges,
+        ),
     ]
 
 
@@ -39,10 +53,17 @@ def new_data_dir(root: Path, first: list[Customer], correction_mode: str = "cred
     paths = DataPaths(root.resolve())
     config = write_config(root / "config", first)
     partner = config / "partner.toml"
-    partner.write_text(partner.read_text(encoding="utf-8").replace('correction_mode = "credit_note"', f'correction_mode = "{correction_mode}"'), encoding="utf-8")
+    partner.write_text(
+        partner.read_text(encoding="utf-8").replace(
+            'correction_mode = "credit_note"', f'correction_mode = "{correction_mode}"'
+        ),
+        encoding="utf-8",
+    )
     build_warehouse(paths.warehouse, config, first)
     with duckdb.connect(str(paths.warehouse)) as con:
-        con.execute("DELETE FROM marts.customer_monthly; DELETE FROM marts.fct_charges; DELETE FROM marts.service_charges_monthly")
+        con.execute(
+            "DELETE FROM marts.customer_monthly; DELETE FROM marts.fct_charges; DELETE FROM marts.service_charges_monthly"
+        )
     return paths
 
 
@@ -56,7 +77,17 @@ def set_month(paths: DataPaths, period: str, month_customers: list[Customer]) ->
             for product, subscription, charge_start, charge_end, quantity, amount in c.charges:
                 con.execute(
                     "INSERT INTO marts.fct_charges VALUES (?, ?, ?, 'seat', ?, ?, ?, ?, ?, ?)",
-                    [start, c.customer_id, c.currency, product, subscription, charge_start, charge_end, Decimal(quantity), Decimal(amount)],
+                    [
+                        start,
+                        c.customer_id,
+                        c.currency,
+                        product,
+                        subscription,
+                        charge_start,
+                        charge_end,
+                        Decimal(quantity),
+                        Decimal(amount),
+                    ],
                 )
             totals = expected_totals(c)
             con.execute(

@@ -29,30 +29,94 @@ PERIOD = "2026-10"
 
 # The legacy license-based file of a direct partner: 27 columns (indirect adds ResellerMpnId after MpnId).
 LICENSE_HEADER: tuple[str, ...] = (
-    "PartnerId", "CustomerId", "CustomerName", "MpnId", "OrderId", "SubscriptionId",
-    "SyndicationPartnerSubscriptionNumber", "OfferId", "DurableOfferId", "OfferName",
-    "SubscriptionStartDate", "SubscriptionEndDate", "ChargeStartDate", "ChargeEndDate", "ChargeType",
-    "UnitPrice", "Quantity", "Amount", "TotalOtherDiscount", "Subtotal", "Tax", "TotalForCustomer",
-    "Currency", "DomainName", "SubscriptionName", "SubscriptionDescription", "BillingCycleType",
+    "PartnerId",
+    "CustomerId",
+    "CustomerName",
+    "MpnId",
+    "OrderId",
+    "SubscriptionId",
+    "SyndicationPartnerSubscriptionNumber",
+    "OfferId",
+    "DurableOfferId",
+    "OfferName",
+    "SubscriptionStartDate",
+    "SubscriptionEndDate",
+    "ChargeStartDate",
+    "ChargeEndDate",
+    "ChargeType",
+    "UnitPrice",
+    "Quantity",
+    "Amount",
+    "TotalOtherDiscount",
+    "Subtotal",
+    "Tax",
+    "TotalForCustomer",
+    "Currency",
+    "DomainName",
+    "SubscriptionName",
+    "SubscriptionDescription",
+    "BillingCycleType",
 )
 LICENSE_HEADER_INDIRECT: tuple[str, ...] = LICENSE_HEADER[:4] + ("ResellerMpnId",) + LICENSE_HEADER[4:]
 
 USAGE_HEADER: tuple[str, ...] = (
-    "PartnerId", "PartnerName", "PartnerBillableAccountId", "CustomerCompanyName", "MpnId", "ResellerMpnId",
-    "InvoiceNumber", "ChargeStartDate", "ChargeEndDate", "SubscriptionId", "SubscriptionName",
-    "SubscriptionDescription", "OrderId", "ServiceName", "ServiceType", "ResourceGuid", "ResourceName",
-    "Region", "Sku", "DetailLineItemId", "ConsumedQuantity", "IncludedQuantity", "OverageQuantity",
-    "ListPrice", "PretaxCharges", "TaxAmount", "PostTaxTotal", "Currency", "PretaxEffectiveRate",
-    "PostTaxEffectiveRate", "ChargeType", "CustomerId", "DomainName", "BillingCycleType", "Unit",
+    "PartnerId",
+    "PartnerName",
+    "PartnerBillableAccountId",
+    "CustomerCompanyName",
+    "MpnId",
+    "ResellerMpnId",
+    "InvoiceNumber",
+    "ChargeStartDate",
+    "ChargeEndDate",
+    "SubscriptionId",
+    "SubscriptionName",
+    "SubscriptionDescription",
+    "OrderId",
+    "ServiceName",
+    "ServiceType",
+    "ResourceGuid",
+    "ResourceName",
+    "Region",
+    "Sku",
+    "DetailLineItemId",
+    "ConsumedQuantity",
+    "IncludedQuantity",
+    "OverageQuantity",
+    "ListPrice",
+    "PretaxCharges",
+    "TaxAmount",
+    "PostTaxTotal",
+    "Currency",
+    "PretaxEffectiveRate",
+    "PostTaxEffectiveRate",
+    "ChargeType",
+    "CustomerId",
+    "DomainName",
+    "BillingCycleType",
+    "Unit",
 )
 USAGE_DAILY_EXTRAS: tuple[str, ...] = (
-    "CustomerBillableAccount", "UsageDate", "MeteredRegion", "MeteredService", "MeteredServiceType",
-    "Project", "ServiceInfo",
+    "CustomerBillableAccount",
+    "UsageDate",
+    "MeteredRegion",
+    "MeteredService",
+    "MeteredServiceType",
+    "Project",
+    "ServiceInfo",
 )
 
 SUMMARY_HEADER: tuple[str, ...] = (
-    "InvoiceNumber", "InvoiceDate", "BillingPeriodStart", "BillingPeriodEnd", "Currency",
-    "LicenseCharges", "UsageCharges", "OtherCharges", "Tax", "Total",
+    "InvoiceNumber",
+    "InvoiceDate",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "Currency",
+    "LicenseCharges",
+    "UsageCharges",
+    "OtherCharges",
+    "Tax",
+    "Total",
 )
 
 PARTNER_ID = "8caf98cd-1cd5-4245-9e91-042cd814c25d"
@@ -229,7 +293,15 @@ def write_text(path: Path, text: str, encoding: str = "utf-8", bom: bool = True)
     return path
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Mapping[str, str]], *, encoding: str = "utf-8", bom: bool = True, **layout) -> Path:
+def write_csv(
+    path: Path,
+    header: Sequence[str],
+    rows: Iterable[Mapping[str, str]],
+    *,
+    encoding: str = "utf-8",
+    bom: bool = True,
+    **layout,
+) -> Path:
     return write_text(path, csv_text(header, rows, **layout), encoding=encoding, bom=bom)
 
 
@@ -257,7 +329,11 @@ def write_invoice_json(path: Path, invoices: Iterable[Mapping[str, str]], collec
         }
         for row in invoices
     ]
-    document = {"totalCount": len(documents), "items": documents, "attributes": {"objectType": "Collection"}} if collection else documents[0]
+    document = (
+        {"totalCount": len(documents), "items": documents, "attributes": {"objectType": "Collection"}}
+        if collection
+        else documents[0]
+    )
     text = json.dumps(document, indent=2, ensure_ascii=False)
     for row in invoices:
         text = text.replace(f'"__{row["Total"]}__"', row["Total"])
@@ -276,12 +352,37 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 # Generated months
 
 
-def generate_month(data_dir: Path, *, seed: int = 5, customers: int = 4, license_rows: int = 12, usage_rows: int = 20,
-                   currencies: str = "EUR,USD", indirect: bool = False, period: str = PERIOD) -> Path:
+def generate_month(
+    data_dir: Path,
+    *,
+    seed: int = 5,
+    customers: int = 4,
+    license_rows: int = 12,
+    usage_rows: int = 20,
+    currencies: str = "EUR,USD",
+    indirect: bool = False,
+    period: str = PERIOD,
+) -> Path:
     """`csp-recon generate` into `<data_dir>/landing/<period>`; returns that folder."""
-    args = ["generate", "--out", str(data_dir / "landing"), "--period", period, "--customers", str(customers),
-            "--license-rows", str(license_rows), "--usage-rows", str(usage_rows), "--currencies", currencies,
-            "--seed", str(seed), "--commerce", "legacy"]
+    args = [
+        "generate",
+        "--out",
+        str(data_dir / "landing"),
+        "--period",
+        period,
+        "--customers",
+        str(customers),
+        "--license-rows",
+        str(license_rows),
+        "--usage-rows",
+        str(usage_rows),
+        "--currencies",
+        currencies,
+        "--seed",
+        str(seed),
+        "--commerce",
+        "legacy",
+    ]
     assert main(args + (["--indirect"] if indirect else [])) == 0
     return data_dir / "landing" / period
 
@@ -373,9 +474,21 @@ def snake(name: str) -> str:
 
 
 DECIMAL_COLUMNS = {
-    "UnitPrice", "Amount", "TotalOtherDiscount", "Subtotal", "Tax", "TotalForCustomer", "ConsumedQuantity",
-    "IncludedQuantity", "OverageQuantity", "ListPrice", "PretaxCharges", "TaxAmount", "PostTaxTotal",
-    "PretaxEffectiveRate", "PostTaxEffectiveRate",
+    "UnitPrice",
+    "Amount",
+    "TotalOtherDiscount",
+    "Subtotal",
+    "Tax",
+    "TotalForCustomer",
+    "ConsumedQuantity",
+    "IncludedQuantity",
+    "OverageQuantity",
+    "ListPrice",
+    "PretaxCharges",
+    "TaxAmount",
+    "PostTaxTotal",
+    "PretaxEffectiveRate",
+    "PostTaxEffectiveRate",
 }
 INTEGER_COLUMNS = {"Quantity", "DetailLineItemId"}
 DATE_COLUMNS = {"SubscriptionStartDate", "SubscriptionEndDate", "ChargeStartDate", "ChargeEndDate", "UsageDate"}

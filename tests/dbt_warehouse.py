@@ -17,7 +17,6 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import SAMPLE_DIR, load_config, load_into_warehouse
-
 from pipelines.defs.resources import dbt_environment
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.partitions import dbt_period_env

@@ -99,12 +99,30 @@ def build_warehouse(path: Path, config_dir: Path, customers: list[Customer]) -> 
             for product, subscription, start, end, quantity, amount in c.charges:
                 con.execute(
                     "INSERT INTO marts.fct_charges VALUES (?, ?, ?, 'license', ?, ?, ?, ?, ?, ?)",
-                    [START, c.customer_id, c.currency, product, subscription, start, end, Decimal(quantity), Decimal(amount)],
+                    [
+                        START,
+                        c.customer_id,
+                        c.currency,
+                        product,
+                        subscription,
+                        start,
+                        end,
+                        Decimal(quantity),
+                        Decimal(amount),
+                    ],
                 )
             for description, quantity, price in c.services:
                 con.execute(
                     "INSERT INTO marts.service_charges_monthly VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [START, c.customer_id, c.currency, description, Decimal(quantity), Decimal(price), cents(Decimal(quantity) * Decimal(price))],
+                    [
+                        START,
+                        c.customer_id,
+                        c.currency,
+                        description,
+                        Decimal(quantity),
+                        Decimal(price),
+                        cents(Decimal(quantity) * Decimal(price)),
+                    ],
                 )
             totals = expected_totals(c)
             expected[c.customer_id] = totals
@@ -113,5 +131,7 @@ def build_warehouse(path: Path, config_dir: Path, customers: list[Customer]) -> 
                 [START, c.customer_id, c.currency, c.name, *(totals[column] for column in MONEY), len(c.charges)],
             )
         # Another month must not leak into PERIOD's invoices.
-        con.execute(f"INSERT INTO marts.customer_monthly VALUES ('2026-09-01', 'old', 'EUR', 'Old', {', '.join('1' for _ in MONEY)}, 1)")
+        con.execute(
+            f"INSERT INTO marts.customer_monthly VALUES ('2026-09-01', 'old', 'EUR', 'Old', {', '.join('1' for _ in MONEY)}, 1)"
+        )
     return expected

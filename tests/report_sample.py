@@ -30,7 +30,9 @@ def _invoice(number: str, status: str) -> dict:
 def sample(period: str = PERIOD) -> ReportData:
     """Two currencies: EUR with 10 months of history, USD with this month only."""
     history = [
-        MonthFigures(date(2026, m, 1), "EUR", Decimal("1000.000000") * m, Decimal("1150.00") * m, Decimal("150.000000") * m)
+        MonthFigures(
+            date(2026, m, 1), "EUR", Decimal("1000.000000") * m, Decimal("1150.00") * m, Decimal("150.000000") * m
+        )
         for m in range(1, 11)
     ] + [MonthFigures(MONTH, "USD", Decimal("40.000000"), Decimal("46.00"), Decimal("6.000000"))]
     mismatch = InvoiceBreakdown(
@@ -62,5 +64,3 @@ def sample(period: str = PERIOD) -> ReportData:
             UsageBudget("c-2", NON_LATIN, "EUR", Decimal("0"), Decimal("5000.00")),
         ],
     )  # fmt: skip
-
-

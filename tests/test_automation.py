@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -64,7 +64,9 @@ def test_sensor_requests_a_run_per_settled_month_and_waits_for_a_changing_one(tm
     results = _evaluate(tmp_path, monkeypatch)
     requests = [r for r in results if isinstance(r, dg.RunRequest)]
     skips = [r for r in results if isinstance(r, dg.SkipReason)]
-    assert [(r.partition_key, r.run_key) for r in requests] == [("2026-09", landed_months(tmp_path / "landing")[0].run_key)]
+    assert [(r.partition_key, r.run_key) for r in requests] == [
+        ("2026-09", landed_months(tmp_path / "landing")[0].run_key)
+    ]
     assert len(skips) == 1 and "2026-10" in skips[0].skip_message
 
 
@@ -92,9 +94,11 @@ def test_schedule_closes_last_month():
     assert schedule.cron_schedule == "0 6 5 * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     # This month's tick: the partitions start no later than last month (first_month's fallback).
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with dg.instance_for_test() as instance:
-        context = dg.build_schedule_context(instance=instance, scheduled_execution_time=datetime(now.year, now.month, 5, 6, tzinfo=timezone.utc))
+        context = dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=datetime(now.year, now.month, 5, 6, tzinfo=UTC)
+        )
         [request] = list(schedule.evaluate_tick(context).run_requests)
     last_month = datetime(now.year - (now.month == 1), (now.month - 2) % 12 + 1, 1)
     assert request.partition_key == f"{last_month:%Y-%m}"
@@ -113,7 +117,9 @@ def _warehouse(path: Path, amounts: dict[date, str]) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         con.execute("CREATE SCHEMA IF NOT EXISTS config")
-        con.execute("CREATE OR REPLACE TABLE marts.customer_monthly (billing_period DATE, billed_pretax DECIMAL(18, 2))")
+        con.execute(
+            "CREATE OR REPLACE TABLE marts.customer_monthly (billing_period DATE, billed_pretax DECIMAL(18, 2))"
+        )
         con.execute("CREATE OR REPLACE TABLE config.customers AS SELECT 'c1' AS customer_id")
         con.executemany("INSERT INTO marts.customer_monthly VALUES (?, ?)", list(amounts.items()))
 

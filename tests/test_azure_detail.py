@@ -10,14 +10,13 @@ by hand in the comments, from the rows and the pricing rules of this file.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from decimal import Decimal
-from pathlib import Path
-
 import csv
 import io
 import re
 import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -53,12 +52,32 @@ def _day(day: int) -> datetime:
 
 def _recon(customer: str, name: str, product: str, sku: str, product_name: str, subtotal: str) -> dict:
     return nce_row(
-        customer_id=customer, customer_name=name, invoice_number=INVOICE, reseller_mpn_id="0", product_id=product, sku_id=sku,
-        availability_id="DZH318Z0B5DK", sku_name=product_name, product_name=product_name, charge_type="new",
-        unit_price=Decimal("1"), quantity=Decimal("1"), subtotal=Decimal(subtotal), tax_total=Decimal(0), total=Decimal(subtotal),
-        currency="EUR", publisher_name="Microsoft", subscription_description="Azure plan", subscription_id=f"plan-{customer[:8]}",
-        charge_start_date=_day(1), charge_end_date=_day(31), effective_unit_price=Decimal("1"), billable_quantity=Decimal("1"),
-        billing_frequency="Monthly", pricing_currency="EUR", pc_to_bc_exchange_rate=Decimal(1),
+        customer_id=customer,
+        customer_name=name,
+        invoice_number=INVOICE,
+        reseller_mpn_id="0",
+        product_id=product,
+        sku_id=sku,
+        availability_id="DZH318Z0B5DK",
+        sku_name=product_name,
+        product_name=product_name,
+        charge_type="new",
+        unit_price=Decimal("1"),
+        quantity=Decimal("1"),
+        subtotal=Decimal(subtotal),
+        tax_total=Decimal(0),
+        total=Decimal(subtotal),
+        currency="EUR",
+        publisher_name="Microsoft",
+        subscription_description="Azure plan",
+        subscription_id=f"plan-{customer[:8]}",
+        charge_start_date=_day(1),
+        charge_end_date=_day(31),
+        effective_unit_price=Decimal("1"),
+        billable_quantity=Decimal("1"),
+        billing_frequency="Monthly",
+        pricing_currency="EUR",
+        pc_to_bc_exchange_rate=Decimal(1),
     )
 
 
@@ -87,27 +106,75 @@ def _daily() -> list[dict]:
     dupont = dict(customer_id=DUPONT, customer_name=HOSTILE, invoice=INVOICE, entitlement=DUPONT_SUB)
     return [
         # Contoso Log Analytics, 81.33 of cost: two resources of one group and day (25.00 + 15.00) ...
-        daily_row(**contoso, entitlement=PROD, day=_day(1), cost="25.000000000", entitlement_description="Prod",
-                  resource_group="rg-web", resource_uri=f"/subscriptions/{PROD}/resourceGroups/rg-web/providers/x/ws1"),
-        daily_row(**contoso, entitlement=PROD, day=_day(1), cost="15.000000000", entitlement_description="Prod",
-                  resource_group="rg-web", resource_uri=f"/subscriptions/{PROD}/resourceGroups/rg-web/providers/x/ws2"),
-        daily_row(**contoso, entitlement=PROD, day=_day(2), cost="20.330000000", entitlement_description="Prod",
-                  resource_group="rg-web", resource_uri=f"/subscriptions/{PROD}/resourceGroups/rg-web/providers/x/ws1"),
+        daily_row(
+            **contoso,
+            entitlement=PROD,
+            day=_day(1),
+            cost="25.000000000",
+            entitlement_description="Prod",
+            resource_group="rg-web",
+            resource_uri=f"/subscriptions/{PROD}/resourceGroups/rg-web/providers/x/ws1",
+        ),
+        daily_row(
+            **contoso,
+            entitlement=PROD,
+            day=_day(1),
+            cost="15.000000000",
+            entitlement_description="Prod",
+            resource_group="rg-web",
+            resource_uri=f"/subscriptions/{PROD}/resourceGroups/rg-web/providers/x/ws2",
+        ),
+        daily_row(
+            **contoso,
+            entitlement=PROD,
+            day=_day(2),
+            cost="20.330000000",
+            entitlement_description="Prod",
+            resource_group="rg-web",
+            resource_uri=f"/subscriptions/{PROD}/resourceGroups/rg-web/providers/x/ws1",
+        ),
         # ... and a line without ResourceGroup: the group is read from its ResourceURI.
-        daily_row(**contoso, entitlement=DEV, day=_day(1), cost="21.000000000", entitlement_description="Dev",
-                  resource_group="", resource_uri=f"/subscriptions/{DEV}/resourceGroups/RG-Dev/providers/Microsoft.Compute/virtualMachines/vm1"),
+        daily_row(
+            **contoso,
+            entitlement=DEV,
+            day=_day(1),
+            cost="21.000000000",
+            entitlement_description="Dev",
+            resource_group="",
+            resource_uri=f"/subscriptions/{DEV}/resourceGroups/RG-Dev/providers/Microsoft.Compute/virtualMachines/vm1",
+        ),
         # Contoso Storage, 0.84 of cost in three equal days.
-        *(daily_row(**contoso, entitlement=PROD, day=_day(day), cost="0.280000000", entitlement_description="Prod",
-                    resource_group="rg-web", **STORAGE) for day in (1, 2, 3)),
+        *(
+            daily_row(
+                **contoso,
+                entitlement=PROD,
+                day=_day(day),
+                cost="0.280000000",
+                entitlement_description="Prod",
+                resource_group="rg-web",
+                **STORAGE,
+            )
+            for day in (1, 2, 3)
+        ),
         # A billed daily line no recon line carries: kept, not billed.
-        daily_row(**contoso, entitlement=PROD, day=_day(4), cost="5.000000000", entitlement_description="Prod",
-                  product_id="DZH318Z0XXXX", sku_id="0009", product_name="Unknown meter"),
+        daily_row(
+            **contoso,
+            entitlement=PROD,
+            day=_day(4),
+            cost="5.000000000",
+            entitlement_description="Prod",
+            product_id="DZH318Z0XXXX",
+            sku_id="0009",
+            product_name="Unknown meter",
+        ),
         # Café Virtual Machines, 100.00 of cost: rg-a 50 + 30, rg-b 20.
         daily_row(**cafe, day=_day(1), cost="50.00", resource_group="rg-a"),
         daily_row(**cafe, day=_day(2), cost="30.00", resource_group="rg-a"),
         daily_row(**cafe, day=_day(1), cost="20.00", resource_group="rg-b"),
         # Dupont Log Analytics, 60.00 of cost by cost centre tag (its key in any case), one hostile name.
-        daily_row(**dupont, day=_day(1), cost="30.00", tags='{"CostCenter": "CC-1", "env": "prod"}', resource_group=HOSTILE),
+        daily_row(
+            **dupont, day=_day(1), cost="30.00", tags='{"CostCenter": "CC-1", "env": "prod"}', resource_group=HOSTILE
+        ),
         daily_row(**dupont, day=_day(1), cost="20.00", tags='{"costcenter": "CC-2"}', entitlement_description=HOSTILE),
         daily_row(**dupont, day=_day(2), cost="10.00"),
     ]
@@ -126,17 +193,43 @@ def azure_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM config.pricing_rules")
         for rule in RULES:
-            con.execute("INSERT INTO config.pricing_rules (pricing_rule_id, customer_id, source, priority, basis, rate) VALUES (?, ?, ?, ?, ?, ?)", list(rule))
+            con.execute(
+                "INSERT INTO config.pricing_rules (pricing_rule_id, customer_id, source, priority, basis, rate) VALUES (?, ?, ?, ?, ?, ?)",
+                list(rule),
+            )
         con.execute("DELETE FROM config.partner_service_charges")
     # September: the recon only, no daily file (Contoso Log Analytics 50.00 -> 60.00).
-    september = [_recon(CONTOSO, "Contoso Ltd.", "DZH318Z0BQD2", "003J", "Log Analytics", "50.00") | {"invoice_number": "G000000191"}]
+    september = [
+        _recon(CONTOSO, "Contoso Ltd.", "DZH318Z0BQD2", "003J", "Log Analytics", "50.00")
+        | {"invoice_number": "G000000191"}
+    ]
     insert_rows(warehouse, "raw.nce_recon", "2026-09", september, "nce_recon_2026-09.csv")
-    insert_rows(warehouse, "raw.invoice_summary", "2026-09", [_summary(Decimal("50.00"), datetime(2026, 9, 1))], "invoice_summary_2026-09.csv")
+    insert_rows(
+        warehouse,
+        "raw.invoice_summary",
+        "2026-09",
+        [_summary(Decimal("50.00"), datetime(2026, 9, 1))],
+        "invoice_summary_2026-09.csv",
+    )
     insert_rows(warehouse, "raw.nce_recon", PERIOD, RECON, "nce_recon_2026-10.csv")
-    insert_rows(warehouse, "raw.invoice_summary", PERIOD, [_summary(sum(row["subtotal"] for row in RECON), _day(1))], "invoice_summary_2026-10.csv")
+    insert_rows(
+        warehouse,
+        "raw.invoice_summary",
+        PERIOD,
+        [_summary(sum(row["subtotal"] for row in RECON), _day(1))],
+        "invoice_summary_2026-10.csv",
+    )
     insert_rows(warehouse, "raw.daily_usage", PERIOD, _daily(), "daily_usage_2026-10.csv")
     # What the invoices read, and the detail's own tests (its sum to the invoice's Azure lines).
-    dbt(data_dir, ["2026-09", PERIOD], "build", "--select", "+azure_daily_usage+", "+customer_monthly", "+service_charges_monthly")
+    dbt(
+        data_dir,
+        ["2026-09", PERIOD],
+        "build",
+        "--select",
+        "+azure_daily_usage+",
+        "+customer_monthly",
+        "+service_charges_monthly",
+    )
     return data_dir
 
 
@@ -175,16 +268,34 @@ def test_each_azure_line_is_shared_over_its_daily_rows_to_the_cent(azure_month):
         # The daily line no recon line carries is kept, unpriced.
         ("not_in_recon", PROD, "rg-default", date(2026, 10, 4), "DZH318Z0XXXX", None, 1),
     ]
-    cafe = {(r["line_status"], r["product_id"]): r["billed_pretax"] for r in _detail(azure_month, CAFE) if r["line_status"] == "not_itemised"}
-    assert cafe == {("not_itemised", "DZH318Z0BNZ6"): Decimal("5.50")}  # Bandwidth 5.00 + 10 %, absent from the daily file
+    cafe = {
+        (r["line_status"], r["product_id"]): r["billed_pretax"]
+        for r in _detail(azure_month, CAFE)
+        if r["line_status"] == "not_itemised"
+    }
+    assert cafe == {
+        ("not_itemised", "DZH318Z0BNZ6"): Decimal("5.50")
+    }  # Bandwidth 5.00 + 10 %, absent from the daily file
 
 
 def test_detail_adds_up_to_each_customers_invoice_azure_lines(azure_month):
     warehouse = azure_month / "warehouse.duckdb"
-    detail = dict(query(warehouse, """SELECT customer_id, sum(billed_pretax) FROM marts.azure_daily_usage
-                                      WHERE billing_period = ? AND line_status IN ('billed', 'not_itemised') GROUP BY 1""", [MONTH]))
-    invoiced = dict(query(warehouse, """SELECT customer_id, sum(billed_pretax) FROM marts.fct_charges
-                                        WHERE billing_period = ? AND source = 'azure_plan' GROUP BY 1""", [MONTH]))
+    detail = dict(
+        query(
+            warehouse,
+            """SELECT customer_id, sum(billed_pretax) FROM marts.azure_daily_usage
+                                      WHERE billing_period = ? AND line_status IN ('billed', 'not_itemised') GROUP BY 1""",
+            [MONTH],
+        )
+    )
+    invoiced = dict(
+        query(
+            warehouse,
+            """SELECT customer_id, sum(billed_pretax) FROM marts.fct_charges
+                                        WHERE billing_period = ? AND source = 'azure_plan' GROUP BY 1""",
+            [MONTH],
+        )
+    )
     # Contoso 97.60 + 1.01; Café 110.00 + 5.50; Dupont 66.00.
     expected = {CONTOSO: Decimal("98.61"), CAFE: Decimal("115.50"), DUPONT: Decimal("66.00")}
     assert detail == expected and invoiced == expected
@@ -209,7 +320,9 @@ def test_invoice_lines_follow_each_customers_azure_grouping(azure_month, month_i
                      "ORDER BY line_number", [MONTH, customer])  # fmt: skip
         assert mart == expected, customer
     month, _ = month_invoices
-    printed = {c.customer_id: [(line.description, line.amount) for line in c.invoices[0].lines] for c in month.customers}
+    printed = {
+        c.customer_id: [(line.description, line.amount) for line in c.invoices[0].lines] for c in month.customers
+    }
     assert printed == EXPECTED_LINES
 
 
@@ -218,35 +331,55 @@ def test_grouping_changes_no_total_and_no_vat(azure_month, month_invoices):
     seller = load_config(SAMPLE_DIR).partner
     with duckdb.connect(str(azure_month / "warehouse.duckdb"), read_only=True) as con:
         # The same month as it would read without the daily file: Azure lines per product.
-        monthly = dicts(azure_month / "warehouse.duckdb", "SELECT * FROM marts.customer_monthly WHERE billing_period = ?", [MONTH])
+        monthly = dicts(
+            azure_month / "warehouse.duckdb", "SELECT * FROM marts.customer_monthly WHERE billing_period = ?", [MONTH]
+        )
         charges = dicts(azure_month / "warehouse.duckdb", "SELECT customer_id, currency, source, product_name, subscription_id, "
                         "charge_start_date::DATE AS period_start, charge_end_date::DATE AS period_end, quantity, billed_pretax "
                         "FROM marts.fct_charges WHERE billing_period = ?", [MONTH])  # fmt: skip
-        buyers = {row[0]: dict(zip([d[0] for d in con.description], row)) for row in con.execute("SELECT * FROM config.customers").fetchall()}
+        buyers = {
+            row[0]: dict(zip([d[0] for d in con.description], row))
+            for row in con.execute("SELECT * FROM config.customers").fetchall()
+        }
     per_product = assemble_month(PERIOD, seller, monthly, charges, [], buyers)
     for grouped, plain in zip(month.customers, per_product.customers, strict=True):
         assert grouped.invoices[0].totals == plain.invoices[0].totals
         assert grouped.invoices[0].vat_totals(grouped.buyer) == plain.invoices[0].vat_totals(plain.buyer)
-        assert [line.description for line in grouped.invoices[0].lines] != [line.description for line in plain.invoices[0].lines]
+        assert [line.description for line in grouped.invoices[0].lines] != [
+            line.description for line in plain.invoices[0].lines
+        ]
     dupont = next(c for c in month.customers if c.customer_id == DUPONT).invoices[0]
-    assert (dupont.billed_pretax, dupont.customer_tax, dupont.billed_total) == (Decimal("66.00"), Decimal("13.20"), Decimal("79.20"))
+    assert (dupont.billed_pretax, dupont.customer_tax, dupont.billed_total) == (
+        Decimal("66.00"),
+        Decimal("13.20"),
+        Decimal("79.20"),
+    )
 
 
 def test_a_month_without_daily_rows_keeps_its_azure_lines_per_product(azure_month):
     september = date(2026, 9, 1)
-    assert query(azure_month / "warehouse.duckdb", "SELECT count(*) FROM marts.azure_daily_usage WHERE billing_period = ?", [september]) == [(0,)]
+    assert query(
+        azure_month / "warehouse.duckdb",
+        "SELECT count(*) FROM marts.azure_daily_usage WHERE billing_period = ?",
+        [september],
+    ) == [(0,)]
     lines = query(azure_month / "warehouse.duckdb", "SELECT line_description, amount FROM marts.customer_invoice_lines WHERE billing_period = ?",
                   [september])  # fmt: skip
     assert lines == [("Log Analytics (Azure usage)", Decimal("60.00"))]  # 50.00 + 20 %
     with duckdb.connect(str(azure_month / "warehouse.duckdb"), read_only=True) as con:
         month = load_month(con, "2026-09", load_config(SAMPLE_DIR).partner)
-    assert [(line.description, line.amount) for line in month.customers[0].invoices[0].lines] == [("Log Analytics (Azure usage)", Decimal("60.00"))]
+    assert [(line.description, line.amount) for line in month.customers[0].invoices[0].lines] == [
+        ("Log Analytics (Azure usage)", Decimal("60.00"))
+    ]
 
 
 def _xlsx_rows(content: bytes) -> list[list[str]]:
     """The first sheet's cells as text, read from the XLSX's XML (shared strings resolved)."""
     with zipfile.ZipFile(io.BytesIO(content)) as book:
-        strings = [re.sub(r"<[^>]+>", "", item) for item in re.findall(r"<si>(.*?)</si>", book.read("xl/sharedStrings.xml").decode())]
+        strings = [
+            re.sub(r"<[^>]+>", "", item)
+            for item in re.findall(r"<si>(.*?)</si>", book.read("xl/sharedStrings.xml").decode())
+        ]
         sheet = book.read("xl/worksheets/sheet1.xml").decode()
     rows = []
     for row in re.findall(r"<row [^>]*>(.*?)</row>", sheet):
@@ -259,7 +392,13 @@ def _xlsx_rows(content: bytes) -> list[list[str]]:
 
 
 def _unescape(text: str) -> str:
-    return text.replace("&quot;", '"').replace("&lt;", "<").replace("&gt;", ">").replace("&apos;", "'").replace("&amp;", "&")
+    return (
+        text.replace("&quot;", '"')
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -307,7 +446,9 @@ def test_a_wrong_azure_grouping_is_named_by_file_line_and_field(tmp_path: Path):
     customers = tmp_path / "customers.csv"
     text = customers.read_text(encoding="utf-8")
     assert ",5000.00,product,tag:costcenter\n" in text  # Dupont, line 11
-    customers.write_text(text.replace(",5000.00,product,tag:costcenter\n", ",5000.00,product,costcenter\n"), encoding="utf-8")
+    customers.write_text(
+        text.replace(",5000.00,product,tag:costcenter\n", ",5000.00,product,costcenter\n"), encoding="utf-8"
+    )
     with pytest.raises(ConfigError) as error:
         load_config(tmp_path)
     assert [str(problem) for problem in error.value.problems] == [

@@ -28,7 +28,11 @@ MONTH = date(2026, 11, 1)
 CAFE = "dedb9bf6-b9cd-4374-9646-2d7555a38231"  # sample config: budget 25000.00 EUR
 DUPONT = "e2ddfd8e-ff1f-4d0d-8617-9528ba85532e"  # sample config: budget 5000.00 EUR
 LODZ = "86313673-fb38-4e6a-b010-853ff57640e1"  # sample config: budget 40000.00 USD
-STEADY, SPIKY, TINY = "aaaaaaaa-0000-4000-8000-000000000001", "aaaaaaaa-0000-4000-8000-000000000002", "aaaaaaaa-0000-4000-8000-000000000003"
+STEADY, SPIKY, TINY = (
+    "aaaaaaaa-0000-4000-8000-000000000001",
+    "aaaaaaaa-0000-4000-8000-000000000002",
+    "aaaaaaaa-0000-4000-8000-000000000003",
+)
 DUPONT_SUB, LODZ_SUB = "aaaaaaaa-0000-4000-8000-000000000004", "aaaaaaaa-0000-4000-8000-000000000005"
 HOSTILE = "[click](http://evil.example) <b>x</b> | ="
 
@@ -62,7 +66,9 @@ def open_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = new_warehouse(data_dir)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM config.pricing_rules")
-        con.execute("INSERT INTO config.pricing_rules (pricing_rule_id, priority, basis, rate) VALUES ('default', 0, 'cost_markup', 10)")
+        con.execute(
+            "INSERT INTO config.pricing_rules (pricing_rule_id, priority, basis, rate) VALUES ('default', 0, 'cost_markup', 10)"
+        )
     from tests.dbt_warehouse import insert_rows
 
     insert_rows(warehouse, "raw.daily_usage", PERIOD, _unbilled(), "daily_usage_unbilled_2026-11.csv")
@@ -73,10 +79,15 @@ def open_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_open_month_has_no_invoice_but_an_estimate(open_month):
     warehouse = open_month / "warehouse.duckdb"
     assert query(warehouse, "SELECT count(*) FROM marts.fct_charges WHERE billing_period = ?", [MONTH]) == [(0,)]
-    assert query(warehouse, "SELECT count(*) FROM marts.customer_invoice_lines WHERE billing_period = ?", [MONTH]) == [(0,)]
+    assert query(warehouse, "SELECT count(*) FROM marts.customer_invoice_lines WHERE billing_period = ?", [MONTH]) == [
+        (0,)
+    ]
     estimate = query(warehouse, """SELECT line_status, pricing_rule_id, estimated_pretax, billed_pretax FROM marts.azure_daily_usage
                                    WHERE billing_period = ? AND entitlement_id = ? ORDER BY usage_date""", [MONTH, SPIKY])  # fmt: skip
-    assert estimate == [("unbilled", "default", Decimal("110.000000"), None), ("unbilled", "default", Decimal("330.000000"), None)]
+    assert estimate == [
+        ("unbilled", "default", Decimal("110.000000"), None),
+        ("unbilled", "default", Decimal("330.000000"), None),
+    ]
 
 
 def test_budget_warnings_at_80_and_100_percent_before_any_invoice(open_month):
@@ -101,13 +112,23 @@ def test_a_spike_is_flagged_and_a_tiny_one_is_not(open_month):
         rows = [row for row in azure_warning_rows(con, MONTH) if row["kind"] == "spike"]
         result = azure_usage_spikes(con, MONTH)
         # The partner's own rule: a day must cost 300 % more than the day before.
-        strict = [row for row in azure_warning_rows(con, MONTH, SpikeRule(Decimal(300), Decimal(50))) if row["kind"] == "spike"]
+        strict = [
+            row
+            for row in azure_warning_rows(con, MONTH, SpikeRule(Decimal(300), Decimal(50)))
+            if row["kind"] == "spike"
+        ]
         # ... or may rise by as little as 0.01 (then 0.011 -> 0.055 is one, +400 %).
-        loose = [row for row in azure_warning_rows(con, MONTH, SpikeRule(Decimal(100), Decimal("0.01"))) if row["kind"] == "spike"]
+        loose = [
+            row
+            for row in azure_warning_rows(con, MONTH, SpikeRule(Decimal(100), Decimal("0.01")))
+            if row["kind"] == "spike"
+        ]
     # Spiky: 110.00 -> 330.00, up 220.00 (>= 50.00) and above 2 x 110.00. Łódź's subscription
     # starts costing on the 2nd: 0.00 -> 110.00. Tiny: 0.011 -> 0.055, up 0.044 (< 50.00).
     # Steady falls; Dupont is flat; the 1st has no day before it in the month.
-    assert [(r["customer_id"], r["azure_subscription_id"], r["usage_date"], r["amount"], r["compared_with"]) for r in rows] == [
+    assert [
+        (r["customer_id"], r["azure_subscription_id"], r["usage_date"], r["amount"], r["compared_with"]) for r in rows
+    ] == [
         (CAFE, SPIKY, date(2026, 11, 2), Decimal("330.000000"), Decimal("110.000000")),
         (LODZ, LODZ_SUB, date(2026, 11, 2), Decimal("110.000000"), Decimal("0")),
     ]
@@ -125,12 +146,18 @@ def test_spike_rule_comes_from_partner_toml_with_documented_defaults(tmp_path: P
     write_sample_config(tmp_path / "config")
     assert configured_spike_rule(paths) == SpikeRule(Decimal(100), Decimal("50.00"))
     toml = tmp_path / "config" / "partner.toml"
-    toml.write_text(toml.read_text(encoding="utf-8").replace("spike_percent = 100", "spike_percent = 250"), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("spike_percent = 100", "spike_percent = 250"), encoding="utf-8"
+    )
     assert configured_spike_rule(paths) == SpikeRule(Decimal(250), Decimal("50.00"))
-    toml.write_text(toml.read_text(encoding="utf-8").replace("spike_percent = 250", 'spike_percent = "lots"'), encoding="utf-8")
+    toml.write_text(
+        toml.read_text(encoding="utf-8").replace("spike_percent = 250", 'spike_percent = "lots"'), encoding="utf-8"
+    )
     from pipelines.config import ConfigError, load_config
 
-    with pytest.raises(ConfigError, match=r"partner.toml, \[azure_warnings\] spike_percent: is 'lots': write a percentage"):
+    with pytest.raises(
+        ConfigError, match=r"partner.toml, \[azure_warnings\] spike_percent: is 'lots': write a percentage"
+    ):
         load_config(tmp_path / "config")
 
 

@@ -30,7 +30,10 @@ def spiking_month(tmp_path):
         )
         # cost is 80 % of billed in these marts: 726.00 x 0.8 = 580.80; September 220.00 x 0.8 = 176.00
         # (580.80 - 176.00) / 176.00 = 230 %
-        con.execute("INSERT INTO marts.customer_trends VALUES ('2026-10-01', ?, 'Société Dupont, SA', 'EUR', 580.80, 230.0000)", [DOMESTIC_ID])
+        con.execute(
+            "INSERT INTO marts.customer_trends VALUES ('2026-10-01', ?, 'Société Dupont, SA', 'EUR', 580.80, 230.0000)",
+            [DOMESTIC_ID],
+        )
     closing.after_run(paths, OCTOBER, correct=False)
     return paths
 
@@ -62,7 +65,9 @@ def test_approval_passes_once_the_warning_is_acknowledged_by_name(spiking_month)
 
 def test_blocking_problems_refuse_approval_and_issue(spiking_month):
     with pytest.raises(StatusError, match="blocking checks fail .invoices_reconcile: off by 0.01"):
-        closing.approve(spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, ["invoices_reconcile: off by 0.01"])
+        closing.approve(
+            spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, ["invoices_reconcile: off by 0.01"]
+        )
     closing.approve(spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, [])
     with pytest.raises(StatusError, match="cannot be issued"):
         closing.issue(spiking_month, OCTOBER, "Jane Doe", ["invoices_reconcile: off by 0.01"], None)

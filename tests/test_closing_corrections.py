@@ -71,7 +71,9 @@ def test_a_changed_issued_month_is_pending_until_corrected_deliberately(correcte
     assert pending.status == MonthStatus.CORRECTION_PENDING
     assert "Société Dupont, SA (EUR): +26.40 with VAT" in pending.message  # one more seat: 22.00 + 20 % = 26.40
     assert "--correct" in pending.message
-    assert [row[0] for row in pending_documents] == ["FA-000001", "FA-000002"], "nothing issued before the deliberate correction"
+    assert [row[0] for row in pending_documents] == ["FA-000001", "FA-000002"], (
+        "nothing issued before the deliberate correction"
+    )
 
 
 def test_correction_issues_a_credit_note_and_a_corrected_invoice_netting_to_the_change(corrected):
@@ -80,9 +82,25 @@ def test_correction_issues_a_credit_note_and_a_corrected_invoice_netting_to_the_
     assert correction.documents == ("AV-000001", "FA-000003")
     rows = {row[0]: row for row in _issued(paths)}
     # The credit note takes back FA-000001 in full: 33 x 22.00 = 726.00, VAT 145.20, 871.20.
-    assert rows["AV-000001"][1:] == (DOMESTIC_ID, "credit_note", "FA-000001", Decimal("-726.00"), Decimal("-145.20"), Decimal("-871.20"), date(2026, 11, 20))
+    assert rows["AV-000001"][1:] == (
+        DOMESTIC_ID,
+        "credit_note",
+        "FA-000001",
+        Decimal("-726.00"),
+        Decimal("-145.20"),
+        Decimal("-871.20"),
+        date(2026, 11, 20),
+    )
     # The corrected invoice: 34 x 22.00 = 748.00, VAT 149.60, 897.60, replacing FA-000001.
-    assert rows["FA-000003"][1:] == (DOMESTIC_ID, "invoice", "FA-000001", Decimal("748.00"), Decimal("149.60"), Decimal("897.60"), date(2026, 11, 20))
+    assert rows["FA-000003"][1:] == (
+        DOMESTIC_ID,
+        "invoice",
+        "FA-000001",
+        Decimal("748.00"),
+        Decimal("149.60"),
+        Decimal("897.60"),
+        date(2026, 11, 20),
+    )
     net = sum(row[6] for row in rows.values() if row[1] == DOMESTIC_ID)
     assert net == Decimal("897.60"), "original + credit note + corrected = what the customer owes now"
     assert rows["AV-000001"][6] + rows["FA-000003"][6] == Decimal("26.40")
@@ -93,7 +111,9 @@ def test_what_was_sent_is_byte_identical_and_the_corrections_are_new_files(corre
     paths, _, before, *_ = corrected
     after = _digests(paths.exports(OCTOBER) / ISSUED_DIR)
     assert {name: after[name] for name in before} == before
-    assert set(after) - set(before) == {f"{number}.{kind}" for number in ("AV-000001", "FA-000003") for kind in ("html", "pdf", "xml")}
+    assert set(after) - set(before) == {
+        f"{number}.{kind}" for number in ("AV-000001", "FA-000003") for kind in ("html", "pdf", "xml")
+    }
 
 
 def test_the_credit_note_is_a_381_referring_to_the_invoice_it_cancels(corrected):
@@ -105,7 +125,10 @@ def test_the_credit_note_is_a_381_referring_to_the_invoice_it_cancels(corrected)
                      r"<ram:FormattedIssueDateTime><qdt:DateTimeString format=\"102\">20261105</qdt:DateTimeString>", credit)  # fmt: skip
     assert "<ram:GrandTotalAmount>871.20</ram:GrandTotalAmount>" in credit  # the cancelled amounts, typed as credited
     corrected_xml = (folder / "FA-000003.xml").read_text(encoding="utf-8")
-    assert "<ram:TypeCode>380</ram:TypeCode>" in corrected_xml and "<ram:IssuerAssignedID>FA-000001</ram:IssuerAssignedID>" in corrected_xml
+    assert (
+        "<ram:TypeCode>380</ram:TypeCode>" in corrected_xml
+        and "<ram:IssuerAssignedID>FA-000001</ram:IssuerAssignedID>" in corrected_xml
+    )
     html = (folder / "AV-000001.html").read_text(encoding="utf-8")
     assert "<h1>Avoir</h1>" in html and "Annule en totalité la facture FA-000001 du 5 novembre 2026." in html
 
@@ -116,7 +139,13 @@ def test_a_second_correcting_run_with_the_same_files_issues_nothing(corrected):
     assert len(_issued(paths)) == 4
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         changes = [(before, after) for _, _, before, after, _ in history(con, date(2026, 10, 1))]
-    assert changes == [("open", "open"), ("open", "approved"), ("approved", "issued"), ("issued", "correction_pending"), ("correction_pending", "issued")]
+    assert changes == [
+        ("open", "open"),
+        ("open", "approved"),
+        ("approved", "issued"),
+        ("issued", "correction_pending"),
+        ("correction_pending", "issued"),
+    ]
 
 
 def test_next_invoice_mode_puts_the_difference_on_next_month(tmp_path):
@@ -134,8 +163,16 @@ def test_next_invoice_mode_puts_the_difference_on_next_month(tmp_path):
     assert november.documents == ("FA-000003", "FA-000004")
     rows = {row[0]: row for row in _issued(paths)}
     # November's own 33 seats (726.00) plus October's extra seat (22.00); VAT 20 % of both.
-    assert rows["FA-000003"][1] == DOMESTIC_ID and rows["FA-000003"][4:7] == (Decimal("748.00"), Decimal("149.60"), Decimal("897.60"))
-    assert rows["FA-000004"][4:7] == (Decimal("110.00"), Decimal("0.00"), Decimal("110.00"))  # reverse charge, 5 x 22.00
+    assert rows["FA-000003"][1] == DOMESTIC_ID and rows["FA-000003"][4:7] == (
+        Decimal("748.00"),
+        Decimal("149.60"),
+        Decimal("897.60"),
+    )
+    assert rows["FA-000004"][4:7] == (
+        Decimal("110.00"),
+        Decimal("0.00"),
+        Decimal("110.00"),
+    )  # reverse charge, 5 x 22.00
     assert not any(row[2] == "credit_note" for row in rows.values())
     assert _digests(paths.exports(OCTOBER) / ISSUED_DIR) == sent
     html = (paths.exports(NOVEMBER) / ISSUED_DIR / "FA-000003.html").read_text(encoding="utf-8")
@@ -148,7 +185,9 @@ def test_a_run_of_an_approved_month_with_changed_figures_returns_it_to_open(tmp_
     set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
     closing.after_run(paths, OCTOBER, correct=False)
     closing.approve(paths, OCTOBER, "Jane Doe", [], [], [])
-    assert closing.after_run(paths, OCTOBER, correct=False).status == MonthStatus.APPROVED  # same figures: still approved
+    assert (
+        closing.after_run(paths, OCTOBER, correct=False).status == MonthStatus.APPROVED
+    )  # same figures: still approved
 
     set_month(paths, OCTOBER, customers([seats(30, OCTOBER)], [seats(5, OCTOBER)]))
     reopened = closing.after_run(paths, OCTOBER, correct=False)

@@ -28,7 +28,11 @@ from tests.closing_warehouse import REVERSE_ID, customers, new_data_dir, seats, 
 AUGUST, SEPTEMBER, OCTOBER = "2026-08", "2026-09", "2026-10"
 SEATS = {AUGUST: 30, SEPTEMBER: 31, OCTOBER: 33}
 ISSUED_ON = {AUGUST: date(2026, 9, 5), SEPTEMBER: date(2026, 10, 5), OCTOBER: date(2026, 11, 5)}
-MICROSOFT = [("G0AUG00001", "2026-09-08", "1000.00"), ("G0SEP00002", "2026-10-08", "1100.00"), ("G0OCT00003", "2026-11-08", "9637.93")]
+MICROSOFT = [
+    ("G0AUG00001", "2026-09-08", "1000.00"),
+    ("G0SEP00002", "2026-10-08", "1100.00"),
+    ("G0OCT00003", "2026-11-08", "9637.93"),
+]
 CHECKS = [("no_cost_jump", judged_by(cost_jumps))]
 BILLING_PERIOD_COLUMNS = ["billing_period_start", "billing_period_end", "billing_period_status", "x_status", "created_at",
                           "last_updated_at", "invoice_issuer_name"]  # fmt: skip
@@ -56,7 +60,10 @@ def three_months(tmp_path_factory):
         # September: Contoso's cost jumps (88.00 in August, 352.00 now: +300 %), a warning to acknowledge.
         con.execute("CREATE TABLE marts.customer_trends (billing_period DATE, customer_id VARCHAR, customer_name VARCHAR, currency VARCHAR, "
                     "cost_pretax DECIMAL(28,6), cost_change_percent DECIMAL(38,4))")  # fmt: skip
-        con.execute("INSERT INTO marts.customer_trends VALUES ('2026-09-01', ?, 'Contoso Ltd.', 'EUR', 352.00, 300.0000)", [REVERSE_ID])
+        con.execute(
+            "INSERT INTO marts.customer_trends VALUES ('2026-09-01', ?, 'Contoso Ltd.', 'EUR', 352.00, 300.0000)",
+            [REVERSE_ID],
+        )
     refusals = {}
     for period in (AUGUST, SEPTEMBER, OCTOBER):
         set_month(paths, period, _month(period, SEATS[period]))
@@ -73,7 +80,9 @@ def three_months(tmp_path_factory):
     corrected = closing.after_run(paths, AUGUST, correct=True, issue_date=date(2026, 11, 20))
     command = [str(DBT_EXECUTABLE), "run", "--select", "stg_partner_center__invoices", "billing_periods", "payables_calendar",
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]  # fmt: skip
-    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, env={**os.environ, **dbt_environment(paths)}, capture_output=True, text=True)
+    done = subprocess.run(
+        command, cwd=DBT_PROJECT_DIR, env={**os.environ, **dbt_environment(paths)}, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout[-3000:]
     return paths, refusals, sent, pending, corrected
 
@@ -87,7 +96,10 @@ def test_only_the_spiking_month_needed_its_warning_acknowledged(three_months):
     _, refusals, *_ = three_months
     assert list(refusals) == [SEPTEMBER]
     assert "no_cost_jump (1 customer(s) cost more than" in refusals[SEPTEMBER]
-    acknowledged = _rows(three_months[0], "SELECT strftime(billing_period, '%Y-%m'), acknowledged_checks FROM billing.month_status ORDER BY 1")
+    acknowledged = _rows(
+        three_months[0],
+        "SELECT strftime(billing_period, '%Y-%m'), acknowledged_checks FROM billing.month_status ORDER BY 1",
+    )
     assert acknowledged == [(AUGUST, "[]"), (SEPTEMBER, '["no_cost_jump"]'), (OCTOBER, "[]")]
 
 
@@ -105,7 +117,9 @@ def test_the_corrected_first_month_gets_a_credit_note_and_a_corrected_invoice_le
         ("FA-000002", "invoice", None, Decimal("110.00")),
         ("FA-000007", "invoice", "FA-000001", Decimal("844.80")),  # 32 x 22.00 = 704.00 + 20 %
     ]
-    assert sum(row[3] for row in documents if row[0] != "FA-000002") == Decimal("844.80")  # what Dupont owes for August now
+    assert sum(row[3] for row in documents if row[0] != "FA-000002") == Decimal(
+        "844.80"
+    )  # what Dupont owes for August now
 
 
 def test_microsoft_invoices_are_due_60_days_after_their_date_beside_the_customers(three_months):
@@ -119,9 +133,16 @@ def test_microsoft_invoices_are_due_60_days_after_their_date_beside_the_customer
     ]
     due = _rows(paths, "SELECT document_number, due_date FROM marts.payables_calendar WHERE row_kind = 'document' "
                        "AND document_kind <> 'microsoft_invoice' ORDER BY document_number")  # fmt: skip
-    assert due == [("AV-000001", date(2026, 12, 20)), ("FA-000001", date(2026, 10, 5)), ("FA-000002", date(2026, 10, 5)),
-                   ("FA-000003", date(2026, 11, 4)), ("FA-000004", date(2026, 11, 4)), ("FA-000005", date(2026, 12, 5)),
-                   ("FA-000006", date(2026, 12, 5)), ("FA-000007", date(2026, 12, 20))]  # fmt: skip  (issue date + 30 days)
+    assert due == [
+        ("AV-000001", date(2026, 12, 20)),
+        ("FA-000001", date(2026, 10, 5)),
+        ("FA-000002", date(2026, 10, 5)),
+        ("FA-000003", date(2026, 11, 4)),
+        ("FA-000004", date(2026, 11, 4)),
+        ("FA-000005", date(2026, 12, 5)),
+        ("FA-000006", date(2026, 12, 5)),
+        ("FA-000007", date(2026, 12, 20)),
+    ]  # fmt: skip  (issue date + 30 days)
 
 
 def test_cash_position_per_month_and_week(three_months):
@@ -131,14 +152,25 @@ def test_cash_position_per_month_and_week(three_months):
     assert months == [
         (date(2026, 10, 1), Decimal("0.00"), Decimal("902.00"), Decimal("902.00")),  # 792.00 + 110.00
         (date(2026, 11, 1), Decimal("1000.00"), Decimal("928.40"), Decimal("830.40")),  # 818.40 + 110.00
-        (date(2026, 12, 1), Decimal("1100.00"), Decimal("1034.00"), Decimal("764.40")),  # 871.20 + 110.00 - 792.00 + 844.80
+        (
+            date(2026, 12, 1),
+            Decimal("1100.00"),
+            Decimal("1034.00"),
+            Decimal("764.40"),
+        ),  # 871.20 + 110.00 - 792.00 + 844.80
         (date(2027, 1, 1), Decimal("9637.93"), Decimal("0.00"), Decimal("-8873.53")),
     ]
     weeks = dict((row[0], row[1:]) for row in _rows(paths, "SELECT bucket_start, owed_to_microsoft, owed_by_customers FROM "
                                                          "marts.payables_calendar WHERE row_kind = 'week'"))  # fmt: skip
     assert weeks[date(2026, 11, 30)] == (Decimal("0.00"), Decimal("981.20"))  # due Saturday 5 December
-    assert weeks[date(2026, 12, 7)] == (Decimal("1100.00"), Decimal("0.00"))  # Microsoft's September invoice, Monday 7 December
-    assert weeks[date(2026, 12, 14)] == (Decimal("0.00"), Decimal("52.80"))  # the August correction nets to two seats with VAT
+    assert weeks[date(2026, 12, 7)] == (
+        Decimal("1100.00"),
+        Decimal("0.00"),
+    )  # Microsoft's September invoice, Monday 7 December
+    assert weeks[date(2026, 12, 14)] == (
+        Decimal("0.00"),
+        Decimal("52.80"),
+    )  # the August correction nets to two seats with VAT
 
 
 def test_billing_periods_follow_focus_with_the_close_status(three_months):
@@ -147,10 +179,24 @@ def test_billing_periods_follow_focus_with_the_close_status(three_months):
         cursor = con.execute("SELECT * FROM marts.billing_periods ORDER BY billing_period_start")
         names = [column[0] for column in cursor.description]
         rows = [dict(zip(names, row)) for row in cursor.fetchall()]
-        types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'billing_periods'").fetchall())
+        types = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'billing_periods'"
+            ).fetchall()
+        )
     assert names[:7] == BILLING_PERIOD_COLUMNS and all(name.startswith("x_") for name in names[7:])
-    assert [types[name] for name in BILLING_PERIOD_COLUMNS] == ["DATE", "DATE", "VARCHAR", "VARCHAR", "TIMESTAMP", "TIMESTAMP", "VARCHAR"]
-    assert [(r["billing_period_start"], r["billing_period_end"], r["billing_period_status"], r["x_status"]) for r in rows] == [
+    assert [types[name] for name in BILLING_PERIOD_COLUMNS] == [
+        "DATE",
+        "DATE",
+        "VARCHAR",
+        "VARCHAR",
+        "TIMESTAMP",
+        "TIMESTAMP",
+        "VARCHAR",
+    ]
+    assert [
+        (r["billing_period_start"], r["billing_period_end"], r["billing_period_status"], r["x_status"]) for r in rows
+    ] == [
         (date(2026, 8, 1), date(2026, 9, 1), "Closed", "issued"),
         (date(2026, 9, 1), date(2026, 10, 1), "Closed", "issued"),
         (date(2026, 10, 1), date(2026, 11, 1), "Closed", "issued"),

@@ -61,7 +61,12 @@ def test_a_late_credit_lands_on_the_current_invoice_as_a_correction_of_its_perio
     [invoice] = contoso.invoices
     assert invoice.billed_pretax == Decimal("88.00")  # 5 x 22.00 - 22.00
     credit = next(line for line in invoice.lines if line.amount < 0)
-    assert (credit.amount, credit.period_kind, credit.period_start, credit.period_end) == (Decimal("-22.00"), "prior_period", date(2026, 9, 1), date(2026, 9, 30))
+    assert (credit.amount, credit.period_kind, credit.period_start, credit.period_end) == (
+        Decimal("-22.00"),
+        "prior_period",
+        date(2026, 9, 1),
+        date(2026, 9, 30),
+    )
     html = render_html(month, contoso)
     assert "correction of an earlier period" in html
     assert "Service period: 1 September 2026 - 30 September 2026 (correction of an earlier period)" in html

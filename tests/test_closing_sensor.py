@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -32,7 +32,14 @@ def _issue_october(root: Path) -> None:
     paths = DataPaths(root)
     with duckdb.connect(str(paths.warehouse)) as con:
         change_status(con, OCTOBER, MonthStatus.APPROVED, "Jane Doe", "drafts approved", approved_by="Jane Doe")
-        change_status(con, OCTOBER, MonthStatus.ISSUED, "Jane Doe", "2 invoice(s) issued", landing_fingerprint=content_fingerprint(paths.landing("2026-10")))
+        change_status(
+            con,
+            OCTOBER,
+            MonthStatus.ISSUED,
+            "Jane Doe",
+            "2 invoice(s) issued",
+            landing_fingerprint=content_fingerprint(paths.landing("2026-10")),
+        )
 
 
 def _evaluate(root: Path, monkeypatch) -> list:
@@ -62,11 +69,19 @@ def test_a_changed_file_of_an_issued_month_raises_correction_pending_and_starts_
 
     _land(tmp_path, "2026-10", "recon.csv", "corrected by Microsoft")
     results = _evaluate(tmp_path, monkeypatch)
-    assert [r.partition_key for r in results if isinstance(r, dg.RunRequest)] == ["2026-11"], "no run of the issued month"
+    assert [r.partition_key for r in results if isinstance(r, dg.RunRequest)] == ["2026-11"], (
+        "no run of the issued month"
+    )
     [skip] = [r for r in results if isinstance(r, dg.SkipReason)]
-    assert "Correction pending for 2026-10" in skip.skip_message and "csp-recon run --period 2026-10 --correct" in skip.skip_message
+    assert (
+        "Correction pending for 2026-10" in skip.skip_message
+        and "csp-recon run --period 2026-10 --correct" in skip.skip_message
+    )
     state, changes = _october(tmp_path)
-    assert state.status == MonthStatus.CORRECTION_PENDING and "changed after its invoices were issued" in state.pending_reason
+    assert (
+        state.status == MonthStatus.CORRECTION_PENDING
+        and "changed after its invoices were issued" in state.pending_reason
+    )
     assert changes[-1][1:4] == ("landing sensor", "issued", "correction_pending")
 
     _evaluate(tmp_path, monkeypatch)  # the next tick records nothing new
@@ -79,9 +94,13 @@ def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch):
     _land(tmp_path, "2026-10", "recon.csv", "as issued")
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
     schedule = defs().get_schedule_def("monthly_close_schedule")
-    tick = datetime(2026, 11, 5, 6, tzinfo=timezone.utc)
+    tick = datetime(2026, 11, 5, 6, tzinfo=UTC)
     with dg.instance_for_test() as instance:
-        [request] = list(schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests)
+        [request] = list(
+            schedule.evaluate_tick(
+                dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+            ).run_requests
+        )
         assert request.partition_key == "2026-10"
         _issue_october(tmp_path)
         skipped = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))

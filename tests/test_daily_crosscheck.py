@@ -38,14 +38,41 @@ VM = "DZH318Z0BQ7C"  # AvailabilityId of the D2 v3 meter
 STORAGE = "DZH318Z0BQ9K"
 
 
-def azure_line(subtotal: str, quantity: str, effective: str, *, availability: str = VM, pec: bool = True, fx: str = "1",
-               sku_name: str = "D2 v3/D2s v3 - EU West", line: int = 1, **overrides: str) -> dict[str, str]:
+def azure_line(
+    subtotal: str,
+    quantity: str,
+    effective: str,
+    *,
+    availability: str = VM,
+    pec: bool = True,
+    fx: str = "1",
+    sku_name: str = "D2 v3/D2s v3 - EU West",
+    line: int = 1,
+    **overrides: str,
+) -> dict[str, str]:
     return nce_row(
-        CUSTOMER_ID, subtotal, line=line, ProductId="DZH318Z0BPS6", SkuId="0001", AvailabilityId=availability,
-        SkuName=sku_name, ProductName="Virtual Machines", ChargeType="new", UnitPrice="0.096", Quantity="1",
-        PriceAdjustmentDescription=PEC if pec else "[]", PublisherName="Microsoft", SubscriptionDescription="Azure plan",
-        SubscriptionId=AZURE_PLAN, TermAndBillingCycle="", EffectiveUnitPrice=effective, BillableQuantity=quantity,
-        BillingFrequency="", PricingCurrency="USD", PCToBCExchangeRate=fx, MeterDescription="Virtual Machines - D2 v3",
+        CUSTOMER_ID,
+        subtotal,
+        line=line,
+        ProductId="DZH318Z0BPS6",
+        SkuId="0001",
+        AvailabilityId=availability,
+        SkuName=sku_name,
+        ProductName="Virtual Machines",
+        ChargeType="new",
+        UnitPrice="0.096",
+        Quantity="1",
+        PriceAdjustmentDescription=PEC if pec else "[]",
+        PublisherName="Microsoft",
+        SubscriptionDescription="Azure plan",
+        SubscriptionId=AZURE_PLAN,
+        TermAndBillingCycle="",
+        EffectiveUnitPrice=effective,
+        BillableQuantity=quantity,
+        BillingFrequency="",
+        PricingCurrency="USD",
+        PCToBCExchangeRate=fx,
+        MeterDescription="Virtual Machines - D2 v3",
         **overrides,
     )
 
@@ -89,8 +116,17 @@ def mismatched(tmp_path_factory) -> Path:
 def generated(tmp_path_factory):
     """A month generated as Partner Center writes it (recon, billed daily files, summary), loaded."""
     data_dir = tmp_path_factory.mktemp("generated")
-    (month,) = generate(data_dir / "landing", PERIOD, customers=4, license_rows=8, usage_rows=20, commerce="nce",
-                        header_form="mixed", seed=11, daily_resources=2)
+    (month,) = generate(
+        data_dir / "landing",
+        PERIOD,
+        customers=4,
+        license_rows=8,
+        usage_rows=20,
+        commerce="nce",
+        header_form="mixed",
+        seed=11,
+        daily_resources=2,
+    )
     load(data_dir)
     return data_dir, month
 
@@ -100,7 +136,9 @@ def test_generated_consistent_files_pass(generated):
     with connect(data_dir) as con:
         result = cross_check(con, MONTH)
     assert result.passed and not result.skipped
-    assert [invoice.daily_file.name for invoice in month.invoices] == [f"{i.invoice_number}_DailyRatedUsage.csv" for i in month.invoices]
+    assert [invoice.daily_file.name for invoice in month.invoices] == [
+        f"{i.invoice_number}_DailyRatedUsage.csv" for i in month.invoices
+    ]
     assert result.groups >= 4
     assert result.summary().startswith(f"the daily rated usage agrees with all {result.groups} Azure plan line(s)")
 
@@ -123,12 +161,18 @@ def test_a_daily_row_changed_by_ten_cents_fails_naming_subscription_meter_and_bo
     )
     assert result.sentences() == [expected] and gate_sentences == [expected]
     (mismatch,) = result.mismatches
-    assert (mismatch.daily_pretax, mismatch.recon_subtotal, mismatch.difference) == (Decimal("4.0168"), Decimal("3.91"), Decimal("0.1068"))
+    assert (mismatch.daily_pretax, mismatch.recon_subtotal, mismatch.difference) == (
+        Decimal("4.0168"),
+        Decimal("3.91"),
+        Decimal("0.1068"),
+    )
 
 
 def test_the_gate_blocks_the_months_invoices_on_a_mismatch(mismatched):
     assert "daily_usage_crosscheck" in dict(blocking_checks(DataPaths(mismatched)))
-    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(mismatched)) if name == "daily_usage_crosscheck"]
+    crosscheck_only = [
+        (name, judge) for name, judge in blocking_checks(DataPaths(mismatched)) if name == "daily_usage_crosscheck"
+    ]
     with connect(mismatched) as con:
         verdict = judge_month(con, MONTH, crosscheck_only)
     assert not verdict.passed and verdict.problems[0].startswith("daily_usage_crosscheck: customer Société Dupont, SA")
@@ -139,15 +183,21 @@ def test_the_gate_blocks_the_months_invoices_on_a_mismatch(mismatched):
 
 
 def test_the_gate_entry_passes_consistent_files(consistent):
-    crosscheck_only = [(name, judge) for name, judge in blocking_checks(DataPaths(consistent)) if name == "daily_usage_crosscheck"]
+    crosscheck_only = [
+        (name, judge) for name, judge in blocking_checks(DataPaths(consistent)) if name == "daily_usage_crosscheck"
+    ]
     with connect(consistent) as con:
         assert judge_month(con, MONTH, crosscheck_only).passed
 
 
 def test_quantities_must_agree_and_unmatched_groups_on_either_side_fail(tmp_path):
-    recon = [*VM_RECON, azure_line("0.90", "20", "0.045", availability=STORAGE, sku_name="LRS Data Stored - EU West", line=2)]
+    recon = [
+        *VM_RECON,
+        azure_line("0.90", "20", "0.045", availability=STORAGE, sku_name="LRS Data Stored - EU West", line=2),
+    ]
     daily = [
-        daily_row("24", "1.9584"), daily_row("23.5", "1.9584", day=2),  # 47.5 h of 48
+        daily_row("24", "1.9584"),
+        daily_row("23.5", "1.9584", day=2),  # 47.5 h of 48
         daily_row("1", "0.05", availability="DZH318Z0BZZZ", MeterName="Premium SSD"),  # no recon line
     ]
     land_month(tmp_path, recon, daily)
@@ -218,15 +268,19 @@ def test_allowance_values_are_read_exactly():
 
 
 def test_mismatching_lines_go_to_a_csv_with_names_made_inert(tmp_path, consistent):
-    recon = [azure_line("3.91", "48", "0.0816", CustomerName="=HYPERLINK(\"http://x\")")]
+    recon = [azure_line("3.91", "48", "0.0816", CustomerName='=HYPERLINK("http://x")')]
     land_month(tmp_path, recon, CHANGED_DAILY)
     with connect(tmp_path) as con:
         result = cross_check(con, MONTH)
     written = write_mismatches_csv(result, tmp_path / "exports" / PERIOD)
     with written.open(encoding="utf-8-sig", newline="") as source:
         (row,) = list(csv.DictReader(source))
-    assert row["customer_name"] == "'=HYPERLINK(\"http://x\")"
-    assert (row["recon_subtotal"], row["daily_pretax"], row["difference"]) == ("3.910000", "4.016800000000000000", "0.106800000000000000")
+    assert row["customer_name"] == '\'=HYPERLINK("http://x")'
+    assert (row["recon_subtotal"], row["daily_pretax"], row["difference"]) == (
+        "3.910000",
+        "4.016800000000000000",
+        "0.106800000000000000",
+    )
     assert row["subscription_id"] == AZURE_PLAN and row["meter"] == "D2 v3/D2s v3 - EU West"
     with connect(consistent) as con:
         assert write_mismatches_csv(cross_check(con, MONTH), written.parent) is None
@@ -252,7 +306,9 @@ def test_the_dagster_check_warns_when_skipped_and_fails_with_the_csv_and_a_safe_
     land_month(tmp_path, recon, CHANGED_DAILY)
     failed = crosscheck_result(Warehouse(data_dir=str(tmp_path)), PERIOD)
     assert (failed.passed, failed.severity) == (False, dg.AssetCheckSeverity.ERROR)
-    assert failed.description.startswith("1 of 1 Azure plan group(s) disagree with the daily rated usage; first: customer [click]")
+    assert failed.description.startswith(
+        "1 of 1 Azure plan group(s) disagree with the daily rated usage; first: customer [click]"
+    )
     assert failed.metadata["csv"].path == str(tmp_path / "exports" / PERIOD / "daily_usage_crosscheck.csv")
     table = failed.metadata["mismatching_lines"].value
     assert "\\[click\\]\\(http:&#47;&#47;evil.example\\) \\| \\*x\\*" in table and "](http" not in table

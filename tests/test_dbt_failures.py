@@ -11,7 +11,12 @@ def test_configuration_problems_are_quoted_and_other_failures_named():
                 "message": "Got 1 result, configured to fail if != 0",
                 "compiled_code": "select 'a and b tie' as problem from rules",
             },
-            {"unique_id": "test.csp_recon.unique_fct_charges_charge_id", "status": "fail", "message": "Got 2 results", "compiled_code": "select 1"},
+            {
+                "unique_id": "test.csp_recon.unique_fct_charges_charge_id",
+                "status": "fail",
+                "message": "Got 2 results",
+                "compiled_code": "select 1",
+            },
             {"unique_id": "model.csp_recon.customer_monthly", "status": "error", "message": "Binder Error: x"},
         ]
     }

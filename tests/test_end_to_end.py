@@ -18,7 +18,22 @@ from pipelines.cli import main
 from pipelines.settings import DATA_DIR_ENV
 
 PERIOD = "2026-10"
-GENERATE = ["--commerce", "legacy", "--period", PERIOD, "--customers", "6", "--license-rows", "40", "--usage-rows", "120", "--currencies", "EUR,USD", "--seed", "11"]
+GENERATE = [
+    "--commerce",
+    "legacy",
+    "--period",
+    PERIOD,
+    "--customers",
+    "6",
+    "--license-rows",
+    "40",
+    "--usage-rows",
+    "120",
+    "--currencies",
+    "EUR,USD",
+    "--seed",
+    "11",
+]
 
 
 def _generate(data_dir: Path) -> Path:
@@ -108,7 +123,9 @@ def test_every_invoice_ties_to_the_files_and_summary(clean_month):
         assert usage_pretax == expected_invoices[number]["usage"]
         assert tax == expected_invoices[number]["tax"]
         printed = summary[number]
-        assert invoice_pretax == Decimal(printed["LicenseCharges"]) + Decimal(printed["UsageCharges"]) + Decimal(printed["OtherCharges"])
+        assert invoice_pretax == Decimal(printed["LicenseCharges"]) + Decimal(printed["UsageCharges"]) + Decimal(
+            printed["OtherCharges"]
+        )
         assert status == "matched"
 
 
@@ -119,7 +136,11 @@ def test_money_is_never_floating_point(clean_month):
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns WHERE table_schema IN ('raw', 'marts')",
     )
     assert not [c for c in columns if c[3] in ("DOUBLE", "FLOAT", "REAL")]
-    money = [c for c in columns if c[2] in ("cost_pretax", "billed_pretax", "margin", "pretax_difference", "customer_tax", "amount")]
+    money = [
+        c
+        for c in columns
+        if c[2] in ("cost_pretax", "billed_pretax", "margin", "pretax_difference", "customer_tax", "amount")
+    ]
     assert len(money) >= 8
     assert all(c[3].startswith("DECIMAL") for c in money), money
 
@@ -148,7 +169,9 @@ def test_summary_off_by_one_cent_fails_the_run(tmp_path, monkeypatch, capsys):
     statuses = dict(_query(tmp_path, "SELECT invoice_number, status FROM marts.invoice_reconciliation"))
     assert statuses[tampered] == "mismatch"
     assert all(status == "matched" for number, status in statuses.items() if number != tampered)
-    difference = _query(tmp_path, "SELECT pretax_difference FROM marts.invoice_reconciliation WHERE invoice_number = ?", [tampered])
+    difference = _query(
+        tmp_path, "SELECT pretax_difference FROM marts.invoice_reconciliation WHERE invoice_number = ?", [tampered]
+    )
     assert difference == [(Decimal("-0.01"),)]
     output = capsys.readouterr().out
     assert f"Invoice {tampered}" in output and "difference -0.01" in output
@@ -191,7 +214,9 @@ def _cents(value: Decimal) -> Decimal:
 def test_every_line_is_priced_by_its_rule_and_no_credit_is_billed_positive(clean_month):
     data_dir, _, _ = clean_month
     rules = {row["pricing_rule_id"]: row for row in _rows(SEEDS / "pricing_rules.csv")}
-    lines = _query(data_dir, "SELECT pricing_rule_id, cost_pretax, list_amount, quantity, billed_pretax FROM marts.fct_charges")
+    lines = _query(
+        data_dir, "SELECT pricing_rule_id, cost_pretax, list_amount, quantity, billed_pretax FROM marts.fct_charges"
+    )
     assert lines and all(rule in rules for rule, *_ in lines)
     for rule_id, cost, list_amount, quantity, billed in lines:
         rule = rules[rule_id]
@@ -211,14 +236,22 @@ def test_customer_billing_adds_lines_and_service_charges_and_invoices_match(clea
     services: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for row in _rows(SEEDS / "partner_service_charges.csv"):
         if row["valid_from"] <= "2026-10-31" and (not row["valid_to"] or row["valid_to"] >= "2026-10-01"):
-            services[(row["customer_id"], row["currency"])] += _cents(Decimal(row["quantity"]) * Decimal(row["unit_price"]))
+            services[(row["customer_id"], row["currency"])] += _cents(
+                Decimal(row["quantity"]) * Decimal(row["unit_price"])
+            )
     lines = defaultdict(Decimal)
-    for customer, currency, billed in _query(data_dir, "SELECT customer_id, currency, billed_pretax FROM marts.fct_charges"):
+    for customer, currency, billed in _query(
+        data_dir, "SELECT customer_id, currency, billed_pretax FROM marts.fct_charges"
+    ):
         lines[(customer, currency)] += billed
     invoice_lines = defaultdict(Decimal)
-    for customer, currency, amount in _query(data_dir, "SELECT customer_id, currency, amount FROM marts.customer_invoice_lines"):
+    for customer, currency, amount in _query(
+        data_dir, "SELECT customer_id, currency, amount FROM marts.customer_invoice_lines"
+    ):
         invoice_lines[(customer, currency)] += amount
-    monthly = _query(data_dir, "SELECT customer_id, currency, billed_pretax, customer_tax, billed_total FROM marts.customer_monthly")
+    monthly = _query(
+        data_dir, "SELECT customer_id, currency, billed_pretax, customer_tax, billed_total FROM marts.customer_monthly"
+    )
     configured = {row[0] for row in _query(data_dir, "SELECT customer_id FROM config.customers")}
     for customer, currency, billed, tax, total in monthly:
         key = (customer, currency)

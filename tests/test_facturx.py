@@ -54,8 +54,13 @@ def test_xml_validates_and_its_totals_are_the_invoices(issued, customer):
     lines = tree.findall(".//ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount", NS)
     assert sum(Decimal(line.text) for line in lines) == want["billed_pretax"]
     assert _text(tree, "rsm:ExchangedDocument/ram:ID") == number
-    category = tree.findtext(".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode", namespaces=NS)
-    assert category == {"domestic": "S", "reverse_charge": "AE", "exempt": "E", "outside_scope": "G"}[customer.tax_treatment]
+    category = tree.findtext(
+        ".//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode", namespaces=NS
+    )
+    assert (
+        category
+        == {"domestic": "S", "reverse_charge": "AE", "exempt": "E", "outside_scope": "G"}[customer.tax_treatment]
+    )
 
 
 def test_the_pdf_embeds_the_same_xml(issued):

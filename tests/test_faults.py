@@ -40,8 +40,12 @@ def _warehouse(path: Path, *months: date) -> None:
     with duckdb.connect(str(path)) as con:
         con.execute("CREATE SCHEMA IF NOT EXISTS marts")
         con.execute("CREATE SCHEMA IF NOT EXISTS config")
-        con.execute("CREATE OR REPLACE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(24, 6))")
-        con.execute("CREATE OR REPLACE TABLE config.customers AS SELECT 'c' || lpad(i::VARCHAR, 2, '0') AS customer_id FROM range(18) t(i)")
+        con.execute(
+            "CREATE OR REPLACE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(24, 6))"
+        )
+        con.execute(
+            "CREATE OR REPLACE TABLE config.customers AS SELECT 'c' || lpad(i::VARCHAR, 2, '0') AS customer_id FROM range(18) t(i)"
+        )
         con.executemany(
             "INSERT INTO marts.customer_monthly VALUES (?, ?, ?)",
             [(month, customer, amount) for month in months for customer, amount in _amounts(month)],
@@ -50,7 +54,9 @@ def _warehouse(path: Path, *months: date) -> None:
 
 def _figures(database: Path) -> dict[date, tuple[int, Decimal]]:
     with duckdb.connect(str(database), read_only=True) as con:
-        rows = con.execute("SELECT billing_period, count(*), sum(billed_pretax) FROM marts.customer_monthly GROUP BY 1").fetchall()
+        rows = con.execute(
+            "SELECT billing_period, count(*), sum(billed_pretax) FROM marts.customer_monthly GROUP BY 1"
+        ).fetchall()
     return {month: (count, total) for month, count, total in rows}
 
 
@@ -78,8 +84,12 @@ ANALYST = textwrap.dedent(
 def _analyst(database: Path, python_path: Path | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(python_path)} if python_path else None
     return subprocess.Popen(
-        [sys.executable, "-c", ANALYST, str(database)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, env=env,
+        [sys.executable, "-c", ANALYST, str(database)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -206,7 +216,10 @@ KILLED_PUBLISH = textwrap.dedent(
 def test_a_publication_killed_at_any_moment_leaves_a_whole_copy_and_the_next_works(data, point):
     source, target = data
     result = subprocess.run(
-        [sys.executable, "-c", KILLED_PUBLISH, point, str(source), str(target)], cwd=REPO_ROOT, capture_output=True, text=True
+        [sys.executable, "-c", KILLED_PUBLISH, point, str(source), str(target)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     after_kill = _figures(target)
@@ -227,7 +240,12 @@ def _mount_tmpfs(folder: Path, size_bytes: int) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_a_full_disk_during_publication_leaves_the_previous_copy(tmp_path):
@@ -262,4 +280,3 @@ def test_a_full_disk_during_publication_leaves_the_previous_copy(tmp_path):
     finally:
         immutable.release_tree(small_disk)
         subprocess.run(["umount", str(small_disk)], check=False)
-

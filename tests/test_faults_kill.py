@@ -33,6 +33,7 @@ PERIOD, MONTH = "2026-09", date(2026, 9, 1)
 KILLS = {"ingest": 6, "keep_as_last_good": 5, "settle": 6, "record_verdicts": 3}
 RESULTS = {"results": [{"unique_id": f"test.csp_recon.t{n}", "status": "pass", "failures": 0} for n in range(40)]}
 
+
 class Killing:
     """A step's connection: SIGKILL right after its `kill_at`-th statement (0: never; count them)."""
 
@@ -106,8 +107,12 @@ def _tamper(month_dir: Path) -> None:
 def _build_marts(con) -> None:
     """Marts from the month's raw rows, as dbt would rebuild them after a new delivery."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    con.execute("CREATE TABLE IF NOT EXISTS marts.customer_monthly (billing_period DATE, customer_id VARCHAR, cost_pretax DECIMAL(28,6))")
-    con.execute("CREATE TABLE IF NOT EXISTS marts.invoice_reconciliation (billing_period DATE, invoice_number VARCHAR, invoice_pretax DECIMAL(28,6))")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS marts.customer_monthly (billing_period DATE, customer_id VARCHAR, cost_pretax DECIMAL(28,6))"
+    )
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS marts.invoice_reconciliation (billing_period DATE, invoice_number VARCHAR, invoice_pretax DECIMAL(28,6))"
+    )
     con.execute("DELETE FROM marts.customer_monthly WHERE billing_period = ?", [MONTH])
     con.execute("DELETE FROM marts.invoice_reconciliation WHERE billing_period = ?", [MONTH])
     con.execute(
@@ -128,8 +133,28 @@ def states(tmp_path_factory):
     delivery loaded and its marts built on top of `good`), and the data dir with that delivery."""
     root = tmp_path_factory.mktemp("kills")
     data_dir = root / "data"
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", PERIOD,
-                 "--customers", "3", "--license-rows", "8", "--usage-rows", "12", "--seed", "7"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(data_dir / "landing"),
+                "--period",
+                PERIOD,
+                "--customers",
+                "3",
+                "--license-rows",
+                "8",
+                "--usage-rows",
+                "12",
+                "--seed",
+                "7",
+            ]
+        )
+        == 0
+    )
     paths = DataPaths(data_dir)
     good, delivered = root / "good.duckdb", root / "delivered.duckdb"
     with duckdb.connect(str(good)) as con:
@@ -144,8 +169,14 @@ def states(tmp_path_factory):
         _build_marts(con)
         delivered_print = fingerprint(con, MONTH)
     assert good_print != delivered_print
-    return {"root": root, "data_dir": data_dir, "good": good, "delivered": delivered,
-            "good_print": good_print, "delivered_print": delivered_print}
+    return {
+        "root": root,
+        "data_dir": data_dir,
+        "good": good,
+        "delivered": delivered,
+        "good_print": good_print,
+        "delivered_print": delivered_print,
+    }
 
 
 STARTS = {"ingest": "good", "keep_as_last_good": "delivered", "settle": "delivered", "record_verdicts": "good"}
@@ -188,7 +219,9 @@ def test_a_step_killed_at_any_statement_leaves_a_whole_month_and_runs_again(stat
             assert _raw_rows(con) == _raw_rows_of(states["delivered"])
         elif step == "keep_as_last_good":
             # Whatever the kill left, a failure now brings back exactly the rows last kept whole.
-            kept = con.execute("SELECT fingerprint FROM last_good.months WHERE billing_period = ?", [MONTH]).fetchone()[0]
+            kept = con.execute("SELECT fingerprint FROM last_good.months WHERE billing_period = ?", [MONTH]).fetchone()[
+                0
+            ]
             assert kept in (states["good_print"], states["delivered_print"])
             con.execute("DELETE FROM marts.customer_monthly WHERE billing_period = ?", [MONTH])
             settle_failed_month(con, MONTH, "run-later", ("x",))
@@ -199,9 +232,14 @@ def test_a_step_killed_at_any_statement_leaves_a_whole_month_and_runs_again(stat
             assert fingerprint(con, MONTH) == states["good_print"]
             assert settlement.outcome in ("restored", "unchanged")
             quarantined = con.execute("SELECT count(*) FROM quarantine.quarantined_usage_recon").fetchone()[0]
-            assert quarantined == con.execute("SELECT count(*) FROM raw.usage_recon WHERE billing_period = ?", [MONTH]).fetchone()[0]
+            assert (
+                quarantined
+                == con.execute("SELECT count(*) FROM raw.usage_recon WHERE billing_period = ?", [MONTH]).fetchone()[0]
+            )
         else:
-            exists = con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'dbt_test_results'").fetchone()
+            exists = con.execute(
+                "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'dbt_test_results'"
+            ).fetchone()
             count = con.execute(f"SELECT count(*) FROM {RESULTS_TABLE}").fetchone()[0] if exists else 0
             assert count in (0, len(RESULTS["results"]))  # no verdict, or all of them
             record_results(con, MONTH, "fp-new", RESULTS, "run-again")
@@ -213,7 +251,10 @@ RAW_CONTENT = ("raw.license_recon", "raw.usage_recon", "raw.invoice_summary", "r
 
 def _raw_rows(con) -> dict[str, list[tuple]]:
     """The month's raw rows (the manifest's load times aside: a new file is stamped when loaded)."""
-    return {table: con.execute(f"SELECT * FROM {table} WHERE billing_period = ? ORDER BY ALL", [MONTH]).fetchall() for table in RAW_CONTENT}
+    return {
+        table: con.execute(f"SELECT * FROM {table} WHERE billing_period = ? ORDER BY ALL", [MONTH]).fetchall()
+        for table in RAW_CONTENT
+    }
 
 
 def _raw_rows_of(warehouse: Path) -> dict[str, list[tuple]]:

@@ -36,7 +36,20 @@ from tests.dbt_warehouse import dbt, new_warehouse
 
 PERIOD = "2026-10"
 MONTH = date(2026, 10, 1)
-GENERATE = ["--period", PERIOD, "--customers", "4", "--license-rows", "12", "--usage-rows", "24", "--currencies", "EUR,USD", "--seed", "5"]
+GENERATE = [
+    "--period",
+    PERIOD,
+    "--customers",
+    "4",
+    "--license-rows",
+    "12",
+    "--usage-rows",
+    "24",
+    "--currencies",
+    "EUR,USD",
+    "--seed",
+    "5",
+]
 VAT = Decimal("0.20")
 ISSUED_NUMBER = "FA-000001"
 ISSUE_DATE, DUE_DATE = date(2026, 11, 3), date(2026, 12, 3)  # payment terms of the sample partner: 30 days
@@ -52,7 +65,9 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def _bill_generated_customers(warehouse: Path) -> list[tuple[str, str]]:
     """Every generated customer gets a complete French billing profile at 20 % VAT."""
     with duckdb.connect(str(warehouse)) as con:
-        found = con.execute("SELECT DISTINCT lower(customer_id), upper(currency) FROM raw.nce_recon ORDER BY 1").fetchall()
+        found = con.execute(
+            "SELECT DISTINCT lower(customer_id), upper(currency) FROM raw.nce_recon ORDER BY 1"
+        ).fetchall()
         for number, (customer, currency) in enumerate(found, start=100):
             con.execute(
                 "INSERT INTO config.customers (customer_id, billing_name, address_line1, postal_code, city, country, vat_id, "
@@ -117,9 +132,19 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         csv.writer(target).writerows([cell for i, cell in enumerate(row) if i != billed] for row in table)
     inclusive = breaches / "inclusive_end.csv"
     shutil.copyfile(own, inclusive)
-    inclusive.write_text(inclusive.read_text(encoding="utf-8").replace("2026-11-01T00:00:00Z,2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z,2026-10-01T00:00:00Z", 1), encoding="utf-8")
+    inclusive.write_text(
+        inclusive.read_text(encoding="utf-8").replace(
+            "2026-11-01T00:00:00Z,2026-10-01T00:00:00Z", "2026-10-31T00:00:00Z,2026-10-01T00:00:00Z", 1
+        ),
+        encoding="utf-8",
+    )
     reports = run_focus_validator(
-        [folder / "cost_and_usage_microsoft.csv", folder / "cost_and_usage_customers.csv", own, breaches / "missing_billed_cost.csv"]
+        [
+            folder / "cost_and_usage_microsoft.csv",
+            folder / "cost_and_usage_customers.csv",
+            own,
+            breaches / "missing_billed_cost.csv",
+        ]
     )
     return {
         "data_dir": data_dir,
@@ -128,7 +153,9 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "customers": customers,
         "issued": (issued_customer, issued_currency),
         "invoices": invoices,
-        "validator": {report.file.name if report.file.parent.name != issued_customer else "own": report for report in reports},
+        "validator": {
+            report.file.name if report.file.parent.name != issued_customer else "own": report for report in reports
+        },
         "breaches": breaches,
     }
 
@@ -141,7 +168,12 @@ def test_both_datasets_pass_focus_validator_and_the_project_checks(month):
     folder = month["folder"]
     assert check_file(folder / "cost_and_usage_microsoft.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
     for customer, _ in month["customers"]:
-        assert check_file(folder / "customers" / customer / "cost_and_usage.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+        assert (
+            check_file(
+                folder / "customers" / customer / "cost_and_usage.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL
+            )
+            == []
+        )
 
 
 def test_cost_side_billed_cost_per_invoice_is_the_g_invoice_subtotal(month):
@@ -158,7 +190,11 @@ def test_cost_side_billed_cost_per_invoice_is_the_g_invoice_subtotal(month):
 
 
 def test_each_customers_billed_cost_is_its_invoice_pretax_total(month):
-    invoices = {(customer.customer_id, invoice.currency): invoice for customer in month["invoices"].customers for invoice in customer.invoices}
+    invoices = {
+        (customer.customer_id, invoice.currency): invoice
+        for customer in month["invoices"].customers
+        for invoice in customer.invoices
+    }
     # The generated customers, and the sample configuration's customers billed only services.
     assert set(month["customers"]) < set(invoices)
     assert set(month["exported"].customers) == {customer for customer, _ in invoices}
@@ -170,7 +206,9 @@ def test_each_customers_billed_cost_is_its_invoice_pretax_total(month):
         assert tax == invoice.customer_tax
         if (customer, currency) in month["customers"]:
             assert tax == (pretax * VAT).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-        assert {r["InvoiceIssuerName"] for r in rows} == {r["ServiceProviderName"] for r in rows} == {PARTNER.legal_name}
+        assert (
+            {r["InvoiceIssuerName"] for r in rows} == {r["ServiceProviderName"] for r in rows} == {PARTNER.legal_name}
+        )
         assert {r["BillingCurrency"] for r in rows} == {currency}
 
 
@@ -184,7 +222,9 @@ def test_customer_files_keep_microsofts_cost_and_the_markup_inside(month):
     header = list(rows[0])
     first_custom = next(i for i, name in enumerate(header) if name.startswith("x_"))
     assert all(name.startswith("x_") for name in header[first_custom:]) and "billing_period" not in header
-    assert {r["HostProviderName"] for r in rows if r["x_ChargeSource"] not in ("partner_service", "tax")} <= {"Microsoft"} | {r["PublisherName"] for r in rows}
+    assert {r["HostProviderName"] for r in rows if r["x_ChargeSource"] not in ("partner_service", "tax")} <= {
+        "Microsoft"
+    } | {r["PublisherName"] for r in rows}
     # An untrusted name that reads as a formula is written inert.
     assert {r["BillingAccountName"] for r in rows} == {"'=Client 100"}
 
@@ -192,13 +232,23 @@ def test_customer_files_keep_microsofts_cost_and_the_markup_inside(month):
 def test_money_is_decimal_in_parquet_and_periods_are_utc_with_exclusive_ends(month):
     folder = month["folder"]
     with duckdb.connect() as con:
-        types = dict(con.execute("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))", [str(folder / "cost_and_usage_microsoft.parquet")]).fetchall())
-        sums = con.execute('SELECT sum("BilledCost"), count(*) FROM read_parquet(?)', [str(folder / "cost_and_usage_microsoft.parquet")]).fetchone()
+        types = dict(
+            con.execute(
+                "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+                [str(folder / "cost_and_usage_microsoft.parquet")],
+            ).fetchall()
+        )
+        sums = con.execute(
+            'SELECT sum("BilledCost"), count(*) FROM read_parquet(?)',
+            [str(folder / "cost_and_usage_microsoft.parquet")],
+        ).fetchone()
     assert types["BilledCost"] == "DECIMAL(28,6)" and types["ListCost"] == "DECIMAL(38,12)"
     assert types["BillingPeriodEnd"] == "TIMESTAMP WITH TIME ZONE"
     rows = _rows(folder / "cost_and_usage_microsoft.csv")
     assert sums == (sum(Decimal(r["BilledCost"]) for r in rows), len(rows))
-    assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in rows} == {("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")}
+    assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in rows} == {
+        ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
+    }
     # Microsoft's inclusive ChargeEndDate (MM/DD/YYYY) + 1 day is the exclusive ChargePeriodEnd.
     recon = {}
     for path in (month["data_dir"] / "landing" / PERIOD).glob("*_InvoiceReconciliation.csv"):
@@ -223,7 +273,13 @@ def test_invoice_detail_lists_the_issued_invoice_with_its_due_date(month):
     assert {r["PaymentDueDate"] for r in rows} == {"2026-12-03T00:00:00Z"}
     assert {r["InvoiceIssueDate"] for r in rows} == {"2026-11-03T00:00:00Z"}
     assert {r["PaymentTerms"] for r in rows} == {"Net 30 days"}
-    invoice = next(i for c in month["invoices"].customers if c.customer_id == customer for i in c.invoices if i.currency == currency)
+    invoice = next(
+        i
+        for c in month["invoices"].customers
+        if c.customer_id == customer
+        for i in c.invoices
+        if i.currency == currency
+    )
     assert sum(Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] != "Tax") == invoice.billed_pretax
     assert [Decimal(r["BilledCost"]) for r in rows if r["ChargeCategory"] == "Tax"] == [invoice.customer_tax]
     own = _rows(month["folder"] / "customers" / customer / "cost_and_usage.csv")
@@ -253,7 +309,9 @@ def test_billing_period_dataset_reads_the_month_close(month):
 def test_hand_made_breaches_fail_with_a_sentence(month):
     missing = month["validator"]["missing_billed_cost.csv"]
     assert not missing.passed
-    assert any("BilledCost_Required" in sentence and "column BilledCost" in sentence for sentence in missing.sentences())
+    assert any(
+        "BilledCost_Required" in sentence and "column BilledCost" in sentence for sentence in missing.sentences()
+    )
     said = check_file(month["breaches"] / "missing_billed_cost.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
     assert said == ["missing_billed_cost.csv lacks the required FOCUS column BilledCost."]
     said = check_file(month["breaches"] / "inclusive_end.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
@@ -292,5 +350,8 @@ def test_the_monthly_run_writes_the_files_behind_the_gate():
         dg.AssetKey(["focus", "cost_and_usage_to_customers"]),
         dg.AssetKey(["quality", "reconciliation_report"]),
     }
-    assert dg.AssetKey(["config", "partner_profile"]) in graph.get(dg.AssetKey(["focus", "cost_and_usage_to_customers"])).parent_keys
+    assert (
+        dg.AssetKey(["config", "partner_profile"])
+        in graph.get(dg.AssetKey(["focus", "cost_and_usage_to_customers"])).parent_keys
+    )
     assert "focus" in PUBLISHED_SCHEMAS

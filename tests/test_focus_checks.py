@@ -7,9 +7,20 @@ from pathlib import Path
 
 from pipelines.focus.checks import InvoiceTotal, check_file
 
-REQUIRED = ("BilledCost", "BillingPeriodStart", "BillingPeriodEnd", "ChargeCategory", "ChargePeriodStart", "ChargePeriodEnd", "InvoiceId", "InvoiceIssuerName")
+REQUIRED = (
+    "BilledCost",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargeCategory",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "InvoiceId",
+    "InvoiceIssuerName",
+)
 HEADER = "BilledCost,BillingPeriodEnd,BillingPeriodStart,ChargeCategory,ChargePeriodEnd,ChargePeriodStart,InvoiceId,InvoiceIssuerName,x_Note"
-GOOD = "10.50,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Purchase,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,G1,Microsoft,"
+GOOD = (
+    "10.50,2026-11-01T00:00:00Z,2026-10-01T00:00:00Z,Purchase,2026-10-02T00:00:00Z,2026-10-01T00:00:00Z,G1,Microsoft,"
+)
 
 
 def _file(tmp_path: Path, *lines: str, header: str = HEADER) -> Path:

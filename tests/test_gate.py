@@ -20,7 +20,7 @@ def _warehouse():
 
 def _total_is(expected):
     def judge(con, month):
-        found, = con.execute("SELECT sum(amount) FROM lines WHERE billing_period = ?", [month]).fetchone()
+        (found,) = con.execute("SELECT sum(amount) FROM lines WHERE billing_period = ?", [month]).fetchone()
         return [] if found == expected else [f"total {found} is not {expected}"]
 
     return judge
@@ -43,7 +43,9 @@ def test_data_changed_since_a_pass_fails_the_gate_with_the_checks_sentence():
 
 
 def test_a_check_that_cannot_run_blocks():
-    verdict = judge_month(_warehouse(), MONTH, [("missing", lambda con, month: con.execute("SELECT * FROM marts.nothing").fetchall())])
+    verdict = judge_month(
+        _warehouse(), MONTH, [("missing", lambda con, month: con.execute("SELECT * FROM marts.nothing").fetchall())]
+    )
     assert not verdict.passed and "could not be evaluated" in verdict.problems[0]
 
 
@@ -64,18 +66,33 @@ MANIFEST = {
     "nodes": {
         "model.csp_recon.customer_monthly": {"resource_type": "model", "schema": "marts", "name": "customer_monthly"},
         NOT_NULL: {
-            "resource_type": "test", "name": "not_null_customer_monthly_customer_id", "config": {"severity": "ERROR"},
+            "resource_type": "test",
+            "name": "not_null_customer_monthly_customer_id",
+            "config": {"severity": "ERROR"},
             "attached_node": "model.csp_recon.customer_monthly",
-            "test_metadata": {"name": "not_null", "kwargs": {"column_name": "customer_id", "model": "{{ get_where_subquery(ref('customer_monthly')) }}"}},
+            "test_metadata": {
+                "name": "not_null",
+                "kwargs": {"column_name": "customer_id", "model": "{{ get_where_subquery(ref('customer_monthly')) }}"},
+            },
         },
         "test.csp_recon.assert_rules": {
-            "resource_type": "test", "name": "assert_rules", "config": {"severity": "error"},
-            "raw_code": "-- Every line must find a rule:\n-- a default always exists.\nselect 1", "depends_on": {"nodes": []},
+            "resource_type": "test",
+            "name": "assert_rules",
+            "config": {"severity": "error"},
+            "raw_code": "-- Every line must find a rule:\n-- a default always exists.\nselect 1",
+            "depends_on": {"nodes": []},
         },
         "test.csp_recon.described": {
-            "resource_type": "test", "name": "described", "description": "Said in the YAML.", "config": {"severity": "error"},
+            "resource_type": "test",
+            "name": "described",
+            "description": "Said in the YAML.",
+            "config": {"severity": "error"},
         },
-        "test.csp_recon.only_a_warning": {"resource_type": "test", "name": "only_a_warning", "config": {"severity": "warn"}},
+        "test.csp_recon.only_a_warning": {
+            "resource_type": "test",
+            "name": "only_a_warning",
+            "config": {"severity": "warn"},
+        },
     }
 }
 
@@ -94,14 +111,20 @@ def _month_warehouse():
     con = duckdb.connect()
     ensure_raw_schema(con)
     con.execute("CREATE SCHEMA marts")
-    con.execute("CREATE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(28,2))")
+    con.execute(
+        "CREATE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(28,2))"
+    )
     con.execute("INSERT INTO marts.customer_monthly VALUES ('2026-09-01', 'c1', 10.00), ('2026-09-01', NULL, 2.00)")
     return con
 
 
 def _results(status: str, failures: int = 0) -> dict:
-    return {"results": [{"unique_id": NOT_NULL, "status": status, "failures": failures, "message": f"Got {failures} result"},
-                        {"unique_id": "model.csp_recon.customer_monthly", "status": "success"}]}
+    return {
+        "results": [
+            {"unique_id": NOT_NULL, "status": status, "failures": failures, "message": f"Got {failures} result"},
+            {"unique_id": "model.csp_recon.customer_monthly", "status": "success"},
+        ]
+    }
 
 
 def test_a_failed_dbt_test_blocks_the_month_while_its_data_is_unchanged():
@@ -141,10 +164,13 @@ def test_rejected_lines_carrying_money_block_the_gate_until_acknowledged(tmp_pat
     )
     [(name, judge)] = [(name, judge) for name, judge in blocking_checks(paths) if name == "rejected_lines_resolved"]
     [problem] = judge(con, MONTH)
-    assert problem.startswith("1 rejected line(s) carrying money are missing from the invoices, so 2026-09's invoices wait: file 'usage.csv', line 7")
+    assert problem.startswith(
+        "1 rejected line(s) carrying money are missing from the invoices, so 2026-09's invoices wait: file 'usage.csv', line 7"
+    )
     (tmp_path / "acknowledgements").mkdir()
     (tmp_path / "acknowledgements" / "2026-09.yml").write_text(
-        "acknowledged:\n  - file: usage.csv\n    line: 7\n    by: Jane Doe (billing)\n    reason: credited next month\n", encoding="utf-8"
+        "acknowledged:\n  - file: usage.csv\n    line: 7\n    by: Jane Doe (billing)\n    reason: credited next month\n",
+        encoding="utf-8",
     )
     assert judge(con, MONTH) == []
 
@@ -154,8 +180,30 @@ def dbt_test_failed(tmp_path_factory):
     """A month whose customers.csv bills a customer in CHF while Microsoft's lines are in EUR: the
     dbt test on the customer's currency fails in the month's run."""
     data_dir = tmp_path_factory.mktemp("dbt-failed")
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", "2026-09", "--customers", "3",
-                 "--license-rows", "8", "--usage-rows", "12", "--seed", "5", "--currencies", "EUR"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(data_dir / "landing"),
+                "--period",
+                "2026-09",
+                "--customers",
+                "3",
+                "--license-rows",
+                "8",
+                "--usage-rows",
+                "12",
+                "--seed",
+                "5",
+                "--currencies",
+                "EUR",
+            ]
+        )
+        == 0
+    )
     assert main(["init", "--data-dir", str(data_dir)]) == 0
     usage = next((data_dir / "landing" / "2026-09").glob("*Usage*.csv"))
     with usage.open(encoding="utf-8-sig", newline="") as source:
@@ -180,12 +228,21 @@ def test_a_month_whose_dbt_test_failed_in_one_run_is_refused_invoices_in_another
     capsys.readouterr()
     assert main(["issue", "--period", "2026-09", "--data-dir", str(data_dir)]) == 1
     refused = capsys.readouterr().err.strip().splitlines()[-1]  # after the definitions' own notices
-    assert refused.startswith("Invoices for 2026-09 not produced: the month's blocking checks do not pass on its current data")
-    assert "dbt_tests: 'Microsoft's lines for a customer must be in the currency the partner bills that customer in.' failed" in refused
+    assert refused.startswith(
+        "Invoices for 2026-09 not produced: the month's blocking checks do not pass on its current data"
+    )
+    assert (
+        "dbt_tests: 'Microsoft's lines for a customer must be in the currency the partner bills that customer in.' failed"
+        in refused
+    )
     # A run of the invoices alone, as a partial materialisation from the UI would be.
     monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
-    result = dg.materialize([customer_invoices], partition_key="2026-09", resources={"warehouse": Warehouse(data_dir=str(data_dir))},
-                            raise_on_error=False)
+    result = dg.materialize(
+        [customer_invoices],
+        partition_key="2026-09",
+        resources={"warehouse": Warehouse(data_dir=str(data_dir))},
+        raise_on_error=False,
+    )
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE]
     description = failure.step_failure_data.user_failure_data.description

@@ -340,8 +340,26 @@ def test_command_line(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     command.add_arguments(parser)
     args = parser.parse_args(
-        ["--out", str(tmp_path), "--period", PERIOD, "--months", "2", "--customers", "4",
-         "--license-rows", "20", "--usage-rows", "30", "--currencies", "EUR,GBP", "--seed", "3", "--commerce", "legacy"]
+        [
+            "--out",
+            str(tmp_path),
+            "--period",
+            PERIOD,
+            "--months",
+            "2",
+            "--customers",
+            "4",
+            "--license-rows",
+            "20",
+            "--usage-rows",
+            "30",
+            "--currencies",
+            "EUR,GBP",
+            "--seed",
+            "3",
+            "--commerce",
+            "legacy",
+        ]
     )
     assert command.run(args) == 0
     assert sorted(path.name for path in tmp_path.iterdir()) == ["2026-10", "2026-11"]

@@ -22,9 +22,15 @@ from tests.corpus import load, query
 PERIOD = "2026-10"
 CENT = Decimal("0.01")
 # recon-formats.md §6: the renamed headers of the daily file.
-RENAMED = {"resellerMpnId": "Tier2MpnId", "unitOfMeasure": "Unit", "rateOfPartnerEarnedCredit": "PartnerEarnedCreditPercentage",
-           "rateOfCredit": "CreditPercentage", "pcToBCExchangeRate": "PCToBCExchangeRate",
-           "pcToBCExchangeRateDate": "PCToBCExchangeRateDate", "resourceUri": "ResourceURI"}
+RENAMED = {
+    "resellerMpnId": "Tier2MpnId",
+    "unitOfMeasure": "Unit",
+    "rateOfPartnerEarnedCredit": "PartnerEarnedCreditPercentage",
+    "rateOfCredit": "CreditPercentage",
+    "pcToBCExchangeRate": "PCToBCExchangeRate",
+    "pcToBCExchangeRateDate": "PCToBCExchangeRateDate",
+    "resourceUri": "ResourceURI",
+}
 
 
 def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
@@ -37,7 +43,11 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def day_of(text: str) -> date:
-    return date.fromisoformat(text[:10]) if "-" in text else date(*(int(p) for p in (text.split("/")[2], *text.split("/")[:2])))
+    return (
+        date.fromisoformat(text[:10])
+        if "-" in text
+        else date(*(int(p) for p in (text.split("/")[2], *text.split("/")[:2])))
+    )
 
 
 def percent(row: dict[str, str], header: list[str]) -> Decimal:
@@ -48,8 +58,30 @@ def percent(row: dict[str, str], header: list[str]) -> Decimal:
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("daily")
-    assert main(["generate", "--out", str(out), "--period", PERIOD, "--customers", "6", "--license-rows", "12",
-                 "--usage-rows", "40", "--header-form", "mixed", "--seed", "4", "--unbilled-through", "2026-11-17"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--out",
+                str(out),
+                "--period",
+                PERIOD,
+                "--customers",
+                "6",
+                "--license-rows",
+                "12",
+                "--usage-rows",
+                "40",
+                "--header-form",
+                "mixed",
+                "--seed",
+                "4",
+                "--unbilled-through",
+                "2026-11-17",
+            ]
+        )
+        == 0
+    )
     return out
 
 
@@ -67,9 +99,16 @@ def test_each_g_invoice_has_its_billed_daily_file_and_the_open_month_its_unbille
     names = sorted(p.name for p in (month / PERIOD).iterdir())
     numbers = sorted({name.split("_")[0] for name in names if name.startswith("G0")})
     assert len(numbers) == 2
-    assert names == sorted([*(f"{n}_DailyRatedUsage.csv" for n in numbers), *(f"{n}_InvoiceReconciliation.csv" for n in numbers), "invoice_summary.csv"])
+    assert names == sorted(
+        [
+            *(f"{n}_DailyRatedUsage.csv" for n in numbers),
+            *(f"{n}_InvoiceReconciliation.csv" for n in numbers),
+            "invoice_summary.csv",
+        ]
+    )
     assert sorted(p.name for p in (month / "2026-11").iterdir()) == [
-        "Unbilled_DailyRatedUsage_2026-11_EUR.csv", "Unbilled_DailyRatedUsage_2026-11_USD.csv",
+        "Unbilled_DailyRatedUsage_2026-11_EUR.csv",
+        "Unbilled_DailyRatedUsage_2026-11_USD.csv",
     ]
 
 
@@ -79,14 +118,26 @@ def test_daily_rows_add_up_to_each_azure_plan_line_as_microsoft_truncates_it(mon
         expected = defaultdict(lambda: [Decimal(0), Decimal(0)])
         for row in recon:
             if row["SubscriptionDescription"] == "Azure plan" and row["ChargeType"] != "customerCredit":
-                key = (row["CustomerId"], row["SubscriptionId"], row["ProductId"], row["SkuId"], row["AvailabilityId"],
-                       "Partner earned credit" in row["PriceAdjustmentDescription"])
+                key = (
+                    row["CustomerId"],
+                    row["SubscriptionId"],
+                    row["ProductId"],
+                    row["SkuId"],
+                    row["AvailabilityId"],
+                    "Partner earned credit" in row["PriceAdjustmentDescription"],
+                )
                 expected[key][0] += Decimal(row["BillableQuantity"])
                 expected[key][1] += Decimal(row["Subtotal"])
         found = defaultdict(lambda: [Decimal(0), Decimal(0)])
         for row in daily:
-            key = (row["CustomerId"], row["SubscriptionId"], row["ProductId"], row["SkuId"], row["AvailabilityId"],
-                   percent(row, header) == 15)
+            key = (
+                row["CustomerId"],
+                row["SubscriptionId"],
+                row["ProductId"],
+                row["SkuId"],
+                row["AvailabilityId"],
+                percent(row, header) == 15,
+            )
             found[key][0] += Decimal(row["Quantity"])
             found[key][1] += Decimal(row["BillingPreTaxTotal"])
         assert found.keys() == expected.keys()
@@ -106,7 +157,9 @@ def test_every_day_several_resources_groups_and_tags_per_azure_subscription_and_
             resources, groups = per_entitlement[row["EntitlementId"]]
             resources.add(row["ResourceURI"])
             groups.add(row["ResourceGroup"])
-            assert row["ResourceURI"].startswith(f"/subscriptions/{row['EntitlementId']}/resourceGroups/{row['ResourceGroup']}/")
+            assert row["ResourceURI"].startswith(
+                f"/subscriptions/{row['EntitlementId']}/resourceGroups/{row['ResourceGroup']}/"
+            )
         assert max(len(resources) for resources, _ in per_entitlement.values()) >= 3
         assert max(len(groups) for _, groups in per_entitlement.values()) >= 2
         assert len({row["EntitlementId"] for row in daily}) > len({row["SubscriptionId"] for row in daily})
@@ -144,7 +197,10 @@ def test_the_generated_month_and_the_open_month_load_whole(month, tmp_path):
         loaded = load(tmp_path, period)
         assert all(f.rows_rejected == 0 and f.rows_read == f.rows_loaded for f in loaded.files)
         assert loaded.open_month == (period == "2026-11")
-    rows = {row[0]: row[1] for row in query(tmp_path, "SELECT billing_period::VARCHAR, count(*) FROM raw.daily_usage GROUP BY ALL")}
+    rows = {
+        row[0]: row[1]
+        for row in query(tmp_path, "SELECT billing_period::VARCHAR, count(*) FROM raw.daily_usage GROUP BY ALL")
+    }
     expected = sum(len(read(path)[1]) for period in (PERIOD, "2026-11") for path in (month / period).glob("*Daily*"))
     assert sum(rows.values()) == expected and set(rows) == {"2026-10-01", "2026-11-01"}
 
@@ -159,7 +215,9 @@ def test_same_seed_same_bytes_and_legacy_is_unchanged(tmp_path):
     generate(tmp_path / "c", PERIOD, customers=3, license_rows=4, usage_rows=10, commerce="nce", seed=10)
     assert fingerprint(tmp_path / "c" / PERIOD) != fingerprint(tmp_path / "a" / PERIOD)
     # The legacy files as the generator wrote them before the daily file existed.
-    (legacy,) = generate(tmp_path / "legacy", PERIOD, customers=5, license_rows=20, usage_rows=40, seed=3, commerce="legacy")
+    (legacy,) = generate(
+        tmp_path / "legacy", PERIOD, customers=5, license_rows=20, usage_rows=40, seed=3, commerce="legacy"
+    )
     assert fingerprint(legacy.directory) == {
         "D07WOUF97T_LicenseBasedRecon.csv": "0877795142e6209d720460ec62b3ffd88de611263be5c38921b5440c3ffac645",
         "D07WOUF97T_UsageBasedRecon.csv": "9a3ed37c16d11035c37252ae9588e3f24e907d03bb7171a0f3b10f210a1b741e",
@@ -171,7 +229,24 @@ def test_same_seed_same_bytes_and_legacy_is_unchanged(tmp_path):
 
 def test_unbilled_through_a_generated_month_or_with_legacy_is_refused(tmp_path, capsys):
     assert main(["generate", "--out", str(tmp_path), "--period", PERIOD, "--unbilled-through", "2026-10-17"]) == 2
-    assert "2026-10 is both a billed month and the open month of --unbilled-through 2026-10-17" in capsys.readouterr().err
-    assert main(["generate", "--out", str(tmp_path), "--period", PERIOD, "--commerce", "legacy", "--unbilled-through", "2026-11-17"]) == 2
+    assert (
+        "2026-10 is both a billed month and the open month of --unbilled-through 2026-10-17" in capsys.readouterr().err
+    )
+    assert (
+        main(
+            [
+                "generate",
+                "--out",
+                str(tmp_path),
+                "--period",
+                PERIOD,
+                "--commerce",
+                "legacy",
+                "--unbilled-through",
+                "2026-11-17",
+            ]
+        )
+        == 2
+    )
     assert "use it with --commerce nce" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())

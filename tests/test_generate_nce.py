@@ -18,8 +18,20 @@ from tests.corpus import load, query
 
 PERIOD = "2026-10"
 CENT = Decimal("0.01")
-NCE_SUMMARY = ["InvoiceNumber", "InvoiceDate", "BillingPeriodStart", "BillingPeriodEnd", "Currency",
-               "Charges", "Credits", "Subtotal", "Tax", "Total"]
+NCE_SUMMARY = [
+    "InvoiceNumber",
+    "InvoiceDate",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "Currency",
+    "Charges",
+    "Credits",
+    "Subtotal",
+    "Tax",
+    "Total",
+]
+
+
 def is_azure_plan(row: dict) -> bool:
     """Azure plan meters and Azure credits: priced per unit of usage (recon-formats.md §4)."""
     return row["SubscriptionDescription"] == "Azure plan"
@@ -34,7 +46,10 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
         reader = csv.reader(source)
         header = next(reader)
         # Rows keyed by the PascalCase name, whichever form the header is in.
-        canonical = [{"totalforcustomer": "Total", "resellermpnid": "ResellerMpnId"}.get(h.lower(), h[0].upper() + h[1:]) for h in header]
+        canonical = [
+            {"totalforcustomer": "Total", "resellermpnid": "ResellerMpnId"}.get(h.lower(), h[0].upper() + h[1:])
+            for h in header
+        ]
         canonical = [name.replace("PcToBC", "PCToBC") for name in canonical]
         return header, [dict(zip(canonical, row, strict=True)) for row in reader]
 
@@ -42,8 +57,28 @@ def read(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 @pytest.fixture(scope="module")
 def month(tmp_path_factory):
     out = tmp_path_factory.mktemp("nce")
-    assert main(["generate", "--out", str(out), "--period", PERIOD, "--customers", "9", "--license-rows", "60",
-                 "--usage-rows", "120", "--header-form", "mixed", "--seed", "4"]) == 0  # new commerce by default
+    assert (
+        main(
+            [
+                "generate",
+                "--out",
+                str(out),
+                "--period",
+                PERIOD,
+                "--customers",
+                "9",
+                "--license-rows",
+                "60",
+                "--usage-rows",
+                "120",
+                "--header-form",
+                "mixed",
+                "--seed",
+                "4",
+            ]
+        )
+        == 0
+    )  # new commerce by default
     folder = out / PERIOD
     recon = {path.name: read(path) for path in sorted(folder.glob("G0*_InvoiceReconciliation.csv"))}
     return folder, recon
@@ -83,7 +118,9 @@ def test_summary_is_the_exact_sum_of_each_invoices_lines(month):
 
 def test_every_subtotal_follows_microsofts_truncation_formulas(month):
     for row in all_rows(month):
-        price, quantity, fx = (Decimal(row[c]) for c in ("EffectiveUnitPrice", "BillableQuantity", "PCToBCExchangeRate"))
+        price, quantity, fx = (
+            Decimal(row[c]) for c in ("EffectiveUnitPrice", "BillableQuantity", "PCToBCExchangeRate")
+        )
         if is_azure_plan(row):
             expected = rounddown(rounddown(price * quantity) * fx)
         else:
@@ -95,8 +132,15 @@ def test_every_subtotal_follows_microsofts_truncation_formulas(month):
 def test_a_month_holds_every_line_kind(month):
     rows = all_rows(month)
     kinds = Counter(row["ChargeType"] for row in rows)
-    assert {"cycleCharge", "new", "addQuantity", "removeQuantity", "convert", "cancelImmediate",
-            "customerCredit"} <= set(kinds)
+    assert {
+        "cycleCharge",
+        "new",
+        "addQuantity",
+        "removeQuantity",
+        "convert",
+        "cancelImmediate",
+        "customerCredit",
+    } <= set(kinds)
     assert {row["BillingFrequency"] for row in rows} >= {"Monthly", "Annual", ""}
     by_reference = defaultdict(list)
     for row in rows:
@@ -107,10 +151,14 @@ def test_a_month_holds_every_line_kind(month):
         assert sorted(Decimal(row["EffectiveUnitPrice"]) > 0 for row in group) == [False, True]
         if group[0]["ChargeType"] == "convert":
             assert group[0]["SubscriptionId"] != group[1]["SubscriptionId"]
-    prorated = [r for r in rows if r["ChargeType"] == "new" and Decimal(r["EffectiveUnitPrice"]) < Decimal(r["UnitPrice"])]
+    prorated = [
+        r for r in rows if r["ChargeType"] == "new" and Decimal(r["EffectiveUnitPrice"]) < Decimal(r["UnitPrice"])
+    ]
     assert prorated
     assert any(r["ChargeType"] == "cancelImmediate" and Decimal(r["Subtotal"]) < 0 for r in rows)
-    assert any(r["CreditReasonCode"] and r["ChargeType"] == "customerCredit" and Decimal(r["Subtotal"]) < 0 for r in rows)
+    assert any(
+        r["CreditReasonCode"] and r["ChargeType"] == "customerCredit" and Decimal(r["Subtotal"]) < 0 for r in rows
+    )
     assert any(r["ReservationOrderId"] and "Reservation" in r["TermAndBillingCycle"] for r in rows)
     assert any(r["PublisherName"] not in ("Microsoft", "Microsoft Corporation") for r in rows)
 
@@ -123,7 +171,10 @@ def test_azure_plan_meters_with_part_month_partner_earned_credit_have_two_rows(m
     split = [rows for rows in meters.values() if len(rows) == 2]
     assert split and all(len(rows) <= 2 for rows in meters.values())
     for first, second in split:
-        assert "Partner earned credit" in first["PriceAdjustmentDescription"] and second["PriceAdjustmentDescription"] == "[]"
+        assert (
+            "Partner earned credit" in first["PriceAdjustmentDescription"]
+            and second["PriceAdjustmentDescription"] == "[]"
+        )
         assert Decimal(first["EffectiveUnitPrice"]) == Decimal(first["UnitPrice"]) * Decimal("0.85")
 
 

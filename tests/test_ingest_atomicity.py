@@ -10,8 +10,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
-import pipelines.ingest.month as month_module
 from corpus import (
     FailingConnection,
     data_paths,
@@ -22,6 +20,8 @@ from corpus import (
     snapshot,
     write_csv,
 )
+
+import pipelines.ingest.month as month_module
 from pipelines.ingest.month import load_month
 
 TESTS_DIR = Path(__file__).resolve().parent
@@ -70,7 +70,9 @@ def test_an_error_half_way_through_the_replace_leaves_the_previous_month(replace
     statements = failing.statements
     began = statements.index("BEGIN TRANSACTION")
     assert statements[-2].startswith(trigger) and statements[-1] == "ROLLBACK"
-    assert statements[began + 1].startswith("DELETE FROM raw.license_recon"), "the failure comes after rows were deleted"
+    assert statements[began + 1].startswith("DELETE FROM raw.license_recon"), (
+        "the failure comes after rows were deleted"
+    )
     assert snapshot(data_dir) == before
 
     # The same connection's work is gone too, and the next load goes through.
@@ -90,7 +92,9 @@ def test_an_error_after_some_files_were_inserted_leaves_the_previous_month(repla
         calls.append(read.scanned.name)
         real(con, read, billing_period)
         if len(calls) == 2:
-            inserted = con.execute("SELECT count(*) FROM raw.usage_recon WHERE billing_period = DATE '2026-10-01'").fetchone()[0]
+            inserted = con.execute(
+                "SELECT count(*) FROM raw.usage_recon WHERE billing_period = DATE '2026-10-01'"
+            ).fetchone()[0]
             assert inserted > 0, "the failure must come after rows of the new month went in"
             raise OSError("disk full")
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from corpus import (
     LICENSE_HEADER,
     PERIOD,
@@ -25,6 +24,7 @@ from corpus import (
     write_summary,
     write_text,
 )
+
 from pipelines.ingest.errors import IngestError
 
 
@@ -46,8 +46,9 @@ def test_license_lines_take_the_invoice_of_their_currency(tmp_path):
 
     load(tmp_path)
 
-    assert [(r["customer_id"], r["currency"], r["invoice_number"]) for r in raw_rows(tmp_path, "raw.license_recon")] == [
-        ("c-1", "EUR", "D0EUR00001"), ("c-3", "USD", "D0USD00001"), ("c-2", "EUR", "D0EUR00001")]
+    assert [
+        (r["customer_id"], r["currency"], r["invoice_number"]) for r in raw_rows(tmp_path, "raw.license_recon")
+    ] == [("c-1", "EUR", "D0EUR00001"), ("c-3", "USD", "D0USD00001"), ("c-2", "EUR", "D0EUR00001")]
     entry = manifest(tmp_path)["license.csv"]
     assert (entry["invoice_number"], entry["currency"]) == ("D0EUR00001, D0USD00001", "EUR, USD")
 
@@ -58,12 +59,16 @@ def test_with_two_invoices_in_one_currency_the_invoice_number_in_the_file_name_d
     second = [license_row("c-2", "B", "20.00", "4.00", line=2)]
     write_csv(month / "D0AAA00001_LicenseBasedRecon.csv", LICENSE_HEADER, first)
     write_csv(month / "license for invoice d0bbb00002 (1).csv", LICENSE_HEADER, second)
-    write_invoice_json(month / "invoices.json", [summary_row("D0AAA00001", "EUR", first), summary_row("D0BBB00002", "EUR", second)])
+    write_invoice_json(
+        month / "invoices.json", [summary_row("D0AAA00001", "EUR", first), summary_row("D0BBB00002", "EUR", second)]
+    )
 
     load(tmp_path)
 
     assert {(r["source_file"], r["invoice_number"]) for r in raw_rows(tmp_path, "raw.license_recon")} == {
-        ("D0AAA00001_LicenseBasedRecon.csv", "D0AAA00001"), ("license for invoice d0bbb00002 (1).csv", "D0BBB00002")}
+        ("D0AAA00001_LicenseBasedRecon.csv", "D0AAA00001"),
+        ("license for invoice d0bbb00002 (1).csv", "D0BBB00002"),
+    }
 
 
 def test_with_two_invoices_in_one_currency_and_no_number_in_the_name_the_month_stops(tmp_path):
@@ -77,7 +82,9 @@ def test_with_two_invoices_in_one_currency_and_no_number_in_the_name_the_month_s
 
     assert (failure.value.file_name, failure.value.column) == ("LicenseBasedRecon.csv", "Currency")
     message = str(failure.value)
-    assert message.startswith("file 'LicenseBasedRecon.csv', column 'Currency': the month has 2 invoices in EUR (D0AAA00001, D0BBB00002)")
+    assert message.startswith(
+        "file 'LicenseBasedRecon.csv', column 'Currency': the month has 2 invoices in EUR (D0AAA00001, D0BBB00002)"
+    )
     assert "rename the file to include its invoice number" in message
 
 
@@ -139,7 +146,9 @@ def test_a_file_missing_a_required_column_names_the_file_and_the_column(loaded_m
         (USAGE_HEADER, "PretaxCharges", "usage-based"),
     ],
 )
-def test_a_file_missing_a_column_its_kind_is_told_by_is_still_named_with_the_column(loaded_month, header, missing, kind):
+def test_a_file_missing_a_column_its_kind_is_told_by_is_still_named_with_the_column(
+    loaded_month, header, missing, kind
+):
     data_dir, month, lic, use, before = loaded_month
     rows = lic if header is LICENSE_HEADER else use
     write_csv(month / "Recon (3).csv", [name for name in header if name != missing], rows)
@@ -181,7 +190,10 @@ def test_an_empty_file_names_the_file(loaded_month, case):
     with pytest.raises(IngestError) as failure:
         load(data_dir)
 
-    assert str(failure.value) == "file 'LicenseBasedRecon (3).csv': the file is empty; download it again from Partner Center."
+    assert (
+        str(failure.value)
+        == "file 'LicenseBasedRecon (3).csv': the file is empty; download it again from Partner Center."
+    )
     assert snapshot(data_dir) == before
 
 
@@ -193,13 +205,22 @@ def test_a_header_only_file_is_a_month_without_such_charges(loaded_month):
 
     entry = manifest(data_dir)["usage none.csv"]
     assert (entry["file_kind"], entry["status"], entry["rows_read"], entry["rows_loaded"], entry["rows_rejected"]) == (
-        "usage_recon", "loaded", 0, 0, 0)
+        "usage_recon",
+        "loaded",
+        0,
+        0,
+        0,
+    )
 
 
 def test_a_file_whose_charges_lie_wholly_outside_the_month_names_the_file_and_dates(loaded_month):
     data_dir, month, _, _, before = loaded_month
-    august = [license_row("c-1", "A", "1.00", "0.20", line=i, ChargeStartDate=f"8/{i + 1}/2026 0:00", ChargeEndDate="8/31/2026 23:59")
-              for i in range(3)]
+    august = [
+        license_row(
+            "c-1", "A", "1.00", "0.20", line=i, ChargeStartDate=f"8/{i + 1}/2026 0:00", ChargeEndDate="8/31/2026 23:59"
+        )
+        for i in range(3)
+    ]
     write_csv(month / "Recon.csv", LICENSE_HEADER, august)
 
     with pytest.raises(IngestError) as failure:
@@ -216,8 +237,10 @@ def test_a_file_whose_charges_lie_wholly_outside_the_month_names_the_file_and_da
 def test_a_file_reaching_into_the_month_is_loaded(loaded_month):
     """Annual and prorated charges start before or end after the month: they belong to it."""
     data_dir, month, _, _, _ = loaded_month
-    lines = [license_row("c-9", "A", "120.00", "0.00", ChargeStartDate="11/15/2025 0:00", ChargeEndDate="11/14/2026 23:59"),
-             license_row("c-9", "A", "-4.00", "0.00", ChargeStartDate="10/31/2026 0:00", ChargeEndDate="1/31/2027 23:59")]
+    lines = [
+        license_row("c-9", "A", "120.00", "0.00", ChargeStartDate="11/15/2025 0:00", ChargeEndDate="11/14/2026 23:59"),
+        license_row("c-9", "A", "-4.00", "0.00", ChargeStartDate="10/31/2026 0:00", ChargeEndDate="1/31/2027 23:59"),
+    ]
     write_csv(month / "annual.csv", LICENSE_HEADER, lines)
 
     load(data_dir)

@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from corpus import (
     LICENSE_HEADER,
     LICENSE_HEADER_INDIRECT,
@@ -42,6 +41,7 @@ from corpus import (
     write_invoice_json,
     write_summary,
 )
+
 from pipelines.ingest.errors import IngestError
 
 
@@ -86,14 +86,21 @@ def test_every_kind_is_recognised_by_its_header_not_its_name(tmp_path):
         "invoices.json": ("invoice_summary", "loaded"),
     }
     assert {name: (f["rows_read"], f["rows_loaded"], f["rows_rejected"]) for name, f in files.items()} == {
-        "download (3).csv": (2, 2, 0), "invoice_summary_usage": (2, 2, 0), "LicenseBasedRecon.txt": (1, 1, 0), "invoices.json": (1, 1, 0),
+        "download (3).csv": (2, 2, 0),
+        "invoice_summary_usage": (2, 2, 0),
+        "LicenseBasedRecon.txt": (1, 1, 0),
+        "invoices.json": (1, 1, 0),
     }
     invoices = {row["invoice_number"]: row for row in raw_rows(tmp_path, "raw.invoice_summary")}
     assert set(invoices) == {"D020001IVK", "G000123456"}
     assert invoices["D020001IVK"]["source_file"] == "LicenseBasedRecon.txt"
     printed = invoices["D020001IVK"]
     assert (printed["license_charges"], printed["usage_charges"], printed["tax"], printed["total"]) == (
-        Decimal("87.76"), Decimal("3.34"), Decimal("17.30"), Decimal("108.40"))
+        Decimal("87.76"),
+        Decimal("3.34"),
+        Decimal("17.30"),
+        Decimal("108.40"),
+    )
     assert printed["total"] == Decimal(summary["Total"])
     # The API document carries only the total, tax included, as an exact decimal.
     assert invoices["G000123456"]["source_file"] == "invoices.json"
@@ -124,16 +131,29 @@ def test_header_names_match_whatever_their_case_and_known_aliases_in_any_order(t
     for row in lic:
         row["ResellerMpnId"] = "4433221"
     # License: every spelling seen in the wild, columns shuffled.
-    spelled = {name: name.upper() if i % 3 == 0 else name.lower() if i % 3 == 1 else name[0].lower() + name[1:]
-               for i, name in enumerate(LICENSE_HEADER_INDIRECT)}
-    spelled.update({"MpnId": "MPNID", "ResellerMpnId": "ResellerMPNID", "CustomerId": "CustomerID", "OrderId": "OrderID",
-                    "SubscriptionId": "SubscriptionID", "OfferId": "OfferID", "DurableOfferId": "DurableOfferID",
-                    "PartnerId": "PartnerID"})
+    spelled = {
+        name: name.upper() if i % 3 == 0 else name.lower() if i % 3 == 1 else name[0].lower() + name[1:]
+        for i, name in enumerate(LICENSE_HEADER_INDIRECT)
+    }
+    spelled.update(
+        {
+            "MpnId": "MPNID",
+            "ResellerMpnId": "ResellerMPNID",
+            "CustomerId": "CustomerID",
+            "OrderId": "OrderID",
+            "SubscriptionId": "SubscriptionID",
+            "OfferId": "OfferID",
+            "DurableOfferId": "DurableOfferID",
+            "PartnerId": "PartnerID",
+        }
+    )
     order = sorted(LICENSE_HEADER_INDIRECT, key=lambda name: hashlib.md5(name.encode()).hexdigest())
     write_csv(month / "a", order, lic, written_header=[spelled[name] for name in order])
     # Usage: the 2023 camelCase rename, the 2017 ResourceGUID, UnitOfMeasure, 'MPN ID', Tier2MpnId.
     usage_spelled = {name: name[0].lower() + name[1:] for name in USAGE_HEADER}
-    usage_spelled.update({"ResourceGuid": "ResourceGUID", "Unit": "UnitOfMeasure", "MpnId": "MPN ID", "ResellerMpnId": "Tier2MpnId"})
+    usage_spelled.update(
+        {"ResourceGuid": "ResourceGUID", "Unit": "UnitOfMeasure", "MpnId": "MPN ID", "ResellerMpnId": "Tier2MpnId"}
+    )
     usage_order = list(reversed(USAGE_HEADER))
     write_csv(month / "b", usage_order, use, written_header=[usage_spelled[name] for name in usage_order])
     write_summary(month / "s.csv", [summary_row("D020001IVK", "EUR", lic, use)])
@@ -144,7 +164,9 @@ def test_header_names_match_whatever_their_case_and_known_aliases_in_any_order(t
     assert (files["a"]["file_kind"], files["b"]["file_kind"]) == ("license_recon", "usage_recon")
     assert files["a"]["extra_columns"] == [] and files["b"]["extra_columns"] == []
     loaded = raw_rows(tmp_path, "raw.license_recon")
-    assert [loaded_values(r, LICENSE_HEADER_INDIRECT) for r in loaded] == [typed(r, LICENSE_HEADER_INDIRECT) for r in lic]
+    assert [loaded_values(r, LICENSE_HEADER_INDIRECT) for r in loaded] == [
+        typed(r, LICENSE_HEADER_INDIRECT) for r in lic
+    ]
     loaded_usage = raw_rows(tmp_path, "raw.usage_recon")
     assert [loaded_values(r, USAGE_HEADER) for r in loaded_usage] == [typed(r, USAGE_HEADER) for r in use]
     assert loaded_costs(tmp_path) == {("c-1", "EUR"): Decimal("103.43"), ("c-2", "EUR"): Decimal("-12.33")}
@@ -158,9 +180,15 @@ def test_optional_columns_are_accepted_when_present_and_null_when_absent(tmp_pat
     write_csv(month / "direct.csv", LICENSE_HEADER, lic[:1])
     write_csv(month / "indirect.csv", LICENSE_HEADER_INDIRECT, lic[1:])
     # A usage export with the daily-detail extras appended.
-    extras = {"CustomerBillableAccount": "ba-77", "UsageDate": "10/17/2026", "MeteredRegion": "EU West",
-              "MeteredService": "Compute", "MeteredServiceType": "VM, burstable", "Project": 'Proj "X"',
-              "ServiceInfo": "DTU"}
+    extras = {
+        "CustomerBillableAccount": "ba-77",
+        "UsageDate": "10/17/2026",
+        "MeteredRegion": "EU West",
+        "MeteredService": "Compute",
+        "MeteredServiceType": "VM, burstable",
+        "Project": 'Proj "X"',
+        "ServiceInfo": "DTU",
+    }
     use[0].update(extras)
     write_csv(month / "daily.csv", USAGE_HEADER + USAGE_DAILY_EXTRAS, use[:1])
     write_csv(month / "plain.csv", USAGE_HEADER, use[1:])
@@ -176,7 +204,9 @@ def test_optional_columns_are_accepted_when_present_and_null_when_absent(tmp_pat
     usage = {r["source_file"]: r for r in raw_rows(tmp_path, "raw.usage_recon")}
     daily = usage["daily.csv"]
     assert str(daily["usage_date"]) == "2026-10-17 00:00:00"
-    assert {k: daily[snake(k)] for k in extras if k != "UsageDate"} == {k: v for k, v in extras.items() if k != "UsageDate"}
+    assert {k: daily[snake(k)] for k in extras if k != "UsageDate"} == {
+        k: v for k, v in extras.items() if k != "UsageDate"
+    }
     assert all(usage["plain.csv"][snake(k)] is None for k in extras)
     assert loaded_costs(tmp_path) == {("c-1", "EUR"): Decimal("103.43"), ("c-2", "EUR"): Decimal("-12.33")}
 
@@ -214,13 +244,18 @@ def test_a_file_of_no_known_kind_is_reported_by_name_and_left_alone(tmp_path):
     write_csv(month / "use.csv", USAGE_HEADER, use)
     write_summary(month / "s.csv", [summary_row("D020001IVK", "EUR", lic, use)])
     strangers = {
-        "notes.txt": "Call Microsoft about the credit note\n".encode(),
+        "notes.txt": b"Call Microsoft about the credit note\n",
         "customers.csv": csv_text(["CustomerId", "Name"], [["c-1", "Société Dupont, SA"]]).encode(),
         # An NCE daily rated usage file: a kind not read yet.
-        "DailyRatedUsage.csv": csv_text(["PartnerId", "CustomerId", "UsageDate", "MeterId", "BillingPreTaxTotal"], [["p", "c-1", "10/1/2026", "m", "1.5"]]).encode(),
+        "DailyRatedUsage.csv": csv_text(
+            ["PartnerId", "CustomerId", "UsageDate", "MeterId", "BillingPreTaxTotal"],
+            [["p", "c-1", "10/1/2026", "m", "1.5"]],
+        ).encode(),
         "report.pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
         # JSON that is not an Invoice resource (e.g. a customer list from the API).
-        "customers.json": json.dumps({"totalCount": 1, "items": [{"id": "c-1", "companyProfile": {"companyName": "X"}}]}).encode(),
+        "customers.json": json.dumps(
+            {"totalCount": 1, "items": [{"id": "c-1", "companyProfile": {"companyName": "X"}}]}
+        ).encode(),
     }
     for name, data in strangers.items():
         (month / name).write_bytes(data)
@@ -276,8 +311,16 @@ def test_every_dialect_loads_to_the_cent_with_names_intact(tmp_path, ugly_month,
         if kind == "invoice_summary":
             write_csv(month / "summary.csv", landed.header, landed.rows)
             continue
-        write_csv(month / f"export ({number})", landed.header, landed.rows, encoding=encoding, bom=bom,
-                  line_end=line_end, delimiter=delimiter, quoting=quoting)
+        write_csv(
+            month / f"export ({number})",
+            landed.header,
+            landed.rows,
+            encoding=encoding,
+            bom=bom,
+            line_end=line_end,
+            delimiter=delimiter,
+            quoting=quoting,
+        )
 
     load(tmp_path)
 
@@ -295,9 +338,11 @@ def test_every_dialect_loads_to_the_cent_with_names_intact(tmp_path, ugly_month,
 
 def test_quoted_fields_with_commas_quotes_and_accents_keep_every_character(tmp_path):
     month = _month(tmp_path)
-    tricky = ['a,b', 'say "hi"', '"quoted"', "é,\"ü\",ß", ",", '""', "trailing space ", " leading"]
-    lic = [license_row(f"c-{i}", name, f"{i}.0{i}", "0.00", line=i + 1, SubscriptionName=name)
-           for i, name in enumerate(tricky)]
+    tricky = ["a,b", 'say "hi"', '"quoted"', 'é,"ü",ß', ",", '""', "trailing space ", " leading"]
+    lic = [
+        license_row(f"c-{i}", name, f"{i}.0{i}", "0.00", line=i + 1, SubscriptionName=name)
+        for i, name in enumerate(tricky)
+    ]
     write_csv(month / "lic.csv", LICENSE_HEADER, lic)
     write_summary(month / "s.csv", [summary_row("D1", "EUR", lic)])
 
@@ -311,8 +356,18 @@ def test_quoted_fields_with_commas_quotes_and_accents_keep_every_character(tmp_p
 
 def test_identifiers_stay_text_exactly_as_written(tmp_path):
     month = _month(tmp_path)
-    lic = [license_row("c-1", "A", "1.00", "0.00", OrderId="566890604832738111", MpnId="-1", ResellerMpnId="0",
-                       SubscriptionId="0001")]
+    lic = [
+        license_row(
+            "c-1",
+            "A",
+            "1.00",
+            "0.00",
+            OrderId="566890604832738111",
+            MpnId="-1",
+            ResellerMpnId="0",
+            SubscriptionId="0001",
+        )
+    ]
     write_csv(month / "lic.csv", LICENSE_HEADER_INDIRECT, lic)
     write_summary(month / "s.csv", [summary_row("D1", "EUR", lic)])
 
@@ -320,7 +375,11 @@ def test_identifiers_stay_text_exactly_as_written(tmp_path):
 
     row = raw_rows(tmp_path, "raw.license_recon")[0]
     assert (row["order_id"], row["mpn_id"], row["reseller_mpn_id"], row["subscription_id"]) == (
-        "566890604832738111", "-1", "0", "0001")
+        "566890604832738111",
+        "-1",
+        "0",
+        "0001",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -339,13 +398,19 @@ REFUSED = {
     ),
     # UTF-16 with a lone surrogate: no text can be made of it.
     "broken utf-16": (
-        lambda: b"\xff\xfe" + _accented_license().encode("utf-16-le").replace("SARL".encode("utf-16-le"), b"\x00\xd8A\x00"),
+        lambda: (
+            b"\xff\xfe" + _accented_license().encode("utf-16-le").replace("SARL".encode("utf-16-le"), b"\x00\xd8A\x00")
+        ),
         "neither UTF-8 nor utf-16",
     ),
     # UTF-8 and Windows-1252 mixed in one file: read either way, some names come out mojibake.
     "utf-8 and windows-1252 mixed": (
-        lambda: _accented_license("Société Dupont").encode("utf-8")
-        + csv_text(LICENSE_HEADER, [license_row("c-2", "Crème Brûlée", "1.00", "0.20")]).split("\r\n", 1)[1].encode("cp1252"),
+        lambda: (
+            _accented_license("Société Dupont").encode("utf-8")
+            + csv_text(LICENSE_HEADER, [license_row("c-2", "Crème Brûlée", "1.00", "0.20")])
+            .split("\r\n", 1)[1]
+            .encode("cp1252")
+        ),
         "the file mixes UTF-8 text with another encoding",
     ),
 }

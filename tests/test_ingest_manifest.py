@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-
 from corpus import (
     LICENSE_HEADER,
     PERIOD,
-    RAW_TABLES as RAW,
     USAGE_HEADER,
     license_row,
     load,
@@ -28,22 +26,31 @@ from corpus import (
     write_csv,
     write_summary,
 )
+from corpus import (
+    RAW_TABLES as RAW,
+)
 
 DATA_TABLES = ("raw.license_recon", "raw.usage_recon", "raw.invoice_summary", "raw.rejected_rows")
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @pytest.fixture
 def landed(tmp_path):
     """A small EUR month: a license file (one bad line), a usage file and the summary."""
     month = tmp_path / "landing" / PERIOD
-    lic = [license_row("c-1", "Société Dupont, SA", "10.10", "1.92", line=1),
-           license_row("c-2", "Zoë Ltd", "20.20", "3.84", line=2)]
+    lic = [
+        license_row("c-1", "Société Dupont, SA", "10.10", "1.92", line=1),
+        license_row("c-2", "Zoë Ltd", "20.20", "3.84", line=2),
+    ]
     use = [usage_row("c-1", "Société Dupont, SA", "D1", "3.33", "0.63", line=i) for i in range(3)]
-    write_csv(month / "D1_LicenseBasedRecon.csv", LICENSE_HEADER, [*lic, license_row("c-3", "X", "1.00", "0.19", Subtotal="N/A")])
+    write_csv(
+        month / "D1_LicenseBasedRecon.csv",
+        LICENSE_HEADER,
+        [*lic, license_row("c-3", "X", "1.00", "0.19", Subtotal="N/A")],
+    )
     write_csv(month / "D1_UsageBasedRecon.csv", USAGE_HEADER, use)
     write_summary(month / "invoice_summary.csv", [summary_row("D1", "EUR", lic, use)])
     return tmp_path, month, lic, use
@@ -64,15 +71,20 @@ def test_manifest_records_kind_sha256_size_counts_and_load_time(landed):
         assert entry["status"] == "loaded"
         assert entry["billing_period"].isoformat() == "2026-10-01"
         assert before <= entry["loaded_at"] <= after
-    assert {n: (e["file_kind"], e["rows_read"], e["rows_loaded"], e["rows_rejected"], e["invoice_number"], e["encoding"])
-            for n, e in files.items()} == {
+    assert {
+        n: (e["file_kind"], e["rows_read"], e["rows_loaded"], e["rows_rejected"], e["invoice_number"], e["encoding"])
+        for n, e in files.items()
+    } == {
         "D1_LicenseBasedRecon.csv": ("license_recon", 3, 2, 1, "D1", "utf-8-sig"),
         "D1_UsageBasedRecon.csv": ("usage_recon", 3, 3, 0, "D1", "utf-8-sig"),
         "invoice_summary.csv": ("invoice_summary", 1, 1, 0, "D1", "utf-8-sig"),
     }
     # Every raw row names the file and the exact bytes it came from.
-    lineage = {(r["source_file"], r["file_sha256"]) for t in ("raw.license_recon", "raw.usage_recon", "raw.invoice_summary")
-               for r in raw_rows(data_dir, t)}
+    lineage = {
+        (r["source_file"], r["file_sha256"])
+        for t in ("raw.license_recon", "raw.usage_recon", "raw.invoice_summary")
+        for r in raw_rows(data_dir, t)
+    }
     assert lineage == {(n, e["sha256"]) for n, e in files.items()}
 
 
@@ -111,8 +123,11 @@ def test_a_changed_file_replaces_its_rows(landed):
     load(data_dir)
     before = manifest(data_dir)
     # Partner Center re-issued the usage file: one line corrected, one added.
-    corrected = [usage_row("c-1", "Société Dupont, SA", "D1", "3.34", "0.63", line=0), *use[1:],
-                 usage_row("c-2", "Zoë Ltd", "D1", "7.00", "1.33", line=9)]
+    corrected = [
+        usage_row("c-1", "Société Dupont, SA", "D1", "3.34", "0.63", line=0),
+        *use[1:],
+        usage_row("c-2", "Zoë Ltd", "D1", "7.00", "1.33", line=9),
+    ]
     write_csv(month / "D1_UsageBasedRecon.csv", USAGE_HEADER, corrected)
     write_summary(month / "invoice_summary.csv", [summary_row("D1", "EUR", lic, corrected)])
 
@@ -122,15 +137,21 @@ def test_a_changed_file_replaces_its_rows(landed):
     after = manifest(data_dir)
     usage = raw_rows(data_dir, "raw.usage_recon")
     assert [(r["customer_id"], r["pretax_charges"], r["source_line"]) for r in usage] == [
-        ("c-1", Decimal("3.34"), 2), ("c-1", Decimal("3.33"), 3), ("c-1", Decimal("3.33"), 4), ("c-2", Decimal("7.00"), 5)]
+        ("c-1", Decimal("3.34"), 2),
+        ("c-1", Decimal("3.33"), 3),
+        ("c-1", Decimal("3.33"), 4),
+        ("c-2", Decimal("7.00"), 5),
+    ]
     assert {r["file_sha256"] for r in usage} == {after["D1_UsageBasedRecon.csv"]["sha256"]}
     assert after["D1_UsageBasedRecon.csv"]["sha256"] != before["D1_UsageBasedRecon.csv"]["sha256"]
     assert after["D1_UsageBasedRecon.csv"]["rows_read"] == 4
     assert after["D1_UsageBasedRecon.csv"]["loaded_at"] >= started
     # The license file did not change: it keeps its first load time.
     assert after["D1_LicenseBasedRecon.csv"]["loaded_at"] == before["D1_LicenseBasedRecon.csv"]["loaded_at"]
-    assert loaded_costs(data_dir) == {("c-1", "EUR"): Decimal("10.10") + Decimal("3.34") + Decimal("6.66"),
-                                      ("c-2", "EUR"): Decimal("20.20") + Decimal("7.00")}
+    assert loaded_costs(data_dir) == {
+        ("c-1", "EUR"): Decimal("10.10") + Decimal("3.34") + Decimal("6.66"),
+        ("c-2", "EUR"): Decimal("20.20") + Decimal("7.00"),
+    }
 
 
 def test_a_file_removed_from_landing_stops_counting(landed):
@@ -154,7 +175,11 @@ def test_loading_a_month_leaves_other_months_alone(tmp_path):
         month = tmp_path / "landing" / period
         number = f"D{period[-2:]}"
         y, m = map(int, period.split("-"))
-        lic = [license_row("c-1", "A", amount, "0.00", ChargeStartDate=f"{m}/1/{y} 0:00", ChargeEndDate=f"{m}/28/{y} 23:59")]
+        lic = [
+            license_row(
+                "c-1", "A", amount, "0.00", ChargeStartDate=f"{m}/1/{y} 0:00", ChargeEndDate=f"{m}/28/{y} 23:59"
+            )
+        ]
         write_csv(month / "lic.csv", LICENSE_HEADER, lic)
         summary = summary_row(number, "EUR", lic)
         summary.update(BillingPeriodStart=f"{period}-01", BillingPeriodEnd=f"{period}-28")
@@ -163,12 +188,16 @@ def test_loading_a_month_leaves_other_months_alone(tmp_path):
     land("2026-09", "9.09")
     land("2026-10", "10.10")
     load(tmp_path, "2026-09")
-    september = {t: sorted(query(tmp_path, f"SELECT * FROM {t} WHERE billing_period = DATE '2026-09-01'"), key=repr) for t in RAW}
+    september = {
+        t: sorted(query(tmp_path, f"SELECT * FROM {t} WHERE billing_period = DATE '2026-09-01'"), key=repr) for t in RAW
+    }
     assert september["raw.license_recon"] and september["raw.file_manifest"]
     load(tmp_path, "2026-10")
     load(tmp_path, "2026-10")
 
-    assert {t: sorted(query(tmp_path, f"SELECT * FROM {t} WHERE billing_period = DATE '2026-09-01'"), key=repr) for t in RAW} == september
+    assert {
+        t: sorted(query(tmp_path, f"SELECT * FROM {t} WHERE billing_period = DATE '2026-09-01'"), key=repr) for t in RAW
+    } == september
     assert loaded_costs(tmp_path, "2026-09") == {("c-1", "EUR"): Decimal("9.09")}
     assert loaded_costs(tmp_path, "2026-10") == {("c-1", "EUR"): Decimal("10.10")}
     assert {r["invoice_number"] for r in raw_rows(tmp_path, "raw.license_recon", period="2026-09")} == {"D09"}

@@ -8,7 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-
 from corpus import (
     LICENSE_HEADER,
     PERIOD,
@@ -27,6 +26,7 @@ from corpus import (
     write_summary,
     write_text,
 )
+
 from pipelines.ingest.errors import IngestError
 
 CAST_HINT = "(use a point for decimals and no thousands separators)"
@@ -52,11 +52,32 @@ def test_us_dates_with_and_without_time_load_as_timestamps(tmp_path):
         ("10/01/2026 00:00:00", "10/31/2026 23:59:59"),
         ("1/5/2026 7:05", "12/31/2026"),  # an annual line reaching into the month
     ]
-    lic = [license_row(f"c-{i}", "A", "1.00", "0.00", line=i, ChargeStartDate=start, ChargeEndDate=end,
-                       SubscriptionStartDate="2/29/2024", SubscriptionEndDate="2/28/2027")
-           for i, (start, end) in enumerate(written)]
-    use = [usage_row("c-0", "A", "D1", "1.00", "0.00", ChargeStartDate="10/1/2026", ChargeEndDate="10/31/2026 23:59",
-                     UsageDate="10/9/2026 13:45")]
+    lic = [
+        license_row(
+            f"c-{i}",
+            "A",
+            "1.00",
+            "0.00",
+            line=i,
+            ChargeStartDate=start,
+            ChargeEndDate=end,
+            SubscriptionStartDate="2/29/2024",
+            SubscriptionEndDate="2/28/2027",
+        )
+        for i, (start, end) in enumerate(written)
+    ]
+    use = [
+        usage_row(
+            "c-0",
+            "A",
+            "D1",
+            "1.00",
+            "0.00",
+            ChargeStartDate="10/1/2026",
+            ChargeEndDate="10/31/2026 23:59",
+            UsageDate="10/9/2026 13:45",
+        )
+    ]
     write_csv(month / "lic.csv", LICENSE_HEADER, lic)
     write_csv(month / "use.csv", [*USAGE_HEADER, "UsageDate"], use)
     write_summary(month / "s.csv", [summary_row("D1", "EUR", lic, use)])
@@ -73,7 +94,10 @@ def test_us_dates_with_and_without_time_load_as_timestamps(tmp_path):
     assert {r["subscription_start_date"] for r in raw_rows(tmp_path, "raw.license_recon")} == {datetime(2024, 2, 29)}
     usage = raw_rows(tmp_path, "raw.usage_recon")[0]
     assert (usage["charge_start_date"], usage["charge_end_date"], usage["usage_date"]) == (
-        datetime(2026, 10, 1), datetime(2026, 10, 31, 23, 59), datetime(2026, 10, 9, 13, 45))
+        datetime(2026, 10, 1),
+        datetime(2026, 10, 31, 23, 59),
+        datetime(2026, 10, 9, 13, 45),
+    )
 
 
 @pytest.fixture
@@ -93,26 +117,53 @@ def broken_license_file(tmp_path):
             bad.append((number, column, reason, text.rstrip("\r\n")))
 
     add(_line(rows[0]), rows[0])  # 2
-    add(_line(rows[1], Subtotal="12,50"), column="Subtotal", reason=NOT_A_NUMBER.format(column="Subtotal", value="12,50"))  # 3 quoted
+    add(
+        _line(rows[1], Subtotal="12,50"),
+        column="Subtotal",
+        reason=NOT_A_NUMBER.format(column="Subtotal", value="12,50"),
+    )  # 3 quoted
     unquoted = _line(rows[2]).replace(",2.25,0.05,", ",12,50,0.05,")
     assert unquoted.count(",") == _line(rows[2]).count(",") + 1
     add(unquoted, reason=TOO_MANY.format(n=27))  # 4: unquoted, so one value too many
-    add(_line(rows[3], UnitPrice="N/A"), column="UnitPrice", reason=NOT_A_NUMBER.format(column="UnitPrice", value="N/A"))  # 5
-    add(_line(rows[4], TotalForCustomer="1,234.50"), column="TotalForCustomer",
-        reason=NOT_A_NUMBER.format(column="TotalForCustomer", value="1,234.50"))  # 6
-    add(_line(rows[5], ChargeEndDate="N/A"), column="ChargeEndDate", reason=NOT_A_DATE.format(column="ChargeEndDate", value="N/A"))  # 7
+    add(
+        _line(rows[3], UnitPrice="N/A"), column="UnitPrice", reason=NOT_A_NUMBER.format(column="UnitPrice", value="N/A")
+    )  # 5
+    add(
+        _line(rows[4], TotalForCustomer="1,234.50"),
+        column="TotalForCustomer",
+        reason=NOT_A_NUMBER.format(column="TotalForCustomer", value="1,234.50"),
+    )  # 6
+    add(
+        _line(rows[5], ChargeEndDate="N/A"),
+        column="ChargeEndDate",
+        reason=NOT_A_DATE.format(column="ChargeEndDate", value="N/A"),
+    )  # 7
     lines.append("\r\n")  # 8: a blank line is no record
     add(_line(rows[6]), rows[6])  # 9
-    add(_line(rows[7], ChargeStartDate="2026-10-1st"), column="ChargeStartDate",
-        reason=NOT_A_DATE.format(column="ChargeStartDate", value="2026-10-1st"))  # 10
-    add(_line(rows[8], ChargeStartDate="31/10/2026"), column="ChargeStartDate",
-        reason=NOT_A_DATE.format(column="ChargeStartDate", value="31/10/2026"))  # 11
+    add(
+        _line(rows[7], ChargeStartDate="2026-10-1st"),
+        column="ChargeStartDate",
+        reason=NOT_A_DATE.format(column="ChargeStartDate", value="2026-10-1st"),
+    )  # 10
+    add(
+        _line(rows[8], ChargeStartDate="31/10/2026"),
+        column="ChargeStartDate",
+        reason=NOT_A_DATE.format(column="ChargeStartDate", value="31/10/2026"),
+    )  # 11
     add(_line(rows[9], CustomerId=""), column="CustomerId", reason="CustomerId is empty")  # 12
     add(csv_line([rows[10][name] for name in LICENSE_HEADER[:-2]]), reason=TOO_FEW.format(n=27))  # 13
-    add(_line(rows[11], Quantity="seven"), column="Quantity",
-        reason="Quantity is 'seven', which is not a whole number " + CAST_HINT)  # 14
-    add(_line(rows[12], UnitPrice="N/A", Subtotal="12,50"), column="UnitPrice",
-        reason=NOT_A_NUMBER.format(column="UnitPrice", value="N/A") + "; " + NOT_A_NUMBER.format(column="Subtotal", value="12,50"))  # 15
+    add(
+        _line(rows[11], Quantity="seven"),
+        column="Quantity",
+        reason="Quantity is 'seven', which is not a whole number " + CAST_HINT,
+    )  # 14
+    add(
+        _line(rows[12], UnitPrice="N/A", Subtotal="12,50"),
+        column="UnitPrice",
+        reason=NOT_A_NUMBER.format(column="UnitPrice", value="N/A")
+        + "; "
+        + NOT_A_NUMBER.format(column="Subtotal", value="12,50"),
+    )  # 15
     add(_line(rows[13]), rows[13])  # 16
     cut = _line(rows[14])[:140]  # 17: the download stopped mid-line
     add(cut, reason=TOO_FEW.format(n=27))
@@ -128,7 +179,9 @@ def test_bad_lines_are_rejected_with_file_line_column_reason_and_raw_line(broken
     load(data_dir)
 
     assert rejected(data_dir) == [("Recon.csv", line, column, reason, raw) for line, column, reason, raw in bad]
-    assert query(data_dir, "SELECT DISTINCT file_kind, billing_period::VARCHAR FROM raw.rejected_rows") == [("license_recon", "2026-10-01")]
+    assert query(data_dir, "SELECT DISTINCT file_kind, billing_period::VARCHAR FROM raw.rejected_rows") == [
+        ("license_recon", "2026-10-01")
+    ]
     loaded = raw_rows(data_dir, "raw.license_recon")
     assert [(r["source_line"], r["customer_id"]) for r in loaded] == [(line, row["CustomerId"]) for line, row in good]
     assert sum(r["subtotal"] for r in loaded) == sum(Decimal(row["Subtotal"]) for _, row in good)
@@ -139,7 +192,11 @@ def test_nothing_is_dropped_rows_read_is_loaded_plus_rejected(broken_license_fil
     load(data_dir)
 
     entry = manifest(data_dir)["Recon.csv"]
-    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_rejected"]) == (len(good) + len(bad), len(good), len(bad))
+    assert (entry["rows_read"], entry["rows_loaded"], entry["rows_rejected"]) == (
+        len(good) + len(bad),
+        len(good),
+        len(bad),
+    )
     assert entry["rows_read"] == 15  # the 16 lines after the header, less the blank one
     assert len(raw_rows(data_dir, "raw.license_recon")) == entry["rows_loaded"]
     assert len(rejected(data_dir)) == entry["rows_rejected"]
@@ -264,7 +321,9 @@ def test_lines_after_values_holding_line_breaks_keep_their_numbers(tmp_path):
 
     load(tmp_path)
 
-    assert [(line, reason) for _, line, _, reason, _ in rejected(tmp_path)] == [(6, TOO_FEW.format(n=len(LICENSE_HEADER)))]
+    assert [(line, reason) for _, line, _, reason, _ in rejected(tmp_path)] == [
+        (6, TOO_FEW.format(n=len(LICENSE_HEADER)))
+    ]
     loaded = raw_rows(tmp_path, "raw.license_recon")
     assert [(r["customer_id"], r["source_line"]) for r in loaded] == [("c-0", 2), ("c-1", 3), ("c-3", 7), ("c-4", 9)]
     assert manifest(tmp_path)["l.csv"]["rows_read"] == 5

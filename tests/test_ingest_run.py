@@ -14,7 +14,6 @@ from collections import defaultdict
 from decimal import Decimal
 
 import pytest
-
 from corpus import (
     PERIOD,
     generate_month,
@@ -51,7 +50,9 @@ def ugly_month(tmp_path_factory):
     for (kind, currency), landed in files.items():
         if kind == "invoice_summary":
             continue
-        source, amount, tax = ("license", "Subtotal", "Tax") if kind == "license_recon" else ("usage", "PretaxCharges", "TaxAmount")
+        source, amount, tax = (
+            ("license", "Subtotal", "Tax") if kind == "license_recon" else ("usage", "PretaxCharges", "TaxAmount")
+        )
         for row in landed.rows:
             costs[(row["CustomerId"], row["Currency"])][source] += Decimal(row[amount])
             invoices[invoice_of[currency]][source] += Decimal(row[amount])
@@ -63,18 +64,36 @@ def ugly_month(tmp_path_factory):
     order = list(reversed(eur_license.header))
     order.insert(5, "Internal Notes")
     spelled = {name: name.upper() if len(name) % 2 else name.lower() for name in order}
-    spelled.update({"CustomerId": "CustomerID", "MpnId": "MPNID", "OrderId": "OrderID", "Internal Notes": "Internal Notes"})
+    spelled.update(
+        {"CustomerId": "CustomerID", "MpnId": "MPNID", "OrderId": "OrderID", "Internal Notes": "Internal Notes"}
+    )
     rows = [dict(row, **{"Internal Notes": f"checked, ok; #{n}"}) for n, row in enumerate(eur_license.rows)]
     write_csv(month / "Recon export (1).csv", order, rows, written_header=[spelled[n] for n in order])
 
     usd_license = files[("license_recon", "USD")]
-    write_csv(month / "download", usd_license.header, usd_license.rows, written_header=[_camel(n) for n in usd_license.header],
-              encoding="cp1252", bom=False)
+    write_csv(
+        month / "download",
+        usd_license.header,
+        usd_license.rows,
+        written_header=[_camel(n) for n in usd_license.header],
+        encoding="cp1252",
+        bom=False,
+    )
 
     eur_usage = files[("usage_recon", "EUR")]
-    aliases = {"ResourceGuid": "ResourceGUID", "Unit": "UnitOfMeasure", "MpnId": "MPN ID", "ResellerMpnId": "Tier2MpnId"}
-    write_csv(month / "2026-10 usage.CSV", eur_usage.header, eur_usage.rows,
-              written_header=[aliases.get(n, n) for n in eur_usage.header], quoting=csv.QUOTE_ALL)
+    aliases = {
+        "ResourceGuid": "ResourceGUID",
+        "Unit": "UnitOfMeasure",
+        "MpnId": "MPN ID",
+        "ResellerMpnId": "Tier2MpnId",
+    }
+    write_csv(
+        month / "2026-10 usage.CSV",
+        eur_usage.header,
+        eur_usage.rows,
+        written_header=[aliases.get(n, n) for n in eur_usage.header],
+        quoting=csv.QUOTE_ALL,
+    )
 
     usd_usage = files[("usage_recon", "USD")]
     write_csv(month / "Unicode text.txt", usd_usage.header, usd_usage.rows, encoding="utf-16", delimiter="\t")
@@ -150,7 +169,8 @@ def test_every_invoice_matches_to_the_cent(ugly_month, first_run):
         [MONTH],
     )
     assert {r[0]: (r[1], r[2], r[3], r[4], r[5]) for r in rows} == {
-        number: (sums["license"], sums["usage"], sums["tax"], Decimal(0), "matched") for number, sums in invoices.items()
+        number: (sums["license"], sums["usage"], sums["tax"], Decimal(0), "matched")
+        for number, sums in invoices.items()
     }
 
 

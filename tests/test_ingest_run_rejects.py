@@ -7,7 +7,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-
 from corpus import (
     PERIOD,
     csv_text,
@@ -50,32 +49,52 @@ def damaged_run(tmp_path_factory):
     write_text(license_file.path, "\r\n".join(lines[:-2]) + "\r\n" + cut)
 
     code, output = run_month(data_dir)
-    return data_dir, code, output, {
-        "usage": (usage.path.name, position + 2, usage_raw, lost_usage, summary["USD"]),
-        "comma_amount": damaged["PretaxCharges"],
-        "license": (license_file.path.name, len(license_file.rows) + 1, cut, lost_license, summary["EUR"]),
-        "rows": {usage.path.name: len(usage.rows), license_file.path.name: len(license_file.rows)},
-    }
+    return (
+        data_dir,
+        code,
+        output,
+        {
+            "usage": (usage.path.name, position + 2, usage_raw, lost_usage, summary["USD"]),
+            "comma_amount": damaged["PretaxCharges"],
+            "license": (license_file.path.name, len(license_file.rows) + 1, cut, lost_license, summary["EUR"]),
+            "rows": {usage.path.name: len(usage.rows), license_file.path.name: len(license_file.rows)},
+        },
+    )
 
 
 def test_both_bad_lines_are_in_rejected_rows_with_line_column_and_reason(damaged_run):
     data_dir, _, _, expected = damaged_run
     usage_file, usage_line, usage_raw, _, _ = expected["usage"]
     license_file, license_line, cut, _, _ = expected["license"]
-    assert sorted(rejected(data_dir)) == sorted([
-        (usage_file, usage_line, "PretaxCharges",
-         f"PretaxCharges is '{expected['comma_amount']}', which is not a number (use a point for decimals and no thousands separators)",
-         usage_raw),
-        (license_file, license_line, None,
-         "the line has fewer values than the 27 columns of the header (the line is cut off)", cut),
-    ])
+    assert sorted(rejected(data_dir)) == sorted(
+        [
+            (
+                usage_file,
+                usage_line,
+                "PretaxCharges",
+                f"PretaxCharges is '{expected['comma_amount']}', which is not a number (use a point for decimals and no thousands separators)",
+                usage_raw,
+            ),
+            (
+                license_file,
+                license_line,
+                None,
+                "the line has fewer values than the 27 columns of the header (the line is cut off)",
+                cut,
+            ),
+        ]
+    )
 
 
 def test_rows_read_are_loaded_or_rejected_per_file(damaged_run):
     data_dir, _, _, expected = damaged_run
     files = manifest(data_dir)
     for name, written in expected["rows"].items():
-        assert (files[name]["rows_read"], files[name]["rows_loaded"], files[name]["rows_rejected"]) == (written, written - 1, 1)
+        assert (files[name]["rows_read"], files[name]["rows_loaded"], files[name]["rows_rejected"]) == (
+            written,
+            written - 1,
+            1,
+        )
 
 
 def test_the_month_fails_its_reconciliation_saying_why(damaged_run):
@@ -84,7 +103,9 @@ def test_the_month_fails_its_reconciliation_saying_why(damaged_run):
     failed = output.split("FAILED:", 1)[1]
     for key in ("usage", "license"):
         _, _, _, (pretax, tax), printed = expected[key]
-        invoice_pretax = Decimal(printed["LicenseCharges"]) + Decimal(printed["UsageCharges"]) + Decimal(printed["OtherCharges"])
+        invoice_pretax = (
+            Decimal(printed["LicenseCharges"]) + Decimal(printed["UsageCharges"]) + Decimal(printed["OtherCharges"])
+        )
         assert (
             f"Invoice {printed['InvoiceNumber']} ({printed['Currency']}) does not reconcile: files pre-tax "
             f"{invoice_pretax - pretax:,.2f} vs invoice {invoice_pretax:,.2f}, difference {-pretax:,.2f}, tax difference {-tax:,.2f}"
@@ -97,4 +118,6 @@ def test_the_month_fails_its_reconciliation_saying_why(damaged_run):
         assert f"{name} line {line}: " in failed
     statuses = dict(query(data_dir, "SELECT invoice_number, status FROM marts.invoice_reconciliation"))
     assert statuses == {expected[k][4]["InvoiceNumber"]: "mismatch" for k in ("usage", "license")}
-    assert not (data_dir / "exports" / PERIOD / "invoices").exists(), "no customer invoices for a month that does not reconcile"
+    assert not (data_dir / "exports" / PERIOD / "invoices").exists(), (
+        "no customer invoices for a month that does not reconcile"
+    )

@@ -27,7 +27,14 @@ from tests.invoice_warehouse import PERIOD, Customer, build_warehouse, write_con
 REVERSE_CHARGE_EN = "Reverse charge: VAT to be accounted for by the recipient, Article 196 Directive 2006/112/EC"
 EXEMPTION = "Exonération de TVA, article 262 ter I du CGI"
 SEATS = ("Microsoft 365 Business Premium", "sub-1", "2026-10-01", "2026-10-31", "33", "726.00")  # 22.00 a seat
-PRORATED = ("Microsoft 365 Business Premium", "sub-1", "2026-10-16", "2026-10-31", "4", "45.16")  # 11.29 a seat, half a month
+PRORATED = (
+    "Microsoft 365 Business Premium",
+    "sub-1",
+    "2026-10-16",
+    "2026-10-31",
+    "4",
+    "45.16",
+)  # 11.29 a seat, half a month
 ANNUAL = ("Visio Plan 2", "sub-2", "2026-10-01", "2027-09-30", "2", "360.00")
 
 DOMESTIC = Customer("0a1b2c3d-0000-4000-8000-000000000001", "Société Dupont, SA", vat_rate="0.20", language="fr",
@@ -39,7 +46,13 @@ EXEMPT = Customer("0a1b2c3d-0000-4000-8000-000000000003", "Château Léoville SA
 OUTSIDE = Customer("0a1b2c3d-0000-4000-8000-000000000004", "Nguyễn Trading <script>alert(1)</script>", currency="USD", country="US",
                    tax_treatment="outside_scope", city="Łódź Ærøskøbing", charges=[("=HYPERLINK(\"x\") Visio", "", "2026-10-01", "2026-10-31", "1", "15.00")])  # fmt: skip
 MISSING = Customer("0a1b2c3d-0000-4000-8000-000000000005", "Not Configured Ltd", in_config=False, charges=[SEATS])
-INCOMPLETE = Customer("0a1b2c3d-0000-4000-8000-000000000006", "No VAT Id GmbH", country="DE", tax_treatment="reverse_charge", charges=[SEATS])
+INCOMPLETE = Customer(
+    "0a1b2c3d-0000-4000-8000-000000000006",
+    "No VAT Id GmbH",
+    country="DE",
+    tax_treatment="reverse_charge",
+    charges=[SEATS],
+)
 CUSTOMERS = [DOMESTIC, REVERSE, EXEMPT, OUTSIDE, MISSING, INCOMPLETE]
 
 
@@ -81,7 +94,9 @@ def _html_text(html: str) -> str:
 def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "invoice.pdf"
     path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
 
 
 def _glyphs(text: str) -> Counter:
@@ -103,14 +118,18 @@ def test_each_tax_treatment_gets_its_vat_and_wording(month_data):
     for customer, (rate, wording) in cases.items():
         invoice = _customer(month, customer).invoices[0]
         assert invoice.customer_tax == expected[customer.customer_id]["customer_tax"]
-        assert [(vat.rate, vat.tax) for vat in invoice.vat_totals(_customer(month, customer).buyer)] == [(rate, invoice.customer_tax)]
+        assert [(vat.rate, vat.tax) for vat in invoice.vat_totals(_customer(month, customer).buyer)] == [
+            (rate, invoice.customer_tax)
+        ]
         html = render_html(month, _customer(month, customer))
         if wording:
             assert wording in html.replace("&#39;", "'").replace("&amp;", "&")
         else:
             assert "Autoliquidation" not in html and "Article 196" not in html
     # 20 % of the domestic customer's charges and services, at the cent
-    assert _customer(month, DOMESTIC).invoices[0].customer_tax == Decimal("340.23")  # (726 + 45.16 + 360 + 570) * 0.20 = 340.232
+    assert _customer(month, DOMESTIC).invoices[0].customer_tax == Decimal(
+        "340.23"
+    )  # (726 + 45.16 + 360 + 570) * 0.20 = 340.232
 
 
 def test_a_french_customer_gets_a_french_invoice_with_french_numbers(month_data):
@@ -119,7 +138,15 @@ def test_a_french_customer_gets_a_french_invoice_with_french_numbers(month_data)
 
     html = render_html(month, _customer(month, DOMESTIC))
     assert 'lang="fr"' in html
-    for french in ("Facture", "Facturé à", "Total HT", "Désignation", "octobre 2026", "au prorata", "engagement annuel"):
+    for french in (
+        "Facture",
+        "Facturé à",
+        "Total HT",
+        "Désignation",
+        "octobre 2026",
+        "au prorata",
+        "engagement annuel",
+    ):
         assert french in html
     assert "22,00" in html  # the real unit price of the full-month seats, with a decimal comma
     assert "Invoice number" not in html and "Bill to" not in html
@@ -143,7 +170,12 @@ def test_a_customer_missing_from_the_config_blocks_only_their_own_invoice(month_
     assert set(blocked) == {MISSING.customer_id, INCOMPLETE.customer_id}
     assert "not in customers.csv" in blocked[MISSING.customer_id]
     assert "vat_id is blank" in blocked[INCOMPLETE.customer_id]
-    assert {c.customer_id for c in month.customers} == {DOMESTIC.customer_id, REVERSE.customer_id, EXEMPT.customer_id, OUTSIDE.customer_id}
+    assert {c.customer_id for c in month.customers} == {
+        DOMESTIC.customer_id,
+        REVERSE.customer_id,
+        EXEMPT.customer_id,
+        OUTSIDE.customer_id,
+    }
 
 
 def test_pdf_text_equals_html_text_for_hostile_and_non_latin_names(month_data, tmp_path):
@@ -155,7 +187,9 @@ def test_pdf_text_equals_html_text_for_hostile_and_non_latin_names(month_data, t
         html_text = _html_text(render_html(month, invoice))
         pdf_text = _pdf_text(render_pdf(month, invoice), tmp_path)
         html_glyphs, pdf_glyphs = _glyphs(html_text), _glyphs(pdf_text)
-        assert pdf_glyphs == html_glyphs, f"{customer.name}: only in HTML {html_glyphs - pdf_glyphs}, only in PDF {pdf_glyphs - html_glyphs}"
+        assert pdf_glyphs == html_glyphs, (
+            f"{customer.name}: only in HTML {html_glyphs - pdf_glyphs}, only in PDF {pdf_glyphs - html_glyphs}"
+        )
         squeezed = re.sub(r"\s", "", pdf_text)
         assert re.sub(r"\s", "", customer.name) in squeezed and re.sub(r"\s", "", customer.city) in squeezed
     html = render_html(month, _customer(month, OUTSIDE))
@@ -183,14 +217,20 @@ def test_numbers_are_sequential_across_months_and_reruns_and_issued_files_never_
 
     # The next month continues the series where the last one stopped.
     with duckdb.connect(str(paths.warehouse)) as con:
-        con.execute("UPDATE marts.customer_monthly SET billing_period = '2026-11-01' WHERE billing_period = '2026-10-01'")
+        con.execute(
+            "UPDATE marts.customer_monthly SET billing_period = '2026-11-01' WHERE billing_period = '2026-10-01'"
+        )
         con.execute("UPDATE marts.fct_charges SET billing_period = '2026-11-01'")
         con.execute("UPDATE marts.service_charges_monthly SET billing_period = '2026-11-01'")
     november = issue_month(paths, "2026-11", date(2026, 12, 5))
     assert november.issued == ("FA-000005", "FA-000006", "FA-000007", "FA-000008")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        sequences = [row[0] for row in con.execute("SELECT sequence FROM billing.issued_invoices ORDER BY sequence").fetchall()]
-        due = con.execute("SELECT DISTINCT due_date FROM billing.issued_invoices WHERE billing_period = '2026-10-01'").fetchall()
+        sequences = [
+            row[0] for row in con.execute("SELECT sequence FROM billing.issued_invoices ORDER BY sequence").fetchall()
+        ]
+        due = con.execute(
+            "SELECT DISTINCT due_date FROM billing.issued_invoices WHERE billing_period = '2026-10-01'"
+        ).fetchall()
     assert sequences == list(range(1, 9))
     assert due == [(date(2026, 12, 5),)]  # 5 November + the sample's 30 days
 

@@ -76,13 +76,17 @@ def _dicts(path: Path) -> list[dict[str, str]]:
 def test_every_invoiced_customer_has_csv_html_and_pdf_named_by_id(exported):
     paths, _, result = exported
     invoices = paths.exports(PERIOD) / "invoices"
-    assert sorted(p.name for p in invoices.iterdir()) == sorted(f"{c.customer_id}.{kind}" for c in INVOICED for kind in ("csv", "html", "pdf"))
+    assert sorted(p.name for p in invoices.iterdir()) == sorted(
+        f"{c.customer_id}.{kind}" for c in INVOICED for kind in ("csv", "html", "pdf")
+    )
     assert result.customers == len(INVOICED) and result.invoices == len(INVOICED)
     for customer in INVOICED:
         assert (invoices / f"{customer.customer_id}.pdf").read_bytes().startswith(b"%PDF")
         assert (invoices / f"{customer.customer_id}.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert not list(paths.exports(PERIOD).parent.glob(".staging-*")), "staging folder left behind"
-    assert not list(invoices.glob("*index*")), "the billing team's index (cost, margin) is not among the customers' files"
+    assert not list(invoices.glob("*index*")), (
+        "the billing team's index (cost, margin) is not among the customers' files"
+    )
 
 
 class _Collector(HTMLParser):
@@ -102,7 +106,9 @@ class _Collector(HTMLParser):
 
 def test_script_name_renders_as_text(exported):
     paths, _, _ = exported
-    page = (paths.exports(PERIOD) / "invoices" / "0a1b2c3d-0000-4000-8000-000000000001.html").read_text(encoding="utf-8")
+    page = (paths.exports(PERIOD) / "invoices" / "0a1b2c3d-0000-4000-8000-000000000001.html").read_text(
+        encoding="utf-8"
+    )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<script" not in page and "<img" not in page
     parsed = _Collector()
@@ -119,10 +125,17 @@ def test_accents_survive_in_html_and_the_pdf_embeds_its_fonts(exported):
     invoices = paths.exports(PERIOD) / "invoices"
     page = (invoices / "0a1b2c3d-0000-4000-8000-000000000006.html").read_text(encoding="utf-8")
     assert "Société Générale Łódź 東京 GmbH" in page and "Dynamics 365 – Ärzte “premium” € plan" in page
-    fonts = subprocess.run(["pdffonts", str(invoices / "0a1b2c3d-0000-4000-8000-000000000006.pdf")], check=True, capture_output=True, text=True).stdout
+    fonts = subprocess.run(
+        ["pdffonts", str(invoices / "0a1b2c3d-0000-4000-8000-000000000006.pdf")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     rows = [line.split() for line in fonts.splitlines()[2:]]
     assert rows and all("yes" == row[-5] for row in rows), f"every font embedded:\n{fonts}"
-    assert any("DejaVu" in row[0] for row in rows) and any("Droid" in row[0] for row in rows), f"Latin and CJK glyphs each from a font that has them:\n{fonts}"
+    assert any("DejaVu" in row[0] for row in rows) and any("Droid" in row[0] for row in rows), (
+        f"Latin and CJK glyphs each from a font that has them:\n{fonts}"
+    )
 
 
 def test_csv_cells_are_never_formulas(exported):
@@ -133,7 +146,9 @@ def test_csv_cells_are_never_formulas(exported):
         for row in _csv_rows(path):
             for cell in row:
                 assert not cell.startswith(("=", "+", "@", "\t", "\r")), f"{path.name}: {cell!r}"
-                assert not cell.startswith("-") or is_inert_csv_cell(cell), f"{path.name}: {cell!r} is not a plain number"
+                assert not cell.startswith("-") or is_inert_csv_cell(cell), (
+                    f"{path.name}: {cell!r} is not a plain number"
+                )
     names = {row["customer_id"]: row["customer_name"] for row in _dicts(month_dir / INDEX_FILE)}
     assert names["0a1b2c3d-0000-4000-8000-000000000002"] == "'" + FORMULA
     assert names["0a1b2c3d-0000-4000-8000-000000000003"] == "'+1"
@@ -141,8 +156,14 @@ def test_csv_cells_are_never_formulas(exported):
     assert names["0a1b2c3d-0000-4000-8000-000000000005"] == "'@SUM(A1:A9)"
     lines = _dicts(month_dir / "invoices" / "0a1b2c3d-0000-4000-8000-000000000002.csv")
     assert lines[0]["billing_name"] == "'" + FORMULA and lines[0]["description"] == "'=cmd|' /C calc'!A0"
-    credit = next(row for row in _dicts(month_dir / "invoices" / "0a1b2c3d-0000-4000-8000-000000000003.csv") if row["amount"].startswith("-"))
-    assert (credit["quantity"], credit["unit_price"], credit["amount"]) == ("-1", "15.00", "-15.00"), "a credit at the price charged"
+    credit = next(
+        row
+        for row in _dicts(month_dir / "invoices" / "0a1b2c3d-0000-4000-8000-000000000003.csv")
+        if row["amount"].startswith("-")
+    )
+    assert (credit["quantity"], credit["unit_price"], credit["amount"]) == ("-1", "15.00", "-15.00"), (
+        "a credit at the price charged"
+    )
 
 
 def test_csv_lines_sum_to_customer_monthly(exported):
@@ -165,8 +186,13 @@ def test_index_lists_every_invoice_with_totals_and_the_customers_not_invoiced(ex
             assert Decimal(row[column]) == expected[row["customer_id"]][column], (row["customer_id"], column)
         assert all(row[kind + "_file"] == f"invoices/{row['customer_id']}.{kind}" for kind in ("csv", "html", "pdf"))
     (blocked,) = [row for row in index if row["status"] == "blocked"]
-    assert blocked["customer_id"] == "0a1b2c3d-0000-4000-8000-000000000007" and "not in customers.csv" in blocked["blocked_reason"]
-    assert result.totals["EUR"]["billed_total"] == sum(expected[c.customer_id]["billed_total"] for c in INVOICED if c.currency == "EUR")
+    assert (
+        blocked["customer_id"] == "0a1b2c3d-0000-4000-8000-000000000007"
+        and "not in customers.csv" in blocked["blocked_reason"]
+    )
+    assert result.totals["EUR"]["billed_total"] == sum(
+        expected[c.customer_id]["billed_total"] for c in INVOICED if c.currency == "EUR"
+    )
 
 
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2-exchange", "two-renames"])
@@ -184,7 +210,9 @@ def test_rerun_replaces_the_drafts_and_is_identical(tmp_path, monkeypatch, excha
     assert "dropped-customer.pdf" not in first
     assert (month_dir / "reconciliation_report.html").read_text() == "someone else's file"
     write_month(month, paths)
-    assert {p.name: p.read_bytes() for p in (month_dir / "invoices").iterdir()} == first, "a re-run writes identical files"
+    assert {p.name: p.read_bytes() for p in (month_dir / "invoices").iterdir()} == first, (
+        "a re-run writes identical files"
+    )
 
 
 def test_worker_processes_render_the_same_documents(tmp_path):
@@ -198,7 +226,9 @@ def test_worker_processes_render_the_same_documents(tmp_path):
 def test_lines_that_do_not_add_up_write_nothing(tmp_path):
     paths, _ = _setup(tmp_path)
     with duckdb.connect(str(paths.warehouse)) as con:
-        con.execute("UPDATE marts.customer_monthly SET billed_pretax = billed_pretax + 0.01 WHERE customer_id LIKE '%0004'")
+        con.execute(
+            "UPDATE marts.customer_monthly SET billed_pretax = billed_pretax + 0.01 WHERE customer_id LIKE '%0004'"
+        )
     with pytest.raises(InvoiceDataError, match="000000000004.*lines add up to 250.00 but billed_pretax is 250.01"):
         _month(paths)
 
@@ -217,12 +247,16 @@ def test_dagster_asset_exports_the_partition_and_names_the_customer_not_invoiced
     paths, expected = _setup(tmp_path)
     # This warehouse holds only what invoices are made from; the gate is tested in test_gate.py.
     monkeypatch.setattr("pipelines.defs.exports.assets.require_month_passed", lambda *args: None)
-    result = dg.materialize([customer_invoices], partition_key=PERIOD, resources={"warehouse": Warehouse(data_dir=str(paths.root))})
+    result = dg.materialize(
+        [customer_invoices], partition_key=PERIOD, resources={"warehouse": Warehouse(data_dir=str(paths.root))}
+    )
     assert result.success
     metadata = result.asset_materializations_for_node("exports__customer_invoices")[0].metadata
     assert metadata["customers_exported"].value == len(INVOICED)
     assert metadata["files"].value == 3 * len(INVOICED) + 1
-    assert Decimal(metadata["billed_total_EUR"].value) == sum(expected[c.customer_id]["billed_total"] for c in INVOICED if c.currency == "EUR")
+    assert Decimal(metadata["billed_total_EUR"].value) == sum(
+        expected[c.customer_id]["billed_total"] for c in INVOICED if c.currency == "EUR"
+    )
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == BILLING_PROFILES_CHECK and not check.passed
     assert "Unknown To Config" in check.description and "0a1b2c3d-0000-4000-8000-000000000007" in check.description

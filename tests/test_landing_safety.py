@@ -40,8 +40,12 @@ def _license_month(data_dir: Path, rows=None) -> list[dict[str, str]]:
 
 
 def _manifest(data_dir: Path) -> dict[str, tuple]:
-    return {name: rest for name, *rest in query(
-        data_dir, "SELECT file_name, status, sha256, rows_loaded, note FROM raw.file_manifest ORDER BY file_name")}
+    return {
+        name: rest
+        for name, *rest in query(
+            data_dir, "SELECT file_name, status, sha256, rows_loaded, note FROM raw.file_manifest ORDER BY file_name"
+        )
+    }
 
 
 def test_a_link_to_the_password_file_is_never_read_nor_hashed(tmp_path):
@@ -63,7 +67,13 @@ def test_a_link_to_the_password_file_is_never_read_nor_hashed(tmp_path):
 def test_lock_and_temporary_files_and_folders_are_set_aside_and_said_so(tmp_path):
     _license_month(tmp_path)
     month = _month(tmp_path)
-    for name in ("~$D1_License.xlsx", ".~lock.D1_License.csv#", "export.tmp", "recon.csv.partial", "G01.csv.crdownload"):
+    for name in (
+        "~$D1_License.xlsx",
+        ".~lock.D1_License.csv#",
+        "export.tmp",
+        "recon.csv.partial",
+        "G01.csv.crdownload",
+    ):
         (month / name).write_bytes(b"\x00\x01 half a file \xff")
     (month / "old").mkdir()
     (month / "old" / "D1_License.csv").write_text("not read", encoding="utf-8")
@@ -84,10 +94,24 @@ def test_zip_and_gz_downloads_are_opened_and_each_csv_recognised_by_its_header(t
     month.mkdir(parents=True)
     with zipfile.ZipFile(month / "Reconciliation.zip", "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("a/../../D1_License.csv", "\ufeff" + csv_text(LICENSE_HEADER, eur))
-        archive.writestr("invoice_summary.csv", csv_text(
-            ("InvoiceNumber", "InvoiceDate", "BillingPeriodStart", "BillingPeriodEnd", "Currency",
-             "LicenseCharges", "UsageCharges", "OtherCharges", "Tax", "Total"),
-            [summary_row("D1", "EUR", eur), summary_row("D2", "USD", usd)]))
+        archive.writestr(
+            "invoice_summary.csv",
+            csv_text(
+                (
+                    "InvoiceNumber",
+                    "InvoiceDate",
+                    "BillingPeriodStart",
+                    "BillingPeriodEnd",
+                    "Currency",
+                    "LicenseCharges",
+                    "UsageCharges",
+                    "OtherCharges",
+                    "Tax",
+                    "Total",
+                ),
+                [summary_row("D1", "EUR", eur), summary_row("D2", "USD", usd)],
+            ),
+        )
     (month / "D2_License.csv.gz").write_bytes(gzip.compress(csv_text(LICENSE_HEADER, usd).encode("utf-8")))
     load(tmp_path)
     manifest = _manifest(tmp_path)
@@ -97,7 +121,9 @@ def test_zip_and_gz_downloads_are_opened_and_each_csv_recognised_by_its_header(t
     totals = dict(query(tmp_path, "SELECT currency, sum(subtotal) FROM raw.license_recon GROUP BY ALL"))
     assert totals == {"EUR": sum(Decimal(r["Subtotal"]) for r in eur), "USD": sum(Decimal(r["Subtotal"]) for r in usd)}
     assert query(tmp_path, "SELECT DISTINCT source_file FROM raw.license_recon ORDER BY 1") == [
-        ("D2_License.csv.gz",), ("Reconciliation.zip/a/../../D1_License.csv",)]
+        ("D2_License.csv.gz",),
+        ("Reconciliation.zip/a/../../D1_License.csv",),
+    ]
     scratch = [p for p in (tmp_path / ".scratch").rglob("*") if p.is_file()]
     assert scratch and all(p.resolve().is_relative_to(tmp_path.resolve()) for p in scratch)
 
@@ -123,7 +149,9 @@ def test_an_excel_workbook_is_refused_saying_what_to_download_instead(tmp_path):
 
 def test_a_semicolon_separated_partner_center_file_is_refused_with_a_sentence(tmp_path):
     rows = _license_month(tmp_path)
-    text = csv_text(LICENSE_HEADER, [{**row, "Subtotal": row["Subtotal"].replace(".", ",")} for row in rows], delimiter=";")
+    text = csv_text(
+        LICENSE_HEADER, [{**row, "Subtotal": row["Subtotal"].replace(".", ",")} for row in rows], delimiter=";"
+    )
     (_month(tmp_path) / "D1_License.csv").write_text(text, encoding="utf-8")
     with pytest.raises(IngestError) as refused:
         load(tmp_path)
@@ -132,14 +160,27 @@ def test_a_semicolon_separated_partner_center_file_is_refused_with_a_sentence(tm
 
 
 def test_a_legacy_file_saved_day_first_is_refused_not_loaded_as_wrong_months(tmp_path):
-    rows = [license_row(f"c{i}", "A", "1.00", "0.19", line=i, ChargeStartDate=f"{i}/10/2026 0:00",
-                        ChargeEndDate="31/10/2026 23:59", SubscriptionStartDate="8/11/2021", SubscriptionEndDate="7/11/2026")
-            for i in (1, 2)]
+    rows = [
+        license_row(
+            f"c{i}",
+            "A",
+            "1.00",
+            "0.19",
+            line=i,
+            ChargeStartDate=f"{i}/10/2026 0:00",
+            ChargeEndDate="31/10/2026 23:59",
+            SubscriptionStartDate="8/11/2021",
+            SubscriptionEndDate="7/11/2026",
+        )
+        for i in (1, 2)
+    ]
     _license_month(tmp_path, rows)
     with pytest.raises(IngestError) as refused:
         load(tmp_path)
     assert (refused.value.file_name, refused.value.line, refused.value.column) == ("D1_License.csv", 2, "ChargeEndDate")
-    assert not (tmp_path / "warehouse.duckdb").exists() or query(tmp_path, "SELECT count(*) FROM raw.license_recon") == [(0,)]
+    assert not (tmp_path / "warehouse.duckdb").exists() or query(
+        tmp_path, "SELECT count(*) FROM raw.license_recon"
+    ) == [(0,)]
 
 
 def test_an_unreadable_file_gets_a_sentence(tmp_path, monkeypatch):
@@ -170,7 +211,7 @@ def test_a_line_of_several_megabytes_is_a_rejected_line_and_rows_still_add_up(tm
     month = load(tmp_path)
     recon = next(f for f in month.files if f.name == "D1_License.csv")
     assert (recon.rows_read, recon.rows_loaded, recon.rows_rejected) == (3, 2, 1)
-    (line, reason, kept), = query(tmp_path, "SELECT line_number, reason, length(raw_line) FROM raw.rejected_rows")
+    ((line, reason, kept),) = query(tmp_path, "SELECT line_number, reason, length(raw_line) FROM raw.rejected_rows")
     assert line == 3 and reason.startswith("the line is longer than the 2,000,000 bytes") and kept <= 10_000
     assert query(tmp_path, "SELECT source_line FROM raw.license_recon ORDER BY 1") == [(2,), (4,)]
 
@@ -180,7 +221,10 @@ def test_nan_in_a_legacy_summary_is_a_sentence(tmp_path):
     write_summary(_month(tmp_path) / "invoice_summary.csv", [summary_row("D1", "EUR", rows) | {"Tax": "NaN"}])
     with pytest.raises(IngestError) as refused:
         load(tmp_path)
-    assert (refused.value.line, refused.value.column) == (2, "Tax") and "'NaN' is not an amount" in refused.value.message
+    assert (refused.value.line, refused.value.column) == (
+        2,
+        "Tax",
+    ) and "'NaN' is not an amount" in refused.value.message
 
 
 def _unpacked_files(data_dir: Path) -> list[Path]:

@@ -24,20 +24,89 @@ MICROSOFT_SAMPLE = FIXTURES / "nce_recon_microsoft_sample.csv"  # recon-formats.
 AZURE_PLAN_SAMPLE = FIXTURES / "nce_recon_azure_plan_sample.csv"  # §11.5, other required columns filled in
 
 NCE_HEADER: tuple[str, ...] = (
-    "PartnerId", "CustomerId", "CustomerName", "CustomerDomainName", "CustomerCountry", "InvoiceNumber", "MpnId",
-    "ResellerMpnId", "OrderId", "OrderDate", "ProductId", "SkuId", "AvailabilityId", "SkuName", "ProductName",
-    "ChargeType", "UnitPrice", "Quantity", "Subtotal", "TaxTotal", "Total", "Currency", "PriceAdjustmentDescription",
-    "PublisherName", "PublisherId", "SubscriptionDescription", "SubscriptionId", "ChargeStartDate", "ChargeEndDate",
-    "TermAndBillingCycle", "EffectiveUnitPrice", "UnitType", "AlternateId", "BillableQuantity", "BillingFrequency",
-    "PricingCurrency", "PCToBCExchangeRate", "PCToBCExchangeRateDate", "MeterDescription", "ReservationOrderId",
-    "CreditReasonCode", "SubscriptionStartDate", "SubscriptionEndDate", "ReferenceId", "ProductQualifiers", "PromotionId",
+    "PartnerId",
+    "CustomerId",
+    "CustomerName",
+    "CustomerDomainName",
+    "CustomerCountry",
+    "InvoiceNumber",
+    "MpnId",
+    "ResellerMpnId",
+    "OrderId",
+    "OrderDate",
+    "ProductId",
+    "SkuId",
+    "AvailabilityId",
+    "SkuName",
+    "ProductName",
+    "ChargeType",
+    "UnitPrice",
+    "Quantity",
+    "Subtotal",
+    "TaxTotal",
+    "Total",
+    "Currency",
+    "PriceAdjustmentDescription",
+    "PublisherName",
+    "PublisherId",
+    "SubscriptionDescription",
+    "SubscriptionId",
+    "ChargeStartDate",
+    "ChargeEndDate",
+    "TermAndBillingCycle",
+    "EffectiveUnitPrice",
+    "UnitType",
+    "AlternateId",
+    "BillableQuantity",
+    "BillingFrequency",
+    "PricingCurrency",
+    "PCToBCExchangeRate",
+    "PCToBCExchangeRateDate",
+    "MeterDescription",
+    "ReservationOrderId",
+    "CreditReasonCode",
+    "SubscriptionStartDate",
+    "SubscriptionEndDate",
+    "ReferenceId",
+    "ProductQualifiers",
+    "PromotionId",
 )
 # The Aug-2023 rename: first letter lower-cased, Total -> totalForCustomer, ResellerMpnId -> resellerMpnId.
-RENAMED = {"Total": "totalForCustomer", "PCToBCExchangeRate": "pcToBCExchangeRate", "PCToBCExchangeRateDate": "pcToBCExchangeRateDate"}
-NCE_SUMMARY_HEADER = ("InvoiceNumber", "InvoiceDate", "BillingPeriodStart", "BillingPeriodEnd", "Currency",
-                      "Charges", "Credits", "Subtotal", "Tax", "Total")
-NUMBERS = {"UnitPrice", "Quantity", "Subtotal", "TaxTotal", "Total", "EffectiveUnitPrice", "BillableQuantity", "PCToBCExchangeRate"}
-DATES = {"OrderDate", "ChargeStartDate", "ChargeEndDate", "PCToBCExchangeRateDate", "SubscriptionStartDate", "SubscriptionEndDate"}
+RENAMED = {
+    "Total": "totalForCustomer",
+    "PCToBCExchangeRate": "pcToBCExchangeRate",
+    "PCToBCExchangeRateDate": "pcToBCExchangeRateDate",
+}
+NCE_SUMMARY_HEADER = (
+    "InvoiceNumber",
+    "InvoiceDate",
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "Currency",
+    "Charges",
+    "Credits",
+    "Subtotal",
+    "Tax",
+    "Total",
+)
+NUMBERS = {
+    "UnitPrice",
+    "Quantity",
+    "Subtotal",
+    "TaxTotal",
+    "Total",
+    "EffectiveUnitPrice",
+    "BillableQuantity",
+    "PCToBCExchangeRate",
+}
+DATES = {
+    "OrderDate",
+    "ChargeStartDate",
+    "ChargeEndDate",
+    "PCToBCExchangeRateDate",
+    "SubscriptionStartDate",
+    "SubscriptionEndDate",
+}
 JSON_FIELDS = {"PriceAdjustmentDescription", "ProductQualifiers"}
 PERIOD = "2026-10"
 
@@ -51,7 +120,9 @@ def snake(name: str) -> str:
     special = {"PCToBCExchangeRate": "pc_to_bc_exchange_rate", "PCToBCExchangeRateDate": "pc_to_bc_exchange_rate_date"}
     if name in special:
         return special[name]
-    out = "".join("_" + c.lower() if c.isupper() and i and not name[i - 1].isupper() else c.lower() for i, c in enumerate(name))
+    out = "".join(
+        "_" + c.lower() if c.isupper() and i and not name[i - 1].isupper() else c.lower() for i, c in enumerate(name)
+    )
     return out
 
 
@@ -80,36 +151,92 @@ def expected_value(name: str, text: str):
     return text
 
 
-def nce_row(customer_id: str, subtotal: str, *, invoice: str = "G000000001", currency: str = "EUR", line: int = 1, **overrides: str) -> dict[str, str]:
+def nce_row(
+    customer_id: str,
+    subtotal: str,
+    *,
+    invoice: str = "G000000001",
+    currency: str = "EUR",
+    line: int = 1,
+    **overrides: str,
+) -> dict[str, str]:
     row = {
-        "PartnerId": "8caf98cd-1cd5-4245-9e91-042cd814c25d", "CustomerId": customer_id, "CustomerName": "Société Dupont, SA",
-        "CustomerDomainName": "dupont.onmicrosoft.com", "CustomerCountry": "FR", "InvoiceNumber": invoice, "MpnId": "7116754",
-        "ResellerMpnId": "0", "OrderId": f"0ET2{line:08d}", "OrderDate": "10/1/2026", "ProductId": "CFQ7TTC0LH18",
-        "SkuId": "0001", "AvailabilityId": "CFQ7TTC0KDLJ", "SkuName": "Microsoft 365 Business Basic",
-        "ProductName": "Microsoft 365 Business Basic", "ChargeType": "cycleCharge", "UnitPrice": subtotal, "Quantity": "1",
-        "Subtotal": subtotal, "TaxTotal": "0", "Total": subtotal, "Currency": currency,
-        "PriceAdjustmentDescription": "[]", "PublisherName": "Microsoft Corporation", "PublisherId": "",
-        "SubscriptionDescription": "Microsoft 365 Business Basic", "SubscriptionId": f"9d7d1f3d-c8de-461c-db6d-{line:012d}",
-        "ChargeStartDate": "10/1/2026", "ChargeEndDate": "10/31/2026",
-        "TermAndBillingCycle": "One-Month commitment for monthly billing", "EffectiveUnitPrice": subtotal, "UnitType": "",
-        "AlternateId": f"alt{line}", "BillableQuantity": "1", "BillingFrequency": "Monthly", "PricingCurrency": currency,
-        "PCToBCExchangeRate": "1", "PCToBCExchangeRateDate": "9/28/2026", "MeterDescription": "", "ReservationOrderId": "",
-        "CreditReasonCode": "", "SubscriptionStartDate": "1/1/2026", "SubscriptionEndDate": "12/31/2026",
-        "ReferenceId": "", "ProductQualifiers": "[]", "PromotionId": "",
+        "PartnerId": "8caf98cd-1cd5-4245-9e91-042cd814c25d",
+        "CustomerId": customer_id,
+        "CustomerName": "Société Dupont, SA",
+        "CustomerDomainName": "dupont.onmicrosoft.com",
+        "CustomerCountry": "FR",
+        "InvoiceNumber": invoice,
+        "MpnId": "7116754",
+        "ResellerMpnId": "0",
+        "OrderId": f"0ET2{line:08d}",
+        "OrderDate": "10/1/2026",
+        "ProductId": "CFQ7TTC0LH18",
+        "SkuId": "0001",
+        "AvailabilityId": "CFQ7TTC0KDLJ",
+        "SkuName": "Microsoft 365 Business Basic",
+        "ProductName": "Microsoft 365 Business Basic",
+        "ChargeType": "cycleCharge",
+        "UnitPrice": subtotal,
+        "Quantity": "1",
+        "Subtotal": subtotal,
+        "TaxTotal": "0",
+        "Total": subtotal,
+        "Currency": currency,
+        "PriceAdjustmentDescription": "[]",
+        "PublisherName": "Microsoft Corporation",
+        "PublisherId": "",
+        "SubscriptionDescription": "Microsoft 365 Business Basic",
+        "SubscriptionId": f"9d7d1f3d-c8de-461c-db6d-{line:012d}",
+        "ChargeStartDate": "10/1/2026",
+        "ChargeEndDate": "10/31/2026",
+        "TermAndBillingCycle": "One-Month commitment for monthly billing",
+        "EffectiveUnitPrice": subtotal,
+        "UnitType": "",
+        "AlternateId": f"alt{line}",
+        "BillableQuantity": "1",
+        "BillingFrequency": "Monthly",
+        "PricingCurrency": currency,
+        "PCToBCExchangeRate": "1",
+        "PCToBCExchangeRateDate": "9/28/2026",
+        "MeterDescription": "",
+        "ReservationOrderId": "",
+        "CreditReasonCode": "",
+        "SubscriptionStartDate": "1/1/2026",
+        "SubscriptionEndDate": "12/31/2026",
+        "ReferenceId": "",
+        "ProductQualifiers": "[]",
+        "PromotionId": "",
     }
     row.update(overrides)
     return row
 
 
-def nce_summary(rows: list[dict[str, str]], *, number: str = "G000000001", currency: str = "EUR", start="2026-10-01",
-                end="2026-10-31", tax: str = "0.00") -> dict[str, str]:
+def nce_summary(
+    rows: list[dict[str, str]],
+    *,
+    number: str = "G000000001",
+    currency: str = "EUR",
+    start="2026-10-01",
+    end="2026-10-31",
+    tax: str = "0.00",
+) -> dict[str, str]:
     """A G-invoice's printed figures: exactly the rows' Subtotal sums, charges and credits apart."""
     amounts = [Decimal(r["Subtotal"]) for r in rows if r["InvoiceNumber"] == number]
     charges = sum((a for a in amounts if a > 0), Decimal("0.00"))
     credits = sum((a for a in amounts if a < 0), Decimal("0.00"))
-    return {"InvoiceNumber": number, "InvoiceDate": end, "BillingPeriodStart": start, "BillingPeriodEnd": end,
-            "Currency": currency, "Charges": str(charges), "Credits": str(credits), "Subtotal": str(charges + credits),
-            "Tax": tax, "Total": str(charges + credits + Decimal(tax))}
+    return {
+        "InvoiceNumber": number,
+        "InvoiceDate": end,
+        "BillingPeriodStart": start,
+        "BillingPeriodEnd": end,
+        "Currency": currency,
+        "Charges": str(charges),
+        "Credits": str(credits),
+        "Subtotal": str(charges + credits),
+        "Tax": tax,
+        "Total": str(charges + credits + Decimal(tax)),
+    }
 
 
 def land(data_dir: Path, period: str, name: str, text: str, bom: bool = True) -> Path:
@@ -135,8 +262,15 @@ def read_fixture(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def test_microsofts_published_nce_sample_row_loads_with_every_value_exact(tmp_path):
     header, rows = read_fixture(MICROSOFT_SAMPLE)
     land(tmp_path, "2021-05", "a1b2c3", MICROSOFT_SAMPLE.read_text(encoding="utf-8"))
-    land(tmp_path, "2021-05", "figures", csv_text(NCE_SUMMARY_HEADER, [nce_summary(rows, number="G000773581", currency="USD",
-                                                                                    start="2021-05-01", end="2021-05-31", tax="73")]))
+    land(
+        tmp_path,
+        "2021-05",
+        "figures",
+        csv_text(
+            NCE_SUMMARY_HEADER,
+            [nce_summary(rows, number="G000773581", currency="USD", start="2021-05-01", end="2021-05-31", tax="73")],
+        ),
+    )
     month = load(tmp_path, "2021-05")
 
     (loaded,) = raw_rows(tmp_path)
@@ -147,7 +281,11 @@ def test_microsofts_published_nce_sample_row_loads_with_every_value_exact(tmp_pa
     assert loaded["subtotal"] == Decimal("720") and loaded["effective_unit_price"] == Decimal("14.4")
     assert json.loads(loaded["product_qualifiers"]) == []
     assert json.loads(loaded["price_adjustment_description"])[2] == "You are getting a discount for being a partner."
-    assert loaded["sku_id"] == "0001" and loaded["source_line"] == 2 and loaded["billing_period"].isoformat() == "2021-05-01"
+    assert (
+        loaded["sku_id"] == "0001"
+        and loaded["source_line"] == 2
+        and loaded["billing_period"].isoformat() == "2021-05-01"
+    )
     recon = next(f for f in month.files if f.name == "a1b2c3")
     assert (recon.kind, recon.rows_read, recon.rows_loaded, recon.rows_rejected) == ("nce_recon", 1, 1, 0)
     assert recon.invoice_numbers == ("G000773581",)
@@ -156,8 +294,15 @@ def test_microsofts_published_nce_sample_row_loads_with_every_value_exact(tmp_pa
 def test_microsofts_azure_plan_rows_with_partner_earned_credit_load_exact(tmp_path):
     header, rows = read_fixture(AZURE_PLAN_SAMPLE)
     land(tmp_path, "2024-03", "export (1).csv", AZURE_PLAN_SAMPLE.read_text(encoding="utf-8"))
-    land(tmp_path, "2024-03", "invoice_summary.csv", csv_text(NCE_SUMMARY_HEADER, [nce_summary(
-        rows, number="G000773582", currency="USD", start="2024-03-01", end="2024-03-31")]))
+    land(
+        tmp_path,
+        "2024-03",
+        "invoice_summary.csv",
+        csv_text(
+            NCE_SUMMARY_HEADER,
+            [nce_summary(rows, number="G000773582", currency="USD", start="2024-03-01", end="2024-03-31")],
+        ),
+    )
     load(tmp_path, "2024-03")
 
     loaded = raw_rows(tmp_path)
@@ -197,8 +342,16 @@ def test_reseller_column_under_each_of_its_names(tmp_path, reseller_header):
 
 def test_every_decimal_microsoft_writes_is_kept(tmp_path):
     rows = [
-        nce_row("c1", "0.48", EffectiveUnitPrice="0.020949638479167912", BillableQuantity="23.200004",
-                PCToBCExchangeRate="0.846202666", UnitPrice="0.0209496384791679", Quantity="23.200004", line=1),
+        nce_row(
+            "c1",
+            "0.48",
+            EffectiveUnitPrice="0.020949638479167912",
+            BillableQuantity="23.200004",
+            PCToBCExchangeRate="0.846202666",
+            UnitPrice="0.0209496384791679",
+            Quantity="23.200004",
+            line=1,
+        ),
         nce_row("c2", "-112.89", EffectiveUnitPrice="-9.408000000000000000", BillableQuantity="12", line=2),
     ]
     land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
@@ -222,7 +375,10 @@ def test_dates_in_every_form_microsoft_writes(tmp_path):
         6: ("2026-10-03T00:00:00", datetime(2026, 10, 3)),
         7: ("0001-01-01T00:00:00", None),
     }
-    rows = [nce_row(f"c{line}", "1.00", line=line, OrderDate=text, SubscriptionEndDate=text) for line, (text, _) in forms.items()]
+    rows = [
+        nce_row(f"c{line}", "1.00", line=line, OrderDate=text, SubscriptionEndDate=text)
+        for line, (text, _) in forms.items()
+    ]
     land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
     land(tmp_path, PERIOD, "s.csv", csv_text(NCE_SUMMARY_HEADER, [nce_summary(rows)]))
     load(tmp_path)
@@ -272,17 +428,33 @@ def test_a_value_that_is_no_date_or_no_json_is_a_rejected_line_naming_its_column
     assert recon.rows_read == recon.rows_loaded + recon.rows_rejected
     rejected = query(tmp_path, "SELECT line_number, column_name, reason FROM raw.rejected_rows ORDER BY 1")
     assert [(line, column) for line, column, _ in rejected] == [
-        (3, "OrderDate"), (4, "ProductQualifiers"), (5, "PriceAdjustmentDescription")]
+        (3, "OrderDate"),
+        (4, "ProductQualifiers"),
+        (5, "PriceAdjustmentDescription"),
+    ]
     assert rejected[0][2].startswith("OrderDate is 'Oct 3rd', which is not a date (Partner Center writes M/D/YYYY")
-    assert rejected[1][2] == "ProductQualifiers is '[AddOn', which is not valid JSON (Partner Center writes a list such as [\"AddOn\"] or [])"
+    assert (
+        rejected[1][2]
+        == "ProductQualifiers is '[AddOn', which is not valid JSON (Partner Center writes a list such as [\"AddOn\"] or [])"
+    )
     assert [r["customer_id"] for r in raw_rows(tmp_path)] == ["c1", "c5"]
 
 
 def test_a_day_first_file_is_refused_naming_file_line_and_column(tmp_path):
-    rows = [nce_row(f"c{i}", "1.00", line=i, ChargeStartDate=f"{i}/10/2026", ChargeEndDate="31/10/2026",
-                    OrderDate=f"{i}/10/2026", SubscriptionStartDate="1/1/2026", SubscriptionEndDate="31/12/2026",
-                    PCToBCExchangeRateDate="28/9/2026")
-            for i in (1, 2)]
+    rows = [
+        nce_row(
+            f"c{i}",
+            "1.00",
+            line=i,
+            ChargeStartDate=f"{i}/10/2026",
+            ChargeEndDate="31/10/2026",
+            OrderDate=f"{i}/10/2026",
+            SubscriptionStartDate="1/1/2026",
+            SubscriptionEndDate="31/12/2026",
+            PCToBCExchangeRateDate="28/9/2026",
+        )
+        for i in (1, 2)
+    ]
     land(tmp_path, PERIOD, "excel-saved.csv", csv_text(NCE_HEADER, rows))
     land(tmp_path, PERIOD, "s.csv", csv_text(NCE_SUMMARY_HEADER, [nce_summary(rows)]))
     with pytest.raises(IngestError) as refused:
@@ -294,8 +466,18 @@ def test_a_day_first_file_is_refused_naming_file_line_and_column(tmp_path):
 
 def test_a_day_first_file_whose_days_are_all_up_to_12_is_refused_by_its_charge_periods(tmp_path):
     # 2/10/2026-1/11/2026 is 2 Oct-1 Nov day first; month first it would end before it starts.
-    rows = [nce_row("c1", "1.00", ChargeStartDate="2/10/2026", ChargeEndDate="1/11/2026", OrderDate="2/10/2026",
-                    SubscriptionStartDate="2/10/2026", SubscriptionEndDate="1/10/2027", PCToBCExchangeRateDate="1/10/2026")]
+    rows = [
+        nce_row(
+            "c1",
+            "1.00",
+            ChargeStartDate="2/10/2026",
+            ChargeEndDate="1/11/2026",
+            OrderDate="2/10/2026",
+            SubscriptionStartDate="2/10/2026",
+            SubscriptionEndDate="1/10/2027",
+            PCToBCExchangeRateDate="1/10/2026",
+        )
+    ]
     land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
     land(tmp_path, PERIOD, "s.csv", csv_text(NCE_SUMMARY_HEADER, [nce_summary(rows)]))
     with pytest.raises(IngestError) as refused:
@@ -308,8 +490,11 @@ def test_a_day_first_file_whose_days_are_all_up_to_12_is_refused_by_its_charge_p
 
 
 def test_nce_summary_figures_are_loaded_by_name(tmp_path):
-    rows = [nce_row("c1", "100.00", line=1), nce_row("c1", "-40.50", line=2, ChargeType="removeQuantity"),
-            nce_row("c2", "7.25", invoice="G000000002", currency="USD", line=3)]
+    rows = [
+        nce_row("c1", "100.00", line=1),
+        nce_row("c1", "-40.50", line=2, ChargeType="removeQuantity"),
+        nce_row("c2", "7.25", invoice="G000000002", currency="USD", line=3),
+    ]
     summaries = [nce_summary(rows, tax="11.31"), nce_summary(rows, number="G000000002", currency="USD")]
     land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
     land(tmp_path, PERIOD, "invoice_summary.csv", csv_text(NCE_SUMMARY_HEADER, summaries))
@@ -326,8 +511,16 @@ def test_nce_summary_figures_are_loaded_by_name(tmp_path):
 @pytest.mark.parametrize(
     ("change", "column", "words"),
     [
-        ({"Subtotal": "59.51"}, "Subtotal", "Subtotal is 59.51 but Charges 100.00 plus Credits -40.50 make 59.50 (a difference of 0.01)"),
-        ({"Total": "59.49"}, "Total", "Total is 59.49 but Subtotal 59.50 plus Tax 0.00 make 59.50 (a difference of -0.01)"),
+        (
+            {"Subtotal": "59.51"},
+            "Subtotal",
+            "Subtotal is 59.51 but Charges 100.00 plus Credits -40.50 make 59.50 (a difference of 0.01)",
+        ),
+        (
+            {"Total": "59.49"},
+            "Total",
+            "Total is 59.49 but Subtotal 59.50 plus Tax 0.00 make 59.50 (a difference of -0.01)",
+        ),
         ({"Tax": "NaN"}, "Tax", "'NaN' is not an amount"),
         ({"Charges": "inf"}, "Charges", "'inf' is not an amount"),
         ({"Credits": "-40,50"}, "Credits", "'-40,50' is not an amount"),
@@ -343,25 +536,48 @@ def test_a_summary_whose_figures_do_not_add_up_stops_the_month(tmp_path, change,
         load(tmp_path)
     assert (stopped.value.file_name, stopped.value.line, stopped.value.column) == ("invoice_summary.csv", 2, column)
     assert words in stopped.value.message
-    assert not (tmp_path / "warehouse.duckdb").exists() or query(tmp_path, "SELECT count(*) FROM raw.nce_recon") == [(0,)]
+    assert not (tmp_path / "warehouse.duckdb").exists() or query(tmp_path, "SELECT count(*) FROM raw.nce_recon") == [
+        (0,)
+    ]
 
 
 def test_partner_center_invoice_json_for_a_g_invoice_and_its_credit_note(tmp_path):
     rows = [nce_row("c1", "2076.63", invoice="G000024135", currency="USD")]
-    documents = {"totalCount": 2, "items": [
-        {"id": "G000024135", "invoiceDate": "2026-11-08T22:40:37.5897767Z", "billingPeriodStartDate": "2026-10-01T22:40:37.5897767Z",
-         "billingPeriodEndDate": "2026-10-31T22:40:37.5897767Z", "totalCharges": 2076.63, "paidAmount": 0, "currencyCode": "USD",
-         "currencySymbol": "$", "documentType": "Invoice", "invoiceType": "OneTime",
-         "invoiceDetails": [{"invoiceLineItemType": "billing_line_items", "billingProvider": "one_time"}]},
-        {"id": "G000031337", "invoiceDate": "2026-11-08T00:00:00Z", "totalCharges": -12.5, "currencyCode": "USD",
-         "documentType": "Credit Note", "invoiceType": "OneTime"},
-    ]}
+    documents = {
+        "totalCount": 2,
+        "items": [
+            {
+                "id": "G000024135",
+                "invoiceDate": "2026-11-08T22:40:37.5897767Z",
+                "billingPeriodStartDate": "2026-10-01T22:40:37.5897767Z",
+                "billingPeriodEndDate": "2026-10-31T22:40:37.5897767Z",
+                "totalCharges": 2076.63,
+                "paidAmount": 0,
+                "currencyCode": "USD",
+                "currencySymbol": "$",
+                "documentType": "Invoice",
+                "invoiceType": "OneTime",
+                "invoiceDetails": [{"invoiceLineItemType": "billing_line_items", "billingProvider": "one_time"}],
+            },
+            {
+                "id": "G000031337",
+                "invoiceDate": "2026-11-08T00:00:00Z",
+                "totalCharges": -12.5,
+                "currencyCode": "USD",
+                "documentType": "Credit Note",
+                "invoiceType": "OneTime",
+            },
+        ],
+    }
     land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
     (tmp_path / "landing" / PERIOD / "invoices.json").write_text(json.dumps(documents), encoding="utf-8")
     month = load(tmp_path)
     (invoice,) = raw_rows(tmp_path, "raw.invoice_summary")
     assert invoice["invoice_number"] == "G000024135" and invoice["total"] == Decimal("2076.63")
-    assert invoice["invoice_date"].isoformat() == "2026-11-08" and invoice["billing_period_end"].isoformat() == "2026-10-31"
+    assert (
+        invoice["invoice_date"].isoformat() == "2026-11-08"
+        and invoice["billing_period_end"].isoformat() == "2026-10-31"
+    )
     summary = next(f for f in month.files if f.name == "invoices.json")
     assert (summary.rows_read, summary.rows_loaded) == (2, 1) and "G000031337" in summary.note
 
@@ -374,8 +590,10 @@ def test_a_warehouse_made_with_the_previous_summary_table_gains_the_nce_figures(
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("CREATE SCHEMA raw")
         con.execute(old_ddl)
-        con.execute("INSERT INTO raw.invoice_summary VALUES ('D01', '2026-10-01', '2026-09-01', '2026-09-30', 'EUR', "
-                    "1.10, 2.20, 0, 0.63, 3.93, '2026-09-01', 'invoice_summary.csv', 2, 'abc', NULL)")
+        con.execute(
+            "INSERT INTO raw.invoice_summary VALUES ('D01', '2026-10-01', '2026-09-01', '2026-09-30', 'EUR', "
+            "1.10, 2.20, 0, 0.63, 3.93, '2026-09-01', 'invoice_summary.csv', 2, 'abc', NULL)"
+        )
     rows = [nce_row("c1", "100.00"), nce_row("c1", "-0.01", line=2)]
     land(tmp_path, PERIOD, "n.csv", csv_text(NCE_HEADER, rows))
     land(tmp_path, PERIOD, "invoice_summary.csv", csv_text(NCE_SUMMARY_HEADER, [nce_summary(rows, tax="19.00")]))
@@ -383,7 +601,12 @@ def test_a_warehouse_made_with_the_previous_summary_table_gains_the_nce_figures(
     legacy, nce = raw_rows(tmp_path, "raw.invoice_summary")
     assert (legacy["license_charges"], legacy["total"], legacy["charges"]) == (Decimal("1.10"), Decimal("3.93"), None)
     assert (nce["charges"], nce["credits"], nce["subtotal"], nce["tax"], nce["total"]) == (
-        Decimal("100.00"), Decimal("-0.01"), Decimal("99.99"), Decimal("19.00"), Decimal("118.99"))
+        Decimal("100.00"),
+        Decimal("-0.01"),
+        Decimal("99.99"),
+        Decimal("19.00"),
+        Decimal("118.99"),
+    )
     assert nce["license_charges"] is None and nce["source_file"] == "invoice_summary.csv"
 
 

@@ -46,11 +46,91 @@ RULES = [
     # id, customer, source, product_pattern, product_id, sku_id, publisher, term, frequency, reseller, priority, basis, rate, unit_price, currency
     ("default", None, None, None, None, None, None, None, None, None, 0, "cost_markup", "10", None, None),
     ("contoso-1", CONTOSO, None, None, None, None, None, None, None, None, 0, "cost_markup", "1", None, None),
-    ("contoso-azure", CONTOSO, "azure_plan", None, None, None, None, None, None, None, 0, "cost_markup", "20", None, None),
-    ("ibanez-seats-list", IBANEZ, "seat", None, None, None, None, None, None, None, 0, "list_relative", "0", None, None),
-    ("backup-list", None, "marketplace", None, None, None, "Contoso Software%", None, None, None, 0, "list_relative", "-10", None, None),
-    ("reservations", None, None, None, None, None, None, "%Reservation%", None, None, 0, "cost_markup", "5", None, None),
-    ("zoe-e3-fixed", ZOE, None, "Microsoft 365 E3", None, None, None, None, None, None, 0, "fixed_unit_price", None, "14.00", "EUR"),
+    (
+        "contoso-azure",
+        CONTOSO,
+        "azure_plan",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        0,
+        "cost_markup",
+        "20",
+        None,
+        None,
+    ),
+    (
+        "ibanez-seats-list",
+        IBANEZ,
+        "seat",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        0,
+        "list_relative",
+        "0",
+        None,
+        None,
+    ),
+    (
+        "backup-list",
+        None,
+        "marketplace",
+        None,
+        None,
+        None,
+        "Contoso Software%",
+        None,
+        None,
+        None,
+        0,
+        "list_relative",
+        "-10",
+        None,
+        None,
+    ),
+    (
+        "reservations",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "%Reservation%",
+        None,
+        None,
+        0,
+        "cost_markup",
+        "5",
+        None,
+        None,
+    ),
+    (
+        "zoe-e3-fixed",
+        ZOE,
+        None,
+        "Microsoft 365 E3",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        0,
+        "fixed_unit_price",
+        None,
+        "14.00",
+        "EUR",
+    ),
 ]
 RULE_COLUMNS = (
     "pricing_rule_id, customer_id, source, product_pattern, product_id, sku_id, publisher_pattern, term_pattern, "
@@ -68,10 +148,19 @@ def _month(day: int, month: int = 10, year: int = 2026) -> datetime:
 
 def _line(customer: str, name: str, invoice: str, **values) -> dict:
     base = dict(
-        customer_id=customer, customer_name=name, invoice_number=invoice, reseller_mpn_id="0", currency="EUR",
-        tax_total=Decimal(0), publisher_name="Microsoft Corporation", pricing_currency="EUR",
-        pc_to_bc_exchange_rate=Decimal(1), charge_start_date=_month(1), charge_end_date=_month(31),
-        billing_frequency="Monthly", subscription_id=f"sub-{customer[:8]}-{values.get('product_id', 'x')}",
+        customer_id=customer,
+        customer_name=name,
+        invoice_number=invoice,
+        reseller_mpn_id="0",
+        currency="EUR",
+        tax_total=Decimal(0),
+        publisher_name="Microsoft Corporation",
+        pricing_currency="EUR",
+        pc_to_bc_exchange_rate=Decimal(1),
+        charge_start_date=_month(1),
+        charge_end_date=_month(31),
+        billing_frequency="Monthly",
+        subscription_id=f"sub-{customer[:8]}-{values.get('product_id', 'x')}",
     )
     base.update(values)
     base["total"] = base["subtotal"] + base["tax_total"]
@@ -85,61 +174,160 @@ def eur_lines() -> list[dict]:
     lines = azure_plan_rows(CONTOSO.upper(), "Contoso Ltd.", G_EUR, _month(1), _month(31))
     lines += seat_scenario_rows(IBANEZ, "Ibáñez y Peña, S.L.", G_EUR)
     lines += [
-        _line(IBANEZ, "Ibáñez y Peña, S.L.", G_EUR, product_id="9NBLCD1SDP3C", sku_id="0001", product_name="Contoso Backup",
-              sku_name="Contoso Backup", publisher_name="Contoso Software Ltd", publisher_id="30000000",
-              term_and_billing_cycle="One-Month commitment for monthly billing", charge_type="new",
-              unit_price=Decimal(50), effective_unit_price=Decimal(50), quantity=Decimal(2), billable_quantity=Decimal(2),
-              pricing_currency="USD", pc_to_bc_exchange_rate=USD_TO_EUR, subtotal=Decimal("84.62"), reseller_mpn_id="4649221"),
-        _line(IBANEZ, "Ibáñez y Peña, S.L.", G_EUR, product_id="DZH318Z0BQ3Q", sku_id="0012",
-              product_name="Reserved VM Instance, Standard_D2s_v3, EU West, 1 Year", sku_name="Standard_D2s_v3",
-              term_and_billing_cycle="One-Year Reservation", charge_type="cycleCharge", unit_price=Decimal("70.08"),
-              effective_unit_price=Decimal("70.08"), quantity=Decimal(1), billable_quantity=Decimal(1),
-              pricing_currency="USD", pc_to_bc_exchange_rate=USD_TO_EUR, subtotal=Decimal("59.30"),
-              reservation_order_id="RIOderId-3f1a", reseller_mpn_id="4649221"),
-        _line(CONTOSO, "Contoso Ltd.", G_EUR, product_id="DZH318Z0BQD2", sku_id="003J", product_name="Log Analytics",
-              subscription_description="Azure plan", charge_type="customerCredit", credit_reason_code="Azure Credit Offer",
-              unit_price=Decimal(0), effective_unit_price=Decimal(0), quantity=Decimal(1), billable_quantity=Decimal(1),
-              subtotal=Decimal("-10.00")),
-        _line(ZOE, "Zoë's Café", G_EUR, product_id="CFQ7TTC0LFLZ", sku_id="0002", product_name="Microsoft 365 E3",
-              sku_name="Microsoft 365 E3", term_and_billing_cycle="One-Year commitment for yearly billing", charge_type="renew",
-              billing_frequency="Annual", charge_start_date=_month(1), charge_end_date=_month(30, 9, 2027),
-              unit_price=Decimal("150.00"), effective_unit_price=Decimal("150.00"), quantity=Decimal(1),
-              billable_quantity=Decimal(1), subtotal=Decimal("150.00"), subscription_id="zoe-annual"),
+        _line(
+            IBANEZ,
+            "Ibáñez y Peña, S.L.",
+            G_EUR,
+            product_id="9NBLCD1SDP3C",
+            sku_id="0001",
+            product_name="Contoso Backup",
+            sku_name="Contoso Backup",
+            publisher_name="Contoso Software Ltd",
+            publisher_id="30000000",
+            term_and_billing_cycle="One-Month commitment for monthly billing",
+            charge_type="new",
+            unit_price=Decimal(50),
+            effective_unit_price=Decimal(50),
+            quantity=Decimal(2),
+            billable_quantity=Decimal(2),
+            pricing_currency="USD",
+            pc_to_bc_exchange_rate=USD_TO_EUR,
+            subtotal=Decimal("84.62"),
+            reseller_mpn_id="4649221",
+        ),
+        _line(
+            IBANEZ,
+            "Ibáñez y Peña, S.L.",
+            G_EUR,
+            product_id="DZH318Z0BQ3Q",
+            sku_id="0012",
+            product_name="Reserved VM Instance, Standard_D2s_v3, EU West, 1 Year",
+            sku_name="Standard_D2s_v3",
+            term_and_billing_cycle="One-Year Reservation",
+            charge_type="cycleCharge",
+            unit_price=Decimal("70.08"),
+            effective_unit_price=Decimal("70.08"),
+            quantity=Decimal(1),
+            billable_quantity=Decimal(1),
+            pricing_currency="USD",
+            pc_to_bc_exchange_rate=USD_TO_EUR,
+            subtotal=Decimal("59.30"),
+            reservation_order_id="RIOderId-3f1a",
+            reseller_mpn_id="4649221",
+        ),
+        _line(
+            CONTOSO,
+            "Contoso Ltd.",
+            G_EUR,
+            product_id="DZH318Z0BQD2",
+            sku_id="003J",
+            product_name="Log Analytics",
+            subscription_description="Azure plan",
+            charge_type="customerCredit",
+            credit_reason_code="Azure Credit Offer",
+            unit_price=Decimal(0),
+            effective_unit_price=Decimal(0),
+            quantity=Decimal(1),
+            billable_quantity=Decimal(1),
+            subtotal=Decimal("-10.00"),
+        ),
+        _line(
+            ZOE,
+            "Zoë's Café",
+            G_EUR,
+            product_id="CFQ7TTC0LFLZ",
+            sku_id="0002",
+            product_name="Microsoft 365 E3",
+            sku_name="Microsoft 365 E3",
+            term_and_billing_cycle="One-Year commitment for yearly billing",
+            charge_type="renew",
+            billing_frequency="Annual",
+            charge_start_date=_month(1),
+            charge_end_date=_month(30, 9, 2027),
+            unit_price=Decimal("150.00"),
+            effective_unit_price=Decimal("150.00"),
+            quantity=Decimal(1),
+            billable_quantity=Decimal(1),
+            subtotal=Decimal("150.00"),
+            subscription_id="zoe-annual",
+        ),
     ]
     for charge_type, sign in (("addQuantity", 1), ("removeQuantity", -1)):
         lines.append(
-            _line(ZOE, "Zoë's Café", G_EUR, product_id="CFQ7TTC0LFLZ", sku_id="0002", product_name="Microsoft 365 E3",
-                  sku_name="Microsoft 365 E3", term_and_billing_cycle="One-Year commitment for monthly billing",
-                  charge_type=charge_type, charge_start_date=_month(10), charge_end_date=_month(20),
-                  unit_price=Decimal("12.00"), effective_unit_price=sign * Decimal("4.40"), quantity=Decimal(1),
-                  billable_quantity=Decimal(1), subtotal=sign * Decimal("4.44"), subscription_id="zoe-monthly",
-                  reference_id="7D71C595-4635-40D1-A9E2-B34E63B01764")
+            _line(
+                ZOE,
+                "Zoë's Café",
+                G_EUR,
+                product_id="CFQ7TTC0LFLZ",
+                sku_id="0002",
+                product_name="Microsoft 365 E3",
+                sku_name="Microsoft 365 E3",
+                term_and_billing_cycle="One-Year commitment for monthly billing",
+                charge_type=charge_type,
+                charge_start_date=_month(10),
+                charge_end_date=_month(20),
+                unit_price=Decimal("12.00"),
+                effective_unit_price=sign * Decimal("4.40"),
+                quantity=Decimal(1),
+                billable_quantity=Decimal(1),
+                subtotal=sign * Decimal("4.44"),
+                subscription_id="zoe-monthly",
+                reference_id="7D71C595-4635-40D1-A9E2-B34E63B01764",
+            )
         )
     lines.append(
-        _line(DUPONT, "Société Dupont, SA", G_EUR, product_id="CFQ7TTC0LH0R", sku_id="0001", product_name="Dynamics 365 Finance",
-              term_and_billing_cycle="One-Year commitment for monthly billing", charge_type="cycleCharge",
-              unit_price=Decimal("500000.00"), effective_unit_price=Decimal("500000.00"), quantity=Decimal(10),
-              billable_quantity=Decimal(10), subtotal=Decimal("5000000.00"))
+        _line(
+            DUPONT,
+            "Société Dupont, SA",
+            G_EUR,
+            product_id="CFQ7TTC0LH0R",
+            sku_id="0001",
+            product_name="Dynamics 365 Finance",
+            term_and_billing_cycle="One-Year commitment for monthly billing",
+            charge_type="cycleCharge",
+            unit_price=Decimal("500000.00"),
+            effective_unit_price=Decimal("500000.00"),
+            quantity=Decimal(10),
+            billable_quantity=Decimal(10),
+            subtotal=Decimal("5000000.00"),
+        )
     )
     return lines
 
 
 def jpy_line(amount: Decimal, invoice: str) -> dict:
-    return _line(JPY_CUSTOMER, "東京商事株式会社", invoice, currency="JPY", pricing_currency="JPY",
-                 product_id="CFQ7TTC0LH16", sku_id="0001", product_name="Microsoft 365 E5",
-                 term_and_billing_cycle="Three-Year commitment for yearly billing", charge_type="cycleCharge",
-                 unit_price=amount, effective_unit_price=amount, quantity=Decimal(1), billable_quantity=Decimal(1),
-                 subtotal=amount)
+    return _line(
+        JPY_CUSTOMER,
+        "東京商事株式会社",
+        invoice,
+        currency="JPY",
+        pricing_currency="JPY",
+        product_id="CFQ7TTC0LH16",
+        sku_id="0001",
+        product_name="Microsoft 365 E5",
+        term_and_billing_cycle="Three-Year commitment for yearly billing",
+        charge_type="cycleCharge",
+        unit_price=amount,
+        effective_unit_price=amount,
+        quantity=Decimal(1),
+        billable_quantity=Decimal(1),
+        subtotal=amount,
+    )
 
 
 def nce_summary(invoice: str, currency: str, lines: list[dict], tax: Decimal, start: datetime) -> dict:
     subtotal = sum(line["subtotal"] for line in lines)
     return {
-        "invoice_number": invoice, "invoice_date": start.replace(day=8), "billing_period_start": start,
-        "billing_period_end": start.replace(day=28), "currency": currency,
+        "invoice_number": invoice,
+        "invoice_date": start.replace(day=8),
+        "billing_period_start": start,
+        "billing_period_end": start.replace(day=28),
+        "currency": currency,
         "charges": sum(line["subtotal"] for line in lines if line["subtotal"] > 0),
         "credits": sum(line["subtotal"] for line in lines if line["subtotal"] < 0),
-        "subtotal": subtotal, "tax": tax, "total": subtotal + tax,
+        "subtotal": subtotal,
+        "tax": tax,
+        "total": subtotal + tax,
     }
 
 
@@ -147,7 +335,9 @@ def set_rules(warehouse: Path, rules: list[tuple]) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM config.pricing_rules")
         for rule in rules:
-            con.execute(f"INSERT INTO config.pricing_rules ({RULE_COLUMNS}) VALUES ({', '.join('?' for _ in rule)})", list(rule))
+            con.execute(
+                f"INSERT INTO config.pricing_rules ({RULE_COLUMNS}) VALUES ({', '.join('?' for _ in rule)})", list(rule)
+            )
 
 
 def build(data_dir: Path, period: str, *extra: str, check: bool = True):
@@ -165,8 +355,13 @@ def nce_month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
     # Last month: the large customers at a fraction of this month's cost.
     september = [jpy_line(Decimal("1000000"), "G000000091")]
     insert_rows(warehouse, "raw.nce_recon", PREVIOUS, september, "nce_recon_2026-09.csv")
-    insert_rows(warehouse, "raw.invoice_summary", PREVIOUS, [nce_summary("G000000091", "JPY", september, Decimal(0), _month(1, 9))],
-                "invoice_summary_2026-09.csv")
+    insert_rows(
+        warehouse,
+        "raw.invoice_summary",
+        PREVIOUS,
+        [nce_summary("G000000091", "JPY", september, Decimal(0), _month(1, 9))],
+        "invoice_summary_2026-09.csv",
+    )
     build(data_dir, PREVIOUS)
 
     eur = eur_lines()
@@ -175,13 +370,21 @@ def nce_month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
     insert_rows(warehouse, "raw.nce_recon", PERIOD, [MICROSOFT_SAMPLE], "microsoft_sample_2026-10.csv")
     eur_subtotal = sum(line["subtotal"] for line in eur)
     insert_rows(
-        warehouse, "raw.invoice_summary", PERIOD,
+        warehouse,
+        "raw.invoice_summary",
+        PERIOD,
         [
             nce_summary(G_EUR, "EUR", eur, cents(eur_subtotal * Decimal("0.23")), _month(1)),
             nce_summary(G_JPY, "JPY", jpy, Decimal("200000000"), _month(1)),
             # A Partner Center API Invoice document: totalCharges only.
-            {"invoice_number": "G000773581", "invoice_date": datetime(2021, 6, 8), "billing_period_start": datetime(2021, 5, 1),
-             "billing_period_end": datetime(2021, 5, 31), "currency": "USD", "total": Decimal("793")},
+            {
+                "invoice_number": "G000773581",
+                "invoice_date": datetime(2021, 6, 8),
+                "billing_period_start": datetime(2021, 5, 1),
+                "billing_period_end": datetime(2021, 5, 31),
+                "currency": "USD",
+                "total": Decimal("793"),
+            },
         ],
         "invoice_summary_2026-10.csv",
     )
@@ -191,7 +394,9 @@ def nce_month(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict
 
 
 def _charges(warehouse: Path) -> dict[str, dict]:
-    rows = dicts(warehouse, "SELECT * FROM marts.fct_charges WHERE billing_period = ? ORDER BY source_file, source_line", [MONTH])
+    rows = dicts(
+        warehouse, "SELECT * FROM marts.fct_charges WHERE billing_period = ? ORDER BY source_file, source_line", [MONTH]
+    )
     return {f"{row['source_file']}:{row['source_line']}": row for row in rows}
 
 
@@ -215,7 +420,15 @@ def test_sources_follow_the_documented_heuristics(nce_month):
     data_dir, eur = nce_month
     charges = _charges(data_dir / "warehouse.duckdb")
     sources = [charges[f"nce_recon_2026-10.csv:{line}"]["source"] for line in range(2, len(eur) + 2)]
-    assert sources == ["azure_plan"] * 2 + ["seat"] * 5 + ["marketplace", "reservation", "credit", "seat", "seat", "seat", "seat"]
+    assert sources == ["azure_plan"] * 2 + ["seat"] * 5 + [
+        "marketplace",
+        "reservation",
+        "credit",
+        "seat",
+        "seat",
+        "seat",
+        "seat",
+    ]
     legacy = {row["source"] for row in charges.values() if row["invoice_number"] == D_EUR}
     assert legacy == {"license", "usage"}
 
@@ -238,7 +451,10 @@ def test_list_relative_uses_microsofts_list_price_in_billing_currency_prorated(n
     list_amount = Decimal(50) * USD_TO_EUR * 2
     assert marketplace["list_amount"] == list_amount
     assert marketplace["unit_price_billing_currency"] == Decimal(50) * USD_TO_EUR
-    assert (marketplace["pricing_rule_id"], marketplace["billed_pretax"]) == ("backup-list", cents(list_amount * Decimal("0.9")))
+    assert (marketplace["pricing_rule_id"], marketplace["billed_pretax"]) == (
+        "backup-list",
+        cents(list_amount * Decimal("0.9")),
+    )
     assert (marketplace["publisher_name"], marketplace["reseller_mpn_id"]) == ("Contoso Software Ltd", "4649221")
 
 
@@ -248,11 +464,19 @@ def test_every_targeted_dimension_counts(nce_month):
     azure = [charges[f"nce_recon_2026-10.csv:{line}"] for line in (2, 3)]
     # "customer + Azure plan 20 %" beats "customer 1 %"; the customer id was upper case.
     assert [row["pricing_rule_id"] for row in azure] == ["contoso-azure", "contoso-azure"]
-    assert [row["billed_pretax"] for row in azure] == [cents(Decimal(sample[6]) * Decimal("1.2")) for sample in AZURE_PLAN_SAMPLE]
+    assert [row["billed_pretax"] for row in azure] == [
+        cents(Decimal(sample[6]) * Decimal("1.2")) for sample in AZURE_PLAN_SAMPLE
+    ]
     reservation, credit = charges["nce_recon_2026-10.csv:10"], charges["nce_recon_2026-10.csv:11"]
-    assert (reservation["pricing_rule_id"], reservation["billed_pretax"]) == ("reservations", cents(Decimal("59.30") * Decimal("1.05")))
+    assert (reservation["pricing_rule_id"], reservation["billed_pretax"]) == (
+        "reservations",
+        cents(Decimal("59.30") * Decimal("1.05")),
+    )
     assert reservation["reservation_order_id"] == "RIOderId-3f1a"
-    assert (credit["pricing_rule_id"], credit["billed_pretax"]) == ("contoso-1", cents(Decimal("-10.00") * Decimal("1.01")))
+    assert (credit["pricing_rule_id"], credit["billed_pretax"]) == (
+        "contoso-1",
+        cents(Decimal("-10.00") * Decimal("1.01")),
+    )
     assert credit["credit_reason_code"] == "Azure Credit Offer"
     assert {row["pricing_rules_tied"] for row in charges.values()} == {None}
 
@@ -272,8 +496,11 @@ def test_fixed_monthly_prices_follow_the_charges_own_period(nce_month):
 
 def test_upper_case_guid_keeps_its_billing_profile(nce_month):
     data_dir, _ = nce_month
-    rows = dicts(data_dir / "warehouse.duckdb",
-                 "SELECT * FROM marts.customer_monthly WHERE billing_period = ? AND customer_id = ?", [MONTH, CONTOSO])
+    rows = dicts(
+        data_dir / "warehouse.duckdb",
+        "SELECT * FROM marts.customer_monthly WHERE billing_period = ? AND customer_id = ?",
+        [MONTH, CONTOSO],
+    )
     assert len(rows) == 1
     contoso = rows[0]
     # The sample partner is French: Contoso (IE, VAT id) is billed under the reverse charge.
@@ -285,7 +512,10 @@ def test_upper_case_guid_keeps_its_billing_profile(nce_month):
 def test_each_g_invoice_ties_out_and_the_legacy_one_too(nce_month):
     data_dir, eur = nce_month
     warehouse = data_dir / "warehouse.duckdb"
-    rows = {row["invoice_number"]: row for row in dicts(warehouse, "SELECT * FROM marts.invoice_reconciliation WHERE billing_period = ?", [MONTH])}
+    rows = {
+        row["invoice_number"]: row
+        for row in dicts(warehouse, "SELECT * FROM marts.invoice_reconciliation WHERE billing_period = ?", [MONTH])
+    }
     assert set(rows) == {G_EUR, G_JPY, D_EUR, "G000773581"}
     assert {number: row["status"] for number, row in rows.items()} == dict.fromkeys(rows, "matched")
     g = rows[G_EUR]
@@ -302,16 +532,27 @@ def test_each_g_invoice_ties_out_and_the_legacy_one_too(nce_month):
 def test_amounts_of_any_size_and_trends_read(nce_month):
     data_dir, _ = nce_month
     warehouse = data_dir / "warehouse.duckdb"
-    big = dict(query(warehouse, "SELECT customer_id, cost_pretax FROM marts.customer_monthly WHERE billing_period = ? AND customer_id IN (?, ?)",
-                     [MONTH, JPY_CUSTOMER, DUPONT]))
+    big = dict(
+        query(
+            warehouse,
+            "SELECT customer_id, cost_pretax FROM marts.customer_monthly WHERE billing_period = ? AND customer_id IN (?, ?)",
+            [MONTH, JPY_CUSTOMER, DUPONT],
+        )
+    )
     assert big == {JPY_CUSTOMER: Decimal("2000000000"), DUPONT: Decimal("5000000.00")}
-    trend = query(warehouse, "SELECT cost_change, cost_change_percent FROM marts.customer_trends WHERE billing_period = ? AND customer_id = ?",
-                  [MONTH, JPY_CUSTOMER])
+    trend = query(
+        warehouse,
+        "SELECT cost_change, cost_change_percent FROM marts.customer_trends WHERE billing_period = ? AND customer_id = ?",
+        [MONTH, JPY_CUSTOMER],
+    )
     change = Decimal("2000000000") - Decimal("1000000")
     assert trend == [(change, (change * 100 / Decimal("1000000")).quantize(Decimal("0.0001")))]
     # 10^12 with its decimals fits every money column of the marts.
-    types = query(warehouse, """SELECT table_name, column_name, data_type FROM information_schema.columns
-                                WHERE table_schema = 'marts' AND data_type LIKE 'DECIMAL%'""")
+    types = query(
+        warehouse,
+        """SELECT table_name, column_name, data_type FROM information_schema.columns
+                                WHERE table_schema = 'marts' AND data_type LIKE 'DECIMAL%'""",
+    )
     for table, column, data_type in types:
         if column == "vat_rate":
             continue
@@ -321,8 +562,11 @@ def test_amounts_of_any_size_and_trends_read(nce_month):
 
 def test_reseller_monthly_rolls_up_per_reseller(nce_month):
     data_dir, eur = nce_month
-    rows = dicts(data_dir / "warehouse.duckdb",
-                 "SELECT * FROM marts.reseller_monthly WHERE billing_period = ? AND currency = 'EUR' AND reseller_mpn_id = '4649221'", [MONTH])
+    rows = dicts(
+        data_dir / "warehouse.duckdb",
+        "SELECT * FROM marts.reseller_monthly WHERE billing_period = ? AND currency = 'EUR' AND reseller_mpn_id = '4649221'",
+        [MONTH],
+    )
     indirect = [line for line in eur if line["reseller_mpn_id"] == "4649221"]
     assert len(rows) == 1
     assert rows[0]["cost_pretax"] == sum(line["subtotal"] for line in indirect)
@@ -349,8 +593,11 @@ def _copy(nce_month, tmp_path: Path) -> tuple[Path, Path]:
 def test_a_summary_off_by_a_cent_blocks_and_is_drilled_into(nce_month, tmp_path: Path):
     data_dir, warehouse = _copy(nce_month, tmp_path)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal + 0.01, charges = charges + 0.01, total = total + 0.01 "
-                    "WHERE invoice_number = ?", [G_EUR])
+        con.execute(
+            "UPDATE raw.invoice_summary SET subtotal = subtotal + 0.01, charges = charges + 0.01, total = total + 0.01 "
+            "WHERE invoice_number = ?",
+            [G_EUR],
+        )
         # A legacy summary whose Total is not its pre-tax plus tax.
         con.execute("UPDATE raw.invoice_summary SET total = total + 1 WHERE invoice_number = ?", [D_EUR])
     build(data_dir, PERIOD, "--select", "marts")
@@ -369,8 +616,40 @@ def test_a_summary_off_by_a_cent_blocks_and_is_drilled_into(nce_month, tmp_path:
 def test_a_choice_left_to_rule_ids_fails_with_a_sentence(nce_month, tmp_path: Path):
     data_dir, warehouse = _copy(nce_month, tmp_path)
     tied = [
-        ("backup-monthly", None, None, None, None, None, None, "%One-Month%", None, None, 0, "cost_markup", "3", None, None),
-        ("backup-publisher", None, None, None, None, None, "Contoso%", None, None, None, 0, "cost_markup", "4", None, None),
+        (
+            "backup-monthly",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            "%One-Month%",
+            None,
+            None,
+            0,
+            "cost_markup",
+            "3",
+            None,
+            None,
+        ),
+        (
+            "backup-publisher",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "Contoso%",
+            None,
+            None,
+            None,
+            0,
+            "cost_markup",
+            "4",
+            None,
+            None,
+        ),
     ]
     set_rules(warehouse, [rule for rule in RULES if rule[0] != "backup-list"] + tied)
     result = build(data_dir, PERIOD, check=False)
@@ -378,21 +657,63 @@ def test_a_choice_left_to_rule_ids_fails_with_a_sentence(nce_month, tmp_path: Pa
     run_results = json.loads((data_dir / "dbt_target" / "run_results.json").read_text())
     with duckdb.connect(str(warehouse), read_only=True) as con:
         description = describe_dbt_failures(run_results, lambda sql: [row[0] for row in con.execute(sql).fetchall()])
-    assert 'pricing rules backup-monthly, backup-publisher match marketplace lines of "Contoso Backup"' in description, description
+    assert (
+        'pricing rules backup-monthly, backup-publisher match marketplace lines of "Contoso Backup"' in description
+    ), description
 
 
 # What earlier versions built: money in DECIMAL(18, x), and none of the columns added since.
 OLD_TYPES = {
-    "fct_charges": {"quantity": 6, "cost_pretax": 6, "cost_tax": 6, "list_amount": 6, "billed_pretax": 2, "markup_amount": 6, "margin": 6},
-    "customer_monthly": {"license_cost_pretax": 6, "usage_cost_pretax": 6, "cost_pretax": 6, "markup_amount": 6, "service_charges": 2,
-                         "billed_pretax": 2, "customer_tax": 2, "billed_total": 2, "margin": 6},
+    "fct_charges": {
+        "quantity": 6,
+        "cost_pretax": 6,
+        "cost_tax": 6,
+        "list_amount": 6,
+        "billed_pretax": 2,
+        "markup_amount": 6,
+        "margin": 6,
+    },
+    "customer_monthly": {
+        "license_cost_pretax": 6,
+        "usage_cost_pretax": 6,
+        "cost_pretax": 6,
+        "markup_amount": 6,
+        "service_charges": 2,
+        "billed_pretax": 2,
+        "customer_tax": 2,
+        "billed_total": 2,
+        "margin": 6,
+    },
     "customer_invoice_lines": {"quantity": 6, "unit_price": 4, "amount": 2},
     "invoice_reconciliation": dict.fromkeys(
-        ("recon_license_pretax", "recon_usage_pretax", "recon_pretax", "other_charges", "invoice_license_pretax", "invoice_usage_pretax",
-         "invoice_pretax", "recon_tax", "invoice_tax", "invoice_total", "pretax_difference", "tax_difference", "total_difference"), 6),
+        (
+            "recon_license_pretax",
+            "recon_usage_pretax",
+            "recon_pretax",
+            "other_charges",
+            "invoice_license_pretax",
+            "invoice_usage_pretax",
+            "invoice_pretax",
+            "recon_tax",
+            "invoice_tax",
+            "invoice_total",
+            "pretax_difference",
+            "tax_difference",
+            "total_difference",
+        ),
+        6,
+    ),
 }
 DROPPED = {
-    "fct_charges": ("reference_id", "charge_days", "cycle_days", "months_per_cycle", "pricing_rules_tied", "is_prior_period_correction", "original_billing_period"),
+    "fct_charges": (
+        "reference_id",
+        "charge_days",
+        "cycle_days",
+        "months_per_cycle",
+        "pricing_rules_tied",
+        "is_prior_period_correction",
+        "original_billing_period",
+    ),
     "customer_monthly": ("credit_cost_pretax",),
 }
 SCHEMA_SQL = "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'marts' ORDER BY 1, ordinal_position"
@@ -421,5 +742,8 @@ def test_marts_built_with_the_old_widths_are_widened_losslessly(nce_month, tmp_p
     assert query(warehouse, SCHEMA_SQL) == fresh_schema
     for table, rows in before.items():
         assert _kept_rows(warehouse, table, september) == rows, table
-    assert query(warehouse, "SELECT cost_pretax FROM marts.customer_monthly WHERE billing_period = ? AND customer_id = ?",
-                 [MONTH, JPY_CUSTOMER]) == [(Decimal("2000000000"),)]
+    assert query(
+        warehouse,
+        "SELECT cost_pretax FROM marts.customer_monthly WHERE billing_period = ? AND customer_id = ?",
+        [MONTH, JPY_CUSTOMER],
+    ) == [(Decimal("2000000000"),)]

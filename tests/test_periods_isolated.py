@@ -29,16 +29,36 @@ def load_month(warehouse: Path, period: str, scale: int = 1) -> None:
     insert_rows(warehouse, "raw.nce_recon", period, lines, f"nce_{period}.csv")
     subtotal = sum(line["subtotal"] for line in lines)
     start = datetime.strptime(period, "%Y-%m")
-    insert_rows(warehouse, "raw.invoice_summary", period, [{
-        "invoice_number": invoice, "invoice_date": start, "billing_period_start": start, "billing_period_end": start,
-        "currency": "EUR", "charges": sum(line["subtotal"] for line in lines if line["subtotal"] > 0),
-        "credits": sum(line["subtotal"] for line in lines if line["subtotal"] < 0), "subtotal": subtotal,
-        "tax": Decimal(0), "total": subtotal,
-    }], f"nce_summary_{period}.csv")
+    insert_rows(
+        warehouse,
+        "raw.invoice_summary",
+        period,
+        [
+            {
+                "invoice_number": invoice,
+                "invoice_date": start,
+                "billing_period_start": start,
+                "billing_period_end": start,
+                "currency": "EUR",
+                "charges": sum(line["subtotal"] for line in lines if line["subtotal"] > 0),
+                "credits": sum(line["subtotal"] for line in lines if line["subtotal"] < 0),
+                "subtotal": subtotal,
+                "tax": Decimal(0),
+                "total": subtotal,
+            }
+        ],
+        f"nce_summary_{period}.csv",
+    )
 
 
 def _existing_marts(warehouse: Path) -> list[str]:
-    found = {f"marts.{name}" for (name,) in query(warehouse, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' AND table_type = 'BASE TABLE'")}
+    found = {
+        f"marts.{name}"
+        for (name,) in query(
+            warehouse,
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' AND table_type = 'BASE TABLE'",
+        )
+    }
     return [table for table in MART_TABLES if table in found]
 
 
@@ -71,7 +91,9 @@ def test_marts_of_a_month_do_not_depend_on_the_month_built_last(clean_a: Path, t
     # Month B is untouched by A's re-run.
     assert query(warehouse, "SELECT count(*) FROM marts.fct_charges WHERE billing_period = DATE '2026-10-01'") == [(9,)]
     # A re-run's cost follows its month, not the history: the month filter reaches every raw scan.
-    scans = _raw_scans(warehouse, tmp_path / "dbt_target" / "compiled" / "csp_recon" / "models" / "marts" / "fct_charges.sql")
+    scans = _raw_scans(
+        warehouse, tmp_path / "dbt_target" / "compiled" / "csp_recon" / "models" / "marts" / "fct_charges.sql"
+    )
     assert set(scans) == {"license_recon", "usage_recon", "nce_recon"}
     for table, filters in scans.items():
         assert "billing_period" in (filters or ""), f"raw.{table} is scanned whole: {filters}"
@@ -100,7 +122,9 @@ def _raw_scans(warehouse: Path, compiled_sql: Path) -> dict[str, str | None]:
 
 
 def test_no_shared_view_names_a_month(clean_a: Path):
-    views = query(clean_a, "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND schema_name <> 'main'")
+    views = query(
+        clean_a, "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE NOT internal AND schema_name <> 'main'"
+    )
     assert views, "expected the staging views"
     for schema, name, sql in views:
         assert "2026-09" not in sql and "2015-01-01" not in sql, f"{schema}.{name} is bound to a month: {sql}"

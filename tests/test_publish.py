@@ -66,8 +66,30 @@ def three_months(tmp_path_factory: pytest.TempPathFactory):
     """Two months backfilled, then a third run while a reader holds the published copy."""
     data_dir = tmp_path_factory.mktemp("published")
     landing = data_dir / "landing"
-    assert main(["generate", "--commerce", "legacy", "--out", str(landing), "--period", FIRST, "--months", "3", "--customers", "5",
-                 "--license-rows", "20", "--usage-rows", "60", "--seed", "5"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(landing),
+                "--period",
+                FIRST,
+                "--months",
+                "3",
+                "--customers",
+                "5",
+                "--license-rows",
+                "20",
+                "--usage-rows",
+                "60",
+                "--seed",
+                "5",
+            ]
+        )
+        == 0
+    )
     published = data_dir / "published" / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env:
         env.setenv(DATA_DIR_ENV, str(data_dir))
@@ -86,7 +108,9 @@ def three_months(tmp_path_factory: pytest.TempPathFactory):
 def test_backfill_publishes_each_month(three_months):
     data_dir, backfill_exit, *_ = three_months
     assert backfill_exit == 0
-    assert (data_dir / "exports" / FIRST / "invoices").is_dir() and (data_dir / "exports" / SECOND / "invoices").is_dir()
+    assert (data_dir / "exports" / FIRST / "invoices").is_dir() and (
+        data_dir / "exports" / SECOND / "invoices"
+    ).is_dir()
 
 
 def test_run_succeeds_while_a_reader_holds_the_published_copy(three_months):
@@ -104,20 +128,31 @@ def test_published_copy_lists_its_months_and_has_parquet_marts(three_months):
     data_dir, *_ = three_months
     published = data_dir / "published"
     with duckdb.connect(str(published / "warehouse.duckdb"), read_only=True) as con:
-        months = [row[0] for row in con.execute("SELECT strftime(billing_period, '%Y-%m') FROM meta.published_months ORDER BY 1").fetchall()]
+        months = [
+            row[0]
+            for row in con.execute(
+                "SELECT strftime(billing_period, '%Y-%m') FROM meta.published_months ORDER BY 1"
+            ).fetchall()
+        ]
         marts_rows = con.execute("SELECT count(*) FROM marts.fct_charges").fetchone()[0]
-        trends = con.execute("SELECT count(*) FROM marts.customer_trends WHERE previous_period IS NOT NULL").fetchone()[0]
+        trends = con.execute("SELECT count(*) FROM marts.customer_trends WHERE previous_period IS NOT NULL").fetchone()[
+            0
+        ]
     assert months == [FIRST, SECOND, THIRD]
     assert trends > 0
     with duckdb.connect() as con:
-        parquet_rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(published / "parquet" / "fct_charges" / "*.parquet")]).fetchone()[0]
+        parquet_rows = con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [str(published / "parquet" / "fct_charges" / "*.parquet")]
+        ).fetchone()[0]
     assert parquet_rows == marts_rows
     assert sorted(p.stem for p in (published / "parquet" / "fct_charges").iterdir()) == [FIRST, SECOND, THIRD]
     assert (published / "parquet" / "customer_trends.parquet").is_file()
     assert not list(published.glob(".*partial"))
 
 
-@pytest.mark.skipif(not DUCKDB_1X.is_dir() and not os.environ.get("CI"), reason="make install puts DuckDB 1.x in .venv/duckdb-1.x")
+@pytest.mark.skipif(
+    not DUCKDB_1X.is_dir() and not os.environ.get("CI"), reason="make install puts DuckDB 1.x in .venv/duckdb-1.x"
+)
 def test_duckdb_1x_opens_the_published_copy(three_months):
     data_dir, *_ = three_months
     published = data_dir / "published" / "warehouse.duckdb"
@@ -128,8 +163,11 @@ def test_duckdb_1x_opens_the_published_copy(three_months):
         "print(con.execute('SELECT count(*) FROM marts.customer_trends').fetchone()[0])"
     )
     result = subprocess.run(
-        [sys.executable, "-c", script, str(published)], capture_output=True, text=True,
-        env={**os.environ, "PYTHONPATH": str(DUCKDB_1X)}, check=True,
+        [sys.executable, "-c", script, str(published)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(DUCKDB_1X)},
+        check=True,
     )
     version, figures, trends = result.stdout.splitlines()
     assert version.startswith("1.")

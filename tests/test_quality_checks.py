@@ -23,7 +23,24 @@ MONTH = date(2026, 10, 1)
 def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("quality")
     # The seeds' sample customers (seed 7), so budgets and billing profiles apply.
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", "2026-10", "--license-rows", "30", "--usage-rows", "80"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(data_dir / "landing"),
+                "--period",
+                "2026-10",
+                "--license-rows",
+                "30",
+                "--usage-rows",
+                "80",
+            ]
+        )
+        == 0
+    )
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
         main(["run", "--period", "2026-10", "--data-dir", str(data_dir)])
@@ -44,12 +61,24 @@ BLOCKING = [
         "UPDATE marts.invoice_reconciliation SET status = 'mismatch', pretax_difference = -1 "
         "WHERE invoice_number = (SELECT min(invoice_number) FROM marts.invoice_reconciliation)",
     ),
-    (marts_tie_out, "UPDATE marts.customer_monthly SET cost_pretax = cost_pretax + 0.01 WHERE customer_id = (SELECT min(customer_id) FROM marts.customer_monthly)"),
-    (every_line_priced, "UPDATE marts.fct_charges SET pricing_rule_id = NULL WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges)"),
-    (every_line_priced, "UPDATE marts.fct_charges SET billed_pretax = 5 WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges WHERE cost_pretax < 0)"),
+    (
+        marts_tie_out,
+        "UPDATE marts.customer_monthly SET cost_pretax = cost_pretax + 0.01 WHERE customer_id = (SELECT min(customer_id) FROM marts.customer_monthly)",
+    ),
+    (
+        every_line_priced,
+        "UPDATE marts.fct_charges SET pricing_rule_id = NULL WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges)",
+    ),
+    (
+        every_line_priced,
+        "UPDATE marts.fct_charges SET billed_pretax = 5 WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges WHERE cost_pretax < 0)",
+    ),
 ]
 WARNINGS = [
-    (unknown_charge_types, "UPDATE marts.fct_charges SET charge_type = 'Mystery fee' WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges)"),
+    (
+        unknown_charge_types,
+        "UPDATE marts.fct_charges SET charge_type = 'Mystery fee' WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges)",
+    ),
     (usage_over_budget, "UPDATE config.customers SET monthly_usage_budget = 0.01"),
     (
         cost_jumps,
@@ -66,7 +95,11 @@ def test_clean_month_passes_every_blocking_check(warehouse):
     assert conservation_breaks(warehouse, MONTH) == []
 
 
-@pytest.mark.parametrize(("check", "tamper"), BLOCKING, ids=["invoice_off_by_1", "marts_do_not_tie", "unpriced_line", "credit_billed_positive"])
+@pytest.mark.parametrize(
+    ("check", "tamper"),
+    BLOCKING,
+    ids=["invoice_off_by_1", "marts_do_not_tie", "unpriced_line", "credit_billed_positive"],
+)
 def test_blocking_check_fails_on_tampered_month(warehouse, check, tamper):
     warehouse.execute(tamper)
     result = check(warehouse, MONTH)
@@ -118,14 +151,35 @@ def test_every_suite_passes_on_the_clean_month(warehouse, name):
 
 
 GX_TAMPERS = {
-    "raw_license_recon": ("UPDATE raw.license_recon SET customer_id = 'not-a-guid' WHERE source_line = 2", "customer_id"),
+    "raw_license_recon": (
+        "UPDATE raw.license_recon SET customer_id = 'not-a-guid' WHERE source_line = 2",
+        "customer_id",
+    ),
     "raw_usage_recon": ("UPDATE raw.usage_recon SET currency = 'euro' WHERE source_line = 3", "currency"),
-    "raw_invoice_summary": ("INSERT INTO raw.invoice_summary SELECT * FROM raw.invoice_summary LIMIT 1", "invoice_number"),
-    "raw_license_recon_arithmetic": ("UPDATE raw.license_recon SET total_for_customer = total_for_customer + 0.02 WHERE source_line = 2", "subtotal_plus_tax_is_total"),
-    "raw_usage_recon_arithmetic": ("UPDATE raw.usage_recon SET post_tax_total = post_tax_total - 0.05 WHERE source_line = 2", "pretax_plus_tax_is_post_tax_total"),
-    "marts_fct_charges": ("UPDATE marts.fct_charges SET source = 'nce' WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges)", "source"),
-    "marts_customer_monthly": ("UPDATE marts.customer_monthly SET currency = 'eur' WHERE customer_id = (SELECT min(customer_id) FROM marts.customer_monthly)", "currency"),
-    "marts_invoice_reconciliation": ("UPDATE marts.invoice_reconciliation SET status = 'fine' WHERE invoice_number = (SELECT min(invoice_number) FROM marts.invoice_reconciliation)", "status"),
+    "raw_invoice_summary": (
+        "INSERT INTO raw.invoice_summary SELECT * FROM raw.invoice_summary LIMIT 1",
+        "invoice_number",
+    ),
+    "raw_license_recon_arithmetic": (
+        "UPDATE raw.license_recon SET total_for_customer = total_for_customer + 0.02 WHERE source_line = 2",
+        "subtotal_plus_tax_is_total",
+    ),
+    "raw_usage_recon_arithmetic": (
+        "UPDATE raw.usage_recon SET post_tax_total = post_tax_total - 0.05 WHERE source_line = 2",
+        "pretax_plus_tax_is_post_tax_total",
+    ),
+    "marts_fct_charges": (
+        "UPDATE marts.fct_charges SET source = 'nce' WHERE charge_id = (SELECT min(charge_id) FROM marts.fct_charges)",
+        "source",
+    ),
+    "marts_customer_monthly": (
+        "UPDATE marts.customer_monthly SET currency = 'eur' WHERE customer_id = (SELECT min(customer_id) FROM marts.customer_monthly)",
+        "currency",
+    ),
+    "marts_invoice_reconciliation": (
+        "UPDATE marts.invoice_reconciliation SET status = 'fine' WHERE invoice_number = (SELECT min(invoice_number) FROM marts.invoice_reconciliation)",
+        "status",
+    ),
 }
 
 
@@ -135,12 +189,19 @@ def test_every_suite_fails_on_a_tampered_month(warehouse, name):
     warehouse.execute(tamper)
     outcome = _run_suite(warehouse, name)
     assert not outcome.passed
-    assert any(column in str(failure["column"]) and failure["unexpected_count"] in (1, 2) for failure in outcome.failures), outcome.failures
+    assert any(
+        column in str(failure["column"]) and failure["unexpected_count"] in (1, 2) for failure in outcome.failures
+    ), outcome.failures
 
 
 def test_a_suite_that_cannot_run_is_an_error_not_a_pass(warehouse):
     frame, total = month_frame(warehouse, "raw_invoice_summary", MONTH)
-    broken = {"name": "broken", "expectations": [{"type": "expect_column_values_to_be_between", "kwargs": {"column": "invoice_number", "min_value": 0}}]}
+    broken = {
+        "name": "broken",
+        "expectations": [
+            {"type": "expect_column_values_to_be_between", "kwargs": {"column": "invoice_number", "min_value": 0}}
+        ],
+    }
     with pytest.raises(SuiteError, match="broken"):
         validate(frame, broken, total)
 

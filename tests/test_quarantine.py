@@ -41,7 +41,10 @@ def _deliver(con, month: date, files: dict[str, Decimal], loaded_at: datetime) -
             "INSERT INTO raw.file_manifest VALUES (?, ?, 'invoice_summary', 'loaded', NULL, 'EUR', ?, 10, 'utf-8', 1, 1, 0, [], NULL, ?)",
             [month, name, f"sha-{name}", loaded_at],
         )
-        con.execute("INSERT INTO marts.customer_monthly (billing_period, customer_id, billed_pretax) VALUES (?, ?, ?)", [month, f"c-{name}", amount])
+        con.execute(
+            "INSERT INTO marts.customer_monthly (billing_period, customer_id, billed_pretax) VALUES (?, ?, ?)",
+            [month, f"c-{name}", amount],
+        )
 
 
 def _figures(con, table: str, month: date = SEPTEMBER) -> list[tuple]:
@@ -53,7 +56,9 @@ def warehouse():
     con = duckdb.connect()
     ensure_raw_schema(con)
     con.execute("CREATE SCHEMA marts")
-    con.execute("CREATE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(28,2))")
+    con.execute(
+        "CREATE TABLE marts.customer_monthly (billing_period DATE, customer_id VARCHAR, billed_pretax DECIMAL(28,2))"
+    )
     _deliver(con, AUGUST, {"aug.csv": Decimal("5.00")}, LOADED)
     _deliver(con, SEPTEMBER, {"good.csv": Decimal("100.00")}, LOADED)
     return con
@@ -62,11 +67,18 @@ def warehouse():
 def test_a_failed_delivery_goes_to_quarantine_and_the_last_good_month_comes_back(warehouse):
     con = warehouse
     assert keep_as_last_good(con, SEPTEMBER, "run-good")
-    good = {table: _figures(con, table) for table in ("raw.invoice_summary", "raw.daily_usage", "raw.file_manifest", "marts.customer_monthly")}
+    good = {
+        table: _figures(con, table)
+        for table in ("raw.invoice_summary", "raw.daily_usage", "raw.file_manifest", "marts.customer_monthly")
+    }
     august = _figures(con, "marts.customer_monthly", AUGUST)
-    _deliver(con, SEPTEMBER, {"new-a.csv": Decimal("101.00"), "new-b.csv": Decimal("7.00")}, datetime(2026, 12, 1, 8, 0))
+    _deliver(
+        con, SEPTEMBER, {"new-a.csv": Decimal("101.00"), "new-b.csv": Decimal("7.00")}, datetime(2026, 12, 1, 8, 0)
+    )
 
-    settlement = settle_failed_month(con, SEPTEMBER, "run-bad", ("invoices_reconcile: Invoice G000000002 differs by 1.00",))
+    settlement = settle_failed_month(
+        con, SEPTEMBER, "run-bad", ("invoices_reconcile: Invoice G000000002 differs by 1.00",)
+    )
 
     assert settlement.outcome == "restored"
     assert {table: _figures(con, table) for table in good} == good
@@ -74,10 +86,15 @@ def test_a_failed_delivery_goes_to_quarantine_and_the_last_good_month_comes_back
     quarantined = con.execute(
         "SELECT source_file, total, quarantine_run_id FROM quarantine.quarantined_invoice_summary ORDER BY 1"
     ).fetchall()
-    assert quarantined == [("new-a.csv", Decimal("101.000000"), "run-bad"), ("new-b.csv", Decimal("7.000000"), "run-bad")]
+    assert quarantined == [
+        ("new-a.csv", Decimal("101.000000"), "run-bad"),
+        ("new-b.csv", Decimal("7.000000"), "run-bad"),
+    ]
     assert con.execute("SELECT count(*) FROM quarantine.quarantined_daily_usage").fetchone() == (2,)
     files, problems = con.execute("SELECT files, problems FROM quarantine.deliveries").fetchone()
-    assert files == ["new-a.csv", "new-b.csv"] and problems == ["invoices_reconcile: Invoice G000000002 differs by 1.00"]
+    assert files == ["new-a.csv", "new-b.csv"] and problems == [
+        "invoices_reconcile: Invoice G000000002 differs by 1.00"
+    ]
     assert settlement.sentence == (
         "2026-09 still shows the delivery loaded on 2026-11-08 09:30 UTC (files good.csv); the new delivery (files new-a.csv, "
         "new-b.csv) failed its blocking checks and is in quarantine.quarantined_* for inspection (see quarantine.deliveries)."
@@ -103,7 +120,10 @@ def test_a_first_ever_month_that_fails_has_no_last_good_data_and_says_so(warehou
     settlement = settle_failed_month(con, SEPTEMBER, "run-bad", ("x",))
     assert settlement.outcome == "first_delivery"
     assert settlement.sentence.startswith("2026-09 has no earlier delivery that passed its blocking checks")
-    assert "the warehouse shows the failed delivery (files good.csv), which is neither invoiced nor published" in settlement.sentence
+    assert (
+        "the warehouse shows the failed delivery (files good.csv), which is neither invoiced nor published"
+        in settlement.sentence
+    )
     assert _figures(con, "marts.customer_monthly") == [(SEPTEMBER, "c-good.csv", Decimal("100.00"))]
 
 
@@ -148,14 +168,41 @@ def _query(data_dir: Path, sql: str) -> list[tuple]:
 @pytest.fixture(scope="module")
 def redelivered(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("redelivered")
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "3",
-                 "--license-rows", "8", "--usage-rows", "12", "--seed", "23"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(data_dir / "landing"),
+                "--period",
+                PERIOD,
+                "--customers",
+                "3",
+                "--license-rows",
+                "8",
+                "--usage-rows",
+                "12",
+                "--seed",
+                "23",
+            ]
+        )
+        == 0
+    )
     with pytest.MonkeyPatch.context() as env:
         env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
         assert main(["run", "--period", PERIOD, "--data-dir", str(data_dir)]) == 0
-        good = {table: sorted(_query(data_dir, f"SELECT * FROM {table}"), key=repr)
-                for table in ("raw.usage_recon", "raw.invoice_summary", "marts.customer_monthly", "marts.invoice_reconciliation")}
+        good = {
+            table: sorted(_query(data_dir, f"SELECT * FROM {table}"), key=repr)
+            for table in (
+                "raw.usage_recon",
+                "raw.invoice_summary",
+                "marts.customer_monthly",
+                "marts.invoice_reconciliation",
+            )
+        }
         published = (data_dir / "published" / "warehouse.duckdb").read_bytes()
         invoice = _tamper(data_dir / "landing" / PERIOD, Decimal("1.00"))
         printed = io.StringIO()
@@ -172,7 +219,9 @@ def test_the_warehouse_keeps_the_last_good_month_after_a_failed_delivery(redeliv
     # The failed delivery is kept apart, its summary off by the 1.00 put in.
     [(run_id, files)] = _query(data_dir, "SELECT quarantine_run_id, files FROM quarantine.deliveries")
     assert "invoice_summary.csv" in files
-    usage = _query(data_dir, f"SELECT usage_charges FROM quarantine.quarantined_invoice_summary WHERE invoice_number = '{invoice}'")
+    usage = _query(
+        data_dir, f"SELECT usage_charges FROM quarantine.quarantined_invoice_summary WHERE invoice_number = '{invoice}'"
+    )
     kept = _query(data_dir, f"SELECT usage_charges FROM raw.invoice_summary WHERE invoice_number = '{invoice}'")
     assert usage[0][0] - kept[0][0] == Decimal("1.00")
 
@@ -192,7 +241,10 @@ def test_the_ui_says_which_figures_are_current_on_the_months_file_manifest(redel
     data_dir, *_ = redelivered
     with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
         [record] = instance.get_event_records(
-            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])), limit=5
+            dg.EventRecordsFilter(
+                dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])
+            ),
+            limit=5,
         )
     observation = record.asset_observation
     assert observation.partition == PERIOD

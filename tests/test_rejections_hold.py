@@ -9,8 +9,8 @@ import io
 from decimal import Decimal
 
 import pytest
-
 from corpus import PERIOD, generate_month, landed_files, query, rejected, run_month, write_csv
+
 from pipelines.formats import LICENSE_RECON_COLUMNS, USAGE_RECON_COLUMNS
 from pipelines.quality.rejections import (
     AcknowledgementError,
@@ -28,14 +28,22 @@ USAGE_HEADER = [c.name for c in USAGE_RECON_COLUMNS]
 def _line(values: dict[str, str], header=USAGE_HEADER, **fields) -> RejectedLine:
     out = io.StringIO()
     csv.writer(out, lineterminator="").writerow([values.get(name, "") for name in header])
-    return RejectedLine(fields.get("file", "u.csv"), fields.get("line", 7), "usage_recon", fields.get("column"), "bad", out.getvalue())
+    return RejectedLine(
+        fields.get("file", "u.csv"), fields.get("line", 7), "usage_recon", fields.get("column"), "bad", out.getvalue()
+    )
 
 
 def test_each_money_field_is_read_by_the_files_own_header_as_written():
     header = list(reversed(USAGE_HEADER))  # the file's own column order, not the documented one
-    carries, money = money_of(_line({"PretaxCharges": "250.00", "TaxAmount": "0", "PostTaxTotal": "250.00"}, header), header)
+    carries, money = money_of(
+        _line({"PretaxCharges": "250.00", "TaxAmount": "0", "PostTaxTotal": "250.00"}, header), header
+    )
     assert carries
-    assert {(f.column, f.text) for f in money} == {("PretaxCharges", "250.00"), ("TaxAmount", "0"), ("PostTaxTotal", "250.00")}
+    assert {(f.column, f.text) for f in money} == {
+        ("PretaxCharges", "250.00"),
+        ("TaxAmount", "0"),
+        ("PostTaxTotal", "250.00"),
+    }
 
 
 def test_offsetting_rejected_lines_both_hold_the_month():
@@ -103,7 +111,10 @@ def offsetting_month(tmp_path_factory):
     acknowledgement.parent.mkdir(parents=True)
     acknowledgement.write_text(
         "acknowledged:\n"
-        + "".join(f"  - file: {usage.path.name}\n    line: {n}\n    by: Jane Doe (billing)\n    reason: test lines\n" for n in lines),
+        + "".join(
+            f"  - file: {usage.path.name}\n    line: {n}\n    by: Jane Doe (billing)\n    reason: test lines\n"
+            for n in lines
+        ),
         encoding="utf-8",
     )
     second_code, second_output = run_month(data_dir)

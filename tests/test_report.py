@@ -21,7 +21,8 @@ import pytest
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import CustomerMargin, render_report
 from tests.corpus import LICENSE_HEADER, PERIOD, license_row, load, summary_row, write_csv, write_summary
-from tests.report_sample import DOLLARS, HOSTILE, MONTH, NON_LATIN, sample
+from tests.report_sample import DOLLARS, MONTH, NON_LATIN, sample
+
 
 @pytest.fixture(scope="module")
 def report() -> str:
@@ -120,7 +121,8 @@ def test_the_trend_starts_at_the_first_month_and_leaves_a_missing_month_a_gap():
 def test_many_customers_draw_the_largest_and_smallest_margins_and_table_all():
     data = sample()
     data.margins = [
-        CustomerMargin(f"c-{i:02d}", f"Customer {i:02d}", "EUR", Decimal("10"), Decimal(10 + i), Decimal(i)) for i in range(1, 41)
+        CustomerMargin(f"c-{i:02d}", f"Customer {i:02d}", "EUR", Decimal("10"), Decimal(10 + i), Decimal(i))
+        for i in range(1, 41)
     ]
     html = render_report(data)
     chart = next(svg for svg in _svgs(html) if "Customer 40" in svg)
@@ -132,8 +134,22 @@ def test_many_customers_draw_the_largest_and_smallest_margins_and_table_all():
 def test_two_customers_of_one_name_are_told_apart_in_the_chart():
     data = sample()
     data.margins = [
-        CustomerMargin("09dc1bb8-8401-44b9-8cab-19b3242681be", "Société Dupont, SA", "EUR", Decimal("1"), Decimal("3"), Decimal("2")),
-        CustomerMargin("e2ddfd8e-ff1f-4d0d-8617-9528ba85532e", "Société Dupont, SA", "EUR", Decimal("1"), Decimal("2"), Decimal("1")),
+        CustomerMargin(
+            "09dc1bb8-8401-44b9-8cab-19b3242681be",
+            "Société Dupont, SA",
+            "EUR",
+            Decimal("1"),
+            Decimal("3"),
+            Decimal("2"),
+        ),
+        CustomerMargin(
+            "e2ddfd8e-ff1f-4d0d-8617-9528ba85532e",
+            "Société Dupont, SA",
+            "EUR",
+            Decimal("1"),
+            Decimal("2"),
+            Decimal("1"),
+        ),
     ]
     chart = _svgs(render_report(data))[1]
     assert "Société Dupont, SA (09dc1bb8)" in chart and "Société Dupont, SA (e2ddfd8e)" in chart
@@ -168,7 +184,9 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
 def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(tmp_path):
     landing = tmp_path / "landing" / PERIOD
     good = [license_row("c1", "Contoso", "10.00", "1.90", line=1), license_row("c1", "Contoso", "5.00", "0.95", line=3)]
-    bad = license_row("c2", NON_LATIN, "12.50", "2.38", line=2, Amount="12,50", Subtotal="12,50", TotalForCustomer="14,88")
+    bad = license_row(
+        "c2", NON_LATIN, "12.50", "2.38", line=2, Amount="12,50", Subtotal="12,50", TotalForCustomer="14,88"
+    )
     write_csv(landing / "D1_License.csv", LICENSE_HEADER, [good[0], bad, good[1]])
     write_summary(landing / "invoice_summary.csv", [summary_row("D1", "EUR", good)])
     load(tmp_path)
@@ -177,7 +195,9 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
         for year, month in [(2025, 9), (2025, 10), *((2025, m) for m in (11, 12)), *((2026, m) for m in range(1, 12))]:
             con.execute("INSERT INTO marts.customer_monthly VALUES (?, 'c1', 'EUR', 'Contoso', 1, 100, 110, 10)",
                         [date(year, month, 1)])  # fmt: skip
-        con.execute("INSERT INTO marts.customer_monthly VALUES (?, 'c2', 'EUR', ?, 300.5, 400, 380, -20)", [MONTH, NON_LATIN])
+        con.execute(
+            "INSERT INTO marts.customer_monthly VALUES (?, 'c2', 'EUR', ?, 300.5, 400, 380, -20)", [MONTH, NON_LATIN]
+        )
         con.execute("INSERT INTO marts.customer_monthly VALUES (?, 'c2', 'USD', ?, 7, 7, 8, 1)", [MONTH, NON_LATIN])
         con.execute("INSERT INTO config.customers VALUES ('c2', ?, 'EUR', 250.00), ('c3', 'Fabrikam', 'EUR', 99.00), "
                     "('c1', 'Contoso', 'EUR', NULL)", [NON_LATIN])  # fmt: skip
@@ -185,11 +205,15 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
         data = load_report(con, PERIOD, MONTH, landing)
         without_landing = load_report(con, PERIOD, MONTH)
     months = sorted({h.billing_period for h in data.history})
-    assert months[0] == date(2025, 11, 1) and months[-1] == MONTH and len(months) == 12, "12 months, none after this one"
+    assert months[0] == date(2025, 11, 1) and months[-1] == MONTH and len(months) == 12, (
+        "12 months, none after this one"
+    )
     eur = {h.billing_period: h for h in data.history if h.currency == "EUR"}
     assert (eur[MONTH].cost, eur[MONTH].billed, eur[MONTH].margin) == (Decimal("500"), Decimal("490"), Decimal("-10"))
     assert [(b.customer_id, b.usage, b.budget, b.over) for b in data.budgets] == [
-        ("c2", Decimal("300.5"), Decimal("250.00"), True), ("c3", Decimal("0"), Decimal("99.00"), False)]
+        ("c2", Decimal("300.5"), Decimal("250.00"), True),
+        ("c3", Decimal("0"), Decimal("99.00"), False),
+    ]
     assert data.budgets[1].customer_name == "Fabrikam", "a budgeted customer without usage this month shows 0"
     (rejected,) = data.rejected
     written = "Amount 12,50, TotalOtherDiscount 0.00, Subtotal 12,50, Tax 2.38, TotalForCustomer 14,88"

@@ -27,8 +27,28 @@ RUN_TIMEOUT = 1200  # a loaded CI machine runs a small month in minutes
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("runs")
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", PERIOD, "--customers", "3",
-                 "--license-rows", "8", "--usage-rows", "12", "--seed", "5"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(data_dir / "landing"),
+                "--period",
+                PERIOD,
+                "--customers",
+                "3",
+                "--license-rows",
+                "8",
+                "--usage-rows",
+                "12",
+                "--seed",
+                "5",
+            ]
+        )
+        == 0
+    )
     # The instance's storage exists before the test polls it beside a starting CLI (SQLite
     # storage created by two processes at once can get two schema heads).
     home = prepare_dagster_home(DataPaths(data_dir))
@@ -45,7 +65,11 @@ def _environment(data_dir: Path) -> dict[str, str]:
 def _cli(data_dir: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(Path(sys.executable).with_name("csp-recon")), "run", "--period", PERIOD, "--data-dir", str(data_dir)],
-        cwd=REPO_ROOT, env=_environment(data_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO_ROOT,
+        env=_environment(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -58,7 +82,9 @@ def _running_step_pid(data_dir: Path, timeout: float = 300) -> tuple[str, int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with _instance(data_dir) as instance:
-            for run in instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: PERIOD}, statuses=[dg.DagsterRunStatus.STARTED])):
+            for run in instance.get_runs(
+                filters=dg.RunsFilter(tags={MONTH_TAG: PERIOD}, statuses=[dg.DagsterRunStatus.STARTED])
+            ):
                 pid = worker_pid(instance, run.run_id)
                 started = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_START)
                 if pid and started:
@@ -104,7 +130,9 @@ def test_a_killed_run_frees_its_slot_and_the_next_run_succeeds(data_dir):
 
 def test_a_cli_run_has_the_code_location_origin_and_the_month_tag(data_dir):
     with _instance(data_dir) as instance:
-        runs = instance.get_runs(filters=dg.RunsFilter(job_name="monthly_close", statuses=[dg.DagsterRunStatus.SUCCESS]))
+        runs = instance.get_runs(
+            filters=dg.RunsFilter(job_name="monthly_close", statuses=[dg.DagsterRunStatus.SUCCESS])
+        )
         assert runs
         latest = runs[0]
         assert latest.tags[MONTH_TAG] == PERIOD
@@ -128,7 +156,12 @@ def _mount_tmpfs(folder: Path, size: str) -> bool:
     folder.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0:
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True
+        ).returncode
+        == 0
+    )
 
 
 def test_a_run_on_a_full_disk_fails_with_a_sentence_frees_its_slot_and_the_next_run_succeeds(data_dir, tmp_path):
@@ -141,17 +174,31 @@ def test_a_run_on_a_full_disk_fails_with_a_sentence_frees_its_slot_and_the_next_
         shutil.copytree(data_dir / "landing", small / "landing")
         home = tmp_path / "dagster_home"  # Dagster's own records stay on a disk with room
         environment = {**_environment(small), "DAGSTER_HOME": str(home)}
-        command = [str(Path(sys.executable).with_name("csp-recon")), "run", "--period", PERIOD, "--data-dir", str(small)]
-        full = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        command = [
+            str(Path(sys.executable).with_name("csp-recon")),
+            "run",
+            "--period",
+            PERIOD,
+            "--data-dir",
+            str(small),
+        ]
+        full = subprocess.run(
+            command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT
+        )
         assert full.returncode == 1, full.stdout
-        assert f"the disk holding the data directory {small} is full: free some space, then run the month again" in full.stdout
+        assert (
+            f"the disk holding the data directory {small} is full: free some space, then run the month again"
+            in full.stdout
+        )
         assert "Traceback" not in full.stdout + full.stderr
         assert not (small / "published" / "warehouse.duckdb").exists()
         with dg.DagsterInstance.from_config(str(home)) as instance:
             [failed] = instance.get_runs()
             assert failed.is_finished and not instance.event_log_storage.get_concurrency_run_ids()
         subprocess.run(["mount", "-o", "remount,size=300m", str(disk)], check=True)
-        again = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        again = subprocess.run(
+            command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=RUN_TIMEOUT
+        )
         assert again.returncode == 0, again.stdout
         assert "OK: every blocking check passed." in again.stdout
     finally:

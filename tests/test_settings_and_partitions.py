@@ -1,5 +1,4 @@
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -24,7 +23,10 @@ def test_partitions_start_at_the_setting_else_the_earliest_landing_month(tmp_pat
     # No landing folder and no setting: last month, so the UI never lists a decade of "missing".
     last = first_month({}, landing_root=tmp_path / "none")
     today = date.today()
-    assert billing_period(last) < date(today.year, today.month, 1) and (date(today.year, today.month, 1) - billing_period(last)).days <= 31
+    assert (
+        billing_period(last) < date(today.year, today.month, 1)
+        and (date(today.year, today.month, 1) - billing_period(last)).days <= 31
+    )
 
 
 def test_billing_period_is_first_day_of_month():
@@ -32,7 +34,10 @@ def test_billing_period_is_first_day_of_month():
 
 
 def test_dbt_periods_cover_the_whole_range_in_any_order():
-    assert dbt_period_env(["2026-03", "2026-01", "2026-02"]) == {"CSP_RECON_MIN_PERIOD": "2026-01-01", "CSP_RECON_MAX_PERIOD": "2026-03-01"}
+    assert dbt_period_env(["2026-03", "2026-01", "2026-02"]) == {
+        "CSP_RECON_MIN_PERIOD": "2026-01-01",
+        "CSP_RECON_MAX_PERIOD": "2026-03-01",
+    }
     assert dbt_period_env(["2026-10"]) == {"CSP_RECON_MIN_PERIOD": "2026-10-01", "CSP_RECON_MAX_PERIOD": "2026-10-01"}
 
 

@@ -19,14 +19,12 @@ import socket
 import subprocess
 import sys
 import time
-import json
 import urllib.request
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
-
 import dagster as dg
+import duckdb
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -87,19 +85,49 @@ def _marts(data_dir: Path, period: str) -> dict[str, list[tuple]]:
     """Every mart table's rows of the month, sorted: what a run of the month leaves (views such as
     customer_trends are not built by a run: they read whatever months the warehouse holds)."""
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        tables = [row[0] for row in con.execute(
-            """SELECT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t USING (schema_name, table_name)
+        tables = [
+            row[0]
+            for row in con.execute(
+                """SELECT c.table_name FROM duckdb_columns() c JOIN duckdb_tables() t USING (schema_name, table_name)
                WHERE c.schema_name = 'marts' AND c.column_name = 'billing_period' ORDER BY 1"""
-        ).fetchall()]
-        return {table: sorted(con.execute(f"SELECT * FROM marts.{table} WHERE billing_period = ?",
-                                          [f"{period}-01"]).fetchall(), key=repr) for table in tables}
+            ).fetchall()
+        ]
+        return {
+            table: sorted(
+                con.execute(f"SELECT * FROM marts.{table} WHERE billing_period = ?", [f"{period}-01"]).fetchall(),
+                key=repr,
+            )
+            for table in tables
+        }
 
 
 @pytest.fixture(scope="module")
 def cli_marts(data_dir: Path) -> dict[str, dict]:
     """The three months generated, 2026-08 tampered, and 2026-07 and 2026-09 run by the CLI."""
-    assert main(["generate", "--commerce", "legacy", "--out", str(data_dir / "landing"), "--period", MONTHS[0], "--months", "3",
-                 "--customers", "4", "--license-rows", "12", "--usage-rows", "30", "--seed", "9"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--commerce",
+                "legacy",
+                "--out",
+                str(data_dir / "landing"),
+                "--period",
+                MONTHS[0],
+                "--months",
+                "3",
+                "--customers",
+                "4",
+                "--license-rows",
+                "12",
+                "--usage-rows",
+                "30",
+                "--seed",
+                "9",
+            ]
+        )
+        == 0
+    )
     _tamper_summary(data_dir / "landing" / BAD)
     marts = {}
     with pytest.MonkeyPatch.context() as env:
@@ -116,17 +144,27 @@ def ui_url(data_dir: Path, cli_marts):
     port = _free_port()
     # A loaded test machine answers the daemon's calls to the code server slowly: wait longer than
     # Dagster's default 60 s before a queued run is dropped as unreachable.
-    environment = {**os.environ, DATA_DIR_ENV: str(data_dir), "DAGSTER_HOME": str(data_dir / "dagster_home"),
-                   "DAGSTER_GRPC_TIMEOUT_SECONDS": "300"}
+    environment = {
+        **os.environ,
+        DATA_DIR_ENV: str(data_dir),
+        "DAGSTER_HOME": str(data_dir / "dagster_home"),
+        "DAGSTER_GRPC_TIMEOUT_SECONDS": "300",
+    }
     webserver = Path(sys.executable).with_name("dagster-webserver")
     server = subprocess.Popen(
         [str(webserver), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     # The daemon dequeues what the UI launches, as under `csp-recon ui`.
     daemon = subprocess.Popen(
         [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", "workspace.yaml"],
-        cwd=REPO_ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -167,22 +205,39 @@ def _open(page, url: str, screenshot: str, *texts: str | re.Pattern) -> str:
 
 def test_graph_shows_the_ingest_assets_with_their_checks(page, ui_url):
     body = _open(
-        page, f"{ui_url}/locations/{LOCATION}/asset-groups/ingest", "ingest-graph",
-        "usage_recon", "license_recon", "invoice_summary", re.compile(r"\d+ / \d+ Passed"),
+        page,
+        f"{ui_url}/locations/{LOCATION}/asset-groups/ingest",
+        "ingest-graph",
+        "usage_recon",
+        "license_recon",
+        "invoice_summary",
+        re.compile(r"\d+ / \d+ Passed"),
     )
     assert "Failed" not in body
 
 
 def test_graph_shows_the_dbt_models_fed_by_the_ingest_assets(page, ui_url):
-    body = _open(page, f"{ui_url}/locations/{LOCATION}/asset-groups/transform", "dbt-graph", "fct_charges", "customer_monthly", "pricing_rules")
+    body = _open(
+        page,
+        f"{ui_url}/locations/{LOCATION}/asset-groups/transform",
+        "dbt-graph",
+        "fct_charges",
+        "customer_monthly",
+        "pricing_rules",
+    )
     # dbt sources are the ingest assets, not separate nodes: the raw tables link into the graph.
     assert {"usage_recon", "license_recon", "reconciliation_report"} <= set(body.split())
 
 
 def test_reconciliation_checks_passed_for_the_month(page, ui_url):
     body = _open(
-        page, f"{ui_url}/assets/quality/reconciliation_report?view=checks", "checks",
-        "invoices_reconcile", "marts_tie", "every_line_priced", "Succeeded",
+        page,
+        f"{ui_url}/assets/quality/reconciliation_report?view=checks",
+        "checks",
+        "invoices_reconcile",
+        "marts_tie",
+        "every_line_priced",
+        "Succeeded",
     )
     assert "invoices_reconcile" in body
 
@@ -194,8 +249,13 @@ def test_month_is_a_materialised_partition(page, ui_url):
 def _cli_run(instance, period: str):
     from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_TAG
 
-    [run] = [run for run in instance.get_runs(filters=dg.RunsFilter(job_name="monthly_close", tags={"dagster/partition": period}))
-             if run.tags.get(LAUNCHED_BY_TAG) == "cli"]
+    [run] = [
+        run
+        for run in instance.get_runs(
+            filters=dg.RunsFilter(job_name="monthly_close", tags={"dagster/partition": period})
+        )
+        if run.tags.get(LAUNCHED_BY_TAG) == "cli"
+    ]
     return run
 
 
@@ -229,7 +289,10 @@ def backfill(page, ui_url, data_dir):
         assert sorted(runs) == list(MONTHS), "a backfill of three months is three runs, each whole, each with its month"
         # The quarantine sensor settles the failed month once the daemon sees the failure.
         while time.monotonic() < deadline and not instance.get_event_records(
-            dg.EventRecordsFilter(dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])), limit=1
+            dg.EventRecordsFilter(
+                dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])
+            ),
+            limit=1,
         ):
             time.sleep(2)
     return backfills[0], runs
@@ -243,7 +306,10 @@ def test_the_backfill_leaves_the_good_months_as_their_cli_runs_and_holds_the_bad
         assert _marts(data_dir, period) == cli_marts[period], f"{period}'s marts differ from its one-month CLI run"
     assert not (data_dir / "exports" / BAD / "invoices").exists()
     with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
-        published = {row[0].strftime("%Y-%m") for row in con.execute("SELECT billing_period FROM meta.published_months").fetchall()}
+        published = {
+            row[0].strftime("%Y-%m")
+            for row in con.execute("SELECT billing_period FROM meta.published_months").fetchall()
+        }
     assert published == {MONTHS[0], MONTHS[2]}
 
 
@@ -252,8 +318,12 @@ def test_the_ui_shows_which_month_failed_and_why(backfill, page, ui_url):
     failed = runs[BAD]
     body = _open(page, f"{ui_url}/runs/{failed.run_id}", "failed-month-run", "invoices_reconcile")
     assert BAD in body and "Failure" in body
-    body = _open(page, f"{ui_url}/assets/quality/reconciliation_report?view=checks&partition={BAD}", "failed-month-checks",
-                 "invoices_reconcile")
+    body = _open(
+        page,
+        f"{ui_url}/assets/quality/reconciliation_report?view=checks&partition={BAD}",
+        "failed-month-checks",
+        "invoices_reconcile",
+    )
     assert "Failed" in body
 
 
@@ -264,7 +334,9 @@ def test_cli_runs_show_in_the_jobs_runs_tab_and_re_execute_from_the_ui(backfill,
     assert cli_runs[1].run_id[:8] in body
     cli_run = cli_runs[0]
     _open(page, f"{ui_url}/runs/{cli_run.run_id}", "cli-run", re.compile("Re-execute"))
-    page.get_by_role("button", name=re.compile("Re-execute")).first.click(force=True)  # the step filter box floats over it
+    page.get_by_role("button", name=re.compile("Re-execute")).first.click(
+        force=True
+    )  # the step filter box floats over it
     # The button opens a menu when the run has steps to choose from: take its "all steps" item
     # (the button's own label matches the same words but lies under the menu's backdrop).
     all_steps = page.get_by_role("menuitem", name=re.compile(r"Re-execute all|All steps")).first

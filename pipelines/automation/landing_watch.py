@@ -49,7 +49,11 @@ def content_fingerprint(folder: Path) -> str | None:
 
 def landed_months(landing_root: Path) -> list[LandedMonth]:
     months = []
-    folders = sorted(p for p in landing_root.iterdir() if p.is_dir() and PERIOD_PATTERN.match(p.name)) if landing_root.is_dir() else []
+    folders = (
+        sorted(p for p in landing_root.iterdir() if p.is_dir() and PERIOD_PATTERN.match(p.name))
+        if landing_root.is_dir()
+        else []
+    )
     for folder in folders:
         stats = [(path.name, path.stat()) for path in landed_files(folder)]
         if not stats:
@@ -57,5 +61,7 @@ def landed_months(landing_root: Path) -> list[LandedMonth]:
         digest = hashlib.sha256()
         for name, stat in stats:
             digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        months.append(LandedMonth(folder.name, digest.hexdigest()[:16], max(stat.st_mtime for _, stat in stats), len(stats)))
+        months.append(
+            LandedMonth(folder.name, digest.hexdigest()[:16], max(stat.st_mtime for _, stat in stats), len(stats))
+        )
     return months

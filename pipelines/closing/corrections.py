@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import duckdb
 
 from pipelines.invoicing.formatting import Formatter
-from pipelines.invoicing.issuing import ISSUED_LINES_TABLE, ISSUED_TABLE, content_fingerprint, ensure_tables, issue_documents
+from pipelines.invoicing.issuing import (
+    ISSUED_LINES_TABLE,
+    ISSUED_TABLE,
+    content_fingerprint,
+    ensure_tables,
+    issue_documents,
+)
 from pipelines.invoicing.labels import labels_for
 from pipelines.invoicing.model import (
     CREDIT_NOTE,
@@ -129,7 +135,11 @@ def billed_basis(con: duckdb.DuckDBPyConnection, period: date) -> dict[tuple[str
 def month_changes(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> list[CustomerChange]:
     """Every customer and currency whose invoice now differs from what was billed for the month."""
     basis = billed_basis(con, month.period_start)
-    current = {(customer.customer_id, invoice.currency): (customer, invoice) for customer in month.customers for invoice in customer.invoices}
+    current = {
+        (customer.customer_id, invoice.currency): (customer, invoice)
+        for customer in month.customers
+        for invoice in customer.invoices
+    }
     held = {blocked.customer_id for blocked in month.blocked}
     changes = []
     for key in sorted(set(basis) | set(current)):
@@ -138,7 +148,11 @@ def month_changes(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> list[
         before, (customer, invoice) = basis.get(key), current.get(key, (None, None))
         if invoice is not None and before is not None and _same(invoice, before):
             continue
-        if invoice is None and before is not None and not (before.billed_pretax or before.customer_tax or before.billed_total):
+        if (
+            invoice is None
+            and before is not None
+            and not (before.billed_pretax or before.customer_tax or before.billed_total)
+        ):
             continue  # credited in full already
         name = customer.billing_name if customer else _billed_name(con, month.period_start, key)
         changes.append(CustomerChange(key[0], key[1], name, before, invoice, customer))
@@ -149,11 +163,20 @@ def _same(invoice: CurrencyInvoice, before: Basis) -> bool:
     """Invoices issued before their content was fingerprinted are compared by their totals."""
     if before.fingerprint:
         return content_fingerprint(invoice) == before.fingerprint
-    return (invoice.billed_pretax, invoice.customer_tax, invoice.billed_total) == (before.billed_pretax, before.customer_tax, before.billed_total)
+    return (invoice.billed_pretax, invoice.customer_tax, invoice.billed_total) == (
+        before.billed_pretax,
+        before.customer_tax,
+        before.billed_total,
+    )
 
 
 def issue_credit_notes(
-    con: duckdb.DuckDBPyConnection, paths: DataPaths, month: MonthInvoices, changes: list[CustomerChange], issue_date: date, buyers: dict
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    month: MonthInvoices,
+    changes: list[CustomerChange],
+    issue_date: date,
+    buyers: dict,
 ) -> tuple[str, ...]:
     """A credit note cancelling each changed invoice in force, and the corrected invoice, in one go."""
     dated = replace(month, issue=Issue(issue_date, month.seller.payment_terms_days))
@@ -164,7 +187,12 @@ def issue_credit_notes(
             preceding = PrecedingInvoice(change.basis.invoice_number, change.basis.invoice_issue_date)
             customer = change.customer or _customer_without_charges(month, change, buyers)
             original = _issued_invoice(con, change.basis.invoice_number)
-            documents.append((replace(customer, invoices=(original,)), replace(original, kind=CREDIT_NOTE, preceding=preceding, number=None)))
+            documents.append(
+                (
+                    replace(customer, invoices=(original,)),
+                    replace(original, kind=CREDIT_NOTE, preceding=preceding, number=None),
+                )
+            )
         if change.current is not None and (change.current.lines or change.current.billed_total):
             documents.append((change.customer, replace(change.current, kind=INVOICE, preceding=preceding)))
     return issue_documents(con, paths, dated, documents)
@@ -175,7 +203,7 @@ def carry_differences(
 ) -> int:
     """Record each change's difference for `target`'s invoice; the month's documents stay as issued."""
     ensure_carried_table(con)
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    now = datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
         for change in changes:
@@ -183,10 +211,19 @@ def carry_differences(
             con.execute(
                 f"INSERT INTO {CARRIED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    uuid.uuid4().hex, month.period_start, change.customer_id, change.name, change.currency,
-                    change.basis.invoice_number if change.basis else None, target,
-                    change.difference("billed_pretax"), change.difference("customer_tax"), change.difference("billed_total"),
-                    fingerprint, now, by,
+                    uuid.uuid4().hex,
+                    month.period_start,
+                    change.customer_id,
+                    change.name,
+                    change.currency,
+                    change.basis.invoice_number if change.basis else None,
+                    target,
+                    change.difference("billed_pretax"),
+                    change.difference("customer_tax"),
+                    change.difference("billed_total"),
+                    fingerprint,
+                    now,
+                    by,
                 ],
             )
         con.execute("COMMIT")
@@ -217,7 +254,9 @@ def with_carried_corrections(con: duckdb.DuckDBPyConnection, month: MonthInvoice
                 continue  # held: the customer has no billing profile to invoice
             customer = _empty_customer(month, customer_id, name, currency, buyers)
         labels, fmt = labels_for(customer.buyer.language), Formatter(customer.buyer.language)
-        line = InvoiceLine(labels["correction_of"].format(number=number or "-", period=fmt.month(period)), None, None, pretax)
+        line = InvoiceLine(
+            labels["correction_of"].format(number=number or "-", period=fmt.month(period)), None, None, pretax
+        )
         invoices = list(customer.invoices)
         index = next((i for i, invoice in enumerate(invoices) if invoice.currency == currency), None)
         if index is None:
@@ -244,7 +283,8 @@ def next_open_period(after: date, final_periods: set[date]) -> date:
 def _issued_invoice(con: duckdb.DuckDBPyConnection, number: str) -> CurrencyInvoice:
     """An issued invoice as it was sent, from its recorded lines and totals."""
     currency, pretax, tax, total = con.execute(
-        f"SELECT currency, billed_pretax, customer_tax, billed_total FROM {ISSUED_TABLE} WHERE invoice_number = ?", [number]
+        f"SELECT currency, billed_pretax, customer_tax, billed_total FROM {ISSUED_TABLE} WHERE invoice_number = ?",
+        [number],
     ).fetchone()
     rows = con.execute(
         f"""SELECT description, quantity, unit_price, amount, subscription_id, period_start, period_end, period_kind
@@ -252,7 +292,11 @@ def _issued_invoice(con: duckdb.DuckDBPyConnection, number: str) -> CurrencyInvo
         [number],
     ).fetchall()
     lines = tuple(InvoiceLine(*row) for row in rows) or (InvoiceLine(f"Invoice {number}", None, None, pretax),)
-    totals = {column: ZERO for column in MONEY_COLUMNS} | {"billed_pretax": pretax, "customer_tax": tax, "billed_total": total}
+    totals = {column: ZERO for column in MONEY_COLUMNS} | {
+        "billed_pretax": pretax,
+        "customer_tax": tax,
+        "billed_total": total,
+    }
     return CurrencyInvoice(currency, totals, len(lines), lines, number=number)
 
 
@@ -265,20 +309,29 @@ def billing_profiles(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
 
 def _empty_customer(month: MonthInvoices, customer_id: str, name: str, currency: str, buyers: dict) -> CustomerInvoice:
     """A customer with nothing to bill this month, with their billing profile from the config."""
-    row = {"customer_id": customer_id, "currency": currency, "customer_name": name, "line_count": 0} | {column: ZERO for column in MONEY_COLUMNS}
+    row = {"customer_id": customer_id, "currency": currency, "customer_name": name, "line_count": 0} | {
+        column: ZERO for column in MONEY_COLUMNS
+    }
     assembled = assemble_month(month.period, month.seller, [row], [], [], {customer_id: buyers[customer_id]})
     return replace(assembled.customers[0], invoices=()) if assembled.customers else None
 
 
 def _customer_without_charges(month: MonthInvoices, change: CustomerChange, buyers: dict) -> CustomerInvoice:
-    customer = _empty_customer(month, change.customer_id, change.name, change.currency, buyers) if change.customer_id in buyers else None
+    customer = (
+        _empty_customer(month, change.customer_id, change.name, change.currency, buyers)
+        if change.customer_id in buyers
+        else None
+    )
     if customer is None:
-        raise ValueError(f"{change.name} ({change.customer_id}) has no billing profile in customers.csv: their credit note cannot be made")
+        raise ValueError(
+            f"{change.name} ({change.customer_id}) has no billing profile in customers.csv: their credit note cannot be made"
+        )
     return customer
 
 
 def _billed_name(con: duckdb.DuckDBPyConnection, period: date, key: tuple[str, str]) -> str:
     row = con.execute(
-        f"SELECT customer_name FROM {ISSUED_TABLE} WHERE billing_period = ? AND customer_id = ? AND currency = ? LIMIT 1", [period, *key]
+        f"SELECT customer_name FROM {ISSUED_TABLE} WHERE billing_period = ? AND customer_id = ? AND currency = ? LIMIT 1",
+        [period, *key],
     ).fetchone()
     return row[0] if row else key[0]

@@ -17,11 +17,26 @@ CLOSING_MARTS = ("billing_periods", "payables_calendar")
 def refresh_closing_marts(paths: DataPaths, environment: dict[str, str]) -> str | None:
     """Rebuild the two marts with dbt; None when done, else why not (the status itself is recorded)."""
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        found = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()}
+        found = {
+            row[0]
+            for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()
+        }
     if "customer_monthly" not in found:
         return "the marts are built by the month's first run"
-    command = [str(DBT_EXECUTABLE), "run", "--select", *CLOSING_MARTS, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--quiet"]
-    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, env={**os.environ, **environment}, capture_output=True, text=True)
+    command = [
+        str(DBT_EXECUTABLE),
+        "run",
+        "--select",
+        *CLOSING_MARTS,
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--quiet",
+    ]
+    done = subprocess.run(
+        command, cwd=DBT_PROJECT_DIR, env={**os.environ, **environment}, capture_output=True, text=True
+    )
     if done.returncode != 0:
         return f"dbt could not rebuild {', '.join(CLOSING_MARTS)}: {(done.stdout + done.stderr).strip().splitlines()[-1:] or 'no output'}"
     return None

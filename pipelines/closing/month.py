@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -24,7 +24,16 @@ from pipelines.closing.corrections import (
     with_carried_corrections,
 )
 from pipelines.closing.drafts import remove_drafts
-from pipelines.closing.status import FINAL, MonthState, MonthStatus, StatusError, all_states, change_status, month_state, record_seen
+from pipelines.closing.status import (
+    FINAL,
+    MonthState,
+    MonthStatus,
+    StatusError,
+    all_states,
+    change_status,
+    month_state,
+    record_seen,
+)
 from pipelines.config import config_dir_in_use, load_config
 from pipelines.invoicing.issuing import content_fingerprint, issue_month
 from pipelines.invoicing.model import MonthInvoices
@@ -66,7 +75,12 @@ def month_fingerprint(month: MonthInvoices) -> str:
 
 
 def approve(
-    paths: DataPaths, period: str, by: str, acknowledged: list[str], warning_checks: list[WarningCheck], blocking_problems: list[str]
+    paths: DataPaths,
+    period: str,
+    by: str,
+    acknowledged: list[str],
+    warning_checks: list[WarningCheck],
+    blocking_problems: list[str],
 ) -> Outcome:
     """Approve the month's drafts. Refused, with every reason named, while a blocking check fails
     or a warning check fails without being acknowledged by its name."""
@@ -76,25 +90,42 @@ def approve(
     names = [name for name, _ in warning_checks]
     unknown = [name for name in acknowledged if name not in names]
     if unknown:
-        raise StatusError(f"{period}: no warning check is called {', '.join(map(repr, unknown))}; the warning checks are {', '.join(names)}.")
+        raise StatusError(
+            f"{period}: no warning check is called {', '.join(map(repr, unknown))}; the warning checks are {', '.join(names)}."
+        )
     with duckdb.connect(str(paths.warehouse)) as con:
         state = month_state(con, start)
         if state.status in FINAL:
-            raise StatusError(f"{period} is {state.status.value}: its invoices are issued, there is nothing to approve.")
+            raise StatusError(
+                f"{period} is {state.status.value}: its invoices are issued, there is nothing to approve."
+            )
         month = current_month(con, paths, period)
         record_seen(con, start, by, month.seller.legal_name)
         if not month.customers and not month.blocked:
-            raise StatusError(f"{period} has no draft invoice: run the month first (`csp-recon run --period {period}`).")
+            raise StatusError(
+                f"{period} has no draft invoice: run the month first (`csp-recon run --period {period}`)."
+            )
         failing = [(name, problems) for name, judge in warning_checks if (problems := _judged(judge, con, start))]
         missing = [f"{name} ({'; '.join(problems)})" for name, problems in failing if name not in acknowledged]
         if missing:
             raise StatusError(
-                f"{period} not approved: acknowledge each failing warning by name (--acknowledge NAME) once you have checked it: " + "; ".join(missing) + "."
+                f"{period} not approved: acknowledge each failing warning by name (--acknowledge NAME) once you have checked it: "
+                + "; ".join(missing)
+                + "."
             )
         taken = tuple(name for name, _ in failing)
-        reason = f"drafts approved; warnings acknowledged: {', '.join(taken)}" if taken else "drafts approved; no warning"
+        reason = (
+            f"drafts approved; warnings acknowledged: {', '.join(taken)}" if taken else "drafts approved; no warning"
+        )
         new = change_status(
-            con, start, MonthStatus.APPROVED, by, reason, approved_by=by, acknowledged=taken, approved_fingerprint=month_fingerprint(month)
+            con,
+            start,
+            MonthStatus.APPROVED,
+            by,
+            reason,
+            approved_by=by,
+            acknowledged=taken,
+            approved_fingerprint=month_fingerprint(month),
         )
     return Outcome(period, new.status, f"{period} approved by {by} ({reason}).", changed=True)
 
@@ -107,29 +138,53 @@ def _judged(judge, con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
         return [f"could not be evaluated ({str(error).splitlines()[0]})"]
 
 
-def issue(paths: DataPaths, period: str, by: str, blocking_problems: list[str], landing_fingerprint: str | None, issue_date: date | None = None) -> Outcome:
+def issue(
+    paths: DataPaths,
+    period: str,
+    by: str,
+    blocking_problems: list[str],
+    landing_fingerprint: str | None,
+    issue_date: date | None = None,
+) -> Outcome:
     """Issue an approved month whose figures are still the approved ones."""
     start = billing_period(period)
     with duckdb.connect(str(paths.warehouse)) as con:
         state = month_state(con, start)
         if state.status != MonthStatus.APPROVED:
-            raise StatusError(f"{period} is {state.status.value}: only an approved month is issued (`csp-recon approve --period {period} --by NAME`).")
+            raise StatusError(
+                f"{period} is {state.status.value}: only an approved month is issued (`csp-recon approve --period {period} --by NAME`)."
+            )
         if blocking_problems:
-            raise StatusError(f"{period} cannot be issued: its blocking checks fail on its current data ({'; '.join(blocking_problems)}).")
+            raise StatusError(
+                f"{period} cannot be issued: its blocking checks fail on its current data ({'; '.join(blocking_problems)})."
+            )
         if month_fingerprint(current_month(con, paths, period)) != state.approved_fingerprint:
-            change_status(con, start, MonthStatus.OPEN, by, "the figures changed since they were approved: approve them again")
-            raise StatusError(f"{period} not issued: its figures changed since {state.approved_by} approved them; the month is open again, approve it again.")
+            change_status(
+                con, start, MonthStatus.OPEN, by, "the figures changed since they were approved: approve them again"
+            )
+            raise StatusError(
+                f"{period} not issued: its figures changed since {state.approved_by} approved them; the month is open again, approve it again."
+            )
     result = issue_month(paths, period, issue_date, adjust=with_carried_corrections)
     with duckdb.connect(str(paths.warehouse)) as con:
         new = change_status(
-            con, start, MonthStatus.ISSUED, by, f"{len(result.issued)} invoice(s) issued: {', '.join(result.issued) or 'none'}", landing_fingerprint=landing_fingerprint
+            con,
+            start,
+            MonthStatus.ISSUED,
+            by,
+            f"{len(result.issued)} invoice(s) issued: {', '.join(result.issued) or 'none'}",
+            landing_fingerprint=landing_fingerprint,
         )
     remove_drafts(paths, period)  # the issued folder is the month's documents now
     held = f"; not invoiced: {'; '.join(result.blocked)}" if result.blocked else ""
-    return Outcome(period, new.status, f"{period} issued: {len(result.issued)} invoice(s){held}.", result.issued, changed=True)
+    return Outcome(
+        period, new.status, f"{period} issued: {len(result.issued)} invoice(s){held}.", result.issued, changed=True
+    )
 
 
-def after_run(paths: DataPaths, period: str, correct: bool, issue_date: date | None = None, by: str = RUN_ACTOR) -> Outcome:
+def after_run(
+    paths: DataPaths, period: str, correct: bool, issue_date: date | None = None, by: str = RUN_ACTOR
+) -> Outcome:
     """Keep the status true to the month's new figures after a run.
 
     An approved month whose figures changed is open again. An issued month whose figures
@@ -140,8 +195,19 @@ def after_run(paths: DataPaths, period: str, correct: bool, issue_date: date | N
         month = current_month(con, paths, period)
         state = record_seen(con, start, by, month.seller.legal_name)
         if state.status == MonthStatus.APPROVED and month_fingerprint(month) != state.approved_fingerprint:
-            new = change_status(con, start, MonthStatus.OPEN, by, f"the figures changed since {state.approved_by} approved them: approve again")
-            return Outcome(period, new.status, f"{period} is open again: its figures changed since {state.approved_by} approved them; approve it again.", changed=True)
+            new = change_status(
+                con,
+                start,
+                MonthStatus.OPEN,
+                by,
+                f"the figures changed since {state.approved_by} approved them: approve again",
+            )
+            return Outcome(
+                period,
+                new.status,
+                f"{period} is open again: its figures changed since {state.approved_by} approved them; approve it again.",
+                changed=True,
+            )
         if state.status not in FINAL:
             suffix = " (nothing to correct: the month is not issued)" if correct else ""
             return Outcome(period, state.status, f"{period} is {state.status.value}: drafts made{suffix}.")
@@ -149,9 +215,19 @@ def after_run(paths: DataPaths, period: str, correct: bool, issue_date: date | N
         if not changes:
             if state.status == MonthStatus.CORRECTION_PENDING:
                 new = change_status(
-                    con, start, MonthStatus.ISSUED, by, "the figures are again those issued: nothing to correct", landing_fingerprint=landing_now(paths, period)
+                    con,
+                    start,
+                    MonthStatus.ISSUED,
+                    by,
+                    "the figures are again those issued: nothing to correct",
+                    landing_fingerprint=landing_now(paths, period),
                 )
-                return Outcome(period, new.status, f"{period} is issued: its figures are again those issued, nothing to correct.", changed=True)
+                return Outcome(
+                    period,
+                    new.status,
+                    f"{period} is issued: its figures are again those issued, nothing to correct.",
+                    changed=True,
+                )
             return Outcome(period, state.status, f"{period} is issued and unchanged: its documents stay as they were.")
         listed = "; ".join(map(str, changes))
         if not correct:
@@ -160,7 +236,9 @@ def after_run(paths: DataPaths, period: str, correct: bool, issue_date: date | N
             return Outcome(period, new.status, f"{period} correction pending: {reason}.", changed=True)
         seller = month.seller
         if seller.correction_mode == CREDIT_NOTE_MODE:
-            numbers = issue_credit_notes(con, paths, month, changes, issue_date or datetime.now(timezone.utc).date(), billing_profiles(con))
+            numbers = issue_credit_notes(
+                con, paths, month, changes, issue_date or datetime.now(UTC).date(), billing_profiles(con)
+            )
             reason = f"corrections issued: {', '.join(numbers)} ({listed})"
         else:
             final = {s.period for s in all_states(con) if s.status in FINAL}

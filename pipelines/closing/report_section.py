@@ -17,7 +17,11 @@ PAYABLES = "marts.payables_calendar"
 
 def closing_section(con: duckdb.DuckDBPyConnection, month: date) -> dict:
     state = month_state(con, month)
-    has_calendar = bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'payables_calendar'").fetchone())
+    has_calendar = bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'marts' AND table_name = 'payables_calendar'"
+        ).fetchone()
+    )
     documents, months = [], []
     if has_calendar:
         # The month's Microsoft invoices (dated after the month ends) and the customer documents of the month.

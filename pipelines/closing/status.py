@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from enum import StrEnum
 
 import duckdb
@@ -87,7 +87,11 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
     """Readers (read-only connections) find no table before the first run: every month open."""
-    return bool(con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'billing' AND table_name = 'month_status_history'").fetchone())
+    return bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'billing' AND table_name = 'month_status_history'"
+        ).fetchone()
+    )
 
 
 def month_state(con: duckdb.DuckDBPyConnection, period: date) -> MonthState:
@@ -101,13 +105,27 @@ def month_state(con: duckdb.DuckDBPyConnection, period: date) -> MonthState:
     if row is None:
         return MonthState(period, MonthStatus.OPEN)
     status, by, at, acknowledged, approved_fp, landing_fp, reason, created, updated, issuer = row
-    return MonthState(period, MonthStatus(status), by, at, tuple(json.loads(acknowledged or "[]")), approved_fp, landing_fp, reason, created, updated, issuer)
+    return MonthState(
+        period,
+        MonthStatus(status),
+        by,
+        at,
+        tuple(json.loads(acknowledged or "[]")),
+        approved_fp,
+        landing_fp,
+        reason,
+        created,
+        updated,
+        issuer,
+    )
 
 
 def all_states(con: duckdb.DuckDBPyConnection) -> list[MonthState]:
     if not has_tables(con):
         return []
-    periods = [row[0] for row in con.execute(f"SELECT billing_period FROM {STATUS_TABLE} ORDER BY billing_period").fetchall()]
+    periods = [
+        row[0] for row in con.execute(f"SELECT billing_period FROM {STATUS_TABLE} ORDER BY billing_period").fetchall()
+    ]
     return [month_state(con, period) for period in periods]
 
 
@@ -132,10 +150,12 @@ def change_status(
     if not by.strip():
         raise StatusError("Say who makes the change (a name): the month's history records it.")
     ensure_tables(con)
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     current = month_state(con, period)
     if (current.status, to) not in ALLOWED:
-        raise StatusError(f"{period:%Y-%m} is {current.status.value}: it cannot become {to.value} ({_why_not(current.status, to)}).")
+        raise StatusError(
+            f"{period:%Y-%m} is {current.status.value}: it cannot become {to.value} ({_why_not(current.status, to)})."
+        )
     if to == MonthStatus.APPROVED:
         kept = (approved_by, now, acknowledged, approved_fingerprint)
     elif to == MonthStatus.OPEN:
@@ -149,9 +169,24 @@ def change_status(
         con.execute(f"DELETE FROM {STATUS_TABLE} WHERE billing_period = ?", [period])
         con.execute(
             f"INSERT INTO {STATUS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [period, to.value, kept[0], kept[1], json.dumps(list(kept[2])), kept[3], landing, pending, current.created_at or now, now, current.issuer_name],
+            [
+                period,
+                to.value,
+                kept[0],
+                kept[1],
+                json.dumps(list(kept[2])),
+                kept[3],
+                landing,
+                pending,
+                current.created_at or now,
+                now,
+                current.issuer_name,
+            ],
         )
-        con.execute(f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?)", [period, now, by, current.status.value, to.value, reason])
+        con.execute(
+            f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+            [period, now, by, current.status.value, to.value, reason],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -159,20 +194,29 @@ def change_status(
     return month_state(con, period)
 
 
-def record_seen(con: duckdb.DuckDBPyConnection, period: date, by: str, issuer_name: str, now: datetime | None = None) -> MonthState:
+def record_seen(
+    con: duckdb.DuckDBPyConnection, period: date, by: str, issuer_name: str, now: datetime | None = None
+) -> MonthState:
     """A month run for the first time gets its open row (its FOCUS billing period is created);
     every run records who issues its invoices (the partner's legal name, from the config)."""
     ensure_tables(con)
     if con.execute(f"SELECT 1 FROM {STATUS_TABLE} WHERE billing_period = ?", [period]).fetchone():
-        con.execute(f"UPDATE {STATUS_TABLE} SET invoice_issuer_name = ? WHERE billing_period = ? AND invoice_issuer_name IS DISTINCT FROM ?", [issuer_name, period, issuer_name])
+        con.execute(
+            f"UPDATE {STATUS_TABLE} SET invoice_issuer_name = ? WHERE billing_period = ? AND invoice_issuer_name IS DISTINCT FROM ?",
+            [issuer_name, period, issuer_name],
+        )
         return month_state(con, period)
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
-            f"INSERT INTO {STATUS_TABLE} VALUES (?, ?, NULL, NULL, '[]', NULL, NULL, NULL, ?, ?, ?)", [period, MonthStatus.OPEN.value, now, now, issuer_name]
+            f"INSERT INTO {STATUS_TABLE} VALUES (?, ?, NULL, NULL, '[]', NULL, NULL, NULL, ?, ?, ?)",
+            [period, MonthStatus.OPEN.value, now, now, issuer_name],
         )
-        con.execute(f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?)", [period, now, by, MonthStatus.OPEN.value, MonthStatus.OPEN.value, "first run of the month: drafts made"])
+        con.execute(
+            f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+            [period, now, by, MonthStatus.OPEN.value, MonthStatus.OPEN.value, "first run of the month: drafts made"],
+        )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -30,29 +30,50 @@ def read_table(path: Path, table: ConfigTable) -> tuple[list[dict], list[ConfigP
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         return [], [ConfigProblem(name, None, None, "is not UTF-8 text: save it as CSV UTF-8")]
-    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if not line.lstrip().startswith(COMMENT) and line.strip()]
+    lines = [
+        (number, line)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if not line.lstrip().startswith(COMMENT) and line.strip()
+    ]
     if not lines:
         return [], [ConfigProblem(name, None, None, "has no header line")]
     records = list(csv.reader(io.StringIO("\n".join(line for _, line in lines))))
     if len(records) != len(lines):  # a quoted cell across lines: number the records one by one instead
-        return [], [ConfigProblem(name, None, None, "has a cell with a line break inside quotes: keep every cell on one line")]
+        return [], [
+            ConfigProblem(name, None, None, "has a cell with a line break inside quotes: keep every cell on one line")
+        ]
     header = [cell.strip() for cell in records[0]]
     header_line = lines[0][0]
     known = {column.name for column in table.columns}
     problems = [
-        ConfigProblem(name, header_line, cell or "(blank)", f"is not a column of this file (columns: {', '.join(c.name for c in table.columns)})")
+        ConfigProblem(
+            name,
+            header_line,
+            cell or "(blank)",
+            f"is not a column of this file (columns: {', '.join(c.name for c in table.columns)})",
+        )
         for cell in header
         if cell not in known
     ]
     missing = [column.name for column in table.columns if column.required and column.name not in header]
-    problems.extend(ConfigProblem(name, header_line, column, "is a required column and is missing from the header") for column in missing)
+    problems.extend(
+        ConfigProblem(name, header_line, column, "is a required column and is missing from the header")
+        for column in missing
+    )
     if problems:
         return [], problems
     rows: list[dict[str, object]] = []
     seen: dict[object, int] = {}
     for (number, _), record in zip(lines[1:], records[1:]):
         if len(record) != len(header):
-            problems.append(ConfigProblem(name, number, None, f"has {len(record)} cells where the header has {len(header)}: check the commas and quotes"))
+            problems.append(
+                ConfigProblem(
+                    name,
+                    number,
+                    None,
+                    f"has {len(record)} cells where the header has {len(header)}: check the commas and quotes",
+                )
+            )
             continue
         cells = dict(zip(header, record))
         row: dict[str, object] = {"source_line": number}
@@ -64,7 +85,11 @@ def read_table(path: Path, table: ConfigTable) -> tuple[list[dict], list[ConfigP
             row[column.name] = value
         key = row[table.key]
         if key is not None and key in seen:
-            problems.append(ConfigProblem(name, number, table.key, f"'{key}' is already on line {seen[key]}: each {table.key} appears once"))
+            problems.append(
+                ConfigProblem(
+                    name, number, table.key, f"'{key}' is already on line {seen[key]}: each {table.key} appears once"
+                )
+            )
         elif key is not None:
             seen[key] = number
         rows.append(row)

@@ -26,4 +26,8 @@ class ConfigError(ValueError):
         self.problems = tuple(problems)
         shown = [str(problem) for problem in problems[:MAX_PROBLEMS_SHOWN]]
         more = f"\n  (and {len(problems) - len(shown)} more)" if len(problems) > len(shown) else ""
-        super().__init__(f"The configuration in {directory} needs correcting before anything is billed:\n  " + "\n  ".join(shown) + more)
+        super().__init__(
+            f"The configuration in {directory} needs correcting before anything is billed:\n  "
+            + "\n  ".join(shown)
+            + more
+        )

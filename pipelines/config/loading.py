@@ -17,7 +17,7 @@ import duckdb
 
 from pipelines.config.csv_files import read_table
 from pipelines.config.errors import ConfigError, ConfigProblem
-from pipelines.config.partner import PARTNER_FILE, PARTNER_SETTINGS, PartnerProfile, load_partner
+from pipelines.config.partner import PARTNER_SETTINGS, PartnerProfile, load_partner
 from pipelines.config.tables import (
     CONFIG_TABLES,
     CUSTOMER_DERIVED_COLUMNS,
@@ -63,7 +63,9 @@ def write_sample_config(directory: str | os.PathLike) -> list[Path]:
     target.mkdir(parents=True, exist_ok=True)
     existing = [name.name for name in sorted(SAMPLE_DIR.iterdir()) if (target / name.name).exists()]
     if existing:
-        raise FileExistsError(f"{target} already has {', '.join(existing)}: nothing was written, so your own settings stay as they are.")
+        raise FileExistsError(
+            f"{target} already has {', '.join(existing)}: nothing was written, so your own settings stay as they are."
+        )
     written = []
     for source in sorted(SAMPLE_DIR.iterdir()):
         if source.is_file():
@@ -76,13 +78,18 @@ def load_config(directory: str | os.PathLike) -> PartnerConfig:
     """Every file read and checked; ConfigError lists every problem, each with file, line, field."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise ConfigError(str(directory), [ConfigProblem(str(directory), None, None, "is not a directory: run `csp-recon init` to write a sample")])
+        raise ConfigError(
+            str(directory),
+            [ConfigProblem(str(directory), None, None, "is not a directory: run `csp-recon init` to write a sample")],
+        )
     partner, problems = load_partner(directory)
     tables: dict[str, list[dict]] = {}
     for table in CONFIG_TABLES:
         path = directory / table.file_name
         if not path.is_file():
-            problems.append(ConfigProblem(table.file_name, None, None, "is missing: run `csp-recon init` to write a sample to edit"))
+            problems.append(
+                ConfigProblem(table.file_name, None, None, "is missing: run `csp-recon init` to write a sample to edit")
+            )
             continue
         rows, found = read_table(path, table)
         tables[table.name] = rows
@@ -102,12 +109,18 @@ def load_config(directory: str | os.PathLike) -> PartnerConfig:
 
 def billing_profile_gaps(customer: dict) -> list[str]:
     """What an invoice to this customer would lack to be a legal invoice."""
-    gaps = [f"no {label}" for field, label in (("address_line1", "address"), ("city", "city"), ("country", "country")) if not customer.get(field)]
+    gaps = [
+        f"no {label}"
+        for field, label in (("address_line1", "address"), ("city", "city"), ("country", "country"))
+        if not customer.get(field)
+    ]
     treatment = customer["tax_treatment"]
     if treatment == "domestic" and customer.get("vat_rate") is None:
         gaps.append("tax_treatment is domestic but vat_rate is blank")
     if treatment == "reverse_charge" and not customer.get("vat_id"):
-        gaps.append("tax_treatment is reverse_charge but vat_id is blank (the customer's VAT number must be on the invoice)")
+        gaps.append(
+            "tax_treatment is reverse_charge but vat_id is blank (the customer's VAT number must be on the invoice)"
+        )
     if treatment == "exempt" and not customer.get("exemption_text"):
         gaps.append("tax_treatment is exempt but exemption_text is blank (the legal wording of the exemption)")
     return gaps
@@ -119,18 +132,51 @@ def _cross_file_problems(tables: dict[str, list[dict]]) -> list[ConfigProblem]:
     for row in tables[SERVICE_CHARGES.name]:
         customer = customers.get(row["customer_id"])
         if customer is None:
-            problems.append(ConfigProblem(SERVICE_CHARGES.file_name, row["source_line"], "customer_id", f"'{row['customer_id']}' is not in customers.csv"))
+            problems.append(
+                ConfigProblem(
+                    SERVICE_CHARGES.file_name,
+                    row["source_line"],
+                    "customer_id",
+                    f"'{row['customer_id']}' is not in customers.csv",
+                )
+            )
         elif customer["currency"] != row["currency"]:
             problems.append(
-                ConfigProblem(SERVICE_CHARGES.file_name, row["source_line"], "currency", f"is {row['currency']} but the customer is billed in {customer['currency']}")
+                ConfigProblem(
+                    SERVICE_CHARGES.file_name,
+                    row["source_line"],
+                    "currency",
+                    f"is {row['currency']} but the customer is billed in {customer['currency']}",
+                )
             )
     for row in tables[PRICING_RULES.name]:
         if row["customer_id"] is not None and row["customer_id"] not in customers:
-            problems.append(ConfigProblem(PRICING_RULES.file_name, row["source_line"], "customer_id", f"'{row['customer_id']}' is not in customers.csv"))
+            problems.append(
+                ConfigProblem(
+                    PRICING_RULES.file_name,
+                    row["source_line"],
+                    "customer_id",
+                    f"'{row['customer_id']}' is not in customers.csv",
+                )
+            )
         if row["basis"] == "fixed_unit_price" and (row["unit_price"] is None or row["currency"] is None):
-            problems.append(ConfigProblem(PRICING_RULES.file_name, row["source_line"], "unit_price", "a fixed_unit_price rule needs unit_price and currency"))
+            problems.append(
+                ConfigProblem(
+                    PRICING_RULES.file_name,
+                    row["source_line"],
+                    "unit_price",
+                    "a fixed_unit_price rule needs unit_price and currency",
+                )
+            )
         if row["basis"] in ("cost_markup", "list_relative") and row["rate"] is None:
-            problems.append(ConfigProblem(PRICING_RULES.file_name, row["source_line"], "rate", f"a {row['basis']} rule needs a rate (a percentage such as 15)"))
+            problems.append(
+                ConfigProblem(
+                    PRICING_RULES.file_name,
+                    row["source_line"],
+                    "rate",
+                    f"a {row['basis']} rule needs a rate (a percentage such as 15)",
+                )
+            )
     return problems
 
 
@@ -166,7 +212,14 @@ def _replace_partner_profile(con: duckdb.DuckDBPyConnection, partner: PartnerPro
     )
     con.execute(
         f"INSERT INTO {PARTNER_PROFILE_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-        [partner.legal_name, partner.country, partner.vat_id, partner.registration_id, partner.payment_terms_days, partner.series],
+        [
+            partner.legal_name,
+            partner.country,
+            partner.vat_id,
+            partner.registration_id,
+            partner.payment_terms_days,
+            partner.series,
+        ],
     )
 
 
@@ -180,7 +233,7 @@ def _replace_table(con: duckdb.DuckDBPyConnection, table: ConfigTable, rows: lis
     con.execute(f"CREATE TABLE {name} (" + ", ".join(f'"{column}" {sql_type}' for column, sql_type in columns) + ")")
     if rows:
         placeholders = ", ".join("?" for _ in columns)
-        con.executemany(f"INSERT INTO {name} VALUES ({placeholders})", [[row.get(column) for column, _ in columns] for row in rows])
+        con.executemany(
+            f"INSERT INTO {name} VALUES ({placeholders})", [[row.get(column) for column, _ in columns] for row in rows]
+        )
     return len(rows)
-
-

@@ -63,14 +63,18 @@ _TEXT_FIELDS = (
 def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigProblem]]:
     path = directory / PARTNER_FILE
     if not path.is_file():
-        return None, [ConfigProblem(PARTNER_FILE, None, None, "is missing: run `csp-recon init` to write a sample to edit")]
+        return None, [
+            ConfigProblem(PARTNER_FILE, None, None, "is missing: run `csp-recon init` to write a sample to edit")
+        ]
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)  # amounts never pass through float
     except UnicodeDecodeError:
         return None, [ConfigProblem(PARTNER_FILE, None, None, "is not UTF-8 text: save it as UTF-8")]
     except tomllib.TOMLDecodeError as error:
         line = getattr(error, "lineno", None)
-        return None, [ConfigProblem(PARTNER_FILE, line, None, f"cannot be read ({error.msg if hasattr(error, 'msg') else error})")]
+        return None, [
+            ConfigProblem(PARTNER_FILE, line, None, f"cannot be read ({error.msg if hasattr(error, 'msg') else error})")
+        ]
     problems: list[ConfigProblem] = []
 
     def text(section: str, key: str, what: str, required: bool = True) -> str:
@@ -85,32 +89,84 @@ def load_partner(directory: Path) -> tuple[PartnerProfile | None, list[ConfigPro
     values = {key: text(section, key, what) for section, key, what in _TEXT_FIELDS}
     email = text("partner", "email", "an e-mail address", required=False)
     address = data.get("partner", {}).get("address_lines", [])
-    if not isinstance(address, list) or not address or not all(isinstance(line, str) and line.strip() for line in address):
-        problems.append(ConfigProblem(PARTNER_FILE, None, "[partner] address_lines", 'must list the address lines, e.g. ["1 rue X", "75001 Paris"]'))
+    if (
+        not isinstance(address, list)
+        or not address
+        or not all(isinstance(line, str) and line.strip() for line in address)
+    ):
+        problems.append(
+            ConfigProblem(
+                PARTNER_FILE,
+                None,
+                "[partner] address_lines",
+                'must list the address lines, e.g. ["1 rue X", "75001 Paris"]',
+            )
+        )
         address = []
     language = text("partner", "language", "en or fr")
     if language and language not in LANGUAGES:
-        problems.append(ConfigProblem(PARTNER_FILE, None, "[partner] language", f"is '{language}': write one of {', '.join(LANGUAGES)}"))
+        problems.append(
+            ConfigProblem(
+                PARTNER_FILE, None, "[partner] language", f"is '{language}': write one of {', '.join(LANGUAGES)}"
+            )
+        )
     logo_name = text("partner", "logo", "a file name", required=False)
     logo = None
     if logo_name:
         logo = (directory / logo_name).resolve()
         if not logo.is_relative_to(directory.resolve()) or not logo.is_file():
-            problems.append(ConfigProblem(PARTNER_FILE, None, "[partner] logo", f"names '{logo_name}', which is not a file in {directory}"))
+            problems.append(
+                ConfigProblem(
+                    PARTNER_FILE, None, "[partner] logo", f"names '{logo_name}', which is not a file in {directory}"
+                )
+            )
             logo = None
     terms = data.get("invoicing", {}).get("payment_terms_days")
     if isinstance(terms, bool) or not isinstance(terms, int) or not 0 <= terms <= 365:
-        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] payment_terms_days", "must be a whole number of days between 0 and 365, e.g. 30"))
+        problems.append(
+            ConfigProblem(
+                PARTNER_FILE,
+                None,
+                "[invoicing] payment_terms_days",
+                "must be a whole number of days between 0 and 365, e.g. 30",
+            )
+        )
         terms = 0
     allowance = _allowance(data.get("reconciliation", {}).get("daily_usage_allowance"), problems)
-    spike_percent = _amount(data, "spike_percent", AZURE_SPIKE_PERCENT, "a percentage such as 100 (a day costing double the day before)", problems)
-    spike_minimum = _amount(data, "spike_minimum_increase", AZURE_SPIKE_MINIMUM_INCREASE, "an amount such as 50.00", problems)
-    correction_mode = text("invoicing", "correction_mode", "credit_note or next_invoice", required=False) or CORRECTION_MODES[0]
+    spike_percent = _amount(
+        data,
+        "spike_percent",
+        AZURE_SPIKE_PERCENT,
+        "a percentage such as 100 (a day costing double the day before)",
+        problems,
+    )
+    spike_minimum = _amount(
+        data, "spike_minimum_increase", AZURE_SPIKE_MINIMUM_INCREASE, "an amount such as 50.00", problems
+    )
+    correction_mode = (
+        text("invoicing", "correction_mode", "credit_note or next_invoice", required=False) or CORRECTION_MODES[0]
+    )
     if correction_mode not in CORRECTION_MODES:
-        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] correction_mode", f"is '{correction_mode}': write one of {', '.join(CORRECTION_MODES)}"))
-    credit_note_series = text("invoicing", "credit_note_series", "the credit note number series, e.g. AV", required=False) or "AV"
+        problems.append(
+            ConfigProblem(
+                PARTNER_FILE,
+                None,
+                "[invoicing] correction_mode",
+                f"is '{correction_mode}': write one of {', '.join(CORRECTION_MODES)}",
+            )
+        )
+    credit_note_series = (
+        text("invoicing", "credit_note_series", "the credit note number series, e.g. AV", required=False) or "AV"
+    )
     if credit_note_series == values["series"]:
-        problems.append(ConfigProblem(PARTNER_FILE, None, "[invoicing] credit_note_series", "must differ from series: credit notes are numbered apart"))
+        problems.append(
+            ConfigProblem(
+                PARTNER_FILE,
+                None,
+                "[invoicing] credit_note_series",
+                "must differ from series: credit notes are numbered apart",
+            )
+        )
     if problems:
         return None, problems
     return (
@@ -148,12 +204,20 @@ def _allowance(value: object, problems: list[ConfigProblem]) -> Decimal:
             amount = Decimal(str(value).strip())
         except InvalidOperation:
             amount = None
-    if amount is None or not amount.is_finite() or amount < 0 or amount > MAX_DAILY_USAGE_ALLOWANCE or amount != amount.quantize(Decimal("0.01")):
+    if (
+        amount is None
+        or not amount.is_finite()
+        or amount < 0
+        or amount > MAX_DAILY_USAGE_ALLOWANCE
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
         problems.append(
             ConfigProblem(
-                PARTNER_FILE, None, "[reconciliation] daily_usage_allowance",
+                PARTNER_FILE,
+                None,
+                "[reconciliation] daily_usage_allowance",
                 f"is '{value}': write an amount in the billing currency from 0 to {MAX_DAILY_USAGE_ALLOWANCE:,} with at most "
-                "2 decimals, e.g. \"0.50\" (0.00 accepts only Microsoft's truncation to the cent)",
+                '2 decimals, e.g. "0.50" (0.00 accepts only Microsoft\'s truncation to the cent)',
             )
         )
         return DEFAULT_DAILY_USAGE_ALLOWANCE

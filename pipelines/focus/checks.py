@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -58,11 +58,15 @@ def check_columns(name: str, header: list[str], required: Iterable[str]) -> list
     first_custom = next((index for index, column in enumerate(header) if column.startswith(CUSTOM_PREFIX)), len(header))
     for column in header[first_custom:]:
         if not column.startswith(CUSTOM_PREFIX):
-            sentences.append(f"{name} has the FOCUS column {column} after its custom x_ columns: FOCUS columns come first.")
+            sentences.append(
+                f"{name} has the FOCUS column {column} after its custom x_ columns: FOCUS columns come first."
+            )
     return sentences
 
 
-def check_rows(name: str, rows: list[dict[str, str]], not_null: Iterable[str], money: Iterable[str] = ("BilledCost",)) -> list[str]:
+def check_rows(
+    name: str, rows: list[dict[str, str]], not_null: Iterable[str], money: Iterable[str] = ("BilledCost",)
+) -> list[str]:
     sentences: list[str] = []
     not_null = [column for column in not_null if not rows or column in rows[0]]
     money = [column for column in money if not rows or column in rows[0]]
@@ -75,9 +79,13 @@ def check_rows(name: str, rows: list[dict[str, str]], not_null: Iterable[str], m
             if text and not _is_decimal(text):
                 sentences.append(f"{name}, row {number}: {column} is '{text}', not a decimal number.")
         if "ChargeCategory" in row and row["ChargeCategory"] and row["ChargeCategory"] not in CHARGE_CATEGORIES:
-            sentences.append(f"{name}, row {number}: ChargeCategory is '{row['ChargeCategory']}', not one of {', '.join(CHARGE_CATEGORIES)}.")
+            sentences.append(
+                f"{name}, row {number}: ChargeCategory is '{row['ChargeCategory']}', not one of {', '.join(CHARGE_CATEGORIES)}."
+            )
         if "BillingPeriodStatus" in row and row["BillingPeriodStatus"] not in BILLING_PERIOD_STATUSES:
-            sentences.append(f"{name}, row {number}: BillingPeriodStatus is '{row['BillingPeriodStatus']}', not Open or Closed.")
+            sentences.append(
+                f"{name}, row {number}: BillingPeriodStatus is '{row['BillingPeriodStatus']}', not Open or Closed."
+            )
         sentences.extend(_period_sentences(name, number, row))
     return sentences
 
@@ -90,7 +98,9 @@ def _period_sentences(name: str, number: int, row: dict[str, str]) -> list[str]:
         start, end = parse_utc(row[start_column]), parse_utc(row[end_column])
         for column, value in ((start_column, start), (end_column, end)):
             if value is None:
-                sentences.append(f"{name}, row {number}: {column} is '{row[column]}', not an ISO 8601 UTC datetime such as 2026-10-01T00:00:00Z.")
+                sentences.append(
+                    f"{name}, row {number}: {column} is '{row[column]}', not an ISO 8601 UTC datetime such as 2026-10-01T00:00:00Z."
+                )
         if start is None or end is None:
             continue
         if end <= start:
@@ -112,7 +122,10 @@ def _period_sentences(name: str, number: int, row: dict[str, str]) -> list[str]:
 
 
 def check_invoice_totals(
-    name: str, rows: list[dict[str, str]], invoices: Mapping[tuple[str, ...], InvoiceTotal], key_columns: tuple[str, ...]
+    name: str,
+    rows: list[dict[str, str]],
+    invoices: Mapping[tuple[str, ...], InvoiceTotal],
+    key_columns: tuple[str, ...],
 ) -> list[str]:
     """Per invoice (its values of `key_columns`, the issuer first): non-tax BilledCost = its pre-tax
     total, Tax rows = its tax, exactly. A draft has no InvoiceId yet: its key is the issuer, the
@@ -133,7 +146,9 @@ def check_invoice_totals(
                 f"but the invoice bills {expected.pretax} before tax."
             )
         if found_tax != expected.tax:
-            sentences.append(f"{name}: the Tax rows of invoice {invoice} of {key[0]} add up to {found_tax}, but the invoice's tax is {expected.tax}.")
+            sentences.append(
+                f"{name}: the Tax rows of invoice {invoice} of {key[0]} add up to {found_tax}, but the invoice's tax is {expected.tax}."
+            )
     return sentences
 
 
@@ -165,7 +180,7 @@ def raise_on(sentences: list[str], what: str) -> None:
 
 def _next_month(moment: datetime) -> datetime:
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return datetime(year, month, 1, tzinfo=timezone.utc)
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 def _is_decimal(text: str) -> bool:

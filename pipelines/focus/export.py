@@ -46,7 +46,15 @@ from pipelines.focus.datasets import (
     PERIOD_COLUMN,
     TAX,
 )
-from pipelines.focus.files import CSV_SUFFIX, PARQUET_SUFFIX, TIMESTAMP_UTC, Column, copy_parquet, write_csv, write_dataset
+from pipelines.focus.files import (
+    CSV_SUFFIX,
+    PARQUET_SUFFIX,
+    TIMESTAMP_UTC,
+    Column,
+    copy_parquet,
+    write_csv,
+    write_dataset,
+)
 from pipelines.invoicing.issuing import ISSUED_TABLE
 from pipelines.invoicing.safety import safe_file_stem
 from pipelines.settings import DataPaths, validate_period
@@ -71,7 +79,16 @@ BILLING_PERIOD_TYPES: dict[str, str] = {
     "BillingPeriodLastUpdated": TIMESTAMP_UTC,
     "BillingPeriodStart": TIMESTAMP_UTC,
 }
-INVOICE_DETAIL_REQUIRED = ("BilledCost", "BillingAccountId", "BillingCurrency", "ChargeCategory", "InvoiceDetailId", "InvoiceId", "InvoiceIssuerName", "PaymentDueDate")
+INVOICE_DETAIL_REQUIRED = (
+    "BilledCost",
+    "BillingAccountId",
+    "BillingCurrency",
+    "ChargeCategory",
+    "InvoiceDetailId",
+    "InvoiceId",
+    "InvoiceIssuerName",
+    "PaymentDueDate",
+)
 BILLING_PERIOD_REQUIRED = ("BillingPeriodStart", "BillingPeriodEnd", "BillingPeriodStatus", "InvoiceIssuerName")
 
 
@@ -115,14 +132,17 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
     """A focus table's columns and types, without the month key."""
     schema, name = table.split(".")
     described = con.execute(
-        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index", [schema, name]
+        "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+        [schema, name],
     ).fetchall()
     if not described:
         raise LookupError(f"The warehouse has no table {table}: run the month's transform first.")
     return [(column, data_type) for column, data_type in described if column != PERIOD_COLUMN]
 
 
-def month_query(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], period: str, customer: str | None = None) -> tuple[str, list]:
+def month_query(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], period: str, customer: str | None = None
+) -> tuple[str, list]:
     """The month's rows of a focus table (one customer's when given), in a stable order. The
     customers' InvoiceId is the issued number as it stands now (an invoice issued after the
     month's transform included), so its x_InvoiceStatus too."""
@@ -137,7 +157,7 @@ def month_query(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column
         else:
             select.append(f'm."{name}"')
     join = (
-        f' LEFT JOIN {ISSUED_TABLE} AS issued ON issued.billing_period = m.{PERIOD_COLUMN} '
+        f" LEFT JOIN {ISSUED_TABLE} AS issued ON issued.billing_period = m.{PERIOD_COLUMN} "
         'AND lower(issued.customer_id) = m."BillingAccountId" AND issued.currency = m."BillingCurrency"'
         if stamped
         else ""
@@ -157,7 +177,12 @@ def read_month(con: duckdb.DuckDBPyConnection, table: str, period: str) -> Table
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]).fetchone()[0] > 0
+    return (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:
@@ -180,7 +205,11 @@ def invoice_detail(customers: Table, issued: list[dict], issuer: str, payment_te
     start = datetime.combine(month_start(period), time())
     end = datetime.combine((month_start(period) + timedelta(days=32)).replace(day=1), time())
     sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    number, category, amount = customers.index("InvoiceId"), customers.index("ChargeCategory"), customers.index("BilledCost")
+    number, category, amount = (
+        customers.index("InvoiceId"),
+        customers.index("ChargeCategory"),
+        customers.index("BilledCost"),
+    )
     for row in customers.rows:
         if row[number] and row[category] != TAX:
             sums[(row[number], row[category])] += row[amount]
@@ -231,7 +260,13 @@ def billing_periods(con: duckdb.DuckDBPyConnection, period: str) -> Table | None
     ).fetchall()
     columns = [(name, BILLING_PERIOD_TYPES.get(name, "VARCHAR")) for name in BILLING_PERIOD.columns]
     as_moment = lambda value: value if isinstance(value, datetime) or value is None else datetime.combine(value, time())  # noqa: E731
-    return Table(columns, [[as_moment(c), as_moment(e), as_moment(u), as_moment(s), status, issuer, x] for c, e, u, s, status, issuer, x in rows])
+    return Table(
+        columns,
+        [
+            [as_moment(c), as_moment(e), as_moment(u), as_moment(s), status, issuer, x]
+            for c, e, u, s, status, issuer, x in rows
+        ],
+    )
 
 
 def microsoft_invoices(con: duckdb.DuckDBPyConnection, period: str, issuer: str) -> dict[tuple[str, ...], InvoiceTotal]:
@@ -244,13 +279,20 @@ def microsoft_invoices(con: duckdb.DuckDBPyConnection, period: str, issuer: str)
     return {(issuer, number): InvoiceTotal(subtotal, tax) for number, subtotal, tax in rows}
 
 
-def customer_invoices(con: duckdb.DuckDBPyConnection, period: str, issuer: str, invoiced: set[str]) -> dict[tuple[str, ...], InvoiceTotal]:
+def customer_invoices(
+    con: duckdb.DuckDBPyConnection, period: str, issuer: str, invoiced: set[str]
+) -> dict[tuple[str, ...], InvoiceTotal]:
     """What each customer's invoice bills: its pre-tax total and tax (customer_monthly, the one
     place invoices take them from), keyed by issuer, customer and currency."""
     rows = con.execute(
-        f"SELECT customer_id, currency, billed_pretax, customer_tax FROM {CUSTOMER_MONTHLY} WHERE billing_period = ?", [month_start(period)]
+        f"SELECT customer_id, currency, billed_pretax, customer_tax FROM {CUSTOMER_MONTHLY} WHERE billing_period = ?",
+        [month_start(period)],
     ).fetchall()
-    return {(issuer, customer, currency): InvoiceTotal(pretax, tax) for customer, currency, pretax, tax in rows if customer in invoiced}
+    return {
+        (issuer, customer, currency): InvoiceTotal(pretax, tax)
+        for customer, currency, pretax, tax in rows
+        if customer in invoiced
+    }
 
 
 def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, partner: PartnerProfile) -> FocusMonth:
@@ -266,7 +308,9 @@ def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, 
     invoiced_flag = customers.index("x_Invoiced")
     account = customers.index("BillingAccountId")
     invoiced = sorted({row[account] for row in customers.rows if row[invoiced_flag]})
-    expected_cost = {key: total for name in microsoft_issuers for key, total in microsoft_invoices(con, period, name).items()}
+    expected_cost = {
+        key: total for name in microsoft_issuers for key, total in microsoft_invoices(con, period, name).items()
+    }
     expected_sell = customer_invoices(con, period, issuer, set(invoiced))
 
     target = paths.inside(paths.exports(period) / FOCUS_DIR)
@@ -295,7 +339,10 @@ def _write_all(
 ) -> list[Path]:  # fmt: skip
     """CSV from the rows read; Parquet straight from the warehouse (DuckDB's types, no row through Python)."""
     files = []
-    for table, data, stem in ((COST_FROM_MICROSOFT_TABLE, microsoft, COST_FROM_MICROSOFT.name), (COST_TO_CUSTOMERS_TABLE, customers, ALL_CUSTOMERS_STEM)):
+    for table, data, stem in (
+        (COST_FROM_MICROSOFT_TABLE, microsoft, COST_FROM_MICROSOFT.name),
+        (COST_TO_CUSTOMERS_TABLE, customers, ALL_CUSTOMERS_STEM),
+    ):
         files.append(write_csv(staging / f"{stem}{CSV_SUFFIX}", data.columns, data.rows))
         query, params = month_query(con, table, data.columns, period)
         copy_parquet(con, staging / f"{stem}{PARQUET_SUFFIX}", query, params)
@@ -320,14 +367,18 @@ def _write_all(
 
 
 def _check_all(staging: Path, invoiced: list[str], expected_cost: dict, expected_sell: dict) -> None:
-    sentences = check_file(staging / f"{COST_FROM_MICROSOFT.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost)
+    sentences = check_file(
+        staging / f"{COST_FROM_MICROSOFT.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost
+    )
     sentences += check_file(
         staging / f"{ALL_CUSTOMERS_STEM}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_sell,
         key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
     )  # fmt: skip
     sentences += check_file(staging / f"{INVOICE_DETAIL.name}.csv", INVOICE_DETAIL_REQUIRED, INVOICE_DETAIL_REQUIRED)
     if (staging / f"{BILLING_PERIOD.name}.csv").exists():
-        sentences += check_file(staging / f"{BILLING_PERIOD.name}.csv", BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=())
+        sentences += check_file(
+            staging / f"{BILLING_PERIOD.name}.csv", BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=()
+        )
     for customer in invoiced:
         folder = staging / CUSTOMERS_DIR / safe_file_stem(customer)
         own = {key: total for key, total in expected_sell.items() if key[1] == customer}
@@ -338,7 +389,9 @@ def _check_all(staging: Path, invoiced: list[str], expected_cost: dict, expected
         header = (folder / f"{COST_TO_CUSTOMER.name}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
         leaked = [column for column in INTERNAL_COLUMNS if column in header]
         if leaked:
-            sentences.append(f"The file for customer {customer} would show {', '.join(leaked)}: internal columns never go to a customer.")
+            sentences.append(
+                f"The file for customer {customer} would show {', '.join(leaked)}: internal columns never go to a customer."
+            )
     raise_on(sentences, "The FOCUS files were not published")
 
 

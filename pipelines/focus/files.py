@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def csv_value(value: object) -> str:
 
 def iso_utc(value: datetime) -> str:
     """A naive datetime is taken as UTC (FOCUS datetimes are UTC)."""
-    moment = value if value.tzinfo is None else value.astimezone(timezone.utc).replace(tzinfo=None)
+    moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -72,13 +72,15 @@ def write_parquet(path: Path, columns: Sequence[Column], rows: Sequence[Sequence
         con.execute(f"CREATE TABLE dataset ({definition})")
         if rows:
             placeholders = ", ".join("?" for _ in columns)
-            con.executemany(f"INSERT INTO dataset VALUES ({placeholders})", [list(_parquet_value(v) for v in row) for row in rows])
+            con.executemany(
+                f"INSERT INTO dataset VALUES ({placeholders})", [list(_parquet_value(v) for v in row) for row in rows]
+            )
         copy_parquet(con, path, "SELECT * FROM dataset", [])
 
 
 def _parquet_value(value: object) -> object:
     if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 

@@ -29,7 +29,12 @@ VALIDATOR_PYTHON = REPO_ROOT / ".venv-focus" / "bin" / "python"
 RUNNER = Path(__file__).with_name("validator_runner.py")
 VALIDATED_RULE_SET = "1.0"
 # The validator's 1.0 rules still use FOCUS 0.5's names for these 1.2 columns.
-RENAMED_FOR_VALIDATOR = {"InvoiceIssuerName": "InvoiceIssuer", "ProviderName": "Provider", "PublisherName": "Publisher", "ResourceId": "ResourceID"}
+RENAMED_FOR_VALIDATOR = {
+    "InvoiceIssuerName": "InvoiceIssuer",
+    "ProviderName": "Provider",
+    "PublisherName": "Publisher",
+    "ResourceId": "ResourceID",
+}
 # SkuPriceId_Nullable reads ChargeType (0.5's ChargeCategory): given a copy, the column stays.
 COPIED_FOR_VALIDATOR = {"ChargeCategory": "ChargeType"}
 # Rules where 1.0 and 1.2 disagree, skipped (none for the columns csp-recon writes).
@@ -83,9 +88,14 @@ def run_focus_validator(csv_files: list[Path], python: Path = VALIDATOR_PYTHON) 
     with tempfile.TemporaryDirectory() as scratch:
         request_file = Path(scratch) / "request.json"
         request_file.write_text(json.dumps(request), encoding="utf-8")
-        done = subprocess.run([str(python), str(RUNNER), str(request_file)], capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        done = subprocess.run(
+            [str(python), str(RUNNER), str(request_file)], capture_output=True, text=True, timeout=TIMEOUT_SECONDS
+        )
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}"
         raise RuntimeError(f"focus-validator could not check {', '.join(path.name for path in csv_files)}: {last}")
     answer = json.loads(done.stdout)
-    return [ValidatorReport(path, answer[str(path.resolve())]["checks"], answer[str(path.resolve())]["failures"]) for path in csv_files]
+    return [
+        ValidatorReport(path, answer[str(path.resolve())]["checks"], answer[str(path.resolve())]["failures"])
+        for path in csv_files
+    ]

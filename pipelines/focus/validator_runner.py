@@ -27,7 +27,12 @@ def main(request_path: str) -> None:
 
 
 def validate(data_file: str, request: dict) -> dict:
-    rules = SpecRules(override_filename=None, rule_set_path=DEFAULT_VERSION_SETS_PATH, rules_version=request["version"], column_namespace=None)
+    rules = SpecRules(
+        override_filename=None,
+        rule_set_path=DEFAULT_VERSION_SETS_PATH,
+        rules_version=request["version"],
+        column_namespace=None,
+    )
     rules.load()
     rules.override_config = Override(overrides=request["skip"])
     data = DataLoader(data_filename=data_file).load().rename(columns=request["rename"])
@@ -38,7 +43,9 @@ def validate(data_file: str, request: dict) -> dict:
     failures = []
     if result.failure_cases is not None:
         for record in result.failure_cases.to_dict("records"):
-            failures.append({key: (None if value != value else str(value)) for key, value in record.items()})  # NaN -> None
+            failures.append(
+                {key: (None if value != value else str(value)) for key, value in record.items()}
+            )  # NaN -> None
     checks = [
         {"check": name, "column": item.column_id, "status": item.status.value, "error": item.error}
         for name, item in sorted(result.checklist.items())

@@ -44,9 +44,7 @@ T = TypeVar("T")
 _GUID_FIXED_BITS = 0xF000 << 64 | 0xC000 << 48
 _GUID_VERSION_4 = 0x4000 << 64 | 0x8000 << 48
 _METER_INDEX = {meter.resource_name: index for index, meter in enumerate(AZURE_METERS)}
-_WORKLOAD_METERS = tuple(
-    tuple(sorted(_METER_INDEX[resource] for resource in workload)) for workload in AZURE_WORKLOADS
-)
+_WORKLOAD_METERS = tuple(tuple(sorted(_METER_INDEX[resource] for resource in workload)) for workload in AZURE_WORKLOADS)
 # Offer ids are fixed per offer, like the price list's; uuid5 keeps them stable and real-looking.
 _OFFER_NAMESPACE = uuid.UUID("6f1c9d1e-2b7a-4c55-9a43-0c1f5e2d8b10")
 _OFFER_IDS = {offer.name: str(uuid.uuid5(_OFFER_NAMESPACE, f"offer/{offer.name}")).upper() for offer in OFFERS}
@@ -187,7 +185,7 @@ def build_book(
     sizes = [rng.choice((1, 1, 2, 3, 5, 8)) for rng in identity_rngs]
     license_quota: dict[int, int] = {}
     usage_quota: dict[int, int] = {}
-    for position, currency in enumerate(currencies):
+    for position, _currency in enumerate(currencies):
         # Customers bill round-robin over the currencies, each in exactly one.
         members = list(range(position, customer_count, len(currencies)))
         weights = [sizes[index] for index in members]

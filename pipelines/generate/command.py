@@ -19,10 +19,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--customers", type=int, default=12, metavar="N", help="customers over all currencies (default 12)"
     )
     parser.add_argument(
-        "--license-rows", type=int, default=200, metavar="N", help="license (legacy) or seat (NCE) rows per month and currency (default 200)"
+        "--license-rows",
+        type=int,
+        default=200,
+        metavar="N",
+        help="license (legacy) or seat (NCE) rows per month and currency (default 200)",
     )
     parser.add_argument(
-        "--usage-rows", type=int, default=1000, metavar="N", help="usage (legacy) or Azure plan (NCE) rows per month and currency (default 1000)"
+        "--usage-rows",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="usage (legacy) or Azure plan (NCE) rows per month and currency (default 1000)",
     )
     parser.add_argument(
         "--currencies", default="EUR,USD", metavar="EUR,USD", help="billing currencies, one invoice each (default both)"
@@ -32,21 +40,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--indirect", action="store_true", help="license files as an indirect provider gets them (with ResellerMpnId)"
     )
     parser.add_argument(
-        "--commerce", choices=COMMERCES, default="nce",
+        "--commerce",
+        choices=COMMERCES,
+        default="nce",
         help="nce: the new-commerce invoice reconciliation file and G-invoice summary (default);"
         " legacy: license- and usage-based files and the D-invoice summary",
     )
     parser.add_argument(
-        "--header-form", choices=HEADER_FORMS, default="pascal",
+        "--header-form",
+        choices=HEADER_FORMS,
+        default="pascal",
         help="NCE headers PascalCase (default), renamed camelCase (Aug 2023), or mixed (one file of each)",
     )
     parser.add_argument(
-        "--daily-resources", type=int, default=DEFAULT_RESOURCES_PER_LINE, metavar="N",
+        "--daily-resources",
+        type=int,
+        default=DEFAULT_RESOURCES_PER_LINE,
+        metavar="N",
         help="NCE daily rated usage: resources per Azure plan line and day"
         f" (default {DEFAULT_RESOURCES_PER_LINE}; rows = Azure plan lines x days x N)",
     )
     parser.add_argument(
-        "--unbilled-through", type=_day, default=None, metavar="YYYY-MM-DD",
+        "--unbilled-through",
+        type=_day,
+        default=None,
+        metavar="YYYY-MM-DD",
         help="NCE: also write the open month's unbilled daily rated usage (blank InvoiceNumber) from its 1st"
         " through this day, alone in that month's folder (no recon file, no invoice summary)",
     )
@@ -102,7 +120,9 @@ def run(args: argparse.Namespace) -> int:
                 )
                 if invoice.daily_totals is not None:
                     rows += invoice.daily_totals.rows
-                    print(f"    daily rated usage: {invoice.daily_totals.rows} rows, pre-tax {invoice.daily_totals.pretax:.6f}")
+                    print(
+                        f"    daily rated usage: {invoice.daily_totals.rows} rows, pre-tax {invoice.daily_totals.pretax:.6f}"
+                    )
                 continue
             rows += invoice.license_rows + invoice.usage_rows
             print(

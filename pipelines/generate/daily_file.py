@@ -129,8 +129,18 @@ def write_daily_file(
 
 
 class _DailyRows:
-    def __init__(self, layout: RowLayout, header_form: str, partner: Partner, month: BillingMonth, invoice_number: str,
-                 currency: str, rng: random.Random, resources_per_line: int, through: date | None) -> None:
+    def __init__(
+        self,
+        layout: RowLayout,
+        header_form: str,
+        partner: Partner,
+        month: BillingMonth,
+        invoice_number: str,
+        currency: str,
+        rng: random.Random,
+        resources_per_line: int,
+        through: date | None,
+    ) -> None:
         self.totals = DailyTotals()
         self._layout = layout
         self._camel = header_form != "pascal"
@@ -142,7 +152,7 @@ class _DailyRows:
         self._resources = max(1, resources_per_line)
         self._through = through
         self._positions = layout.positions(PER_ROW)
-        self._date_text = {}
+        self._date_text: dict[date, str] = {}
 
     def _date(self, day: date) -> str:
         """US M/D/YYYY in the portal's form, ISO 8601 with Z in the renamed (API-like) one."""
@@ -159,34 +169,66 @@ class _DailyRows:
         """The Azure subscriptions of one Azure plan: (EntitlementId, EntitlementDescription)."""
         count = ENTITLEMENTS_PER_PLAN[0] + int(uuid.uuid5(_NAMESPACE, subscription_id).int % ENTITLEMENTS_PER_PLAN[1])
         names = ("Production", "Development", "Shared services")
-        return [(str(uuid.uuid5(_NAMESPACE, f"{subscription_id}/{index}")), f"Azure subscription - {names[index]}")
-                for index in range(count)]
+        return [
+            (str(uuid.uuid5(_NAMESPACE, f"{subscription_id}/{index}")), f"Azure subscription - {names[index]}")
+            for index in range(count)
+        ]
 
     def _templates(self, line: AzurePlanLine) -> list[list[str]]:
         values, meter, customer = line.values, line.meter, line.customer
         rng = self._rng
         region = values["SkuName"].rsplit(" - ", 1)[-1]
         shared = {
-            "PartnerId": self._partner.partner_id, "PartnerName": self._partner.name, "CustomerId": customer.customer_id,
-            "CustomerName": customer.name, "CustomerDomainName": customer.domain,
-            "CustomerCountry": "US" if self._currency == "USD" else "DE", "MpnId": self._partner.mpn_id,
+            "PartnerId": self._partner.partner_id,
+            "PartnerName": self._partner.name,
+            "CustomerId": customer.customer_id,
+            "CustomerName": customer.name,
+            "CustomerDomainName": customer.domain,
+            "CustomerCountry": "US" if self._currency == "USD" else "DE",
+            "MpnId": self._partner.mpn_id,
             "ResellerMpnId": "" if customer.reseller_mpn_id in ("-1", "0") else customer.reseller_mpn_id,
-            "InvoiceNumber": self._invoice, "ProductId": values["ProductId"], "SkuId": values["SkuId"],
-            "AvailabilityId": values["AvailabilityId"], "SkuName": values["SkuName"], "ProductName": values["ProductName"],
-            "PublisherName": "Microsoft", "PublisherId": "", "SubscriptionDescription": "Azure plan",
-            "SubscriptionId": values["SubscriptionId"], "ChargeStartDate": self._date(self._month.start),
-            "ChargeEndDate": self._date(add_months(self._month.start, 1)), "MeterType": meter.unit,
-            "MeterCategory": meter.service_name, "MeterId": str(uuid.uuid5(_NAMESPACE, values["AvailabilityId"])),
-            "MeterSubCategory": meter.service_type, "MeterName": meter.resource_name, "MeterRegion": meter.region or region,
-            "Unit": meter.unit, "ResourceLocation": region.replace(" ", "").upper(), "ChargeType": "new",
-            "UnitPrice": str(line.list_price), "UnitType": meter.unit, "BillingCurrency": self._currency,
-            "PricingCurrency": "USD", "ServiceInfo1": "", "ServiceInfo2": "", "EffectiveUnitPrice": str(line.effective_price),
-            "PCToBCExchangeRate": str(line.exchange_rate), "PCToBCExchangeRateDate": self._date(self._month.start - timedelta(days=3)),
+            "InvoiceNumber": self._invoice,
+            "ProductId": values["ProductId"],
+            "SkuId": values["SkuId"],
+            "AvailabilityId": values["AvailabilityId"],
+            "SkuName": values["SkuName"],
+            "ProductName": values["ProductName"],
+            "PublisherName": "Microsoft",
+            "PublisherId": "",
+            "SubscriptionDescription": "Azure plan",
+            "SubscriptionId": values["SubscriptionId"],
+            "ChargeStartDate": self._date(self._month.start),
+            "ChargeEndDate": self._date(add_months(self._month.start, 1)),
+            "MeterType": meter.unit,
+            "MeterCategory": meter.service_name,
+            "MeterId": str(uuid.uuid5(_NAMESPACE, values["AvailabilityId"])),
+            "MeterSubCategory": meter.service_type,
+            "MeterName": meter.resource_name,
+            "MeterRegion": meter.region or region,
+            "Unit": meter.unit,
+            "ResourceLocation": region.replace(" ", "").upper(),
+            "ChargeType": "new",
+            "UnitPrice": str(line.list_price),
+            "UnitType": meter.unit,
+            "BillingCurrency": self._currency,
+            "PricingCurrency": "USD",
+            "ServiceInfo1": "",
+            "ServiceInfo2": "",
+            "EffectiveUnitPrice": str(line.effective_price),
+            "PCToBCExchangeRate": str(line.exchange_rate),
+            "PCToBCExchangeRateDate": self._date(self._month.start - timedelta(days=3)),
             "PartnerEarnedCreditPercentage": self._percent(EARNED_CREDIT_PERCENT if line.earned_credit else 0),
-            "CreditPercentage": self._percent(0), "CreditType": "Credit Not Applied", "BenefitOrderId": "", "BenefitId": "",
+            "CreditPercentage": self._percent(0),
+            "CreditType": "Credit Not Applied",
+            "BenefitOrderId": "",
+            "BenefitId": "",
             "BenefitType": "",
         }
-        provider = {"Virtual Machines": "Microsoft.Compute", "Storage": "Microsoft.Storage", "SQL Database": "Microsoft.Sql"}
+        provider = {
+            "Virtual Machines": "Microsoft.Compute",
+            "Storage": "Microsoft.Storage",
+            "SQL Database": "Microsoft.Sql",
+        }
         templates = []
         entitlements = self._entitlements(values["SubscriptionId"])
         for index in range(self._resources):
@@ -199,12 +241,20 @@ class _DailyRows:
             # Microsoft's Tags are JSON-ish: an object, an object without braces, or nothing.
             tags_text = json.dumps(tags) if shape < 0.6 else (json.dumps(tags)[1:-1] if shape < 0.8 else "")
             additional = json.dumps({"ServiceType": meter.resource_name, "UsageType": meter.service_type})
-            templates.append(self._layout.template({
-                **shared, "ConsumedService": service, "ResourceGroup": group,
-                "ResourceURI": f"/subscriptions/{entitlement_id}/resourceGroups/{group}/providers/{service}/{name}",
-                "Tags": tags_text, "AdditionalInfo": additional, "EntitlementId": entitlement_id,
-                "EntitlementDescription": entitlement_name,
-            }))
+            templates.append(
+                self._layout.template(
+                    {
+                        **shared,
+                        "ConsumedService": service,
+                        "ResourceGroup": group,
+                        "ResourceURI": f"/subscriptions/{entitlement_id}/resourceGroups/{group}/providers/{service}/{name}",
+                        "Tags": tags_text,
+                        "AdditionalInfo": additional,
+                        "EntitlementId": entitlement_id,
+                        "EntitlementDescription": entitlement_name,
+                    }
+                )
+            )
         return templates
 
     def of_line(self, line: AzurePlanLine) -> Iterator[list[str]]:
@@ -229,7 +279,11 @@ class _DailyRows:
             if index == last:
                 q, a, p = q_left, a_left, p_left
             else:
-                q, a, p = quantity * weight // total_weight, amount * weight // total_weight, pricing * weight // total_weight
+                q, a, p = (
+                    quantity * weight // total_weight,
+                    amount * weight // total_weight,
+                    pricing * weight // total_weight,
+                )
                 q_left, a_left, p_left = q_left - q, a_left - a, p_left - p
             if through is not None and day > through:
                 continue

@@ -21,7 +21,6 @@ from pipelines.formats import LEGACY_SUMMARY_HEADER, NCE_SUMMARY_HEADER
 from pipelines.generate.amounts import money_text
 from pipelines.generate.book import build_book
 from pipelines.generate.catalog import currency_terms
-from pipelines.generate.license_file import license_layout, write_license_file
 from pipelines.generate.daily_file import (
     DEFAULT_RESOURCES_PER_LINE,
     DailyTotals,
@@ -29,6 +28,7 @@ from pipelines.generate.daily_file import (
     unbilled_file_name,
     write_daily_file,
 )
+from pipelines.generate.license_file import license_layout, write_license_file
 from pipelines.generate.nce_file import AzurePlanLine, NceTotals, azure_plan_lines, nce_layout, write_nce_file
 from pipelines.generate.periods import BillingMonth, billing_months
 from pipelines.generate.usage_file import usage_layout, write_usage_file
@@ -138,7 +138,9 @@ def generate(
     currencies = tuple(currencies)
     _check_arguments(months, customers, license_rows, usage_rows, currencies)
     if commerce not in COMMERCES or header_form not in HEADER_FORMS:
-        raise ValueError(f"--commerce is one of {', '.join(COMMERCES)} and --header-form one of {', '.join(HEADER_FORMS)}.")
+        raise ValueError(
+            f"--commerce is one of {', '.join(COMMERCES)} and --header-form one of {', '.join(HEADER_FORMS)}."
+        )
     calendar = billing_months(period, months)
     open_month = _open_month(unbilled_through, calendar, commerce, daily_resources)
     out = Path(out_dir)
@@ -148,9 +150,13 @@ def generate(
     _refuse_foreign_files(out, planned)
     book = build_book(seed, customers, currencies, license_rows, usage_rows, calendar[0].start, indirect)
     if commerce == "nce":
-        generated = [_nce_month(out, seed, month, currencies, book, header_form, daily, daily_resources) for month in calendar]
-        if open_month is not None:
-            generated.append(_unbilled_month(out, seed, open_month, unbilled_through, currencies, book, header_form, daily_resources))
+        generated = [
+            _nce_month(out, seed, month, currencies, book, header_form, daily, daily_resources) for month in calendar
+        ]
+        if open_month is not None and unbilled_through is not None:
+            generated.append(
+                _unbilled_month(out, seed, open_month, unbilled_through, currencies, book, header_form, daily_resources)
+            )
         return generated
     licenses = license_layout(indirect)
     usage = usage_layout()
@@ -167,11 +173,22 @@ def generate(
             usage_path = directory / usage_file_name(number)
             # One stream per file: a file's content does not depend on the files before it.
             license_totals = write_license_file(
-                license_path, licenses, book.partner, billed, month, terms,
+                license_path,
+                licenses,
+                book.partner,
+                billed,
+                month,
+                terms,
                 random.Random(f"{seed}/{month.period}/{currency}/license"),
             )
             usage_totals = write_usage_file(
-                usage_path, usage, book.partner, billed, month, number, terms,
+                usage_path,
+                usage,
+                book.partner,
+                billed,
+                month,
+                number,
+                terms,
                 random.Random(f"{seed}/{month.period}/{currency}/usage"),
             )
             license_cents = license_totals.pretax_cents
@@ -206,8 +223,16 @@ def _header_form(header_form: str, position: int) -> str:
     return ("pascal" if position == 0 else "camel") if header_form == "mixed" else header_form
 
 
-def _nce_month(out: Path, seed: int, month: BillingMonth, currencies: tuple[str, ...], book, header_form: str,
-               daily: bool = True, daily_resources: int = DEFAULT_RESOURCES_PER_LINE) -> GeneratedMonth:
+def _nce_month(
+    out: Path,
+    seed: int,
+    month: BillingMonth,
+    currencies: tuple[str, ...],
+    book,
+    header_form: str,
+    daily: bool = True,
+    daily_resources: int = DEFAULT_RESOURCES_PER_LINE,
+) -> GeneratedMonth:
     directory = out / month.period
     directory.mkdir(parents=True, exist_ok=True)
     layout = nce_layout()
@@ -218,20 +243,41 @@ def _nce_month(out: Path, seed: int, month: BillingMonth, currencies: tuple[str,
         path = directory / nce_file_name(number)
         azure_lines: list[AzurePlanLine] = []
         totals = write_nce_file(
-            path, layout, form, book.partner, book.customers_billed_in(currency), month, number,
-            currency_terms(currency), random.Random(f"{seed}/{month.period}/{currency}/nce"), azure_lines,
+            path,
+            layout,
+            form,
+            book.partner,
+            book.customers_billed_in(currency),
+            month,
+            number,
+            currency_terms(currency),
+            random.Random(f"{seed}/{month.period}/{currency}/nce"),
+            azure_lines,
         )
         daily_path = directory / daily_file_name(number) if daily else None
         daily_totals = daily_path and write_daily_file(
-            daily_path, form, book.partner, azure_lines, month, number, currency,
-            random.Random(f"{seed}/{month.period}/{currency}/daily"), daily_resources,
+            daily_path,
+            form,
+            book.partner,
+            azure_lines,
+            month,
+            number,
+            currency,
+            random.Random(f"{seed}/{month.period}/{currency}/daily"),
+            daily_resources,
         )
         invoices.append(
             GeneratedNceInvoice(
-                invoice_number=number, currency=currency,
+                invoice_number=number,
+                currency=currency,
                 invoice_date=month.invoice_date + timedelta(days=NCE_INVOICE_DAYS_AFTER_MONTH),
-                billing_period_start=month.start, billing_period_end=month.end,
-                totals=totals, recon_file=path, header_form=form, daily_file=daily_path, daily_totals=daily_totals or None,
+                billing_period_start=month.start,
+                billing_period_end=month.end,
+                totals=totals,
+                recon_file=path,
+                header_form=form,
+                daily_file=daily_path,
+                daily_totals=daily_totals or None,
             )
         )
     summary_path = directory / INVOICE_SUMMARY_FILE
@@ -239,23 +285,32 @@ def _nce_month(out: Path, seed: int, month: BillingMonth, currencies: tuple[str,
         output.row(NCE_SUMMARY_HEADER)
         for invoice in invoices:
             t = invoice.totals
-            output.row([
-                invoice.invoice_number, invoice.invoice_date.isoformat(), invoice.billing_period_start.isoformat(),
-                invoice.billing_period_end.isoformat(), invoice.currency,
-                *(f"{amount:.2f}" for amount in (t.charges, t.credits, t.subtotal, t.tax, t.subtotal + t.tax)),
-            ])
+            output.row(
+                [
+                    invoice.invoice_number,
+                    invoice.invoice_date.isoformat(),
+                    invoice.billing_period_start.isoformat(),
+                    invoice.billing_period_end.isoformat(),
+                    invoice.currency,
+                    *(f"{amount:.2f}" for amount in (t.charges, t.credits, t.subtotal, t.tax, t.subtotal + t.tax)),
+                ]
+            )
     files = [path for i in invoices for path in (i.recon_file, i.daily_file) if path is not None]
     return GeneratedMonth(month.period, directory, (*files, summary_path), tuple(invoices))
 
 
-def _open_month(through: date | None, calendar: list[BillingMonth], commerce: str, daily_resources: int) -> BillingMonth | None:
+def _open_month(
+    through: date | None, calendar: list[BillingMonth], commerce: str, daily_resources: int
+) -> BillingMonth | None:
     """The month `through` falls in, when it is not one of the closed months being generated."""
     if daily_resources < 1:
         raise ValueError("--daily-resources must be at least 1.")
     if through is None:
         return None
     if commerce != "nce":
-        raise ValueError("--unbilled-through writes the new-commerce daily rated usage file: use it with --commerce nce.")
+        raise ValueError(
+            "--unbilled-through writes the new-commerce daily rated usage file: use it with --commerce nce."
+        )
     (open_month,) = billing_months(f"{through.year:04d}-{through.month:02d}", 1)
     if any(month.period == open_month.period for month in calendar):
         raise ValueError(
@@ -265,8 +320,16 @@ def _open_month(through: date | None, calendar: list[BillingMonth], commerce: st
     return open_month
 
 
-def _unbilled_month(out: Path, seed: int, month: BillingMonth, through: date, currencies: tuple[str, ...], book,
-                    header_form: str, daily_resources: int) -> GeneratedMonth:
+def _unbilled_month(
+    out: Path,
+    seed: int,
+    month: BillingMonth,
+    through: date,
+    currencies: tuple[str, ...],
+    book,
+    header_form: str,
+    daily_resources: int,
+) -> GeneratedMonth:
     """The open month's folder: per currency, the unbilled daily rated usage from the 1st through
     `through`, blank InvoiceNumber; no reconciliation file and no invoice summary (Microsoft has
     not invoiced the month yet)."""
@@ -276,11 +339,26 @@ def _unbilled_month(out: Path, seed: int, month: BillingMonth, through: date, cu
     for position, currency in enumerate(currencies):
         form = _header_form(header_form, position)
         # The month's Azure plan consumption as its invoice will have it, cut at `through`.
-        lines = azure_plan_lines(book.partner, book.customers_billed_in(currency), month, currency_terms(currency),
-                                 random.Random(f"{seed}/{month.period}/{currency}/nce"))
+        lines = azure_plan_lines(
+            book.partner,
+            book.customers_billed_in(currency),
+            month,
+            currency_terms(currency),
+            random.Random(f"{seed}/{month.period}/{currency}/nce"),
+        )
         path = directory / unbilled_file_name(month.period, currency)
-        totals = write_daily_file(path, form, book.partner, lines, month, "", currency,
-                                  random.Random(f"{seed}/{month.period}/{currency}/daily"), daily_resources, through)
+        totals = write_daily_file(
+            path,
+            form,
+            book.partner,
+            lines,
+            month,
+            "",
+            currency,
+            random.Random(f"{seed}/{month.period}/{currency}/daily"),
+            daily_resources,
+            through,
+        )
         unbilled.append(GeneratedUnbilled(currency, through, path, totals, form))
     return GeneratedMonth(month.period, directory, tuple(u.daily_file for u in unbilled), tuple(unbilled))
 
@@ -334,7 +412,9 @@ def _check_arguments(
         raise ValueError("row counts cannot be negative.")
 
 
-def _planned_names(seed: int, month: BillingMonth, currencies: tuple[str, ...], commerce: str, daily: bool = True) -> set[str]:
+def _planned_names(
+    seed: int, month: BillingMonth, currencies: tuple[str, ...], commerce: str, daily: bool = True
+) -> set[str]:
     numbers = [invoice_number(seed, month.period, currency, commerce) for currency in currencies]
     if commerce == "nce":
         return {INVOICE_SUMMARY_FILE, *map(nce_file_name, numbers), *(map(daily_file_name, numbers) if daily else ())}
@@ -351,9 +431,7 @@ def _refuse_foreign_files(out: Path, planned: dict[str, set[str]]) -> None:
         foreign = sorted(
             entry.name
             for entry in directory.iterdir()
-            if entry.is_file()
-            and entry.name.removesuffix(".partial") not in names
-            and not entry.name.startswith(".")
+            if entry.is_file() and entry.name.removesuffix(".partial") not in names and not entry.name.startswith(".")
         )
         if foreign:
             raise ValueError(

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pipelines.formats import NCE_RECON_COLUMNS
 from pipelines.generate.book import Customer, LicenseSubscription, Partner, guid, pick
-from pipelines.generate.catalog import AZURE_METERS, CurrencyTerms, Offer
+from pipelines.generate.catalog import AZURE_METERS, CurrencyTerms, Meter, Offer
 from pipelines.generate.periods import BillingMonth, add_months, us_date
 from pipelines.generate.writer import RowLayout, csv_file
 
@@ -41,8 +41,15 @@ MARKETPLACE = (  # third-party SaaS, priced in USD per seat per month
 RESERVATION = ("Reserved VM Instance, Standard_D2s_v3, EU West, 1 Year", Decimal("836.28"))
 AZURE_PLAN_PRODUCT = "DZH318Z0BPS6"
 # Optional columns the NCE file has carried since 2021; ProductCategory stays out (rarely seen).
-OPTIONAL = ("ResellerMpnId", "CreditReasonCode", "SubscriptionStartDate", "SubscriptionEndDate", "ReferenceId",
-            "ProductQualifiers", "PromotionId")
+OPTIONAL = (
+    "ResellerMpnId",
+    "CreditReasonCode",
+    "SubscriptionStartDate",
+    "SubscriptionEndDate",
+    "ReferenceId",
+    "ProductQualifiers",
+    "PromotionId",
+)
 # The header's renamed form (Aug 2023): first letter lower-cased, these spelled as announced.
 CAMEL_NAMES = {
     "Total": "totalForCustomer",
@@ -97,7 +104,7 @@ class AzurePlanLine:
     """One Azure plan line as written to the recon file: what its daily rated usage adds up to."""
 
     customer: Customer
-    meter: object  # catalog.Meter
+    meter: Meter
     values: dict  # the line's recon values (ProductId, SkuId, AvailabilityId, SubscriptionId, ...)
     start: date
     end: date
@@ -160,8 +167,15 @@ def azure_plan_lines(
 
 
 class _NceLines:
-    def __init__(self, partner: Partner, month: BillingMonth, invoice_number: str, terms: CurrencyTerms, rng: random.Random,
-                 azure_lines: list[AzurePlanLine] | None = None) -> None:
+    def __init__(
+        self,
+        partner: Partner,
+        month: BillingMonth,
+        invoice_number: str,
+        terms: CurrencyTerms,
+        rng: random.Random,
+        azure_lines: list[AzurePlanLine] | None = None,
+    ) -> None:
         self.totals = NceTotals()
         self._azure_lines = azure_lines
         self._partner = partner
@@ -180,11 +194,17 @@ class _NceLines:
     def of_customer(self, customer: Customer, position: int):
         self._customer = customer
         base = {
-            "PartnerId": self._partner.partner_id, "CustomerId": customer.customer_id, "CustomerName": customer.name,
-            "CustomerDomainName": customer.domain, "CustomerCountry": "US" if self._terms.code == "USD" else "DE",
-            "InvoiceNumber": self._invoice, "MpnId": self._partner.mpn_id,
+            "PartnerId": self._partner.partner_id,
+            "CustomerId": customer.customer_id,
+            "CustomerName": customer.name,
+            "CustomerDomainName": customer.domain,
+            "CustomerCountry": "US" if self._terms.code == "USD" else "DE",
+            "InvoiceNumber": self._invoice,
+            "MpnId": self._partner.mpn_id,
             "ResellerMpnId": "0" if customer.reseller_mpn_id == "-1" else customer.reseller_mpn_id,
-            "Currency": self._terms.code, "PriceAdjustmentDescription": "[]", "ProductQualifiers": "[]",
+            "Currency": self._terms.code,
+            "PriceAdjustmentDescription": "[]",
+            "ProductQualifiers": "[]",
         }
         subscriptions = customer.license_subscriptions
         for subscription in subscriptions:
@@ -210,8 +230,14 @@ class _NceLines:
 
     def _line(self, base: dict, values: dict, subtotal: Decimal) -> dict:
         tax = (subtotal * self._tax_rate).quantize(CENT, rounding=ROUND_HALF_UP)
-        line = {**base, **values, "Subtotal": f"{subtotal:.2f}", "TaxTotal": f"{tax:.2f}", "Total": f"{subtotal + tax:.2f}",
-                "OrderId": values.get("OrderId") or guid(self._rng).replace("-", "")[:12]}
+        line = {
+            **base,
+            **values,
+            "Subtotal": f"{subtotal:.2f}",
+            "TaxTotal": f"{tax:.2f}",
+            "Total": f"{subtotal + tax:.2f}",
+            "OrderId": values.get("OrderId") or guid(self._rng).replace("-", "")[:12],
+        }
         line.setdefault("AlternateId", line["OrderId"])
         line.setdefault("OrderDate", us_date(self._month.start))
         totals = self.totals
@@ -223,21 +249,49 @@ class _NceLines:
             totals.credits += subtotal
         return line
 
-    def _seat_values(self, subscription: LicenseSubscription, charge_type: str, start: date, end: date,
-                     unit_price: Decimal, effective: Decimal, quantity: int, annual: bool) -> dict:
+    def _seat_values(
+        self,
+        subscription: LicenseSubscription,
+        charge_type: str,
+        start: date,
+        end: date,
+        unit_price: Decimal,
+        effective: Decimal,
+        quantity: int,
+        annual: bool,
+    ) -> dict:
         term_start = self._term_start(subscription)
         return {
-            "ProductId": product_id(subscription.offer.name), "SkuId": "0001", "AvailabilityId": product_id(f"{subscription.offer.name}/a"),
-            "SkuName": subscription.offer.name, "ProductName": subscription.offer.name, "ChargeType": charge_type,
-            "UnitPrice": str(unit_price), "Quantity": str(quantity), "PublisherName": "Microsoft Corporation", "PublisherId": "",
-            "SubscriptionDescription": subscription.nickname, "SubscriptionId": subscription.syndication_number,
-            "ChargeStartDate": us_date(start), "ChargeEndDate": us_date(end),
-            "TermAndBillingCycle": "One-Year commitment for yearly billing" if annual else "One-Year commitment for monthly/yearly billing",
-            "EffectiveUnitPrice": str(effective), "UnitType": "Licenses", "BillableQuantity": str(quantity),
-            "BillingFrequency": "Annual" if annual else "Monthly", "PricingCurrency": self._terms.code,
-            "PCToBCExchangeRate": "1", "PCToBCExchangeRateDate": self._fx_date, "MeterDescription": "", "ReservationOrderId": "",
-            "SubscriptionStartDate": us_date(term_start), "SubscriptionEndDate": us_date(add_months(term_start, 12) - timedelta(days=1)),
-            "OrderId": subscription.order_id[:12], "OrderDate": us_date(start),
+            "ProductId": product_id(subscription.offer.name),
+            "SkuId": "0001",
+            "AvailabilityId": product_id(f"{subscription.offer.name}/a"),
+            "SkuName": subscription.offer.name,
+            "ProductName": subscription.offer.name,
+            "ChargeType": charge_type,
+            "UnitPrice": str(unit_price),
+            "Quantity": str(quantity),
+            "PublisherName": "Microsoft Corporation",
+            "PublisherId": "",
+            "SubscriptionDescription": subscription.nickname,
+            "SubscriptionId": subscription.syndication_number,
+            "ChargeStartDate": us_date(start),
+            "ChargeEndDate": us_date(end),
+            "TermAndBillingCycle": "One-Year commitment for yearly billing"
+            if annual
+            else "One-Year commitment for monthly/yearly billing",
+            "EffectiveUnitPrice": str(effective),
+            "UnitType": "Licenses",
+            "BillableQuantity": str(quantity),
+            "BillingFrequency": "Annual" if annual else "Monthly",
+            "PricingCurrency": self._terms.code,
+            "PCToBCExchangeRate": "1",
+            "PCToBCExchangeRateDate": self._fx_date,
+            "MeterDescription": "",
+            "ReservationOrderId": "",
+            "SubscriptionStartDate": us_date(term_start),
+            "SubscriptionEndDate": us_date(add_months(term_start, 12) - timedelta(days=1)),
+            "OrderId": subscription.order_id[:12],
+            "OrderDate": us_date(start),
         }
 
     def _term_start(self, subscription: LicenseSubscription) -> date:
@@ -289,7 +343,11 @@ class _NceLines:
         pair = {"ReferenceId": reference, "OrderDate": us_date(day)}
 
         def seat(charge_type: str, eup: Decimal, quantity: int, **more) -> dict:
-            values = {**self._seat_values(subscription, charge_type, day, cycle_end, price, eup, quantity, False), **pair, **more}
+            values = {
+                **self._seat_values(subscription, charge_type, day, cycle_end, price, eup, quantity, False),
+                **pair,
+                **more,
+            }
             return self._line(base, values, seat_subtotal(eup, Decimal(quantity), Decimal(1)))
 
         if event in ("addQuantity", "removeQuantity"):
@@ -300,8 +358,14 @@ class _NceLines:
         elif event == "new":
             # A subscription bought mid-cycle, coterminous with the others: a prorated first charge.
             quantity = 1 + int(rng.random() * 5)
-            yield seat("new", effective, quantity, SubscriptionStartDate=us_date(day), ReferenceId="",
-                       PromotionId=f"{product_id(subscription.offer.name)}:0001:39NFJQT1Q5KL" if rng.random() < 0.5 else "")
+            yield seat(
+                "new",
+                effective,
+                quantity,
+                SubscriptionStartDate=us_date(day),
+                ReferenceId="",
+                PromotionId=f"{product_id(subscription.offer.name)}:0001:39NFJQT1Q5KL" if rng.random() < 0.5 else "",
+            )
         elif event == "convert":
             # Upgrade of some seats: the base charge, the base refund, the new product's charge (§10).
             moved = max(1, seats // 2)
@@ -313,24 +377,54 @@ class _NceLines:
             )
             upgraded_price = self._monthly_price(target)
             upgraded = self._prorated(upgraded_price, day, cycle_end, cycle_start)
-            values = {**self._seat_values(target, "convert", day, cycle_end, upgraded_price, upgraded, moved, False), **pair}
+            values = {
+                **self._seat_values(target, "convert", day, cycle_end, upgraded_price, upgraded, moved, False),
+                **pair,
+            }
             yield self._line(base, values, seat_subtotal(upgraded, Decimal(moved), Decimal(1)))
         else:  # cancelImmediate: the unused days refunded
             yield seat("cancelImmediate", -effective, seats, ReferenceId="")
 
-    def _azure_values(self, azure, meter, start: date, end: date, effective: Decimal, list_price: Decimal,
-                      quantity: Decimal, description: str) -> dict:
+    def _azure_values(
+        self,
+        azure,
+        meter,
+        start: date,
+        end: date,
+        effective: Decimal,
+        list_price: Decimal,
+        quantity: Decimal,
+        description: str,
+    ) -> dict:
         return {
-            "ProductId": AZURE_PLAN_PRODUCT, "SkuId": "0001", "AvailabilityId": product_id(f"azure/{meter.resource_name}"),
-            "SkuName": f"{meter.resource_name} - {azure.region}", "ProductName": meter.service_name, "ChargeType": "new",
-            "UnitPrice": str(list_price), "Quantity": "1", "PriceAdjustmentDescription": description,
-            "PublisherName": "Microsoft", "PublisherId": "", "SubscriptionDescription": "Azure plan",
-            "SubscriptionId": azure.subscription_id, "ChargeStartDate": us_date(start), "ChargeEndDate": us_date(end),
-            "TermAndBillingCycle": "", "EffectiveUnitPrice": str(effective), "UnitType": meter.unit,
-            "BillableQuantity": str(quantity), "BillingFrequency": "", "PricingCurrency": "USD",
-            "PCToBCExchangeRate": str(self._fx), "PCToBCExchangeRateDate": self._fx_date,
+            "ProductId": AZURE_PLAN_PRODUCT,
+            "SkuId": "0001",
+            "AvailabilityId": product_id(f"azure/{meter.resource_name}"),
+            "SkuName": f"{meter.resource_name} - {azure.region}",
+            "ProductName": meter.service_name,
+            "ChargeType": "new",
+            "UnitPrice": str(list_price),
+            "Quantity": "1",
+            "PriceAdjustmentDescription": description,
+            "PublisherName": "Microsoft",
+            "PublisherId": "",
+            "SubscriptionDescription": "Azure plan",
+            "SubscriptionId": azure.subscription_id,
+            "ChargeStartDate": us_date(start),
+            "ChargeEndDate": us_date(end),
+            "TermAndBillingCycle": "",
+            "EffectiveUnitPrice": str(effective),
+            "UnitType": meter.unit,
+            "BillableQuantity": str(quantity),
+            "BillingFrequency": "",
+            "PricingCurrency": "USD",
+            "PCToBCExchangeRate": str(self._fx),
+            "PCToBCExchangeRateDate": self._fx_date,
             "MeterDescription": f"{meter.service_name} - {meter.service_type} - {meter.resource_name}",
-            "ReservationOrderId": "", "OrderId": azure.order_id[:12], "SubscriptionStartDate": "", "SubscriptionEndDate": "",
+            "ReservationOrderId": "",
+            "OrderId": azure.order_id[:12],
+            "SubscriptionStartDate": "",
+            "SubscriptionEndDate": "",
         }
 
     def _azure_plan(self, base: dict, azure):
@@ -338,24 +432,41 @@ class _NceLines:
         for index in azure.meter_indexes:
             meter = AZURE_METERS[index]
             list_price = Decimal(meter.tiers[0].list_price_micros) / 1_000_000
-            consumed = Decimal(int(meter.monthly_units * azure.intensity * rng.uniform(0.5, 1.2) * 1_000_000)) / 1_000_000
+            consumed = (
+                Decimal(int(meter.monthly_units * azure.intensity * rng.uniform(0.5, 1.2) * 1_000_000)) / 1_000_000
+            )
             if rng.random() < PEC_PART_MONTH_SHARE:
                 # Credit lost mid-month (the partner's admin access removed): two rows for one meter.
                 switch = month.day(2 + int(rng.random() * (month.days - 2)))
                 share = Decimal((switch - month.start).days) / month.days
                 before = (consumed * share).quantize(PRICE_PLACES)
-                parts = [(month.start, switch - timedelta(days=1), list_price * PEC, before, PEC_DESCRIPTION),
-                         (switch, month.end, list_price, consumed - before, "[]")]
+                parts = [
+                    (month.start, switch - timedelta(days=1), list_price * PEC, before, PEC_DESCRIPTION),
+                    (switch, month.end, list_price, consumed - before, "[]"),
+                ]
             else:
                 parts = [(month.start, month.end, list_price * PEC, consumed, PEC_DESCRIPTION)]
             for start, end, effective, quantity, description in parts:
-                values = self._azure_values(azure, meter, start, end, effective.normalize(), list_price, quantity.normalize(), description)
+                values = self._azure_values(
+                    azure, meter, start, end, effective.normalize(), list_price, quantity.normalize(), description
+                )
                 subtotal = usage_subtotal(effective, quantity, self._fx)
                 if self._azure_lines is not None:
-                    self._azure_lines.append(AzurePlanLine(
-                        self._customer, meter, values, start, end, list_price, effective.normalize(), quantity.normalize(),
-                        self._fx, subtotal, description == PEC_DESCRIPTION,
-                    ))
+                    self._azure_lines.append(
+                        AzurePlanLine(
+                            self._customer,
+                            meter,
+                            values,
+                            start,
+                            end,
+                            list_price,
+                            effective.normalize(),
+                            quantity.normalize(),
+                            self._fx,
+                            subtotal,
+                            description == PEC_DESCRIPTION,
+                        )
+                    )
                 yield self._line(base, values, subtotal)
 
     def _marketplace(self, base: dict):
@@ -363,14 +474,32 @@ class _NceLines:
         seats = 1 + int(self._rng.random() * 20)
         start, end = self._month.start, self._month.end
         values = {
-            "ProductId": product_id(product), "SkuId": "0001", "AvailabilityId": product_id(f"{product}/a"), "SkuName": product,
-            "ProductName": product, "ChargeType": "cycleCharge", "UnitPrice": str(price), "Quantity": str(seats),
-            "PublisherName": publisher, "PublisherId": publisher_id, "SubscriptionDescription": product,
-            "SubscriptionId": guid(self._rng), "ChargeStartDate": us_date(start), "ChargeEndDate": us_date(end),
-            "TermAndBillingCycle": "1 Month Subscription", "EffectiveUnitPrice": str(price), "UnitType": "Seat",
-            "BillableQuantity": str(seats), "BillingFrequency": "Monthly", "PricingCurrency": "USD",
-            "PCToBCExchangeRate": str(self._fx), "PCToBCExchangeRateDate": self._fx_date, "MeterDescription": "",
-            "ReservationOrderId": "", "SubscriptionStartDate": us_date(start), "SubscriptionEndDate": us_date(end),
+            "ProductId": product_id(product),
+            "SkuId": "0001",
+            "AvailabilityId": product_id(f"{product}/a"),
+            "SkuName": product,
+            "ProductName": product,
+            "ChargeType": "cycleCharge",
+            "UnitPrice": str(price),
+            "Quantity": str(seats),
+            "PublisherName": publisher,
+            "PublisherId": publisher_id,
+            "SubscriptionDescription": product,
+            "SubscriptionId": guid(self._rng),
+            "ChargeStartDate": us_date(start),
+            "ChargeEndDate": us_date(end),
+            "TermAndBillingCycle": "1 Month Subscription",
+            "EffectiveUnitPrice": str(price),
+            "UnitType": "Seat",
+            "BillableQuantity": str(seats),
+            "BillingFrequency": "Monthly",
+            "PricingCurrency": "USD",
+            "PCToBCExchangeRate": str(self._fx),
+            "PCToBCExchangeRateDate": self._fx_date,
+            "MeterDescription": "",
+            "ReservationOrderId": "",
+            "SubscriptionStartDate": us_date(start),
+            "SubscriptionEndDate": us_date(end),
         }
         yield self._line(base, values, seat_subtotal(price, Decimal(seats), self._fx))
 
@@ -378,14 +507,31 @@ class _NceLines:
         name, monthly = RESERVATION
         start, end = self._month.start, self._month.end
         values = {
-            "ProductId": "DZH318Z0BQ3Q", "SkuId": "00DX", "AvailabilityId": product_id("reservation/a"), "SkuName": name,
-            "ProductName": "Virtual Machines DSv3 Series", "ChargeType": "cycleCharge", "UnitPrice": str(monthly),
-            "Quantity": "1", "PublisherName": "Microsoft", "PublisherId": "", "SubscriptionDescription": name,
-            "SubscriptionId": guid(self._rng), "ChargeStartDate": us_date(start), "ChargeEndDate": us_date(end),
-            "TermAndBillingCycle": "1 Year Reservation, billed monthly", "EffectiveUnitPrice": str(monthly),
-            "UnitType": "1 Hour", "BillableQuantity": "1", "BillingFrequency": "Monthly", "PricingCurrency": "USD",
-            "PCToBCExchangeRate": str(self._fx), "PCToBCExchangeRateDate": self._fx_date, "MeterDescription": "",
-            "ReservationOrderId": "RIOderId" + guid(self._rng), "SubscriptionStartDate": us_date(start),
+            "ProductId": "DZH318Z0BQ3Q",
+            "SkuId": "00DX",
+            "AvailabilityId": product_id("reservation/a"),
+            "SkuName": name,
+            "ProductName": "Virtual Machines DSv3 Series",
+            "ChargeType": "cycleCharge",
+            "UnitPrice": str(monthly),
+            "Quantity": "1",
+            "PublisherName": "Microsoft",
+            "PublisherId": "",
+            "SubscriptionDescription": name,
+            "SubscriptionId": guid(self._rng),
+            "ChargeStartDate": us_date(start),
+            "ChargeEndDate": us_date(end),
+            "TermAndBillingCycle": "1 Year Reservation, billed monthly",
+            "EffectiveUnitPrice": str(monthly),
+            "UnitType": "1 Hour",
+            "BillableQuantity": "1",
+            "BillingFrequency": "Monthly",
+            "PricingCurrency": "USD",
+            "PCToBCExchangeRate": str(self._fx),
+            "PCToBCExchangeRateDate": self._fx_date,
+            "MeterDescription": "",
+            "ReservationOrderId": "RIOderId" + guid(self._rng),
+            "SubscriptionStartDate": us_date(start),
             "SubscriptionEndDate": us_date(add_months(start, 12) - timedelta(days=1)),
         }
         yield self._line(base, values, seat_subtotal(monthly, Decimal(1), self._fx))
@@ -393,13 +539,32 @@ class _NceLines:
     def _customer_credit(self, base: dict, subscription_id: str):
         amount = Decimal(10 + int(self._rng.random() * 90))
         values = {
-            "ProductId": AZURE_PLAN_PRODUCT, "SkuId": "0001", "AvailabilityId": product_id("credit/a"), "SkuName": "Azure plan",
-            "ProductName": "Azure plan", "ChargeType": "customerCredit", "UnitPrice": str(-amount), "Quantity": "1",
-            "PublisherName": "Microsoft", "PublisherId": "", "SubscriptionDescription": "Azure plan",
-            "SubscriptionId": subscription_id, "ChargeStartDate": us_date(self._month.start),
-            "ChargeEndDate": us_date(self._month.end), "TermAndBillingCycle": "", "EffectiveUnitPrice": str(-amount),
-            "UnitType": "", "BillableQuantity": "1", "BillingFrequency": "", "PricingCurrency": "USD",
-            "PCToBCExchangeRate": str(self._fx), "PCToBCExchangeRateDate": self._fx_date, "MeterDescription": "",
-            "ReservationOrderId": "", "CreditReasonCode": "Azure Credit Offer", "SubscriptionStartDate": "", "SubscriptionEndDate": "",
+            "ProductId": AZURE_PLAN_PRODUCT,
+            "SkuId": "0001",
+            "AvailabilityId": product_id("credit/a"),
+            "SkuName": "Azure plan",
+            "ProductName": "Azure plan",
+            "ChargeType": "customerCredit",
+            "UnitPrice": str(-amount),
+            "Quantity": "1",
+            "PublisherName": "Microsoft",
+            "PublisherId": "",
+            "SubscriptionDescription": "Azure plan",
+            "SubscriptionId": subscription_id,
+            "ChargeStartDate": us_date(self._month.start),
+            "ChargeEndDate": us_date(self._month.end),
+            "TermAndBillingCycle": "",
+            "EffectiveUnitPrice": str(-amount),
+            "UnitType": "",
+            "BillableQuantity": "1",
+            "BillingFrequency": "",
+            "PricingCurrency": "USD",
+            "PCToBCExchangeRate": str(self._fx),
+            "PCToBCExchangeRateDate": self._fx_date,
+            "MeterDescription": "",
+            "ReservationOrderId": "",
+            "CreditReasonCode": "Azure Credit Offer",
+            "SubscriptionStartDate": "",
+            "SubscriptionEndDate": "",
         }
         yield self._line(base, values, usage_subtotal(-amount, Decimal(1), self._fx))

@@ -40,7 +40,12 @@ from pipelines.generate.writer import RowLayout, csv_field, csv_file
 # The columns set per meter, per line, and the money columns of a line.
 METER_COLUMNS = ("ServiceName", "ServiceType", "ResourceGuid", "ResourceName", "Region", "Unit")
 LINE_COLUMNS = (
-    "DetailLineItemId", "ConsumedQuantity", "IncludedQuantity", "OverageQuantity", "ListPrice", "ChargeType"
+    "DetailLineItemId",
+    "ConsumedQuantity",
+    "IncludedQuantity",
+    "OverageQuantity",
+    "ListPrice",
+    "ChargeType",
 )
 CHARGE_COLUMNS = ("PretaxCharges", "TaxAmount", "PostTaxTotal", "PretaxEffectiveRate", "PostTaxEffectiveRate")
 # micros (1e-6) x micros = 1e-12; one cent is 1e10 of those.
@@ -187,9 +192,7 @@ class _UsageLines:
         self._tax_basis_points = terms.tax_basis_points
         self._rng = rng
 
-    def _meter_rows(
-        self, template: list[str], subscription: AzureSubscription
-    ) -> list[tuple[_PricedMeter, list[str]]]:
+    def _meter_rows(self, template: list[str], subscription: AzureSubscription) -> list[tuple[_PricedMeter, list[str]]]:
         """The subscription's meters, each with a row template holding its METER_COLUMNS."""
         meters = []
         for index in subscription.meter_indexes:

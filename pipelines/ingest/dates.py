@@ -89,12 +89,18 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     dates = [column for column in COLUMNS_BY_KIND[read.kind] if column.type == US_DATETIME and column.name in present]
     if not dates:
         return
-    header_of = {column.name: header for header, column in zip(read.recognised.header, read.recognised.positions) if column}
+    header_of = {
+        column.name: header for header, column in zip(read.recognised.header, read.recognised.positions) if column
+    }
     month_first = " OR ".join(f"regexp_full_match({c.sql_name}, '{_ONLY_MONTH_FIRST}')" for c in dates)
     if con.execute(f"SELECT 1 FROM {read.table} WHERE {month_first} LIMIT 1").fetchone() is not None:
         return
     day_first = [f"regexp_full_match({c.sql_name}, '{_ONLY_DAY_FIRST}')" for c in dates]
-    which = "CASE " + " ".join(f"WHEN {match} THEN ['{c.name}', {c.sql_name}]" for match, c in zip(day_first, dates)) + " END"
+    which = (
+        "CASE "
+        + " ".join(f"WHEN {match} THEN ['{c.name}', {c.sql_name}]" for match, c in zip(day_first, dates))
+        + " END"
+    )
     found = _first_line(con, read, " OR ".join(day_first), which)
     if found is None and {"ChargeStartDate", "ChargeEndDate"} <= present.keys():
         start, end = "charge_start_date", "charge_end_date"
@@ -118,7 +124,9 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     )
 
 
-def _first_line(con: duckdb.DuckDBPyConnection, read: ReconFileRead, condition: str, which: str) -> tuple[int, str, str] | None:
+def _first_line(
+    con: duckdb.DuckDBPyConnection, read: ReconFileRead, condition: str, which: str
+) -> tuple[int, str, str] | None:
     """File line of the first record meeting `condition`, and the [column, value] `which` names."""
     row = con.execute(
         f"""

@@ -111,7 +111,11 @@ def read_summary_csv(
                         "fix the line or recreate the summary",
                         line=line,
                     )
-                value = {column.name: values[index] for column in INVOICE_SUMMARY_COLUMNS if (index := names.get(column.name)) is not None}
+                value = {
+                    column.name: values[index]
+                    for column in INVOICE_SUMMARY_COLUMNS
+                    if (index := names.get(column.name)) is not None
+                }
                 figures.append(_figures_from(value, file_name, line, nce=bool(nce)))
         except csv.Error as error:
             # A value longer than the csv module's limit (131,072 characters) or a broken quote.
@@ -129,10 +133,14 @@ def _figures_from(value: dict[str, str], file_name: str, line: int, nce: bool) -
     }
     for required in ("InvoiceNumber", "Currency"):
         if not value.get(required, "").strip():
-            raise IngestError(file_name, f"{required} is empty", "fill it in from the invoice", line=line, column=required)
+            raise IngestError(
+                file_name, f"{required} is empty", "fill it in from the invoice", line=line, column=required
+            )
     for required in ("Total", *(NCE_FIGURES + ("Tax",) if nce else ())):
         if money[required] is None:
-            raise IngestError(file_name, f"{required} is empty", "fill it in from the invoice", line=line, column=required)
+            raise IngestError(
+                file_name, f"{required} is empty", "fill it in from the invoice", line=line, column=required
+            )
     if nce:
         _check_nce_figures(money, file_name, line)
     return InvoiceFigures(
@@ -162,7 +170,9 @@ def _present(money: dict[str, Decimal | None], name: str) -> Decimal:
 
 def _check_nce_figures(money: dict[str, Decimal | None], file_name: str, line: int) -> None:
     """A G-invoice's figures add up as printed, or the summary was copied wrong."""
-    charges, credits, subtotal, tax, total = (_present(money, name) for name in ("Charges", "Credits", "Subtotal", "Tax", "Total"))
+    charges, credits, subtotal, tax, total = (
+        _present(money, name) for name in ("Charges", "Credits", "Subtotal", "Tax", "Total")
+    )
     if subtotal != charges + credits:
         raise IngestError(
             file_name,
@@ -214,11 +224,17 @@ def read_invoice_json(path: Path, file_name: str | None = None) -> InvoiceDocume
     of an earlier period (recon-formats.md §7.3): it is no figure of this month's files."""
     file_name = file_name or path.name
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"), parse_float=Decimal, parse_constant=_refuse_constant)
+        document = json.loads(
+            path.read_text(encoding="utf-8-sig"), parse_float=Decimal, parse_constant=_refuse_constant
+        )
     except (ValueError, UnicodeDecodeError) as error:
-        raise IngestError(file_name, f"the file is not valid JSON ({error})", "download it again from Partner Center") from None
+        raise IngestError(
+            file_name, f"the file is not valid JSON ({error})", "download it again from Partner Center"
+        ) from None
     invoices = document.get("items", [document]) if isinstance(document, dict) else document
-    if not isinstance(invoices, list) or not any(isinstance(item, dict) and "totalCharges" in item for item in invoices):
+    if not isinstance(invoices, list) or not any(
+        isinstance(item, dict) and "totalCharges" in item for item in invoices
+    ):
         return None
     read = InvoiceDocuments([], [])
     for position, invoice in enumerate(invoices, start=1):
@@ -231,8 +247,11 @@ def read_invoice_json(path: Path, file_name: str | None = None) -> InvoiceDocume
         total = _parse_money(invoice["totalCharges"], file_name, position, "totalCharges")
         if total is None:
             raise IngestError(
-                file_name, f"invoice {invoice['id']} has no totalCharges", "download the Invoice documents again from Partner Center",
-                line=position, column="totalCharges",
+                file_name,
+                f"invoice {invoice['id']} has no totalCharges",
+                "download the Invoice documents again from Partner Center",
+                line=position,
+                column="totalCharges",
             )
         if str(invoice.get("documentType", "")).strip().lower() == CREDIT_NOTE:
             read.credit_notes.append(str(invoice["id"]))
@@ -241,8 +260,12 @@ def read_invoice_json(path: Path, file_name: str | None = None) -> InvoiceDocume
             InvoiceFigures(
                 invoice_number=str(invoice["id"]),
                 invoice_date=_parse_date(str(invoice.get("invoiceDate", "")), file_name, position, "invoiceDate"),
-                billing_period_start=_parse_date(str(invoice.get("billingPeriodStartDate", "")), file_name, position, "billingPeriodStartDate"),
-                billing_period_end=_parse_date(str(invoice.get("billingPeriodEndDate", "")), file_name, position, "billingPeriodEndDate"),
+                billing_period_start=_parse_date(
+                    str(invoice.get("billingPeriodStartDate", "")), file_name, position, "billingPeriodStartDate"
+                ),
+                billing_period_end=_parse_date(
+                    str(invoice.get("billingPeriodEndDate", "")), file_name, position, "billingPeriodEndDate"
+                ),
                 currency=str(invoice.get("currencyCode", "")).upper(),
                 license_charges=None,
                 usage_charges=None,

@@ -26,7 +26,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO
 
 from pipelines.ingest.errors import IngestError
 
@@ -75,7 +75,8 @@ def landed_files(landing: Path) -> list[Path]:
     if not landing.is_dir():
         return []
     return sorted(
-        entry for entry in landing.iterdir()
+        entry
+        for entry in landing.iterdir()
         if not entry.name.startswith(".") and not entry.is_symlink() and entry.is_file()
     )
 
@@ -132,9 +133,17 @@ def _openable(
     allowed = MAX_UNPACKED_BYTES if allowed is None else allowed
     magic = _magic(path, name)
     if magic.startswith(OLE_MAGIC):
-        raise IngestError(name, "this is an Excel 97-2003 workbook (.xls), whose numbers and dates Excel has already converted", DOWNLOAD_CSV)
+        raise IngestError(
+            name,
+            "this is an Excel 97-2003 workbook (.xls), whose numbers and dates Excel has already converted",
+            DOWNLOAD_CSV,
+        )
     if (magic.startswith(ZIP_MAGIC) or magic.startswith(GZIP_MAGIC)) and depth >= MAX_ARCHIVE_DEPTH:
-        raise IngestError(name, f"this archive is packed inside {depth} other archives; Partner Center never nests them so deep", UNPACK_IT)
+        raise IngestError(
+            name,
+            f"this archive is packed inside {depth} other archives; Partner Center never nests them so deep",
+            UNPACK_IT,
+        )
     if magic.startswith(ZIP_MAGIC):
         return _unzipped(path, name, scratch, set_aside, depth, allowed)
     if magic.startswith(GZIP_MAGIC):
@@ -180,7 +189,7 @@ class _CapExceeded(Exception):
     """Unpacking passed a limit: the sentence says which."""
 
 
-def _copy_capped(source: BinaryIO, sink: BinaryIO, packed_bytes: int, allowed_bytes: int) -> None:
+def _copy_capped(source: IO[bytes], sink: IO[bytes], packed_bytes: int, allowed_bytes: int) -> None:
     """Stream source into sink, stopping as soon as it passes the size or the ratio limit."""
     written = 0
     while chunk := source.read(COPY_CHUNK_BYTES):
@@ -225,7 +234,11 @@ def _unzipped(
                 base = PurePosixPath(member.filename.replace("\\", "/")).name
                 shown = f"{name}/{member.filename}"
                 if member.flag_bits & 0x1:
-                    raise IngestError(shown, "the archive's file is protected by a password", "unpack it yourself and put the CSV in the folder")
+                    raise IngestError(
+                        shown,
+                        "the archive's file is protected by a password",
+                        "unpack it yourself and put the CSV in the folder",
+                    )
                 if not base or any(fnmatch.fnmatch(base, p) for p in LOCK_FILE_PATTERNS + TEMPORARY_FILE_PATTERNS):
                     set_aside.append(SetAside(shown, "is a lock or temporary file inside the archive; ignored"))
                     continue
@@ -242,7 +255,9 @@ def _unzipped(
                 unpacked += inside
             return unpacked
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
-        raise IngestError(name, f"the ZIP archive cannot be opened ({error})", "download it again from Partner Center") from None
+        raise IngestError(
+            name, f"the ZIP archive cannot be opened ({error})", "download it again from Partner Center"
+        ) from None
 
 
 def _gunzipped(path: Path, name: str, scratch: Path, allowed: int) -> LandedFile:
@@ -256,5 +271,7 @@ def _gunzipped(path: Path, name: str, scratch: Path, allowed: int) -> LandedFile
         raise IngestError(name, str(exceeded), UNPACK_IT) from None
     except (gzip.BadGzipFile, zlib.error, EOFError) as error:
         destination.unlink(missing_ok=True)
-        raise IngestError(name, f"the compressed (.gz) file cannot be opened ({error})", "download it again from Partner Center") from None
+        raise IngestError(
+            name, f"the compressed (.gz) file cannot be opened ({error})", "download it again from Partner Center"
+        ) from None
     return LandedFile(destination, name)

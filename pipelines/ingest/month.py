@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from pathlib import Path
+from datetime import UTC, date, datetime
 
 import duckdb
 
 from pipelines.formats import INVOICE_SUMMARY_COLUMNS, FileKind
 from pipelines.ingest import daily_usage
+from pipelines.ingest.dates import datetime_sql, refuse_day_first_dates
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.invoice_summary import (
     InvoiceDocuments,
@@ -24,11 +24,11 @@ from pipelines.ingest.invoice_summary import (
     read_invoice_json,
     read_summary_csv,
 )
-from pipelines.ingest.recognise import recognise_header
-from pipelines.ingest.dates import datetime_sql, refuse_day_first_dates
-from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file
+
 # landed_files is what the landing sensor watches (pipelines/automation imports it from here).
 from pipelines.ingest.landing import landed_files, survey_landing  # noqa: F401
+from pipelines.ingest.recognise import recognise_header
+from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file
 from pipelines.ingest.scan import ScannedFile, scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
 from pipelines.partitions import billing_period
@@ -75,9 +75,15 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
     folder = survey_landing(landing, paths.scratch)
     files = folder.files
     if not files:
-        set_aside = f" ({len(folder.set_aside)} entries set aside: {', '.join(e.name for e in folder.set_aside)})" if folder.set_aside else ""
+        set_aside = (
+            f" ({len(folder.set_aside)} entries set aside: {', '.join(e.name for e in folder.set_aside)})"
+            if folder.set_aside
+            else ""
+        )
         raise IngestError(
-            f"landing/{period}", f"no files were found for this month{set_aside}", f"put the month's Partner Center files in {landing}"
+            f"landing/{period}",
+            f"no files were found for this month{set_aside}",
+            f"put the month's Partner Center files in {landing}",
         )
     ensure_raw_schema(con)
     # A file loaded before goes first: an identical copy landing later under another name is the duplicate.
@@ -92,13 +98,17 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
 
     month = MonthLoad(period)
     # Never opened, so never fingerprinted: a link to /etc/passwd leaves no trace of its target.
-    month.files += [FileOutcome(entry.name, "unknown", "ignored", "", 0, "", note=entry.reason) for entry in folder.set_aside]
+    month.files += [
+        FileOutcome(entry.name, "unknown", "ignored", "", 0, "", note=entry.reason) for entry in folder.set_aside
+    ]
     reads: list[ReconFileRead] = []
     seen_hashes: dict[str, str] = {}
     for landed in files:
         path = landed.path
         scanned = scan_file(path, paths.scratch, landed.name)
-        outcome = FileOutcome(scanned.name, "unknown", "unrecognised", scanned.sha256, scanned.size_bytes, scanned.encoding)
+        outcome = FileOutcome(
+            scanned.name, "unknown", "unrecognised", scanned.sha256, scanned.size_bytes, scanned.encoding
+        )
         month.files.append(outcome)
         if scanned.sha256 in seen_hashes:
             outcome.status, outcome.note = "duplicate", f"identical to {seen_hashes[scanned.sha256]}; not counted twice"
@@ -129,13 +139,24 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
         refuse_day_first_dates(con, read)
         _check_charge_dates(con, read, period)
         reads.append(read)
-        outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = read.rows_read, read.rows_loaded, read.rows_rejected
+        outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = (
+            read.rows_read,
+            read.rows_loaded,
+            read.rows_rejected,
+        )
         currency = daily_usage.CURRENCY_COLUMN if read.kind == FileKind.DAILY_USAGE else "currency"
-        outcome.currencies = tuple(r[0] for r in con.execute(f"SELECT DISTINCT {currency} FROM {read.table} WHERE {currency} IS NOT NULL ORDER BY 1").fetchall())
+        outcome.currencies = tuple(
+            r[0]
+            for r in con.execute(
+                f"SELECT DISTINCT {currency} FROM {read.table} WHERE {currency} IS NOT NULL ORDER BY 1"
+            ).fetchall()
+        )
 
     # The open month: only unbilled daily usage, which no invoice summary can exist for yet.
-    month.open_month = bool(reads) and not month.invoices and all(
-        read.kind == FileKind.DAILY_USAGE and not daily_usage.billed_rows(con, read.table) for read in reads
+    month.open_month = (
+        bool(reads)
+        and not month.invoices
+        and all(read.kind == FileKind.DAILY_USAGE and not daily_usage.billed_rows(con, read.table) for read in reads)
     )
     if reads and not month.invoices and not month.open_month:
         raise IngestError(
@@ -144,11 +165,18 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             "add invoice_summary.csv or the Partner Center Invoice JSON to the folder",
         )
     attributions = {id(read): _attribute_invoices(read, month) for read in reads}
-    for read, outcome in zip(reads, (f for f in month.files if f.status == "loaded" and f.kind != FileKind.INVOICE_SUMMARY.value)):
+    for read, outcome in zip(
+        reads, (f for f in month.files if f.status == "loaded" and f.kind != FileKind.INVOICE_SUMMARY.value)
+    ):
         if attributions[id(read)]:
             outcome.invoice_numbers = tuple(sorted(set(attributions[id(read)].values())))
         else:
-            outcome.invoice_numbers = tuple(r[0] for r in con.execute(f"SELECT DISTINCT invoice_number FROM {read.table} WHERE invoice_number IS NOT NULL ORDER BY 1").fetchall())
+            outcome.invoice_numbers = tuple(
+                r[0]
+                for r in con.execute(
+                    f"SELECT DISTINCT invoice_number FROM {read.table} WHERE invoice_number IS NOT NULL ORDER BY 1"
+                ).fetchall()
+            )
     _replace_month(con, month, reads, attributions)
     return month
 
@@ -201,7 +229,7 @@ def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, per
         raise IngestError(
             read.scanned.name,
             f"its charges run from {first:%-m/%-d/%Y} to {last:%-m/%-d/%Y}, wholly outside {period}",
-            f"move it to the landing folder of its own month",
+            "move it to the landing folder of its own month",
             column="ChargeStartDate",
         )
 
@@ -211,7 +239,11 @@ def _attribute_invoices(read: ReconFileRead, month: MonthLoad) -> dict[str, str]
     invoice number in the file's name, else a clear error."""
     if read.kind != FileKind.LICENSE_RECON:
         return {}
-    in_name = [f.invoice_number for f in month.invoices if re.search(re.escape(f.invoice_number), read.scanned.name, re.IGNORECASE)]
+    in_name = [
+        f.invoice_number
+        for f in month.invoices
+        if re.search(re.escape(f.invoice_number), read.scanned.name, re.IGNORECASE)
+    ]
     attribution: dict[str, str] = {}
     currencies = next(f.currencies for f in month.files if f.name == read.scanned.name)
     for currency in currencies:
@@ -238,10 +270,13 @@ def _attribute_invoices(read: ReconFileRead, month: MonthLoad) -> dict[str, str]
 
 
 def _replace_month(
-    con: duckdb.DuckDBPyConnection, month: MonthLoad, reads: list[ReconFileRead], attributions: dict[int, dict[str, str]]
+    con: duckdb.DuckDBPyConnection,
+    month: MonthLoad,
+    reads: list[ReconFileRead],
+    attributions: dict[int, dict[str, str]],
 ) -> None:
     period_start = billing_period(month.period).isoformat()
-    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    loaded_at = datetime.now(UTC).replace(tzinfo=None)
     previous_loads = dict(
         con.execute(
             f"SELECT file_name || ':' || sha256, loaded_at FROM {FILE_MANIFEST} WHERE billing_period = ?::DATE",
@@ -256,15 +291,31 @@ def _replace_month(
             sql, params = read.insert_sql(RAW_TABLES[read.kind], period_start, attributions[id(read)])
             con.execute(sql, params)
             insert_rejected_rows(con, read, period_start)
-        summary_files = {number: f.name for f in month.files for number in f.invoice_numbers if f.kind == FileKind.INVOICE_SUMMARY.value}
+        summary_files = {
+            number: f.name
+            for f in month.files
+            for number in f.invoice_numbers
+            if f.kind == FileKind.INVOICE_SUMMARY.value
+        }
         if month.invoices:
             # By name: a warehouse made by an earlier version has the NCE figures at the end.
-            columns = [column.sql_name for column in INVOICE_SUMMARY_COLUMNS] + ["billing_period", "source_file", "source_line", "file_sha256"]
+            columns = [column.sql_name for column in INVOICE_SUMMARY_COLUMNS] + [
+                "billing_period",
+                "source_file",
+                "source_line",
+                "file_sha256",
+            ]
             con.executemany(
                 f"INSERT INTO {RAW_TABLES[FileKind.INVOICE_SUMMARY]} ({', '.join(columns)}) "
                 f"VALUES ({', '.join('?' for _ in INVOICE_SUMMARY_COLUMNS)}, ?::DATE, ?, ?, ?)",
                 [
-                    [*f.as_row(), period_start, summary_files[f.invoice_number], f.source_line, _sha_of(month, summary_files[f.invoice_number])]
+                    [
+                        *f.as_row(),
+                        period_start,
+                        summary_files[f.invoice_number],
+                        f.source_line,
+                        _sha_of(month, summary_files[f.invoice_number]),
+                    ]
                     for f in month.invoices
                 ],
             )
@@ -272,9 +323,21 @@ def _replace_month(
             f"INSERT INTO {FILE_MANIFEST} VALUES (?::DATE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 [
-                    period_start, f.name, f.kind, f.status, ", ".join(f.invoice_numbers) or None, ", ".join(f.currencies) or None,
-                    f.sha256, f.size_bytes, f.encoding, f.rows_read, f.rows_loaded, f.rows_rejected,
-                    list(f.extra_columns), f.note or None, previous_loads.get(f"{f.name}:{f.sha256}", loaded_at),
+                    period_start,
+                    f.name,
+                    f.kind,
+                    f.status,
+                    ", ".join(f.invoice_numbers) or None,
+                    ", ".join(f.currencies) or None,
+                    f.sha256,
+                    f.size_bytes,
+                    f.encoding,
+                    f.rows_read,
+                    f.rows_loaded,
+                    f.rows_rejected,
+                    list(f.extra_columns),
+                    f.note or None,
+                    previous_loads.get(f"{f.name}:{f.sha256}", loaded_at),
                 ]
                 for f in month.files
             ],

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 
@@ -71,7 +71,9 @@ class Delivery:
     files: tuple[str, ...]
 
     def named(self) -> str:
-        shown = ", ".join(self.files[:SHOWN_FILES]) + (f" and {len(self.files) - SHOWN_FILES} more" if len(self.files) > SHOWN_FILES else "")
+        shown = ", ".join(self.files[:SHOWN_FILES]) + (
+            f" and {len(self.files) - SHOWN_FILES} more" if len(self.files) > SHOWN_FILES else ""
+        )
         return shown or "no file"
 
 
@@ -79,14 +81,18 @@ def current_delivery(con: duckdb.DuckDBPyConnection, month: date, manifest: str 
     if not _exists(con, manifest):
         return Delivery(None, ())
     rows = con.execute(
-        f"SELECT file_name, loaded_at FROM {manifest} WHERE billing_period = ? AND status = 'loaded' ORDER BY file_name", [month]
+        f"SELECT file_name, loaded_at FROM {manifest} WHERE billing_period = ? AND status = 'loaded' ORDER BY file_name",
+        [month],
     ).fetchall()
     return Delivery(max((loaded for _, loaded in rows), default=None), tuple(name for name, _ in rows))
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
-    return con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]).fetchone() is not None
+    return (
+        con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]).fetchone()
+        is not None
+    )
 
 
 def _copy_name(schema: str, table: str) -> str:
@@ -121,7 +127,9 @@ def _align(con: duckdb.DuckDBPyConnection, source: str, copy: str, extra: tuple[
             con.execute(f"ALTER TABLE {copy} ALTER COLUMN {column} TYPE {kind}")
 
 
-def _move_rows(con: duckdb.DuckDBPyConnection, source: str, target: str, month: date, constants: dict[str, object] | None = None) -> None:
+def _move_rows(
+    con: duckdb.DuckDBPyConnection, source: str, target: str, month: date, constants: dict[str, object] | None = None
+) -> None:
     """Replace the month's rows of `target` with those of `source`, column by name."""
     shared = [column for column in _columns(con, source) if column in _columns(con, target)]
     constants = constants or {}
@@ -129,7 +137,8 @@ def _move_rows(con: duckdb.DuckDBPyConnection, source: str, target: str, month: 
     names = ", ".join([*constants, *shared])
     values = ", ".join(["?" for _ in constants] + shared)
     con.execute(
-        f"INSERT INTO {target} ({names}) SELECT {values} FROM {source} WHERE billing_period = ?", [*constants.values(), month]
+        f"INSERT INTO {target} ({names}) SELECT {values} FROM {source} WHERE billing_period = ?",
+        [*constants.values(), month],
     )
 
 
@@ -195,12 +204,17 @@ class Settlement:
         )
 
 
-def settle_failed_month(con: duckdb.DuckDBPyConnection, month: date, run_id: str, problems: tuple[str, ...]) -> Settlement:
+def settle_failed_month(
+    con: duckdb.DuckDBPyConnection, month: date, run_id: str, problems: tuple[str, ...]
+) -> Settlement:
     """After the month's blocking checks failed on its current data: if that data is not the last
     good one, quarantine its raw rows and bring the last good rows back (raw and marts)."""
     current = current_delivery(con, month)
     kept = (
-        con.execute(f"SELECT fingerprint, delivery_loaded_at, files, tables FROM {LAST_GOOD_MONTHS} WHERE billing_period = ?", [month]).fetchone()
+        con.execute(
+            f"SELECT fingerprint, delivery_loaded_at, files, tables FROM {LAST_GOOD_MONTHS} WHERE billing_period = ?",
+            [month],
+        ).fetchone()
         if _exists(con, LAST_GOOD_MONTHS)
         else None
     )
@@ -233,7 +247,16 @@ def settle_failed_month(con: duckdb.DuckDBPyConnection, month: date, run_id: str
                 con.execute(f"DELETE FROM {table} WHERE billing_period = ?", [month])
         con.execute(
             f"INSERT INTO {DELIVERIES} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [month, run_id, now, current.loaded_at, list(current.files), list(problems), good.loaded_at, list(good.files)],
+            [
+                month,
+                run_id,
+                now,
+                current.loaded_at,
+                list(current.files),
+                list(problems),
+                good.loaded_at,
+                list(good.files),
+            ],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -243,7 +266,7 @@ def settle_failed_month(con: duckdb.DuckDBPyConnection, month: date, run_id: str
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _when(moment: datetime | None) -> str:

@@ -84,7 +84,9 @@ class ReconFileRead:
     ) -> tuple[str, list]:
         """INSERT of the accepted, value-checked lines with their lineage. A license file has no
         invoice number: each line gets the invoice of its currency."""
-        header = {column.name: name for name, column in zip(self.recognised.header, self.recognised.positions) if column}
+        header = {
+            column.name: name for name, column in zip(self.recognised.header, self.recognised.positions) if column
+        }
         values = [self._value_sql(column, header) for column in COLUMNS_BY_KIND[self.kind]]
         # By name: a table made by an earlier version may hold newer columns at its end.
         names = [column.sql_name for column in COLUMNS_BY_KIND[self.kind]]
@@ -100,9 +102,16 @@ class ReconFileRead:
         if self.every_line_accepted:
             source = f"(SELECT *, rowid AS record, rowid + 2 AS source_line FROM {self.table}) AS lines"
         else:
-            source = f"{self.table} AS accepted JOIN ({self.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid"
-        problem_filter = f"WHERE lines.record NOT IN (SELECT record FROM {self.problems})" if self.value_problems else ""
-        return f"INSERT INTO {target_table} ({', '.join(names)}) SELECT {', '.join(values)} FROM {source} {problem_filter}", params
+            source = (
+                f"{self.table} AS accepted JOIN ({self.line_numbers_sql()}) AS lines ON lines.record = accepted.rowid"
+            )
+        problem_filter = (
+            f"WHERE lines.record NOT IN (SELECT record FROM {self.problems})" if self.value_problems else ""
+        )
+        return (
+            f"INSERT INTO {target_table} ({', '.join(names)}) SELECT {', '.join(values)} FROM {source} {problem_filter}",
+            params,
+        )
 
     def line_numbers_sql(self) -> str:
         """File line of each accepted record: its position, shifted past the lines the reader
@@ -128,7 +137,9 @@ class ReconFileRead:
         """The file's line for the reader's line number, past the line breaks inside values before it."""
         if not self.line_breaks:
             return reader_line
-        return f"({reader_line} + coalesce((SELECT sum(b.extra) FROM {self.breaks} AS b WHERE b.line < {reader_line}), 0))"
+        return (
+            f"({reader_line} + coalesce((SELECT sum(b.extra) FROM {self.breaks} AS b WHERE b.line < {reader_line}), 0))"
+        )
 
     def rejected_rows_sql(self) -> str:
         """Every rejected line, one row per line, reasons in words a billing clerk reads."""
@@ -196,8 +207,12 @@ def _count_records(con: duckdb.DuckDBPyConnection, read: ReconFileRead) -> int:
     if lines == read.rows_loaded + read.rows_rejected:
         return lines
     lines -= len(read.scanned.blank_lines)
-    columns = [column.sql_name if column else f"extra_{index}" for index, column in enumerate(read.recognised.positions)]
-    breaks_in_values = " + ".join(f"coalesce(length({name}) - length(replace({name}, chr(10), '')), 0)" for name in columns)
+    columns = [
+        column.sql_name if column else f"extra_{index}" for index, column in enumerate(read.recognised.positions)
+    ]
+    breaks_in_values = " + ".join(
+        f"coalesce(length({name}) - length(replace({name}, chr(10), '')), 0)" for name in columns
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {read.breaks} AS
@@ -255,7 +270,9 @@ def _reject_overlong_lines(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     if accounted >= scanned.physical_lines - 1:
         return
     already = {line for (line,) in con.execute(f"SELECT DISTINCT line FROM {read.reader_rejects}").fetchall()}
-    reason = f"the line is longer than the {MAX_LINE_BYTES:,} bytes a reconciliation line can have (the file may be damaged)"
+    reason = (
+        f"the line is longer than the {MAX_LINE_BYTES:,} bytes a reconciliation line can have (the file may be damaged)"
+    )
     rows = [
         [line, reason, start.decode("utf-8", errors="replace")]
         for line, start in _overlong_lines(scanned.readable_path)
@@ -277,7 +294,7 @@ def _overlong_lines(path, keep: int = RAW_LINE_CHARACTERS) -> list[tuple[int, by
                     found.append((line, (start_of_line + chunk[position:end])[:keep]))
                 line, length, start_of_line, position = line + 1, 0, b"", end + 1
             if length < keep:
-                start_of_line += chunk[position:position + keep - length]
+                start_of_line += chunk[position : position + keep - length]
             length += len(chunk) - position
     if length > MAX_LINE_BYTES:
         found.append((line, start_of_line[:keep]))
@@ -296,7 +313,11 @@ def _find_value_problems(con: duckdb.DuckDBPyConnection, read: ReconFileRead) ->
     ]
     # Most lines are clean: a plain filter finds the few with a problem before any list is built.
     any_problem = " OR ".join(f"({case}) IS NOT NULL" for case in per_column) or "false"
-    problems = f"list_filter([{', '.join(per_column)}], lambda problem: problem IS NOT NULL)" if per_column else "[]::VARCHAR[][]"
+    problems = (
+        f"list_filter([{', '.join(per_column)}], lambda problem: problem IS NOT NULL)"
+        if per_column
+        else "[]::VARCHAR[][]"
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE {read.problems} AS
@@ -317,7 +338,11 @@ def _value_checks(column: Column, header: str, required: bool, kind: FileKind | 
         checks += daily_usage.value_checks(column, header, label) or []
     if column.scale is not None:
         number = "a whole number" if column.scale == 0 else "a number"
-        too_precise = "is not a whole number" if column.scale == 0 else f"has more than {column.scale} decimals and would be rounded"
+        too_precise = (
+            "is not a whole number"
+            if column.scale == 0
+            else f"has more than {column.scale} decimals and would be rounded"
+        )
         checks += [
             # The common case, settled by one regular expression: a number the type holds exactly.
             f"WHEN {value} IS NULL OR regexp_full_match({value}, '{_exact_number_pattern(column)}') THEN NULL",
@@ -325,7 +350,11 @@ def _value_checks(column: Column, header: str, required: bool, kind: FileKind | 
             f"THEN ['{label}', {shown}is not {number} (use a point for decimals and no thousands separators)']",
             f"WHEN try_cast({value} AS {column.type}) IS NULL THEN ['{label}', {shown}is too large for this column']",
             # A column of 18 places is as wide as the comparison: a digit past the 18th is found by its text.
-            *([f"WHEN regexp_matches({value}, '\\.[0-9]{{18}}0*[1-9]') THEN ['{label}', {shown}{too_precise}']"] if column.scale >= 18 else []),
+            *(
+                [f"WHEN regexp_matches({value}, '\\.[0-9]{{18}}0*[1-9]') THEN ['{label}', {shown}{too_precise}']"]
+                if column.scale >= 18
+                else []
+            ),
             f"WHEN try_cast({value} AS DECIMAL(38, 18)) = CAST({value} AS {column.type}) THEN NULL",
             f"ELSE ['{label}', {shown}{too_precise}']",
         ]
@@ -335,7 +364,11 @@ def _value_checks(column: Column, header: str, required: bool, kind: FileKind | 
             f"THEN ['{label}', {shown}is not a date (Partner Center writes M/D/YYYY, e.g. 10/1/2026, or ISO 8601, e.g. 2026-10-01T00:00:00Z)']"
         )
     elif column.type == JSON_TEXT and not (daily and daily_usage.skips_json_check(column)):
-        problem = daily_usage.JSON_PROBLEM if daily else 'is not valid JSON (Partner Center writes a list such as ["AddOn"] or [])'
+        problem = (
+            daily_usage.JSON_PROBLEM
+            if daily
+            else 'is not valid JSON (Partner Center writes a list such as ["AddOn"] or [])'
+        )
         checks.append(f"WHEN {value} IS NOT NULL AND NOT json_valid({value}) THEN ['{label}', {shown}{problem}']")
     return checks
 
@@ -348,9 +381,7 @@ def _exact_number_pattern(column: Column) -> str:
     return rf" *[+-]?0*([0-9]{{1,{integer_digits}}}{decimals}|\.[0-9]{{1,{max(column.scale, 1)}}}0*) *"
 
 
-def insert_rejected_rows(
-    con: duckdb.DuckDBPyConnection, read: ReconFileRead, billing_period: str
-) -> None:
+def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, billing_period: str) -> None:
     """Both kinds of rejected lines into raw.rejected_rows, with their file line numbers and the
     file's header (which field of the line is which: its amounts as written, after the file is gone)."""
     header = list(read.recognised.header)
@@ -378,7 +409,17 @@ def insert_rejected_rows(
         con.executemany(
             f"INSERT INTO {REJECTED_ROWS} ({REJECTED_ROWS_COLUMNS}) VALUES (?::DATE, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[])",
             [
-                [billing_period, read.scanned.name, read.kind.value, line, column, reason, raw_lines.get(line), read.scanned.sha256, header]
+                [
+                    billing_period,
+                    read.scanned.name,
+                    read.kind.value,
+                    line,
+                    column,
+                    reason,
+                    raw_lines.get(line),
+                    read.scanned.sha256,
+                    header,
+                ]
                 for line, column, reason in problems
             ],
         )

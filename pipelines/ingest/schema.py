@@ -111,7 +111,9 @@ def added_column_statements(existing: dict[tuple[str, str], str]) -> list[str]:
             continue
         for column in COLUMNS_BY_KIND[kind]:
             if (table, column.sql_name) not in existing:
-                statements.append(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column.sql_name} {column.storage_type}")
+                statements.append(
+                    f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column.sql_name} {column.storage_type}"
+                )
     return statements
 
 

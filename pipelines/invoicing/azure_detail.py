@@ -52,7 +52,9 @@ ATTACHMENT_COLUMNS = (
     ("tags", "tags"),
     ("amount", "billed_pretax"),
 )
-TEXT_HEADERS = tuple(header for header, _ in ATTACHMENT_COLUMNS if header not in ("billing_period", "usage_date", "quantity", "amount"))
+TEXT_HEADERS = tuple(
+    header for header, _ in ATTACHMENT_COLUMNS if header not in ("billing_period", "usage_date", "quantity", "amount")
+)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,9 @@ def has_azure_detail(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(found[0])
 
 
-def load_azure_lines(con: duckdb.DuckDBPyConnection, month_start: date, month_end: date) -> dict[tuple[str, str], list[InvoiceLine]]:
+def load_azure_lines(
+    con: duckdb.DuckDBPyConnection, month_start: date, month_end: date
+) -> dict[tuple[str, str], list[InvoiceLine]]:
     """Per (customer, currency) itemised this month: one invoice line per invoice_group, sorted."""
     if not has_azure_detail(con):
         return {}
@@ -89,7 +93,14 @@ def load_azure_lines(con: duckdb.DuckDBPyConnection, month_start: date, month_en
     lines: dict[tuple[str, str], list[InvoiceLine]] = defaultdict(list)
     for customer_id, currency, group, amount in found:
         lines[(str(customer_id).lower(), currency)].append(
-            InvoiceLine(description=str(group), quantity=None, unit_price=None, amount=amount, period_start=month_start, period_end=month_end)
+            InvoiceLine(
+                description=str(group),
+                quantity=None,
+                unit_price=None,
+                amount=amount,
+                period_start=month_start,
+                period_end=month_end,
+            )
         )
     return dict(lines)
 
@@ -98,7 +109,10 @@ def load_usage_details(con: duckdb.DuckDBPyConnection, month_start: date) -> dic
     """Every itemised customer's invoiced Azure rows of the month (DECIMAL kept: fetchall, not .df())."""
     if not has_azure_detail(con):
         return {}
-    columns = ", ".join(f"{column}::VARCHAR AS {header}" if column == "tags" else f"{column} AS {header}" for header, column in ATTACHMENT_COLUMNS)
+    columns = ", ".join(
+        f"{column}::VARCHAR AS {header}" if column == "tags" else f"{column} AS {header}"
+        for header, column in ATTACHMENT_COLUMNS
+    )
     cursor = con.execute(
         f"""SELECT {columns} FROM {AZURE_DETAIL}
             WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)})
@@ -121,7 +135,9 @@ def attachment_frame(detail: UsageDetail) -> pl.DataFrame:
         data[header] = [None if value is None else csv_safe_cell(value) for value in data[header]]
     data["quantity"] = [None if value is None else plain_number(value) for value in data["quantity"]]
     schema = {header: pl.String for header in TEXT_HEADERS}
-    schema.update({"billing_period": pl.Date, "usage_date": pl.Date, "quantity": pl.String, "amount": pl.Decimal(28, 2)})
+    schema.update(
+        {"billing_period": pl.Date, "usage_date": pl.Date, "quantity": pl.String, "amount": pl.Decimal(28, 2)}
+    )
     return pl.DataFrame(data, schema={header: schema[header] for header, _ in ATTACHMENT_COLUMNS})
 
 

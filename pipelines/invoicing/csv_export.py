@@ -130,5 +130,26 @@ def index_csv(month: MonthInvoices, files_of: dict[str, dict[str, str]]) -> byte
             )
     empty = ("",) * len(MONEY_COLUMNS)
     for blocked in month.blocked:
-        rows.append((month.period_start.isoformat(), "blocked", "", blocked.customer_id, blocked.name, "", "", "", "", "", "", "", "", *empty, "", "", "", blocked.reason))
+        rows.append(
+            (
+                month.period_start.isoformat(),
+                "blocked",
+                "",
+                blocked.customer_id,
+                blocked.name,
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                *empty,
+                "",
+                "",
+                "",
+                blocked.reason,
+            )
+        )
     return render_csv(INDEX_HEADER, rows)

@@ -42,7 +42,9 @@ def document(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[Cu
     return {
         "heading": heading,
         "references": [
-            l["cancels" if invoice.kind == CREDIT_NOTE else "replaces"].format(number=invoice.preceding.number, date=fmt.date(invoice.preceding.issue_date))
+            l["cancels" if invoice.kind == CREDIT_NOTE else "replaces"].format(
+                number=invoice.preceding.number, date=fmt.date(invoice.preceding.issue_date)
+            )
             for invoice in invoices
             if invoice.preceding is not None
         ],
@@ -55,7 +57,13 @@ def document(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[Cu
         "period": fmt.month(month.period_start),
         "customer_id": customer.customer_id,
         "logo_data_uri": _data_uri(seller.logo),
-        "seller": Party(seller.legal_name, (*seller.address_lines, seller.country), seller.vat_id, seller.registration_id, seller.email),
+        "seller": Party(
+            seller.legal_name,
+            (*seller.address_lines, seller.country),
+            seller.vat_id,
+            seller.registration_id,
+            seller.email,
+        ),
         "buyer": Party(buyer.billing_name, (*buyer.address_lines, buyer.country), buyer.vat_id),
         "sections": [_section(invoice, customer, fmt, l) for invoice in invoices],
         "vat_mention": vat_wording(buyer.language, buyer.tax_treatment, buyer.exemption_text),
@@ -72,7 +80,11 @@ def _section(invoice: CurrencyInvoice, customer: CustomerInvoice, fmt: Formatter
         "lines": [_line(line, fmt, l, fmt.rate(buyer.charged_rate)) for line in invoice.lines],
         "total_pretax": fmt.money(invoice.billed_pretax, invoice.currency),
         "vat_totals": [
-            {"rate": fmt.rate(vat.rate), "basis": fmt.money(vat.basis, invoice.currency), "tax": fmt.money(vat.tax, invoice.currency)}
+            {
+                "rate": fmt.rate(vat.rate),
+                "basis": fmt.money(vat.basis, invoice.currency),
+                "tax": fmt.money(vat.tax, invoice.currency),
+            }
             for vat in invoice.vat_totals(buyer)
         ],
         "total_due": fmt.money(invoice.billed_total, invoice.currency),

@@ -57,8 +57,26 @@ def cii_xml(month: MonthInvoices, customer: CustomerInvoice, invoice: CurrencyIn
 
     agreement = _sub(transaction, "ram", "ApplicableHeaderTradeAgreement")
     _sub(agreement, "ram", "BuyerReference", customer.customer_id)
-    _party(agreement, "SellerTradeParty", seller.legal_name, seller.address_lines[:-1], None, seller.address_lines[-1], seller.country, seller.vat_id)
-    _party(agreement, "BuyerTradeParty", buyer.billing_name, buyer.street, buyer.postal_code, buyer.city, buyer.country, buyer.vat_id)
+    _party(
+        agreement,
+        "SellerTradeParty",
+        seller.legal_name,
+        seller.address_lines[:-1],
+        None,
+        seller.address_lines[-1],
+        seller.country,
+        seller.vat_id,
+    )
+    _party(
+        agreement,
+        "BuyerTradeParty",
+        buyer.billing_name,
+        buyer.street,
+        buyer.postal_code,
+        buyer.city,
+        buyer.country,
+        buyer.vat_id,
+    )
     _sub(transaction, "ram", "ApplicableHeaderTradeDelivery")
 
     settlement = _sub(transaction, "ram", "ApplicableHeaderTradeSettlement")
@@ -91,7 +109,13 @@ def cii_xml(month: MonthInvoices, customer: CustomerInvoice, invoice: CurrencyIn
     if invoice.preceding is not None:  # BT-25 / BT-26: the invoice this document cancels or replaces
         referenced = _sub(settlement, "ram", "InvoiceReferencedDocument")
         _sub(referenced, "ram", "IssuerAssignedID", invoice.preceding.number)
-        _sub(_sub(referenced, "ram", "FormattedIssueDateTime"), "qdt", "DateTimeString", invoice.preceding.issue_date.strftime("%Y%m%d"), format="102")
+        _sub(
+            _sub(referenced, "ram", "FormattedIssueDateTime"),
+            "qdt",
+            "DateTimeString",
+            invoice.preceding.issue_date.strftime("%Y%m%d"),
+            format="102",
+        )
     return ET.tostring(root, encoding="utf-8", xml_declaration=True)
 
 
@@ -109,7 +133,13 @@ def _line(transaction: ET.Element, position: int, line: InvoiceLine, category: s
     unit_price = abs(line.unit_price) if line.unit_price is not None else abs(cents(line.amount))
     price = _sub(_sub(item, "ram", "SpecifiedLineTradeAgreement"), "ram", "NetPriceProductTradePrice")
     _sub(price, "ram", "ChargeAmount", _plain(unit_price))
-    _sub(_sub(item, "ram", "SpecifiedLineTradeDelivery"), "ram", "BilledQuantity", _plain(quantity if line.quantity else (Decimal(-1) if line.amount < 0 else quantity)), unitCode=UNIT)
+    _sub(
+        _sub(item, "ram", "SpecifiedLineTradeDelivery"),
+        "ram",
+        "BilledQuantity",
+        _plain(quantity if line.quantity else (Decimal(-1) if line.amount < 0 else quantity)),
+        unitCode=UNIT,
+    )
     settlement = _sub(item, "ram", "SpecifiedLineTradeSettlement")
     tax = _sub(settlement, "ram", "ApplicableTradeTax")
     _sub(tax, "ram", "TypeCode", "VAT")

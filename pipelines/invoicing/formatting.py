@@ -17,7 +17,14 @@ class Formatter:
         self.locale = LOCALES.get(language, LOCALES["en"])
 
     def money(self, amount: Decimal, currency: str) -> str:
-        return format_currency(cents(amount), currency, locale=self.locale, currency_digits=False, format_type="standard", decimal_quantization=True)
+        return format_currency(
+            cents(amount),
+            currency,
+            locale=self.locale,
+            currency_digits=False,
+            format_type="standard",
+            decimal_quantization=True,
+        )
 
     def amount(self, amount: Decimal) -> str:
         return format_decimal(cents(amount), format="#,##0.00", locale=self.locale)
@@ -25,7 +32,9 @@ class Formatter:
     def number(self, value: Decimal | None) -> str:
         if value is None:
             return ""
-        return format_decimal(value.normalize() if value == value.to_integral() else value, format="#,##0.######", locale=self.locale)
+        return format_decimal(
+            value.normalize() if value == value.to_integral() else value, format="#,##0.######", locale=self.locale
+        )
 
     def unit_price(self, value: Decimal | None) -> str:
         if value is None:

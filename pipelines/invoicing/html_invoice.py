@@ -21,6 +21,8 @@ _ENVIRONMENT = Environment(
 )
 
 
-def render_html(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[CurrencyInvoice, ...] | None = None) -> str:
+def render_html(
+    month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[CurrencyInvoice, ...] | None = None
+) -> str:
     doc = document(month, customer, customer.invoices if invoices is None else invoices)
     return _ENVIRONMENT.get_template("invoice.html.j2").render(doc=doc, l=labels_for(customer.buyer.language))

@@ -17,7 +17,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -58,7 +58,7 @@ def issue_month(paths: DataPaths, period: str, issue_date: date | None = None, a
     `adjust(con, month)`, when given, returns the month to issue (e.g. with corrections of
     earlier months carried onto it)."""
     validate_period(period)
-    issue_date = issue_date or datetime.now(timezone.utc).date()
+    issue_date = issue_date or datetime.now(UTC).date()
     seller = load_config(config_dir_in_use(paths)).partner
     with duckdb.connect(str(paths.warehouse)) as con:
         ensure_tables(con)
@@ -85,7 +85,10 @@ def issue_month(paths: DataPaths, period: str, issue_date: date | None = None, a
 
 
 def issue_documents(
-    con: duckdb.DuckDBPyConnection, paths: DataPaths, month: MonthInvoices, documents: list[tuple[CustomerInvoice, CurrencyInvoice]]
+    con: duckdb.DuckDBPyConnection,
+    paths: DataPaths,
+    month: MonthInvoices,
+    documents: list[tuple[CustomerInvoice, CurrencyInvoice]],
 ) -> tuple[str, ...]:
     """Number `documents` (invoices in the partner's series, credit notes in its credit note
     series), record them with their lines and write their files, all or nothing. `month.issue`
@@ -103,20 +106,36 @@ def issue_documents(
         for customer, invoice in documents:
             series = seller.credit_note_series if invoice.kind == CREDIT_NOTE else seller.series
             if series not in last:
-                last[series] = con.execute(f"SELECT coalesce(max(sequence), 0) FROM {ISSUED_TABLE} WHERE series = ?", [series]).fetchone()[0]
+                last[series] = con.execute(
+                    f"SELECT coalesce(max(sequence), 0) FROM {ISSUED_TABLE} WHERE series = ?", [series]
+                ).fetchone()[0]
             last[series] += 1
-            numbered.append((customer, replace(invoice, number=invoice_number(series, last[series])), series, last[series]))
+            numbered.append(
+                (customer, replace(invoice, number=invoice_number(series, last[series])), series, last[series])
+            )
         staging = _stage_documents(paths, folder, month, numbered)
-        issued_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        issued_at = datetime.now(UTC).replace(tzinfo=None)
         for customer, invoice, series, sequence in numbered:
             sign = -1 if invoice.kind == CREDIT_NOTE else 1  # the ledger is signed: a credit note takes back
             con.execute(
                 f"INSERT INTO {ISSUED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    series, sequence, invoice.number, month.period_start, customer.customer_id, customer.billing_name,
-                    invoice.currency, month.issue.issue_date, month.issue.due_date,
-                    sign * invoice.billed_pretax, sign * invoice.customer_tax, sign * invoice.billed_total,
-                    invoice.kind, invoice.preceding.number if invoice.preceding else None, content_fingerprint(invoice), issued_at,
+                    series,
+                    sequence,
+                    invoice.number,
+                    month.period_start,
+                    customer.customer_id,
+                    customer.billing_name,
+                    invoice.currency,
+                    month.issue.issue_date,
+                    month.issue.due_date,
+                    sign * invoice.billed_pretax,
+                    sign * invoice.customer_tax,
+                    sign * invoice.billed_total,
+                    invoice.kind,
+                    invoice.preceding.number if invoice.preceding else None,
+                    content_fingerprint(invoice),
+                    issued_at,
                 ],
             )
             for position, line in enumerate(invoice.lines, start=1):
@@ -141,8 +160,22 @@ def content_fingerprint(invoice: CurrencyInvoice) -> str:
     """What an invoice says, lines and totals: equal fingerprints, nothing to correct."""
     digest = hashlib.sha256()
     for line in invoice.lines:
-        digest.update(repr((line.description, line.subscription_id, line.period_start, line.period_end, _n(line.quantity), _n(line.unit_price), _n(line.amount))).encode())
-    digest.update(repr((invoice.currency, _n(invoice.billed_pretax), _n(invoice.customer_tax), _n(invoice.billed_total))).encode())
+        digest.update(
+            repr(
+                (
+                    line.description,
+                    line.subscription_id,
+                    line.period_start,
+                    line.period_end,
+                    _n(line.quantity),
+                    _n(line.unit_price),
+                    _n(line.amount),
+                )
+            ).encode()
+        )
+    digest.update(
+        repr((invoice.currency, _n(invoice.billed_pretax), _n(invoice.customer_tax), _n(invoice.billed_total))).encode()
+    )
     return digest.hexdigest()
 
 
@@ -167,14 +200,23 @@ def issued_keys(con: duckdb.DuckDBPyConnection, period_start: date) -> dict[tupl
 
 def issued_numbers(con: duckdb.DuckDBPyConnection, period_start: date) -> list[str]:
     ensure_tables(con)
-    return [row[0] for row in con.execute(f"SELECT invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY series, sequence", [period_start]).fetchall()]
+    return [
+        row[0]
+        for row in con.execute(
+            f"SELECT invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY series, sequence",
+            [period_start],
+        ).fetchall()
+    ]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("CREATE SCHEMA IF NOT EXISTS billing")
-    columns = {row[0] for row in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'billing' AND table_name = 'issued_invoices'"
-    ).fetchall()}
+    columns = {
+        row[0]
+        for row in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'billing' AND table_name = 'issued_invoices'"
+        ).fetchall()
+    }
     if columns and "document_kind" not in columns:
         _migrate_first_version(con)
     con.execute(
@@ -247,8 +289,20 @@ def _write_index(con: duckdb.DuckDBPyConnection, month: MonthInvoices, path: Pat
     content = render_csv(
         header,
         [
-            (n, c, name, cur, i.isoformat(), d.isoformat(), PlainNumber(plain_amount(p)), PlainNumber(plain_amount(t)), PlainNumber(plain_amount(total)),
-             f"{ISSUED_DIR}/{n}.pdf", kind, preceding or "")  # fmt: skip
+            (
+                n,
+                c,
+                name,
+                cur,
+                i.isoformat(),
+                d.isoformat(),
+                PlainNumber(plain_amount(p)),
+                PlainNumber(plain_amount(t)),
+                PlainNumber(plain_amount(total)),
+                f"{ISSUED_DIR}/{n}.pdf",
+                kind,
+                preceding or "",
+            )  # fmt: skip
             for n, c, name, cur, i, d, p, t, total, kind, preceding in rows
         ],
     )

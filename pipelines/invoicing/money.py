@@ -12,7 +12,9 @@ def to_decimal(value: object, what: str) -> Decimal:
     if value is None:
         return Decimal(0)
     if isinstance(value, bool) or isinstance(value, float):
-        raise TypeError(f"{what} is {type(value).__name__} {value!r}: money must be DECIMAL in the warehouse, never DOUBLE.")
+        raise TypeError(
+            f"{what} is {type(value).__name__} {value!r}: money must be DECIMAL in the warehouse, never DOUBLE."
+        )
     if isinstance(value, (Decimal, int)):
         return Decimal(value)
     return Decimal(str(value))

@@ -18,8 +18,12 @@ from pipelines.invoicing.model import CurrencyInvoice, CustomerInvoice, MonthInv
 PDF_VARIANT = "pdf/a-3b"
 
 
-def render_pdf(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[CurrencyInvoice, ...] | None = None) -> bytes:
-    return html_to_pdf(render_html(month, customer, invoices), month.issue.issue_date if month.issue else month.period_end)
+def render_pdf(
+    month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[CurrencyInvoice, ...] | None = None
+) -> bytes:
+    return html_to_pdf(
+        render_html(month, customer, invoices), month.issue.issue_date if month.issue else month.period_end
+    )
 
 
 def html_to_pdf(page: str, dated: date) -> bytes:

@@ -31,7 +31,9 @@ def render_customer(month: MonthInvoices, customer: CustomerInvoice) -> dict[str
     }
 
 
-def render_month(month: MonthInvoices, workers: int | None = None) -> Iterator[tuple[CustomerInvoice, dict[str, bytes]]]:
+def render_month(
+    month: MonthInvoices, workers: int | None = None
+) -> Iterator[tuple[CustomerInvoice, dict[str, bytes]]]:
     """(customer, {kind: content}) in the month's customer order."""
     if workers is None:
         workers = (os.cpu_count() or 1) if len(month.customers) >= PARALLEL_FROM_CUSTOMERS else 1
@@ -42,5 +44,7 @@ def render_month(month: MonthInvoices, workers: int | None = None) -> Iterator[t
     header = replace(month, customers=())
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        rendered = pool.map(render_customer, repeat(header), month.customers, chunksize=max(1, len(month.customers) // (workers * 4)))
+        rendered = pool.map(
+            render_customer, repeat(header), month.customers, chunksize=max(1, len(month.customers) // (workers * 4))
+        )
         yield from zip(month.customers, rendered)

@@ -60,7 +60,9 @@ def load_month(con: duckdb.DuckDBPyConnection, period: str, seller: PartnerProfi
         [start],
     )
     services = _fetch(
-        con, f"SELECT customer_id, currency, description, quantity, unit_price, amount FROM {SERVICE_CHARGES} WHERE billing_period = ?", [start]
+        con,
+        f"SELECT customer_id, currency, description, quantity, unit_price, amount FROM {SERVICE_CHARGES} WHERE billing_period = ?",
+        [start],
     )
     buyers = {row["customer_id"]: row for row in _fetch(con, f"SELECT * FROM {CUSTOMERS}", [])}
     month_end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
@@ -98,21 +100,40 @@ def assemble_month(
         name = next((str(row["customer_name"]) for row in rows if row.get("customer_name")), "")
         profile = customer_rows.get(customer_id)
         if profile is None:
-            blocked.append(BlockedCustomer(customer_id, name, "not in customers.csv of the config: add the customer's billing details"))
+            blocked.append(
+                BlockedCustomer(
+                    customer_id, name, "not in customers.csv of the config: add the customer's billing details"
+                )
+            )
             continue
         if profile.get("billing_profile_problems"):
-            blocked.append(BlockedCustomer(customer_id, profile["billing_name"], f"billing details incomplete in customers.csv: {profile['billing_profile_problems']}"))
+            blocked.append(
+                BlockedCustomer(
+                    customer_id,
+                    profile["billing_name"],
+                    f"billing details incomplete in customers.csv: {profile['billing_profile_problems']}",
+                )
+            )
             continue
         buyer = _buyer(customer_id, profile)
         invoices = []
         for row in rows:
             currency = row["currency"]
             itemised = azure_lines.get((customer_id, currency))
-            charges = charge_rows if itemised is None else [row for row in charge_rows if row["source"] != AZURE_PLAN_SOURCE]
-            lines = product_lines(charges, customer_id, currency, buyer.grouping, start, end) + (itemised or []) + _service_lines(service_rows, customer_id, currency)
+            charges = (
+                charge_rows if itemised is None else [row for row in charge_rows if row["source"] != AZURE_PLAN_SOURCE]
+            )
+            lines = (
+                product_lines(charges, customer_id, currency, buyer.grouping, start, end)
+                + (itemised or [])
+                + _service_lines(service_rows, customer_id, currency)
+            )
             invoice = CurrencyInvoice(
                 currency=currency,
-                totals={column: to_decimal(row[column], f"customer_monthly.{column} of customer {customer_id}") for column in MONEY_COLUMNS},
+                totals={
+                    column: to_decimal(row[column], f"customer_monthly.{column} of customer {customer_id}")
+                    for column in MONEY_COLUMNS
+                },
                 line_count=int(row.get("line_count") or 0),
                 lines=tuple(lines),
             )
@@ -120,7 +141,12 @@ def assemble_month(
             invoices.append(invoice)
         customers.append(
             CustomerInvoice(
-                period=period, customer_id=customer_id, customer_name=name, file_stem=safe_file_stem(customer_id), buyer=buyer, invoices=tuple(invoices)
+                period=period,
+                customer_id=customer_id,
+                customer_name=name,
+                file_stem=safe_file_stem(customer_id),
+                buyer=buyer,
+                invoices=tuple(invoices),
             )
         )
     if problems:
@@ -130,7 +156,9 @@ def assemble_month(
     return MonthInvoices(period=period, seller=seller, customers=tuple(customers), blocked=tuple(blocked))
 
 
-def product_lines(charge_rows: list[dict], customer_id: str, currency: str, grouping: str, month_start: date, month_end: date) -> list[InvoiceLine]:
+def product_lines(
+    charge_rows: list[dict], customer_id: str, currency: str, grouping: str, month_start: date, month_end: date
+) -> list[InvoiceLine]:
     """One line per product, implied unit price and service period (and subscription when the
     customer's invoice_grouping says so); credits apart from charges."""
     groups: dict[tuple, list[Decimal]] = {}
@@ -143,7 +171,9 @@ def product_lines(charge_rows: list[dict], customer_id: str, currency: str, grou
             quantity = -quantity  # a credit: negative quantity at the price charged
         unit = (amount / quantity).quantize(UNIT_PRICE_PLACES) if quantity else None
         description = str(row["product_name"] or "") + (" (Azure usage)" if row["source"] in USAGE_SOURCES else "")
-        subscription = str(row["subscription_id"]) if grouping == "subscription" and row.get("subscription_id") else None
+        subscription = (
+            str(row["subscription_id"]) if grouping == "subscription" and row.get("subscription_id") else None
+        )
         key = (description, subscription, row["period_start"], row["period_end"], unit, amount < 0)
         into = groups.setdefault(key, [Decimal(0), Decimal(0)])
         into[0] += quantity or 0
@@ -161,7 +191,16 @@ def product_lines(charge_rows: list[dict], customer_id: str, currency: str, grou
         )
         for (description, subscription, period_start, period_end, unit, _), (quantity, amount) in groups.items()
     ]
-    return sorted(lines, key=lambda line: (line.description, line.subscription_id or "", line.period_start or date.min, line.unit_price or 0, line.amount))
+    return sorted(
+        lines,
+        key=lambda line: (
+            line.description,
+            line.subscription_id or "",
+            line.period_start or date.min,
+            line.unit_price or 0,
+            line.amount,
+        ),
+    )
 
 
 def period_kind(period_start: date | None, period_end: date | None, month_start: date, month_end: date) -> str | None:
@@ -215,4 +254,6 @@ def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]
     try:
         return records(con, sql, params)
     except duckdb.CatalogException as error:
-        raise InvoiceDataError(f"The warehouse lacks a table the invoices are made from ({error}): run the month's transform first.") from None
+        raise InvoiceDataError(
+            f"The warehouse lacks a table the invoices are made from ({error}): run the month's transform first."
+        ) from None

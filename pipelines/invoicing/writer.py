@@ -40,7 +40,9 @@ class ExportResult:
     totals: dict[str, dict[str, Decimal]]
 
 
-def write_month(month: MonthInvoices, paths: DataPaths, usage_details: dict[str, UsageDetail] | None = None) -> ExportResult:
+def write_month(
+    month: MonthInvoices, paths: DataPaths, usage_details: dict[str, UsageDetail] | None = None
+) -> ExportResult:
     """Render every customer's CSV, HTML and PDF and swap them in as the month's invoices, with
     the customer's Azure usage detail (CSV, XLSX) beside them when it has one."""
     usage_details = usage_details or {}

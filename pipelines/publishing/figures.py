@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import duckdb
+
 from pipelines.sql import one_row
 
 PERIOD_COLUMN = "billing_period"
@@ -47,7 +48,9 @@ def differences(table: str, expected: dict, found: dict, where: str) -> list[str
         wanted, got = expected.get(month, {"rows": 0}), found.get(month, {"rows": 0})
         for figure in wanted.keys() | got.keys():
             a, b = wanted.get(figure), got.get(figure)
-            if a != b and not (figure != "rows" and {a, b} <= {None, Decimal(0)} and wanted["rows"] == got["rows"] == 0):
+            if a != b and not (
+                figure != "rows" and {a, b} <= {None, Decimal(0)} and wanted["rows"] == got["rows"] == 0
+            ):
                 label = f"{month:%Y-%m}" if month else "all rows"
                 what = "rows" if figure == "rows" else f"total of {figure}"
                 sentences.append(f"{table} ({label}): {what} is {_shown(b)} in the new copy but {_shown(a)} in {where}")

@@ -26,7 +26,7 @@ import os
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -101,7 +101,7 @@ def _publish(source: Path, target: Path, period: date, run_id: str) -> Publicati
     versions = target.parent / VERSIONS_DIR
     versions.mkdir(parents=True, exist_ok=True)
     _remove_partials(target.parent, versions)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     version = versions / f"{target.stem}-{stamp}-{run_id[:8]}{target.suffix}"
     partial = version.with_name(f".{version.name}{PARTIAL_SUFFIX}")
     _remove_leftovers(target)
@@ -181,7 +181,7 @@ def _fingerprint(version: Path) -> Path:
 def _copy_with_digest(source: Path, copy: Path | None) -> str:
     """sha256 of `source`, copied to `copy` on the way (flushed to disk) when one is given."""
     digest = hashlib.sha256()
-    with source.open("rb") as reading, (copy.open("wb") if copy else open(os.devnull, "wb")) as writing:
+    with source.open("rb") as reading, copy.open("wb") if copy else open(os.devnull, "wb") as writing:
         while chunk := reading.read(1 << 20):
             digest.update(chunk)
             writing.write(chunk)
@@ -195,7 +195,11 @@ def _check_unchanged(previous: Path, versions: Path, digest: str) -> None:
     """The copy a publication starts from is byte for byte the one that was published."""
     inode = previous.stat().st_ino
     recorded = next(
-        (_fingerprint(path) for path in versions.iterdir() if path.suffix == previous.suffix and path.stat().st_ino == inode),
+        (
+            _fingerprint(path)
+            for path in versions.iterdir()
+            if path.suffix == previous.suffix and path.stat().st_ino == inode
+        ),
         None,
     )
     if recorded is None or not recorded.is_file():
@@ -225,7 +229,9 @@ def _update_copy(
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         # A new file gets the old storage version; an existing one keeps the version it has.
         con.execute(f"ATTACH ? AS pub (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(partial)])
-        kept = {table: (_columns(con, "pub", table), table_figures(con, "pub", table)) for table in _base_tables(con, "pub")}
+        kept = {
+            table: (_columns(con, "pub", table), table_figures(con, "pub", table)) for table in _base_tables(con, "pub")
+        }
         con.execute("BEGIN")
         months = _record_month(con, period, run_id)
         tables = _base_tables(con, "src")
@@ -254,7 +260,9 @@ def _verify(source: Path, kept: dict[str, tuple[list, dict]], partial: Path, per
                 problems += differences(table, table_figures(con, "src", table), published, "the pipeline's warehouse")
                 continue
             problems += differences(
-                table, table_figures(con, "src", table, [period]), {period: published.get(period, {"rows": 0})},
+                table,
+                table_figures(con, "src", table, [period]),
+                {period: published.get(period, {"rows": 0})},
                 "the pipeline's warehouse",
             )
             others = [month for month in months if month != period]
@@ -266,10 +274,14 @@ def _verify(source: Path, kept: dict[str, tuple[list, dict]], partial: Path, per
             else:
                 expected = {month: figures for month, figures in kept[table][1].items() if month in others}
             actual = {month: figures for month, figures in published.items() if month != period}
-            problems += differences(table, expected, actual, "the pipeline's warehouse" if reshaped else "the previous copy")
+            problems += differences(
+                table, expected, actual, "the pipeline's warehouse" if reshaped else "the previous copy"
+            )
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise PublishError(f"The new analysts' copy for {period:%Y-%m} failed its verification, so it was not published: {shown}.")
+        raise PublishError(
+            f"The new analysts' copy for {period:%Y-%m} failed its verification, so it was not published: {shown}."
+        )
 
 
 def _record_month(con: duckdb.DuckDBPyConnection, period: date, run_id: str) -> list[date]:
@@ -279,7 +291,7 @@ def _record_month(con: duckdb.DuckDBPyConnection, period: date, run_id: str) -> 
         f"({PERIOD_COLUMN} DATE PRIMARY KEY, published_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL)"
     )
     con.execute(f"DELETE FROM pub.{LEDGER} WHERE {PERIOD_COLUMN} = ?", [period])
-    con.execute(f"INSERT INTO pub.{LEDGER} VALUES (?, ?, ?)", [period, datetime.now(timezone.utc), run_id])
+    con.execute(f"INSERT INTO pub.{LEDGER} VALUES (?, ?, ?)", [period, datetime.now(UTC), run_id])
     return [row[0] for row in con.execute(f"SELECT {PERIOD_COLUMN} FROM pub.{LEDGER} ORDER BY 1").fetchall()]
 
 

@@ -17,7 +17,11 @@ from decimal import Decimal
 import duckdb
 
 from pipelines.config import ConfigError, PartnerProfile, config_dir_in_use, load_config
-from pipelines.quality.thresholds import AZURE_BUDGET_WARNING_PERCENTS, AZURE_SPIKE_MINIMUM_INCREASE, AZURE_SPIKE_PERCENT
+from pipelines.quality.thresholds import (
+    AZURE_BUDGET_WARNING_PERCENTS,
+    AZURE_SPIKE_MINIMUM_INCREASE,
+    AZURE_SPIKE_PERCENT,
+)
 from pipelines.settings import DataPaths
 
 AZURE_DETAIL = "marts.azure_daily_usage"
@@ -53,7 +57,10 @@ def configured_spike_rule(paths: DataPaths) -> SpikeRule:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    return {row[0] for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()}
+    return {
+        row[0]
+        for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()
+    }
 
 
 def azure_warning_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule | None = None) -> list[dict]:
@@ -81,7 +88,11 @@ def _budget_rows(con: duckdb.DuckDBPyConnection, month: date, tables: set[str]) 
         )
         params += [month, *SPEND_STATUSES]
     if CHARGES in tables:
-        itemised = f"AND customer_id NOT IN (SELECT customer_id FROM {AZURE_DETAIL} WHERE billing_period = ?)" if AZURE_DETAIL in tables else ""
+        itemised = (
+            f"AND customer_id NOT IN (SELECT customer_id FROM {AZURE_DETAIL} WHERE billing_period = ?)"
+            if AZURE_DETAIL in tables
+            else ""
+        )
         spend_queries.append(
             f"""SELECT customer_id, currency, max(customer_name) AS file_name, sum(billed_pretax)::DECIMAL(38, 6) AS spend, NULL::DATE AS through,
                        false AS estimated

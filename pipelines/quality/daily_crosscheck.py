@@ -38,12 +38,30 @@ from pipelines.config.partner import DEFAULT_DAILY_USAGE_ALLOWANCE, PARTNER_SETT
 
 QUANTITY_TOLERANCE = Decimal("0.000001")  # BillableQuantity is written to 6 decimals (0.005001)
 SKIPPED_NO_FILE = "cross-check skipped: no daily rated usage file"
-SKIPPED_UNBILLED = "cross-check skipped: the month's daily rated usage is unbilled only (no invoice number), an estimate"
+SKIPPED_UNBILLED = (
+    "cross-check skipped: the month's daily rated usage is unbilled only (no invoice number), an estimate"
+)
 CSV_FILE = "daily_usage_crosscheck.csv"
 CSV_COLUMNS = (
-    "customer_id", "customer_name", "currency", "invoice_number", "subscription_id", "product_id", "sku_id",
-    "availability_id", "partner_earned_credit", "meter", "recon_lines", "daily_rows", "recon_quantity",
-    "daily_quantity", "recon_subtotal", "daily_pretax", "difference", "tolerance", "problem",
+    "customer_id",
+    "customer_name",
+    "currency",
+    "invoice_number",
+    "subscription_id",
+    "product_id",
+    "sku_id",
+    "availability_id",
+    "partner_earned_credit",
+    "meter",
+    "recon_lines",
+    "daily_rows",
+    "recon_quantity",
+    "daily_quantity",
+    "recon_subtotal",
+    "daily_pretax",
+    "difference",
+    "tolerance",
+    "problem",
 )
 
 
@@ -85,10 +103,25 @@ class Mismatch:
 
     def row(self) -> tuple:
         return (
-            self.customer_id, self.customer_name, self.currency, self.invoice_number, self.subscription_id, self.product_id,
-            self.sku_id, self.availability_id, "yes" if self.partner_earned_credit else "no", self.meter, self.recon_lines,
-            self.daily_rows, self.recon_quantity, self.daily_quantity, self.recon_subtotal, self.daily_pretax,
-            self.difference, self.tolerance, self.problem,
+            self.customer_id,
+            self.customer_name,
+            self.currency,
+            self.invoice_number,
+            self.subscription_id,
+            self.product_id,
+            self.sku_id,
+            self.availability_id,
+            "yes" if self.partner_earned_credit else "no",
+            self.meter,
+            self.recon_lines,
+            self.daily_rows,
+            self.recon_quantity,
+            self.daily_quantity,
+            self.recon_subtotal,
+            self.daily_pretax,
+            self.difference,
+            self.tolerance,
+            self.problem,
         )
 
 
@@ -144,14 +177,35 @@ def cross_check(con: duckdb.DuckDBPyConnection, month: date, allowance: Decimal 
         return CrossCheck(month, SKIPPED_NO_FILE, 0, allowance, ())
     if not billed_rows:
         return CrossCheck(month, SKIPPED_UNBILLED, 0, allowance, ())
-    rows = con.execute(_GROUPS_SQL, {"month": month, "allowance": allowance, "quantity_tolerance": QUANTITY_TOLERANCE}).fetchall()
+    rows = con.execute(
+        _GROUPS_SQL, {"month": month, "allowance": allowance, "quantity_tolerance": QUANTITY_TOLERANCE}
+    ).fetchall()
     mismatches = tuple(_mismatch(row) for row in rows if row[-1])
     return CrossCheck(month, "", len(rows), allowance, mismatches)
 
 
 def _mismatch(row: tuple) -> Mismatch:
-    (customer_id, customer_name, currency, invoice, subscription, product, sku, availability, earned, meter, recon_lines,
-     daily_rows, recon_quantity, daily_quantity, recon_subtotal, daily_pretax, bound, allowance, _) = row
+    (
+        customer_id,
+        customer_name,
+        currency,
+        invoice,
+        subscription,
+        product,
+        sku,
+        availability,
+        earned,
+        meter,
+        recon_lines,
+        daily_rows,
+        recon_quantity,
+        daily_quantity,
+        recon_subtotal,
+        daily_pretax,
+        bound,
+        allowance,
+        _,
+    ) = row
     tolerance = Decimal(bound or 0) + Decimal(allowance)
     if not daily_rows:
         problem = f"the reconciliation file bills Subtotal {recon_subtotal:,.2f} for quantity {_number(recon_quantity)}, but no daily rated usage row has this Azure plan line"
@@ -160,7 +214,9 @@ def _mismatch(row: tuple) -> Mismatch:
     else:
         parts = []
         if abs(daily_quantity - recon_quantity) >= QUANTITY_TOLERANCE * recon_lines:
-            parts.append(f"daily quantity {_number(daily_quantity)} vs reconciliation BillableQuantity {_number(recon_quantity)}")
+            parts.append(
+                f"daily quantity {_number(daily_quantity)} vs reconciliation BillableQuantity {_number(recon_quantity)}"
+            )
         if abs(daily_pretax - recon_subtotal) - Decimal(allowance) >= Decimal(bound):
             parts.append(
                 f"daily pre-tax {_number(daily_pretax)} vs reconciliation Subtotal {recon_subtotal:,.2f} "
@@ -168,8 +224,24 @@ def _mismatch(row: tuple) -> Mismatch:
             )
         problem = "; ".join(parts)
     return Mismatch(
-        customer_id, customer_name, currency, invoice, subscription, product, sku, availability, bool(earned), meter,
-        recon_lines, daily_rows, recon_quantity, daily_quantity, recon_subtotal, daily_pretax, tolerance, problem,
+        customer_id,
+        customer_name,
+        currency,
+        invoice,
+        subscription,
+        product,
+        sku,
+        availability,
+        bool(earned),
+        meter,
+        recon_lines,
+        daily_rows,
+        recon_quantity,
+        daily_quantity,
+        recon_subtotal,
+        daily_pretax,
+        tolerance,
+        problem,
     )
 
 

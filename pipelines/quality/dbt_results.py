@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 import duckdb
@@ -40,14 +40,20 @@ def error_tests(manifest: Mapping[str, Any]) -> dict[str, str]:
     return {
         unique_id: describe_test(node, manifest)
         for unique_id, node in manifest.get("nodes", {}).items()
-        if node.get("resource_type") == "test" and str(node.get("config", {}).get("severity") or "error").lower() == "error"
+        if node.get("resource_type") == "test"
+        and str(node.get("config", {}).get("severity") or "error").lower() == "error"
     }
 
 
 def describe_test(node: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
     """The test's own description (its YAML `description` or meta), else one generated from what it
     asserts ("customer_id is never null in marts.customer_monthly"), else its SQL's leading comment."""
-    own = (node.get("description") or node.get("meta", {}).get("description") or node.get("config", {}).get("meta", {}).get("description") or "").strip()
+    own = (
+        node.get("description")
+        or node.get("meta", {}).get("description")
+        or node.get("config", {}).get("meta", {}).get("description")
+        or ""
+    ).strip()
     if own:
         return own
     metadata = node.get("test_metadata") or {}
@@ -58,12 +64,17 @@ def describe_test(node: Mapping[str, Any], manifest: Mapping[str, Any]) -> str:
         first = next(iter(node.get("depends_on", {}).get("nodes", [])), "")
         return template.format(
             column=kwargs.get("column_name") or kwargs.get("field") or "the key",
-            model=_relation(manifest, attached) if attached else _named_relation(kwargs.get("model", "")) or _relation(manifest, first),
+            model=_relation(manifest, attached)
+            if attached
+            else _named_relation(kwargs.get("model", "")) or _relation(manifest, first),
             values=", ".join(map(str, kwargs.get("values", []))),
-            to=(_named_relation(kwargs.get("to", "")) or kwargs.get("to", "")) + (f".{kwargs['field']}" if kwargs.get("field") else ""),
+            to=(_named_relation(kwargs.get("to", "")) or kwargs.get("to", ""))
+            + (f".{kwargs['field']}" if kwargs.get("field") else ""),
             columns=", ".join(kwargs.get("columns", [])),
         )
-    comment = re.match(r"\s*\{#(.*?)#\}", node.get("raw_code") or "", re.S) or re.match(r"(?:\s*--[^\n]*\n?)+", node.get("raw_code") or "")
+    comment = re.match(r"\s*\{#(.*?)#\}", node.get("raw_code") or "", re.S) or re.match(
+        r"(?:\s*--[^\n]*\n?)+", node.get("raw_code") or ""
+    )
     if comment:
         text = comment.group(1) if comment.re.groups else comment.group(0).replace("--", " ")
         return " ".join(text.split())
@@ -119,9 +130,18 @@ def record_results(
     """Store the verdict of every test in `run_results` (dbt's run_results.json) as being about the
     month's data with this fingerprint; the number of verdicts stored."""
     ensure_results_table(con)
-    tested_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    tested_at = datetime.now(UTC).replace(tzinfo=None)
     rows = [
-        [month, fingerprint, result["unique_id"], result.get("status") or "unknown", result.get("failures"), result.get("message"), run_id, tested_at]
+        [
+            month,
+            fingerprint,
+            result["unique_id"],
+            result.get("status") or "unknown",
+            result.get("failures"),
+            result.get("message"),
+            run_id,
+            tested_at,
+        ]
         for result in run_results.get("results", [])
         if result.get("unique_id", "").startswith("test.")
     ]
@@ -136,11 +156,15 @@ def record_results(
     return len(rows)
 
 
-def judge_tests(con: duckdb.DuckDBPyConnection, month: date, fingerprint: str, required: Mapping[str, str]) -> list[str]:
+def judge_tests(
+    con: duckdb.DuckDBPyConnection, month: date, fingerprint: str, required: Mapping[str, str]
+) -> list[str]:
     """The month's problems with its dbt tests on the data with this fingerprint: tests that failed,
     and tests with no verdict on this data (never run on it, or skipped)."""
     found = {}
-    exists = con.execute("SELECT 1 FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'dbt_test_results'").fetchone()
+    exists = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE schema_name = 'meta' AND table_name = 'dbt_test_results'"
+    ).fetchone()
     if exists:
         found = {
             unique_id: (status, failures, message)
@@ -154,9 +178,14 @@ def judge_tests(con: duckdb.DuckDBPyConnection, month: date, fingerprint: str, r
         for unique_id, description in sorted(required.items(), key=lambda item: item[1])
         if unique_id in found and found[unique_id][0] not in PASSING and found[unique_id][0] != "skipped"
     ]
-    missing = [description for unique_id, description in sorted(required.items(), key=lambda item: item[1])
-               if unique_id not in found or found[unique_id][0] == "skipped"]
-    problems = failed[:SHOWN_IN_SENTENCE] + ([f"and {len(failed) - SHOWN_IN_SENTENCE} more failed"] if len(failed) > SHOWN_IN_SENTENCE else [])
+    missing = [
+        description
+        for unique_id, description in sorted(required.items(), key=lambda item: item[1])
+        if unique_id not in found or found[unique_id][0] == "skipped"
+    ]
+    problems = failed[:SHOWN_IN_SENTENCE] + (
+        [f"and {len(failed) - SHOWN_IN_SENTENCE} more failed"] if len(failed) > SHOWN_IN_SENTENCE else []
+    )
     if missing:
         shown = "; ".join(f"'{text}'" for text in missing[:SHOWN_IN_SENTENCE])
         more = f" and {len(missing) - SHOWN_IN_SENTENCE} more" if len(missing) > SHOWN_IN_SENTENCE else ""

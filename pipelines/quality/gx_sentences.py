@@ -49,7 +49,9 @@ def what_is_wrong(failure: Failure, values: list[str], names: dict[str, str]) ->
     if kind == "expect_column_values_to_match_regex":
         return f"{column} is {_quoted(values)}, which is not {means or 'in the expected form'}"
     if kind == "expect_column_values_to_be_between":
-        bounds = means or "outside " + " to ".join(str(kwargs[k]) for k in ("min_value", "max_value") if kwargs.get(k) is not None)
+        bounds = means or "outside " + " to ".join(
+            str(kwargs[k]) for k in ("min_value", "max_value") if kwargs.get(k) is not None
+        )
         return f"{column} is {_quoted(values)}, {bounds}"
     if kind == "expect_column_values_to_be_in_set":
         if means:

@@ -136,11 +136,15 @@ def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:
 
     context = gx.get_context(mode="ephemeral")
     batch_definition = (
-        context.data_sources.add_pandas("csp_recon").add_dataframe_asset("month").add_batch_definition_whole_dataframe("rows")
+        context.data_sources.add_pandas("csp_recon")
+        .add_dataframe_asset("month")
+        .add_batch_definition_whole_dataframe("rows")
     )
     gx_suite = context.suites.add(ExpectationSuite(name=suite["name"], expectations=suite["expectations"]))
     # COMPLETE: the index of every failing row, to name its file and line.
-    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(gx_suite, result_format="COMPLETE")
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+        gx_suite, result_format="COMPLETE"
+    )
     outcome = SuiteOutcome(
         suite=suite["name"],
         table=suite.get("meta", {}).get("table", ""),
@@ -154,7 +158,9 @@ def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:
         assert config is not None, "GX reports every result with its expectation"
         raised = _raised(item.exception_info)
         if raised:
-            raise SuiteError(f"suite {suite['name']}: {config.type} on {config.kwargs.get('column', '')} raised: {raised}")
+            raise SuiteError(
+                f"suite {suite['name']}: {config.type} on {config.kwargs.get('column', '')} raised: {raised}"
+            )
         if not item.success:
             outcome.failures.append(
                 {

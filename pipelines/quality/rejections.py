@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import duckdb
@@ -87,7 +87,12 @@ def money_columns(kind: str | None, header: list[str] | None) -> dict[int, str]:
         columns = COLUMNS_BY_KIND[FileKind(kind)]
     except ValueError:
         return {}
-    money = {header_key(alias): column.name for column in columns if column.type == MONEY for alias in (column.name, *column.aliases)}
+    money = {
+        header_key(alias): column.name
+        for column in columns
+        if column.type == MONEY
+        for alias in (column.name, *column.aliases)
+    }
     names = header or [column.name for column in columns]
     return {position: money[header_key(name)] for position, name in enumerate(names) if header_key(name) in money}
 
@@ -138,16 +143,26 @@ def parse_acknowledgements(text: str, source: str) -> dict[tuple[str, int], Ackn
         raise AcknowledgementError(f"{source} is not valid YAML{at}: fix it or remove it.") from None
     entries = document.get("acknowledged") if isinstance(document, dict) else None
     if not isinstance(entries, list):
-        raise AcknowledgementError(f"{source} must hold a list named 'acknowledged' (see its format in the documentation).")
+        raise AcknowledgementError(
+            f"{source} must hold a list named 'acknowledged' (see its format in the documentation)."
+        )
     found: dict[tuple[str, int], Acknowledgement] = {}
     for position, entry in enumerate(entries, start=1):
-        missing = [key for key in ("file", "line", "by", "reason") if not isinstance(entry, dict) or not str(entry.get(key) or "").strip()]
+        missing = [
+            key
+            for key in ("file", "line", "by", "reason")
+            if not isinstance(entry, dict) or not str(entry.get(key) or "").strip()
+        ]
         if missing:
-            raise AcknowledgementError(f"{source}, entry {position}: it must say {', '.join(missing)} (file, line, by and reason).")
+            raise AcknowledgementError(
+                f"{source}, entry {position}: it must say {', '.join(missing)} (file, line, by and reason)."
+            )
         try:
             line = int(entry["line"])
         except (TypeError, ValueError):
-            raise AcknowledgementError(f"{source}, entry {position}: line '{entry['line']}' is not a line number.") from None
+            raise AcknowledgementError(
+                f"{source}, entry {position}: line '{entry['line']}' is not a line number."
+            ) from None
         found[(str(entry["file"]).strip(), line)] = Acknowledgement(
             str(entry["file"]).strip(), line, str(entry["by"]).strip(), str(entry["reason"]).strip()
         )
@@ -188,7 +203,9 @@ def file_headers(stored: dict[str, list[str] | None], landing: Path | None) -> d
 
 
 def holding_lines(
-    lines: list[RejectedLine], headers: dict[str, list[str] | None], acknowledged: dict[tuple[str, int], Acknowledgement]
+    lines: list[RejectedLine],
+    headers: dict[str, list[str] | None],
+    acknowledged: dict[tuple[str, int], Acknowledgement],
 ) -> tuple[list[HeldLine], list[tuple[HeldLine, Acknowledgement]]]:
     """(lines that hold the month, money lines let through by an acknowledgement)."""
     held, let_through = [], []

@@ -24,10 +24,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # never a window: the pipeline runs headless
 
+from markupsafe import Markup  # noqa: E402
 from matplotlib.axis import Axis  # noqa: E402  (after the backend is chosen)
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-from markupsafe import Markup  # noqa: E402
 
 HASH_SALT = "csp-recon-report"
 STYLE = {
@@ -94,7 +94,9 @@ def _figure(height: float, *, left: float, bottom: float, top: float, right: flo
     measuring pass would draw every chart twice."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(WIDTH_INCHES, height))
-        fig.subplots_adjust(left=left / WIDTH_INCHES, right=1 - right / WIDTH_INCHES, bottom=bottom / height, top=1 - top / height)
+        fig.subplots_adjust(
+            left=left / WIDTH_INCHES, right=1 - right / WIDTH_INCHES, bottom=bottom / height, top=1 - top / height
+        )
         return fig
 
 
@@ -151,7 +153,9 @@ def margin_chart(currency: str, names: Sequence[str], margins: Sequence[Decimal]
         fig = _figure(_bar_height(labels), left=_labels_inches(labels), bottom=0.55, top=0.12, right=right)
         axes = fig.subplots()
         positions = list(range(len(names)))
-        axes.barh(positions, [float(m) for m in margins], color=[LOSS if m < 0 else MARGIN for m in margins], height=0.65)
+        axes.barh(
+            positions, [float(m) for m in margins], color=[LOSS if m < 0 else MARGIN for m in margins], height=0.65
+        )
         axes.set_yticks(positions, labels)
         axes.invert_yaxis()
         axes.axvline(0, color="#999999", linewidth=0.8)
@@ -167,16 +171,22 @@ def margin_chart(currency: str, names: Sequence[str], margins: Sequence[Decimal]
         return Chart(key, f"{currency}: margin per customer", _draw(fig, key))
 
 
-def budget_chart(currency: str, names: Sequence[str], usage: Sequence[Decimal], budgets: Sequence[Decimal], notes: Sequence[str]) -> Chart:
+def budget_chart(
+    currency: str, names: Sequence[str], usage: Sequence[Decimal], budgets: Sequence[Decimal], notes: Sequence[str]
+) -> Chart:
     """Azure usage cost against each customer's monthly budget: the budget a light bar, usage over
     it; red when over. `notes` are the labels beside the bars (share of budget, from Decimal)."""
     key = f"budget-{currency}"
     with matplotlib.rc_context(STYLE):
         labels = [_wrapped(name) for name in names]
-        fig = _figure(_bar_height(labels), left=_labels_inches(labels), bottom=0.55, top=0.4, right=_notes_inches(notes))
+        fig = _figure(
+            _bar_height(labels), left=_labels_inches(labels), bottom=0.55, top=0.4, right=_notes_inches(notes)
+        )
         axes = fig.subplots()
         positions = list(range(len(names)))
-        axes.barh(positions, [float(b) for b in budgets], color="#dbeafe", edgecolor="#93c5fd", height=0.75, label="Budget")
+        axes.barh(
+            positions, [float(b) for b in budgets], color="#dbeafe", edgecolor="#93c5fd", height=0.75, label="Budget"
+        )
         colours = [OVER if u > b else BILLED for u, b in zip(usage, budgets)]
         axes.barh(positions, [float(u) for u in usage], color=colours, height=0.4, label="Azure usage cost")
         axes.set_yticks(positions, labels)
@@ -185,7 +195,14 @@ def budget_chart(currency: str, names: Sequence[str], usage: Sequence[Decimal], 
         axes.set_xlabel(f"{currency}, pre-tax")
         axes.grid(axis="y", visible=False)
         for position, top, note in zip(positions, (max(u, b) for u, b in zip(usage, budgets)), notes):
-            axes.annotate(note, (float(top), position), xytext=(4, 0), textcoords="offset points", va="center", fontsize=NOTE_FONT_SIZE)
+            axes.annotate(
+                note,
+                (float(top), position),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=NOTE_FONT_SIZE,
+            )
         axes.margins(x=0.02)
         axes.legend(loc="lower left", bbox_to_anchor=(0, 1), ncols=2, frameon=False)
         return Chart(key, f"{currency}: Azure usage against budget", _draw(fig, key))

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.closing.report_section import closing_section
+from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
+from pipelines.quality.daily_crosscheck import cross_check
 from pipelines.quality.rejections import RejectedLine, amounts_as_written, file_headers
 from pipelines.quality.report_html import (
     CustomerMargin,
@@ -16,9 +19,6 @@ from pipelines.quality.report_html import (
     UsageBudget,
     history_window,
 )
-from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
-from pipelines.closing.report_section import closing_section
-from pipelines.quality.daily_crosscheck import cross_check
 
 REJECTED_SHOWN = 200
 
@@ -30,7 +30,11 @@ def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]
 
 
 def load_report(
-    con: duckdb.DuckDBPyConnection, period: str, month: date, landing: Path | None = None, spike_rule: SpikeRule | None = None
+    con: duckdb.DuckDBPyConnection,
+    period: str,
+    month: date,
+    landing: Path | None = None,
+    spike_rule: SpikeRule | None = None,
 ) -> ReportData:
     """`landing` is the month's landing folder, where a rejected line kept without its file's
     header (before raw.rejected_rows kept it) has it read again, to tell its amounts apart."""
@@ -108,7 +112,9 @@ def _rejected(con: duckdb.DuckDBPyConnection, month: date, landing: Path | None)
     )
     headers = file_headers({row["file_name"]: row.pop("file_header") for row in rows}, landing)
     for row in rows:
-        line = RejectedLine(row["file_name"], row["line_number"], row["file_kind"], row["column_name"], row["reason"], row["raw_line"])
+        line = RejectedLine(
+            row["file_name"], row["line_number"], row["file_kind"], row["column_name"], row["reason"], row["raw_line"]
+        )
         row["amounts_as_written"] = amounts_as_written(line, headers[row["file_name"]])
     return rows
 

@@ -154,7 +154,8 @@ def margins(data: ReportData) -> list[CurrencyMargins]:
     found = []
     for currency in sorted({m.currency for m in data.margins}):
         customers = sorted(
-            (m for m in data.margins if m.currency == currency), key=lambda m: (-m.margin, m.customer_name, m.customer_id)
+            (m for m in data.margins if m.currency == currency),
+            key=lambda m: (-m.margin, m.customer_name, m.customer_id),
         )
         drawn = _drawn(customers)
         chart = report_charts.margin_chart(currency, _labels(drawn), [m.margin for m in drawn])

@@ -36,8 +36,9 @@ usage_lines as (
             as decimal(38, 12)
         ) * cast(daily.quantity as decimal(38, 12)) as list_amount
     from daily
-    where daily.invoice_number is not null
-       or daily.billing_period not in (select billing_period from billed_months)
+    where
+        daily.invoice_number is not null
+        or daily.billing_period not in (select billing_period from billed_months)
 ),
 
 -- The mart's grain: resources of one meter, resource group, day and set of tags together.
@@ -103,7 +104,7 @@ floored as (
         *,
         -- Floor division (// truncates towards zero; the denominator is positive).
         share_numerator // share_denominator
-            - case when share_numerator % share_denominator < 0 then 1 else 0 end as floor_cents
+        - case when share_numerator % share_denominator < 0 then 1 else 0 end as floor_cents
     from shares
 ),
 
@@ -113,7 +114,8 @@ ranked as (
         group_cents - sum(floor_cents) over plan_group as leftover_cents,
         row_number() over (
             partition by billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key
-            order by share_numerator - floor_cents * share_denominator desc,
+            order by
+                share_numerator - floor_cents * share_denominator desc,
                 usage_date, entitlement_id nulls first, meter_id nulls first, meter_name nulls first,
                 resource_group nulls first, tags_text nulls first
         ) as remainder_rank
@@ -123,8 +125,10 @@ ranked as (
 
 allocated as (
     select
-        * exclude (pricing_rule_id, group_cents, cost_units, group_units, group_rows, share_numerator, share_denominator,
-                   floor_cents, leftover_cents, remainder_rank),
+        * exclude (
+            pricing_rule_id, group_cents, cost_units, group_units, group_rows, share_numerator, share_denominator,
+            floor_cents, leftover_cents, remainder_rank
+        ),
         'billed' as line_status,
         pricing_rule_id,
         ((floor_cents + case when remainder_rank <= leftover_cents then 1 else 0 end)::decimal(38, 0) * 0.01)::decimal(28, 2) as billed_pretax,
@@ -137,7 +141,7 @@ not_in_recon as (
         g.*, 'not_in_recon' as line_status, null::varchar as pricing_rule_id,
         null::decimal(28, 2) as billed_pretax, null::decimal(28, 6) as estimated_pretax
     from grouped as g
-    anti join plan_groups as p using (billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
+    anti join plan_groups using (billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
     where g.invoice_number is not null
 ),
 
@@ -159,7 +163,7 @@ not_itemised as (
         'not_itemised' as line_status, p.pricing_rule_id, p.billed_pretax, null::decimal(28, 6) as estimated_pretax
     from plan_groups as p
     join itemised using (billing_period, customer_id, currency)
-    anti join grouped as g using (billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
+    anti join grouped using (billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
 ),
 
 unbilled as (
@@ -194,14 +198,15 @@ estimated as (
         )::decimal(28, 6) as estimated_pretax
     from unbilled as u
     left join rules as r
-      on r.customer_id = u.customer_id
-     and r.product_name is not distinct from u.product_name
-     and r.product_id is not distinct from u.product_key
-     and r.sku_id is not distinct from u.sku_key
-     and r.publisher_name is not distinct from u.publisher_name
-     and r.reseller_mpn_id is not distinct from u.reseller_mpn_id
-     and r.currency = u.currency
-     and r.pricing_date = u.usage_date
+        on
+            r.customer_id = u.customer_id
+            and r.product_name is not distinct from u.product_name
+            and r.product_id is not distinct from u.product_key
+            and r.sku_id is not distinct from u.sku_key
+            and r.publisher_name is not distinct from u.publisher_name
+            and r.reseller_mpn_id is not distinct from u.reseller_mpn_id
+            and r.currency = u.currency
+            and r.pricing_date = u.usage_date
 )
 
 select * from allocated

@@ -33,8 +33,9 @@ same_event_charge as (
     select credit.charge_id, max(original.charge_start_date) as original_charge_date
     from credits as credit
     join charges as original
-      on original.reference_id = credit.reference_id
-     and original.customer_id = credit.customer_id
+        on
+            original.reference_id = credit.reference_id
+            and original.customer_id = credit.customer_id
     where credit.reference_id is not null
     group by credit.charge_id
 ),
@@ -43,11 +44,12 @@ earlier_charge as (
     select credit.charge_id, max(original.charge_start_date) as original_charge_date
     from credits as credit
     join charges as original
-      on original.source = credit.source
-     and original.customer_id = credit.customer_id
-     and original.subscription_id = credit.subscription_id
-     and original.product_name = credit.product_name
-     and original.charge_start_date <= credit.charge_start_date
+        on
+            original.source = credit.source
+            and original.customer_id = credit.customer_id
+            and original.subscription_id = credit.subscription_id
+            and original.product_name = credit.product_name
+            and original.charge_start_date <= credit.charge_start_date
     group by credit.charge_id
 ),
 
@@ -98,17 +100,18 @@ billed as (
         )::decimal(28, 2) as billed_pretax
     from priced_lines as l
     left join resolved as r
-      on r.customer_id is not distinct from l.customer_id
-     and r.source is not distinct from l.source
-     and r.product_name is not distinct from l.product_name
-     and r.product_id is not distinct from l.product_id
-     and r.sku_id is not distinct from l.sku_id
-     and r.publisher_name is not distinct from l.publisher_name
-     and r.term_and_billing_cycle is not distinct from l.term_and_billing_cycle
-     and r.billing_frequency is not distinct from l.billing_frequency
-     and r.reseller_mpn_id is not distinct from l.reseller_mpn_id
-     and r.currency = l.currency
-     and r.pricing_date = l.pricing_date
+        on
+            r.customer_id is not distinct from l.customer_id
+            and r.source is not distinct from l.source
+            and r.product_name is not distinct from l.product_name
+            and r.product_id is not distinct from l.product_id
+            and r.sku_id is not distinct from l.sku_id
+            and r.publisher_name is not distinct from l.publisher_name
+            and r.term_and_billing_cycle is not distinct from l.term_and_billing_cycle
+            and r.billing_frequency is not distinct from l.billing_frequency
+            and r.reseller_mpn_id is not distinct from l.reseller_mpn_id
+            and r.currency = l.currency
+            and r.pricing_date = l.pricing_date
 )
 
 select

@@ -51,8 +51,9 @@ nce_classified as (
             when lower(subscription_description) = 'azure plan' then 'azure_plan'
             when term_and_billing_cycle ilike '%reservation%' or term_and_billing_cycle ilike '%savings plan%' then 'reservation'
             when coalesce(publisher_name, '') <> '' and publisher_name not ilike 'microsoft%' then 'marketplace'
-            when term_and_billing_cycle ilike '%subscription%'
-              or (coalesce(term_and_billing_cycle, '') = '' and charge_end_date is null) then 'software'
+            when
+                term_and_billing_cycle ilike '%subscription%'
+                or (coalesce(term_and_billing_cycle, '') = '' and charge_end_date is null) then 'software'
             else 'seat'
         end as source,
         -- The charge cycle a prorated charge belongs to ends with the charge; it lasts a month
@@ -100,7 +101,7 @@ nce as (
                 charge_end_date + 1
             ) as cycle_days,
             source in ('seat', 'software', 'marketplace', 'reservation')
-                and months_per_cycle is not null and charge_end_date is not null as prorated
+            and months_per_cycle is not null and charge_end_date is not null as prorated
         from nce_classified
     )
 )

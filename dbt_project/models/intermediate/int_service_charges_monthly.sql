@@ -16,5 +16,6 @@ select
     round(s.quantity * s.unit_price, 2)::decimal(28, 2) as amount
 from {{ source('config', 'partner_service_charges') }} as s
 join months
-  on date_trunc('month', s.valid_from) <= months.billing_period
- and (s.valid_to is null or s.valid_to >= months.billing_period)
+    on
+        date_trunc('month', s.valid_from) <= months.billing_period
+        and (s.valid_to is null or s.valid_to >= months.billing_period)

@@ -62,10 +62,12 @@ select
     azure_grouping,
     case
         when line_status = 'not_itemised' then 'Azure usage not itemised in the daily usage file'
-        when azure_grouping = 'resource_group' then
-            coalesce('Azure resource group ' || resource_group, 'Azure usage without a resource group')
-        when tag_key is not null then
-            coalesce('Azure tag ' || tag_key || ': ' || tag_value, 'Azure usage without tag ' || tag_key)
+        when azure_grouping = 'resource_group'
+            then
+                coalesce('Azure resource group ' || resource_group, 'Azure usage without a resource group')
+        when tag_key is not null
+            then
+                coalesce('Azure tag ' || tag_key || ': ' || tag_value, 'Azure usage without tag ' || tag_key)
         else 'Azure subscription ' || coalesce(entitlement_description || ' (' || entitlement_id || ')', entitlement_id, subscription_id)
     end as invoice_group,
     usage_lines::bigint as usage_lines

@@ -35,14 +35,14 @@ statuses as (
         s.acknowledged_checks,
         coalesce(h.changes, 0) as status_changes
         {%- else %}
-        'open' as status,
-        null::timestamp as created_at,
-        null::timestamp as last_updated_at,
-        null::varchar as invoice_issuer_name,
-        null::varchar as approved_by,
-        null::timestamp as approved_at,
-        null::varchar as acknowledged_checks,
-        0 as status_changes
+            'open' as status,
+            null::timestamp as created_at,
+            null::timestamp as last_updated_at,
+            null::varchar as invoice_issuer_name,
+            null::varchar as approved_by,
+            null::timestamp as approved_at,
+            null::varchar as acknowledged_checks,
+            0 as status_changes
         {%- endif %}
     from months
     {%- if status_exists %}

@@ -26,24 +26,25 @@ product_lines as (
         billing_period, customer_id, currency,
         1 as section,
         product_name
-            || case
-                when source in ('usage', 'azure_plan') then ' (Azure usage)'
-                when source = 'marketplace' then ' (Marketplace)'
-                when source = 'reservation' then ' (Azure reservation)'
-                else ''
-            end
-            || case when billed_pretax < 0 then ' - credit' else '' end as line_description,
+        || case
+            when source in ('usage', 'azure_plan') then ' (Azure usage)'
+            when source = 'marketplace' then ' (Marketplace)'
+            when source = 'reservation' then ' (Azure reservation)'
+            else ''
+        end
+        || case when billed_pretax < 0 then ' - credit' else '' end as line_description,
         sum(abs(quantity)) * case when billed_pretax < 0 then -1 else 1 end as quantity,
         sum(billed_pretax) as amount
     from {{ ref('fct_charges') }} as charges
-    where {{ in_rebuilt_periods() }}
-      and not (
-          source = 'azure_plan'
-          and exists (
-              select 1 from azure_itemised as i
-              where i.billing_period = charges.billing_period and i.customer_id = charges.customer_id and i.currency = charges.currency
-          )
-      )
+    where
+        {{ in_rebuilt_periods() }}
+        and not (
+            source = 'azure_plan'
+            and exists (
+                select 1 from azure_itemised as i
+                where i.billing_period = charges.billing_period and i.customer_id = charges.customer_id and i.currency = charges.currency
+            )
+        )
     group by billing_period, customer_id, currency, source, product_name, billed_pretax < 0
 ),
 

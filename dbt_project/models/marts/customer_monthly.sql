@@ -38,34 +38,34 @@ combined as (
         coalesce(c.credit_cost_pretax, 0) as credit_cost_pretax
     from charges as c
     full outer join services as s
-      on s.billing_period = c.billing_period and s.customer_id = c.customer_id and s.currency = c.currency
+        on s.billing_period = c.billing_period and s.customer_id = c.customer_id and s.currency = c.currency
 ),
 
 with_tax as (
-select
-    combined.billing_period,
-    combined.customer_id,
-    combined.currency,
-    coalesce(customers.billing_name, combined.recon_customer_name) as customer_name,
-    combined.license_cost_pretax::decimal(28, 6) as license_cost_pretax,
-    combined.usage_cost_pretax::decimal(28, 6) as usage_cost_pretax,
-    combined.cost_pretax::decimal(28, 6) as cost_pretax,
-    combined.markup_amount::decimal(28, 6) as markup_amount,
-    combined.service_charges::decimal(28, 2) as service_charges,
-    combined.billed_pretax::decimal(28, 2) as billed_pretax,
-    coalesce(customers.vat_rate, 0)::decimal(6, 4) as vat_rate,
-    coalesce(customers.tax_exempt, false) as tax_exempt,
-    customers.customer_id is not null as has_billing_profile,
-    (case
-        when coalesce(customers.tax_exempt, false) then 0
-        else round(combined.billed_pretax * coalesce(customers.vat_rate, 0), 2)
-    end)::decimal(28, 2) as customer_tax,
-    (combined.billed_pretax - combined.cost_pretax)::decimal(28, 6) as margin,
-    combined.line_count,
-    combined.credit_cost_pretax::decimal(28, 6) as credit_cost_pretax
-from combined
--- Customer ids are GUIDs, compared in lower case (Microsoft writes both cases).
-left join {{ source('config', 'customers') }} as customers on lower(customers.customer_id) = combined.customer_id
+    select
+        combined.billing_period,
+        combined.customer_id,
+        combined.currency,
+        coalesce(customers.billing_name, combined.recon_customer_name) as customer_name,
+        combined.license_cost_pretax::decimal(28, 6) as license_cost_pretax,
+        combined.usage_cost_pretax::decimal(28, 6) as usage_cost_pretax,
+        combined.cost_pretax::decimal(28, 6) as cost_pretax,
+        combined.markup_amount::decimal(28, 6) as markup_amount,
+        combined.service_charges::decimal(28, 2) as service_charges,
+        combined.billed_pretax::decimal(28, 2) as billed_pretax,
+        coalesce(customers.vat_rate, 0)::decimal(6, 4) as vat_rate,
+        coalesce(customers.tax_exempt, false) as tax_exempt,
+        customers.customer_id is not null as has_billing_profile,
+        (case
+            when coalesce(customers.tax_exempt, false) then 0
+            else round(combined.billed_pretax * coalesce(customers.vat_rate, 0), 2)
+        end)::decimal(28, 2) as customer_tax,
+        (combined.billed_pretax - combined.cost_pretax)::decimal(28, 6) as margin,
+        combined.line_count,
+        combined.credit_cost_pretax::decimal(28, 6) as credit_cost_pretax
+    from combined
+    -- Customer ids are GUIDs, compared in lower case (Microsoft writes both cases).
+    left join {{ source('config', 'customers') }} as customers on lower(customers.customer_id) = combined.customer_id
 )
 
 select

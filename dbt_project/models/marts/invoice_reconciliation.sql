@@ -65,7 +65,7 @@ joined as (
         i.credits as invoice_credits
     from invoices as i
     full outer join recon as r
-      on r.billing_period = i.billing_period and r.invoice_number = i.invoice_number
+        on r.billing_period = i.billing_period and r.invoice_number = i.invoice_number
 ),
 
 compared as (
@@ -79,7 +79,7 @@ compared as (
         -- The invoice's own arithmetic: its Total must be its pre-tax plus its Tax.
         invoice_total - invoice_pretax - invoice_tax as invoice_total_difference,
         abs(recon_tax - invoice_tax) <= {{ var('reconciliation_tax_tolerance') }}
-            or (invoice_kind = 'nce' and recon_tax = 0) as tax_agrees
+        or (invoice_kind = 'nce' and recon_tax = 0) as tax_agrees
     from joined
 )
 
@@ -106,8 +106,9 @@ select
         when not in_summary then 'missing_invoice'
         when invoice_kind = 'api'
             then case when abs(total_difference) <= {{ var('reconciliation_tax_tolerance') }} then 'matched' else 'mismatch' end
-        when pretax_difference = 0 and tax_agrees and invoice_total_difference = 0
-         and (invoice_kind <> 'nce' or (charges_difference = 0 and credits_difference = 0)) then 'matched'
+        when
+            pretax_difference = 0 and tax_agrees and invoice_total_difference = 0
+            and (invoice_kind <> 'nce' or (charges_difference = 0 and credits_difference = 0)) then 'matched'
         else 'mismatch'
     end as status,
     invoice_kind,

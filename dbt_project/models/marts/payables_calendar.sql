@@ -33,7 +33,7 @@ customers as (
         billed_total::decimal(28, 2) as amount
     from {{ issued_source }}
     {%- else %}
-    select null::varchar, null::varchar, null::varchar, null::varchar, null::date, null::date, null::decimal(28, 2) where false
+        select null::varchar, null::varchar, null::varchar, null::varchar, null::date, null::date, null::decimal(28, 2) where false
     {%- endif %}
 ),
 

@@ -17,7 +17,9 @@ def drafts_removed_when_a_step_fails(context: dg.HookContext) -> None:
     run = context.instance.get_run_by_id(context.run_id)
     period = run.tags.get(MONTH_TAG) if run else None
     if period and remove_drafts(DataPaths(resolve_data_dir()), period):
-        context.log.warning(f"Step {context.step_key} failed: the draft invoices of {period} were removed (no stale drafts).")
+        context.log.warning(
+            f"Step {context.step_key} failed: the draft invoices of {period} were removed (no stale drafts)."
+        )
 
 
 monthly_close = dg.define_asset_job(

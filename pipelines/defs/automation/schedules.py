@@ -49,5 +49,7 @@ _day, _hour, _minute = close_timing(dict(os.environ))
 def monthly_close_schedule(context: dg.ScheduleEvaluationContext):
     period = month_before(context.scheduled_execution_time.date())
     if period in final_months(DataPaths(resolve_data_dir())):
-        return dg.SkipReason(f"{period} is issued: not run again (a change to it is a correction: csp-recon run --period {period} --correct).")
+        return dg.SkipReason(
+            f"{period} is issued: not run again (a change to it is a correction: csp-recon run --period {period} --correct)."
+        )
     return monthly_close.run_request_for_partition(partition_key=period, run_key=period)

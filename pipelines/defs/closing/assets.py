@@ -10,9 +10,9 @@ from pipelines.automation.landing_watch import content_fingerprint
 from pipelines.closing import month as closing
 from pipelines.closing.marts import refresh_closing_marts
 from pipelines.closing.status import StatusError, history
+from pipelines.defs.closing.warnings import warning_checks
 from pipelines.defs.exports.assets import CUSTOMER_INVOICES
 from pipelines.defs.quality.gate import blocking_checks
-from pipelines.defs.closing.warnings import warning_checks
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, dbt_environment
 from pipelines.metadata import markdown_table
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
@@ -33,7 +33,10 @@ def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
         "what_happened": outcome.message,
         "documents_issued": ", ".join(outcome.documents) or "none",
         "history": markdown_table(
-            [(f"{at:%Y-%m-%d %H:%M}", by, before, after, reason) for at, by, before, after, reason in reversed(changes)],
+            [
+                (f"{at:%Y-%m-%d %H:%M}", by, before, after, reason)
+                for at, by, before, after, reason in reversed(changes)
+            ],
             ("when (UTC)", "who", "from", "to", "reason"),
         ),
     }
@@ -76,13 +79,21 @@ def run_close_action(paths: DataPaths, config: CloseMonthConfig, refresh_marts: 
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         problems = list(judge_month(con, billing_period(config.period), blocking_checks(paths)).problems)
     if config.action == "approve":
-        outcome = closing.approve(paths, config.period, config.by, list(config.acknowledge), warning_checks(paths), problems)
+        outcome = closing.approve(
+            paths, config.period, config.by, list(config.acknowledge), warning_checks(paths), problems
+        )
     elif config.action == "issue":
-        outcome = closing.issue(paths, config.period, config.by, problems, content_fingerprint(paths.landing(config.period)))
+        outcome = closing.issue(
+            paths, config.period, config.by, problems, content_fingerprint(paths.landing(config.period))
+        )
     else:
         outcome = closing.after_run(paths, config.period, correct=True, by=config.by)
     not_refreshed = refresh_closing_marts(paths, dbt_environment(paths)) if refresh_marts else None
-    return replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})") if not_refreshed else outcome
+    return (
+        replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})")
+        if not_refreshed
+        else outcome
+    )
 
 
 @dg.op(pool=WAREHOUSE_POOL)
@@ -93,7 +104,11 @@ def close_month_step(context: dg.OpExecutionContext, config: CloseMonthConfig, w
     except StatusError as refusal:
         raise dg.Failure(description=str(refusal)) from None
     context.log.info(outcome.message)
-    context.log_event(dg.AssetObservation(asset_key=MONTH_STATUS, partition=config.period, metadata=status_metadata(warehouse.paths, outcome)))
+    context.log_event(
+        dg.AssetObservation(
+            asset_key=MONTH_STATUS, partition=config.period, metadata=status_metadata(warehouse.paths, outcome)
+        )
+    )
 
 
 @dg.job(

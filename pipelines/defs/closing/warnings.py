@@ -12,7 +12,14 @@ from pipelines.config import config_dir_in_use, load_config
 from pipelines.defs.exports.assets import BILLING_PROFILES_CHECK
 from pipelines.defs.quality.warnings import cost_jumps, lines_below_cost, unknown_charge_types, usage_over_budget
 from pipelines.invoicing.source import load_month
-from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_columns, suite_names, validate
+from pipelines.quality.gx_suites import (
+    load_suite,
+    month_frame,
+    resolve_placeholders,
+    suite_columns,
+    suite_names,
+    validate,
+)
 from pipelines.settings import DataPaths
 
 

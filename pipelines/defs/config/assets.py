@@ -19,10 +19,22 @@ PARTNER_PROFILE_KEY = dg.AssetKey(["config", "partner_profile"])
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(key, description=f"`{table}.csv` of the partner's config directory, checked.", group_name="config", kinds={"csv", "duckdb"})
+        dg.AssetSpec(
+            key,
+            description=f"`{table}.csv` of the partner's config directory, checked.",
+            group_name="config",
+            kinds={"csv", "duckdb"},
+        )
         for table, key in CONFIG_KEYS.items()
     ]
-    + [dg.AssetSpec(PARTNER_PROFILE_KEY, description="`partner.toml` of the partner's config directory, checked.", group_name="config", kinds={"toml", "duckdb"})],
+    + [
+        dg.AssetSpec(
+            PARTNER_PROFILE_KEY,
+            description="`partner.toml` of the partner's config directory, checked.",
+            group_name="config",
+            kinds={"toml", "duckdb"},
+        )
+    ],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
 )
@@ -35,12 +47,21 @@ def partner_config(context: dg.AssetExecutionContext, warehouse: Warehouse):
         raise dg.Failure(description=str(error)) from None
     with warehouse.connect() as con:
         counts = load_into_warehouse(con, config)
-    incomplete = [f"{row['billing_name']} ({row['customer_id']}): {row['billing_profile_problems']}" for row in config.customers if row["billing_profile_problems"]]
+    incomplete = [
+        f"{row['billing_name']} ({row['customer_id']}): {row['billing_profile_problems']}"
+        for row in config.customers
+        if row["billing_profile_problems"]
+    ]
     if incomplete:
         context.log.warning("Not invoiced until their billing details are completed: " + "; ".join(incomplete))
     for table, key in CONFIG_KEYS.items():
-        metadata: dict[str, dg.RawMetadataValue] = {"config_dir": dg.MetadataValue.path(str(directory)), "rows": counts[table]}
+        metadata: dict[str, dg.RawMetadataValue] = {
+            "config_dir": dg.MetadataValue.path(str(directory)),
+            "rows": counts[table],
+        }
         if table == "customers":
             metadata["incomplete_billing_profiles"] = len(incomplete)
         yield dg.MaterializeResult(asset_key=key, metadata=metadata)
-    yield dg.MaterializeResult(asset_key=PARTNER_PROFILE_KEY, metadata={"config_dir": dg.MetadataValue.path(str(directory)), "rows": 1})
+    yield dg.MaterializeResult(
+        asset_key=PARTNER_PROFILE_KEY, metadata={"config_dir": dg.MetadataValue.path(str(directory)), "rows": 1}
+    )

@@ -52,22 +52,34 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     invoices (`csp-recon issue`) live apart, in `issued/`, and are never touched here."""
     period = context.partition_key
     if not warehouse.paths.warehouse.exists():
-        raise dg.Failure(description=f"There is no warehouse at {warehouse.paths.warehouse}: load and transform {period} first.")
+        raise dg.Failure(
+            description=f"There is no warehouse at {warehouse.paths.warehouse}: load and transform {period} first."
+        )
     require_month_passed(warehouse, period, "Customer invoices")  # the gate holds across runs
     try:
         seller = load_config(config_dir_in_use(warehouse.paths)).partner
         with warehouse.connect() as con:
             status = month_state(con, billing_period(period)).status
-            month = with_carried_corrections(con, load_month(con, period, seller))  # issue 14: corrections of issued months
+            month = with_carried_corrections(
+                con, load_month(con, period, seller)
+            )  # issue 14: corrections of issued months
             usage_details = load_usage_details(con, month.period_start)
     except (ConfigError, InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
         raise dg.Failure(description=str(error)) from None
     if status in FINAL:  # issue 14: an issued month's documents are final, its changes corrections
         remove_drafts(warehouse.paths, period)
         return dg.MaterializeResult(
-            check_results=[dg.AssetCheckResult(check_name=BILLING_PROFILES_CHECK, passed=True, severity=dg.AssetCheckSeverity.WARN,
-                                               description=f"{period} is {status.value}: no drafts, its issued invoices stand")],  # fmt: skip
-            metadata={"drafts": f"none: {period} is {status.value} (issued documents in issued/); see closing/month_status"},
+            check_results=[
+                dg.AssetCheckResult(
+                    check_name=BILLING_PROFILES_CHECK,
+                    passed=True,
+                    severity=dg.AssetCheckSeverity.WARN,
+                    description=f"{period} is {status.value}: no drafts, its issued invoices stand",
+                )
+            ],  # fmt: skip
+            metadata={
+                "drafts": f"none: {period} is {status.value} (issued documents in issued/); see closing/month_status"
+            },
         )
     result = write_month(month, warehouse.paths, usage_details)  # the warehouse is closed while files are written
     if not month.customers:
@@ -80,7 +92,9 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
                 check_name=BILLING_PROFILES_CHECK,
                 passed=not blocked,
                 severity=dg.AssetCheckSeverity.WARN,  # issue 14: acknowledged by name at approval
-                description=("Not invoiced: " + "; ".join(blocked)) if blocked else "every customer has a complete billing profile",
+                description=("Not invoiced: " + "; ".join(blocked))
+                if blocked
+                else "every customer has a complete billing profile",
                 metadata={"customers_not_invoiced": len(blocked)},
             )
         ],
@@ -99,8 +113,11 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
                     for currency, t in totals.items()
                 )
             ),
-            **{f"billed_total_{_code(currency)}": dg.MetadataValue.text(plain_amount(t["billed_total"])) for currency, t in totals.items()},
-        }
+            **{
+                f"billed_total_{_code(currency)}": dg.MetadataValue.text(plain_amount(t["billed_total"]))
+                for currency, t in totals.items()
+            },
+        },
     )
 
 

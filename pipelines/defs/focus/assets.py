@@ -44,9 +44,13 @@ def focus_files(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.M
     except (ConfigError, FocusCheckError, LookupError) as error:
         raise dg.Failure(description=str(error)) from None
     if month.billing_period_rows is None:
-        context.log.warning("marts.billing_periods does not exist yet: no Billing Period dataset was written for " + period + ".")
+        context.log.warning(
+            "marts.billing_periods does not exist yet: no Billing Period dataset was written for " + period + "."
+        )
     if not month.issued_invoices:
-        context.log.info(f"No invoice of {period} is issued yet: InvoiceId is empty and Invoice Detail has no row until `csp-recon issue`.")
+        context.log.info(
+            f"No invoice of {period} is issued yet: InvoiceId is empty and Invoice Detail has no row until `csp-recon issue`."
+        )
     return dg.MaterializeResult(
         metadata={
             "focus_version": FOCUS_VERSION,
@@ -57,6 +61,8 @@ def focus_files(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.M
             "customer_rows": month.customer_rows,
             "customers_with_files": len(month.customers),
             "issued_invoices": month.issued_invoices,
-            "billing_period_rows": month.billing_period_rows if month.billing_period_rows is not None else "not built yet",
+            "billing_period_rows": month.billing_period_rows
+            if month.billing_period_rows is not None
+            else "not built yet",
         }
     )

@@ -2,13 +2,14 @@
 
 import dagster as dg
 
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.formats import FileKind
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.month import MonthLoad, load_month
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
 from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
+
 
 def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
@@ -21,7 +22,9 @@ REJECTED_KEY = asset_key(REJECTED_ROWS)
 _DESCRIPTIONS = {
     RAW_KEYS[FileKind.LICENSE_RECON]: "Legacy license-based reconciliation lines, typed, one row per file line.",
     RAW_KEYS[FileKind.USAGE_RECON]: "Legacy usage-based reconciliation lines, typed, one row per file line.",
-    RAW_KEYS[FileKind.NCE_RECON]: "New-commerce invoice reconciliation lines (G-invoices), typed, one row per file line.",
+    RAW_KEYS[
+        FileKind.NCE_RECON
+    ]: "New-commerce invoice reconciliation lines (G-invoices), typed, one row per file line.",
     RAW_KEYS[FileKind.DAILY_USAGE]: (
         "New-commerce daily rated usage lines (Azure plan per subscription, resource and day), billed (with an "
         "InvoiceNumber) or unbilled (the open month), typed, percentages on the 0..100 scale, one row per file line."
@@ -34,7 +37,10 @@ _DESCRIPTIONS = {
 
 @dg.multi_asset(
     name="raw_partner_center_files",
-    specs=[dg.AssetSpec(key, description=text, group_name="ingest", kinds={"duckdb"}) for key, text in _DESCRIPTIONS.items()],
+    specs=[
+        dg.AssetSpec(key, description=text, group_name="ingest", kinds={"duckdb"})
+        for key, text in _DESCRIPTIONS.items()
+    ],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
     backfill_policy=ONE_MONTH_PER_RUN,
@@ -47,7 +53,10 @@ def raw_partner_center_files(context: dg.AssetExecutionContext, warehouse: Wareh
         try:
             month = load_month(con, warehouse.paths, period)
         except IngestError as error:
-            raise dg.Failure(description=error.message, metadata={"file": error.file_name, "line": error.line, "column": error.column}) from None
+            raise dg.Failure(
+                description=error.message,
+                metadata={"file": error.file_name, "line": error.line, "column": error.column},
+            ) from None
     for note in (f"{f.name}: {f.note}" for f in month.files if f.note):
         context.log.warning(note)
     if month.open_month:

@@ -49,7 +49,9 @@ def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, se
     if settlement.failed is not None:
         metadata["quarantined_files"] = ", ".join(settlement.failed.files)
     instance.report_runless_asset_event(
-        dg.AssetObservation(asset_key=MANIFEST_KEY, partition=period, description=settlement.sentence, metadata=metadata)
+        dg.AssetObservation(
+            asset_key=MANIFEST_KEY, partition=period, description=settlement.sentence, metadata=metadata
+        )
     )
 
 

@@ -7,8 +7,8 @@ fail never reaches the published copy, and the copy analysts hold stays as it wa
 import dagster as dg
 
 from pipelines.defs.exports.assets import CUSTOMER_INVOICES
-from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.quality.gate import require_month_passed
+from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
@@ -67,7 +67,8 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
                 customers, ("customer id", "name", "currency", "cost pretax", "billed pretax", "margin")
             ),
             "preview_invoice_reconciliation": markdown_table(
-                invoices, ("invoice", "currency", "status", "recon pretax", "invoice pretax", "difference"),
+                invoices,
+                ("invoice", "currency", "status", "recon pretax", "invoice pretax", "difference"),
                 limit=len(invoices),
             ),
         }

@@ -37,7 +37,12 @@ def write_mismatches_csv(result: CrossCheck, folder: Path) -> Path | None:
         writer = csv.writer(sink)
         writer.writerow(CSV_COLUMNS)
         for mismatch in result.mismatches:
-            writer.writerow(["" if v is None else (str(v) if isinstance(v, (int, Decimal)) else csv_safe_cell(v)) for v in mismatch.row()])
+            writer.writerow(
+                [
+                    "" if v is None else (str(v) if isinstance(v, (int, Decimal)) else csv_safe_cell(v))
+                    for v in mismatch.row()
+                ]
+            )
     partial.replace(target)
     return target
 

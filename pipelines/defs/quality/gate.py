@@ -16,14 +16,21 @@ from pipelines.defs.ingest.checks import conservation_breaks
 from pipelines.defs.quality.daily_crosscheck import daily_crosscheck_problems
 from pipelines.defs.quality.reconciliation import every_line_priced, invoices_match, marts_tie_out
 from pipelines.defs.resources import Warehouse
-from pipelines.partitions import billing_period
 from pipelines.defs.transform.project import ensure_manifest
 from pipelines.ingest.quarantine import keep_as_last_good
+from pipelines.partitions import billing_period
 from pipelines.quality.dbt_results import data_fingerprint, error_tests, judge_tests
 from pipelines.quality.gate import GateVerdict, judge_month
+from pipelines.quality.gx_suites import (
+    load_suite,
+    month_frame,
+    resolve_placeholders,
+    suite_columns,
+    suite_names,
+    validate,
+)
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 from pipelines.settings import DataPaths
-from pipelines.quality.gx_suites import load_suite, month_frame, resolve_placeholders, suite_columns, suite_names, validate
 
 
 def _from_check(month_check):
@@ -38,9 +45,12 @@ def _suite(name: str, suite: dict):
     def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
         frame, total = month_frame(con, name, month, suite_columns(suite))
         outcome = validate(frame, resolve_placeholders(suite, month), total)
-        return [] if outcome.passed else [
-            f"{f['expectation']} {f['column']} ({f['unexpected_count']} rows)" for f in outcome.failures
-        ] or ["failed"]
+        return (
+            []
+            if outcome.passed
+            else [f"{f['expectation']} {f['column']} ({f['unexpected_count']} rows)" for f in outcome.failures]
+            or ["failed"]
+        )
 
     return judge
 

@@ -95,7 +95,9 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
         if invoice["status"] == "missing_recon":
             sentences.append(f"Invoice {number} ({currency}) has no line in the reconciliation files")
         elif invoice["status"] == "missing_invoice":
-            sentences.append(f"Lines of invoice {number} ({currency}) are in the files but the invoice is not in the summary")
+            sentences.append(
+                f"Lines of invoice {number} ({currency}) are in the files but the invoice is not in the summary"
+            )
         else:
             sentences.append(_mismatch_sentence(invoice))
     if not invoices:
@@ -111,8 +113,11 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
             "invoices_table": markdown_table(
                 [
                     (
-                        invoice["invoice_number"], invoice["currency"], invoice["status"],
-                        _amount(invoice["pretax_difference"]), _amount(invoice["tax_difference"]),
+                        invoice["invoice_number"],
+                        invoice["currency"],
+                        invoice["status"],
+                        _amount(invoice["pretax_difference"]),
+                        _amount(invoice["tax_difference"]),
                         _amount(invoice["total_difference"]),
                     )
                     for invoice in invoices
@@ -133,7 +138,9 @@ def _rejected_lines_sentence(con: duckdb.DuckDBPyConnection, month: date, exampl
         [month, examples],
     ).fetchall()
     listed = "; ".join(f"{name} line {line}: {reason}" for name, line, reason in shown)
-    return [f"{count} line(s) of the files were rejected and are not counted ({listed}); see raw.rejected_rows and the reconciliation report"]
+    return [
+        f"{count} line(s) of the files were rejected and are not counted ({listed}); see raw.rejected_rows and the reconciliation report"
+    ]
 
 
 def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
@@ -178,11 +185,15 @@ def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckR
     return dg.AssetCheckResult(
         passed=not breaks,
         description=(
-            f"{len(breaks)} total(s) do not tie across marts, first: {breaks[0][0]}" if breaks else "fct_charges, customer_monthly, customer_invoice_lines and invoice_reconciliation tie"
+            f"{len(breaks)} total(s) do not tie across marts, first: {breaks[0][0]}"
+            if breaks
+            else "fct_charges, customer_monthly, customer_invoice_lines and invoice_reconciliation tie"
         ),
         metadata={
             "breaks": len(breaks),
-            "examples": markdown_table(breaks, ("what", "expected cost", "found cost", "expected billed", "found billed", "invoice lines")),
+            "examples": markdown_table(
+                breaks, ("what", "expected cost", "found cost", "expected billed", "found billed", "invoice lines")
+            ),
         },
     )
 
@@ -197,7 +208,9 @@ def every_line_priced(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCh
     )
     problems = []
     if unpriced:
-        problems.append(f"{unpriced} charge line(s) have no pricing rule or price: check dbt_project/seeds/pricing_rules.csv")
+        problems.append(
+            f"{unpriced} charge line(s) have no pricing rule or price: check dbt_project/seeds/pricing_rules.csv"
+        )
     if positive_credits:
         problems.append(f"{positive_credits} credit line(s) would be billed as a charge")
     return dg.AssetCheckResult(
@@ -215,5 +228,9 @@ invoices_reconcile = month_check(
     "every line an invoice.",
     invoices_match,
 )
-marts_tie = month_check("marts_tie", "Totals tie from fct_charges to customer_monthly to invoice_reconciliation.", marts_tie_out)
-charges_priced = month_check("every_line_priced", "Every charge line carries a pricing rule and a price.", every_line_priced)
+marts_tie = month_check(
+    "marts_tie", "Totals tie from fct_charges to customer_monthly to invoice_reconciliation.", marts_tie_out
+)
+charges_priced = month_check(
+    "every_line_priced", "Every charge line carries a pricing rule and a price.", every_line_priced
+)

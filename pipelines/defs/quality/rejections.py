@@ -35,7 +35,9 @@ def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: W
     if held:
         description = holding_sentence(held, period)
     elif let_through:
-        description = f"{len(let_through)} rejected line(s) carrying money are acknowledged; no other rejected line carries money"
+        description = (
+            f"{len(let_through)} rejected line(s) carrying money are acknowledged; no other rejected line carries money"
+        )
     else:
         description = f"none of the {len(lines)} rejected line(s) carries money" if lines else "no line was rejected"
     return dg.AssetCheckResult(

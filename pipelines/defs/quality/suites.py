@@ -55,7 +55,10 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
                 "expectations": outcome.expectations,
                 "failed_expectations": len(outcome.failures),
                 "failures": markdown_table(
-                    [(f["expectation"], str(f["column"]), f["unexpected_count"], sentence) for f, sentence in zip(outcome.failures, sentences)],
+                    [
+                        (f["expectation"], str(f["column"]), f["unexpected_count"], sentence)
+                        for f, sentence in zip(outcome.failures, sentences)
+                    ],
                     ("expectation", "column", "failing rows", "where and what"),
                 ),
             },

@@ -25,7 +25,9 @@ def unknown_charge_types(con: duckdb.DuckDBPyConnection, month: date) -> dg.Asse
     return dg.AssetCheckResult(
         passed=not unknown,
         severity=WARN,
-        description=f"unknown ChargeType values: {', '.join(repr(k) for k, _ in unknown)}" if unknown else "every ChargeType is known",
+        description=f"unknown ChargeType values: {', '.join(repr(k) for k, _ in unknown)}"
+        if unknown
+        else "every ChargeType is known",
         metadata={"unknown_charge_types": len(unknown), "examples": markdown_table(unknown, ("charge type", "lines"))},
     )
 
@@ -41,18 +43,30 @@ def cost_jumps(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResu
         passed=not jumps,
         severity=WARN,
         description=(
-            f"{len(jumps)} customer(s) cost more than {COST_JUMP_PERCENT}% above last month" if jumps else "no unusual cost jump"
+            f"{len(jumps)} customer(s) cost more than {COST_JUMP_PERCENT}% above last month"
+            if jumps
+            else "no unusual cost jump"
         ),
-        metadata={"customers": len(jumps), "examples": markdown_table(jumps, ("customer id", "name", "currency", "cost", "change %"))},
+        metadata={
+            "customers": len(jumps),
+            "examples": markdown_table(jumps, ("customer id", "name", "currency", "cost", "change %")),
+        },
     )
 
 
 def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
     """Customers whose month-to-date Azure spend at sell price reached 80 % or 100 % of their budget."""
-    return _azure_result(azure_warning_rows(con, month), BUDGET, "customer(s) past 80 % of their monthly Azure budget", "usage within budgets")
+    return _azure_result(
+        azure_warning_rows(con, month),
+        BUDGET,
+        "customer(s) past 80 % of their monthly Azure budget",
+        "usage within budgets",
+    )
 
 
-def azure_usage_spikes(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule | None = None) -> dg.AssetCheckResult:
+def azure_usage_spikes(
+    con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule | None = None
+) -> dg.AssetCheckResult:
     """Azure subscriptions whose day cost jumped above the partner's spike rule."""
     rule = rule or SpikeRule()
     return _azure_result(
@@ -76,7 +90,10 @@ def _azure_result(rows: list[dict], kind: str, found: str, none: str) -> dg.Asse
         description=f"{len(rows)} {found}; first: {printable(rows[0]['message'])}" if rows else none,
         metadata={
             "warnings": len(rows),
-            "examples": markdown_table(table, ("level", "customer id", "name", "Azure subscription", "day", "currency", "amount", "compared with")),
+            "examples": markdown_table(
+                table,
+                ("level", "customer id", "name", "Azure subscription", "day", "currency", "amount", "compared with"),
+            ),
         },
     )
 
@@ -86,7 +103,12 @@ def _azure_check(name: str, description: str, evaluate) -> dg.AssetChecksDefinit
     the unbilled daily file is warned about before any invoice or report exists."""
 
     @dg.asset_check(
-        asset=AZURE_DAILY_USAGE, name=name, description=description, blocking=False, partitions_def=monthly_partitions, pool=WAREHOUSE_POOL
+        asset=AZURE_DAILY_USAGE,
+        name=name,
+        description=description,
+        blocking=False,
+        partitions_def=monthly_partitions,
+        pool=WAREHOUSE_POOL,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         rule = configured_spike_rule(warehouse.paths)
@@ -122,13 +144,19 @@ def lines_below_cost(con: duckdb.DuckDBPyConnection, month: date, examples: int 
         ),
         metadata={
             "lines": count,
-            "examples": markdown_table(shown, ("customer id", "name", "product", "rule", "cost", "billed", "file", "line")),
+            "examples": markdown_table(
+                shown, ("customer id", "name", "product", "rule", "cost", "billed", "file", "line")
+            ),
         },
     )
 
 
-charge_types_known = month_check("charge_types_known", "ChargeType values are the documented ones.", unknown_charge_types, blocking=False)
-no_cost_jump = month_check("no_cost_jump", "No customer's cost jumps above the threshold month over month.", cost_jumps, blocking=False)
+charge_types_known = month_check(
+    "charge_types_known", "ChargeType values are the documented ones.", unknown_charge_types, blocking=False
+)
+no_cost_jump = month_check(
+    "no_cost_jump", "No customer's cost jumps above the threshold month over month.", cost_jumps, blocking=False
+)
 usage_within_budget = _azure_check(
     "usage_within_budget",
     "Each customer's month-to-date Azure spend at sell price below 80 % of its monthly_usage_budget (warns at 80 % and 100 %).",

@@ -114,14 +114,16 @@ focus_rows as (
         -- Microsoft's ChargeEndDate is the last day covered: FOCUS ends are exclusive.
         timezone('UTC', (coalesce(charge_end_date, charge_start_date, billing_period) + 1)::timestamp) as "ChargePeriodEnd",
         timezone('UTC', coalesce(charge_start_date, billing_period)::timestamp) as "ChargePeriodStart",
-        case when source = 'reservation' then
-            case when term_and_billing_cycle ilike '%savings plan%' then 'Spend' else 'Usage' end
+        case
+            when source = 'reservation' then
+                case when term_and_billing_cycle ilike '%savings plan%' then 'Spend' else 'Usage' end
         end as "CommitmentDiscountCategory",
         case when source = 'reservation' then reservation_order_id end as "CommitmentDiscountId",
         case when source = 'reservation' then product_name end as "CommitmentDiscountName",
         null::varchar as "CommitmentDiscountStatus",
-        case when source = 'reservation' then
-            case when term_and_billing_cycle ilike '%savings plan%' then 'Savings Plan' else 'Reservation' end
+        case
+            when source = 'reservation' then
+                case when term_and_billing_cycle ilike '%savings plan%' then 'Savings Plan' else 'Reservation' end
         end as "CommitmentDiscountType",
         case when charge_category = 'Usage' then quantity end::decimal(38, 18) as "ConsumedQuantity",
         case when charge_category = 'Usage' then unit_type end as "ConsumedUnit",

@@ -43,14 +43,14 @@ customers as (
 
 -- Numbers exist only once `csp-recon issue` has issued the month; until then InvoiceId is NULL.
 issued as (
-{%- if issued_relation %}
+    {%- if issued_relation %}
     select billing_period, lower(customer_id) as customer_id, currency, invoice_number
     from {{ issued_relation }}
     where {{ in_rebuilt_periods() }}
 {%- else %}
-    select null::date as billing_period, null::varchar as customer_id, null::varchar as currency, null::varchar as invoice_number
-    where false
-{%- endif %}
+        select null::date as billing_period, null::varchar as customer_id, null::varchar as currency, null::varchar as invoice_number
+        where false
+    {%- endif %}
 ),
 
 charge_rows as (
@@ -255,6 +255,7 @@ select
 from unioned as u
 left join customers on customers.customer_id = u."BillingAccountId"
 left join issued
-  on issued.billing_period = u.billing_period
- and issued.customer_id = u."BillingAccountId"
- and issued.currency = u."BillingCurrency"
+    on
+        issued.billing_period = u.billing_period
+        and issued.customer_id = u."BillingAccountId"
+        and issued.currency = u."BillingCurrency"
