@@ -28,7 +28,7 @@ from pipelines.focus.datasets import COST_AND_USAGE_NOT_NULL, COST_AND_USAGE_REQ
 from pipelines.focus.export import export_month
 from pipelines.focus.validation import run_focus_validator
 from pipelines.ingest.month import load_month
-from pipelines.invoicing.issuing import ISSUED_TABLE, _ensure_table
+from pipelines.invoicing.issuing import ISSUED_TABLE, ensure_tables
 from pipelines.invoicing.source import load_month as load_invoices
 from pipelines.publishing.warehouse_copy import PUBLISHED_SCHEMAS
 from pipelines.settings import DataPaths
@@ -80,13 +80,13 @@ def _bill_generated_customers(warehouse: Path) -> list[tuple[str, str]]:
 
 def _issue_first_invoice(warehouse: Path, customer: str, currency: str) -> None:
     with duckdb.connect(str(warehouse)) as con:
-        _ensure_table(con)
+        ensure_tables(con)
         pretax, tax, total = con.execute(
             "SELECT billed_pretax, customer_tax, billed_total FROM marts.customer_monthly WHERE billing_period = ? AND customer_id = ? AND currency = ?",
             [MONTH, customer, currency],
         ).fetchone()
         con.execute(
-            f"INSERT INTO {ISSUED_TABLE} VALUES ('FA', 1, ?, ?, ?, 'Client', ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO {ISSUED_TABLE} VALUES ('FA', 1, ?, ?, ?, 'Client', ?, ?, ?, ?, ?, ?, 'invoice', NULL, NULL, NULL)",
             [ISSUED_NUMBER, MONTH, customer, currency, ISSUE_DATE, DUE_DATE, pretax, tax, total],
         )
 
