@@ -73,6 +73,11 @@ class DataPaths:
         return self.root / "dagster_home"
 
     @property
+    def dbt_targets(self) -> Path:
+        """dbt's target folder of each run, and the parse state its next run starts from."""
+        return self.root / "dbt"
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
 

@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 # The tests' months (2026-01 onwards) are partitions whatever the landing folders of the machine:
@@ -18,3 +19,14 @@ def _published_copies_deletable(tmp_path: Path):
     after each test, so pytest can remove its temporary folders."""
     yield
     release_tree(tmp_path)
+
+
+@pytest.fixture
+def definitions() -> dg.Definitions:
+    """The project's definitions, loaded inside an instance as Dagster loads them: the loader
+    reads the current instance's state storage, and outside one it can find an earlier test's
+    closed instance ("undefined DagsterInstance weakref")."""
+    from pipelines.definitions import defs
+
+    with dg.instance_for_test():
+        yield defs()

@@ -87,10 +87,8 @@ def test_close_timing_defaults_and_validation():
         close_timing({TIME_ENV: "25:00"})
 
 
-def test_schedule_closes_last_month():
-    from pipelines.definitions import defs
-
-    schedule = defs().get_schedule_def("monthly_close_schedule")
+def test_schedule_closes_last_month(definitions):
+    schedule = definitions.get_schedule_def("monthly_close_schedule")
     assert schedule.cron_schedule == "0 6 5 * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     # This month's tick: the partitions start no later than last month (first_month's fallback).

@@ -88,12 +88,10 @@ def test_a_changed_file_of_an_issued_month_raises_correction_pending_and_starts_
     assert len(_october(tmp_path)[1]) == len(changes)
 
 
-def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch):
-    from pipelines.definitions import defs
-
+def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch, definitions):
     _land(tmp_path, "2026-10", "recon.csv", "as issued")
     monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
-    schedule = defs().get_schedule_def("monthly_close_schedule")
+    schedule = definitions.get_schedule_def("monthly_close_schedule")
     tick = datetime(2026, 11, 5, 6, tzinfo=UTC)
     with dg.instance_for_test() as instance:
         [request] = list(

@@ -340,10 +340,8 @@ def test_files_that_break_a_rule_are_not_published_and_the_previous_ones_stay(mo
     assert [path.name for path in folder.parent.iterdir() if path.name.startswith(".focus")] == []
 
 
-def test_the_monthly_run_writes_the_files_behind_the_gate():
-    from pipelines.definitions import defs
-
-    graph = defs().resolve_asset_graph()
+def test_the_monthly_run_writes_the_files_behind_the_gate(definitions):
+    graph = definitions.resolve_asset_graph()
     files = dg.AssetKey(["exports", "focus"])
     assert graph.get(files).parent_keys == {
         dg.AssetKey(["focus", "cost_and_usage_from_microsoft"]),

@@ -22,6 +22,7 @@ from pipelines.settings import REPO_ROOT, DataPaths
 
 PERIOD = "2026-10"
 RUN_TIMEOUT = 1200  # a loaded CI machine runs a small month in minutes
+CODE_LOCATION = "csp_recon"
 
 
 @pytest.fixture(scope="module")
@@ -98,37 +99,69 @@ def _finish(process: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> tuple[in
     return process.returncode, output
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP-closed-terminal"])
-def test_a_stopped_run_says_so_frees_its_slot_and_the_next_run_succeeds(data_dir, stop):
-    process = _cli(data_dir)
-    run_id, _ = _running_step_pid(data_dir)
+def _stop(data_dir: Path, process: subprocess.Popen, run_id: str, pid: int, stop: signal.Signals) -> dict:
+    """Stop a CLI run whose step is running: what it said and what it left behind."""
+    if stop == signal.SIGKILL:  # the worker and the CLI die without a word: nothing can clean up
+        os.kill(pid, signal.SIGKILL)
+        process.kill()
+        process.wait(timeout=30)
+        return {"run_id": run_id}
     process.send_signal(stop)
     code, output = _finish(process, timeout=90)
-    assert code == 130
-    assert f"stopped by {stop.name} (run {run_id}" in output
     with _instance(data_dir) as instance:
-        assert instance.get_run_by_id(run_id).is_finished
-        assert run_id not in instance.event_log_storage.get_concurrency_run_ids()
-    code, output = _finish(_cli(data_dir))
+        finished = instance.get_run_by_id(run_id).is_finished
+        holding = run_id in instance.event_log_storage.get_concurrency_run_ids()
+    return {"run_id": run_id, "code": code, "output": output, "finished": finished, "holding": holding}
+
+
+def _started(data_dir: Path) -> tuple[subprocess.Popen, str, int]:
+    process = _cli(data_dir)
+    return process, *_running_step_pid(data_dir)
+
+
+@pytest.fixture(scope="module")
+def stopped_runs(data_dir) -> dict:
+    """One month, run after run: a second run refused while the first runs, then the first stopped
+    by SIGTERM, one stopped by a closed terminal (SIGHUP), one killed (SIGKILL), and a last run
+    that must succeed after all of them: one full run rather than one after each stop."""
+    first, run_id, pid = _started(data_dir)
+    code, output = _finish(_cli(data_dir), timeout=120)
+    stops: dict = {"refused": {"run_id": run_id, "code": code, "output": output}}
+    stops[signal.SIGTERM] = _stop(data_dir, first, run_id, pid, signal.SIGTERM)
+    for stop in (signal.SIGHUP, signal.SIGKILL):
+        stops[stop] = _stop(data_dir, *_started(data_dir), stop)
+    stops["next"] = _finish(_cli(data_dir))
+    return stops
+
+
+def test_a_second_run_of_a_month_in_progress_is_refused_with_a_sentence(stopped_runs):
+    refused = stopped_runs["refused"]
+    assert refused["code"] == 1
+    assert (
+        f"not started, because run {refused['run_id']} of {PERIOD} is started (one run per month at a time)"
+        in refused["output"]
+    )
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP], ids=["SIGTERM", "SIGHUP-closed-terminal"])
+def test_a_stopped_run_says_so_and_frees_its_slot(stopped_runs, stop):
+    stopped = stopped_runs[stop]
+    assert stopped["code"] == 130
+    assert f"stopped by {stop.name} (run {stopped['run_id']}" in stopped["output"]
+    assert stopped["finished"] and not stopped["holding"]
+
+
+def test_the_run_after_stopped_and_killed_runs_succeeds_and_the_killed_one_is_failed(stopped_runs, data_dir):
+    code, output = stopped_runs["next"]
     assert code == 0, output
     assert "OK: every blocking check passed." in output
-
-
-def test_a_killed_run_frees_its_slot_and_the_next_run_succeeds(data_dir):
-    process = _cli(data_dir)
-    run_id, pid = _running_step_pid(data_dir)
-    os.kill(pid, signal.SIGKILL)
-    process.kill()
-    process.wait(timeout=30)
-    code, output = _finish(_cli(data_dir))
-    assert code == 0, output
     with _instance(data_dir) as instance:
-        killed = instance.get_run_by_id(run_id)
+        killed = instance.get_run_by_id(stopped_runs[signal.SIGKILL]["run_id"])
         assert killed.status == dg.DagsterRunStatus.FAILURE
-        assert run_id not in instance.event_log_storage.get_concurrency_run_ids()
+        assert not instance.event_log_storage.get_concurrency_run_ids()
 
 
-def test_a_cli_run_has_the_code_location_origin_and_the_month_tag(data_dir):
+def test_a_cli_run_has_the_code_location_origin_and_the_month_tag(stopped_runs, data_dir):
     with _instance(data_dir) as instance:
         runs = instance.get_runs(
             filters=dg.RunsFilter(job_name="monthly_close", statuses=[dg.DagsterRunStatus.SUCCESS])
@@ -137,19 +170,7 @@ def test_a_cli_run_has_the_code_location_origin_and_the_month_tag(data_dir):
         latest = runs[0]
         assert latest.tags[MONTH_TAG] == PERIOD
         assert latest.remote_job_origin is not None
-        assert latest.remote_job_origin.location_name == "pipelines.definitions"
-
-
-def test_a_second_run_of_a_month_in_progress_is_refused_with_a_sentence(data_dir):
-    first = _cli(data_dir)
-    try:
-        run_id, _ = _running_step_pid(data_dir)
-        code, output = _finish(_cli(data_dir), timeout=120)
-        assert code == 1
-        assert f"not started, because run {run_id} of {PERIOD} is started (one run per month at a time)" in output
-    finally:
-        code, output = _finish(first)
-    assert code == 0, output
+        assert latest.remote_job_origin.location_name == CODE_LOCATION
 
 
 def _mount_tmpfs(folder: Path, size: str) -> bool:

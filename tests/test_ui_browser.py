@@ -37,7 +37,7 @@ BAD = "2026-08"
 BACKFILL_TIMEOUT = 1500
 CHROMIUM = shutil.which("chromium")
 SCREENSHOTS = REPO_ROOT / "artifacts" / "ui"
-LOCATION = "pipelines.definitions"
+LOCATION = "csp_recon"
 WAIT_MS = 60_000
 
 pytestmark = pytest.mark.skipif(

@@ -10,8 +10,6 @@ import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
 
-from facturx import generate_from_binary
-
 from pipelines.invoicing.document import payment_reference
 from pipelines.invoicing.labels import vat_wording
 from pipelines.invoicing.model import CREDIT_NOTE, CurrencyInvoice, CustomerInvoice, InvoiceLine, MonthInvoices
@@ -121,6 +119,8 @@ def cii_xml(month: MonthInvoices, customer: CustomerInvoice, invoice: CurrencyIn
 
 def facturx_pdf(pdf: bytes, xml: bytes, language: str) -> bytes:
     """The PDF/A-3 with the XML attached as factur-x.xml; the library refuses an XML off the schema."""
+    from facturx import generate_from_binary  # loaded by the step that issues, not by every Dagster process
+
     return generate_from_binary(pdf, xml, flavor=FLAVOR, level=LEVEL, check_xsd=True, lang=language)
 
 

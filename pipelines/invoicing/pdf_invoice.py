@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from weasyprint import HTML
-
 from pipelines.invoicing.html_invoice import render_html
 from pipelines.invoicing.model import CurrencyInvoice, CustomerInvoice, MonthInvoices
 
@@ -27,6 +25,10 @@ def render_pdf(
 
 
 def html_to_pdf(page: str, dated: date) -> bytes:
+    # Imported here, not at the top: every Dagster process loading the definitions would pay
+    # for WeasyPrint (about a second), and only the export step renders.
+    from weasyprint import HTML
+
     stamp = f"{dated.isoformat()}T00:00:00Z"
     document = HTML(string=page).render()
     document.metadata.created = stamp
