@@ -65,13 +65,13 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     os.environ.update(periods)
     context.log.info(f"dbt build for {periods}")
     target = warehouse.paths.dbt_targets / context.run_id
-    _start_from_last_parse(warehouse.paths.dbt_targets, target)
+    start_from_last_parse(warehouse.paths.dbt_targets, target)
     # Unit tests check the models' SQL, not a month's data: `make test` runs them, months do not.
     invocation = dbt.cli(
         ["build", "--exclude", "resource_type:unit_test"], context=context, raise_on_error=False, target_path=target
     )
     yield from invocation.stream()
-    _keep_parse(target, warehouse.paths.dbt_targets)
+    keep_parse_state(target, warehouse.paths.dbt_targets)
     try:
         run_results = invocation.get_artifact("run_results.json")
     except FileNotFoundError:  # dbt stopped before running anything: no verdict to record
@@ -92,7 +92,7 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
 PARSE_STATE = "partial_parse.msgpack"
 
 
-def _start_from_last_parse(state_dir: Path, target: Path) -> None:
+def start_from_last_parse(state_dir: Path, target: Path) -> None:
     """dbt reparses the whole project when its profile changes, and the warehouse path is in the
     profile: the parse state is kept per data directory, so only a data directory's first run
     pays for a full parse (about 7 s)."""
@@ -102,7 +102,7 @@ def _start_from_last_parse(state_dir: Path, target: Path) -> None:
         shutil.copyfile(kept, target / PARSE_STATE)
 
 
-def _keep_parse(target: Path, state_dir: Path) -> None:
+def keep_parse_state(target: Path, state_dir: Path) -> None:
     written = target / PARSE_STATE
     if written.exists():
         partial = state_dir / f".{PARSE_STATE}.partial"
@@ -116,6 +116,8 @@ KEPT_TARGETS = 10
 
 
 def _prune_targets(state_dir: Path) -> None:
+    if not state_dir.is_dir():  # dbt stopped before writing anything
+        return
     targets = sorted((path for path in state_dir.iterdir() if path.is_dir()), key=lambda path: path.stat().st_mtime)
     for old in targets[:-KEPT_TARGETS]:
         shutil.rmtree(old, ignore_errors=True)
