@@ -122,16 +122,15 @@ def _issue(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    import duckdb
-
     from pipelines.closing.month import status_rows
     from pipelines.closing.status import history
     from pipelines.metadata import printable
+    from pipelines.warehouse_file import connect_waiting
 
     paths = _closing_paths(args)
     if paths is None:
         return 1
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True) as con:
         states = status_rows(con, args.period)
         changes = history(con, states[0].period) if args.period and states else []
     if not states:

@@ -28,6 +28,7 @@ from pipelines.metadata import printable
 from pipelines.partitions import MONTH_TAG, billing_period
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
+from pipelines.warehouse_file import connect_waiting
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 UNFINISHED = [
@@ -338,7 +339,7 @@ def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
     if not paths.warehouse.exists():
         return
     month = billing_period(period)
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True) as con:
         tables = {
             row[0]
             for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()

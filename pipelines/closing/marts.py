@@ -7,16 +7,15 @@ from __future__ import annotations
 import os
 import subprocess
 
-import duckdb
-
 from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths
+from pipelines.warehouse_file import connect_waiting
 
 CLOSING_MARTS = ("billing_periods", "payables_calendar")
 
 
 def refresh_closing_marts(paths: DataPaths, environment: dict[str, str]) -> str | None:
     """Rebuild the two marts with dbt; None when done, else why not (the status itself is recorded)."""
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True) as con:
         found = {
             row[0]
             for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()

@@ -40,6 +40,7 @@ from pipelines.invoicing.model import MonthInvoices
 from pipelines.invoicing.source import load_month
 from pipelines.partitions import billing_period
 from pipelines.settings import DataPaths
+from pipelines.warehouse_file import connect_waiting
 
 # A warning check judged on the month's data: (name, problems), no problem when it passes.
 WarningCheck = tuple[str, Callable[[duckdb.DuckDBPyConnection, date], list[str]]]
@@ -93,7 +94,7 @@ def approve(
         raise StatusError(
             f"{period}: no warning check is called {', '.join(map(repr, unknown))}; the warning checks are {', '.join(names)}."
         )
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect_waiting(paths.warehouse) as con:
         state = month_state(con, start)
         if state.status in FINAL:
             raise StatusError(
@@ -148,7 +149,7 @@ def issue(
 ) -> Outcome:
     """Issue an approved month whose figures are still the approved ones."""
     start = billing_period(period)
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect_waiting(paths.warehouse) as con:
         state = month_state(con, start)
         if state.status != MonthStatus.APPROVED:
             raise StatusError(
@@ -166,7 +167,7 @@ def issue(
                 f"{period} not issued: its figures changed since {state.approved_by} approved them; the month is open again, approve it again."
             )
     result = issue_month(paths, period, issue_date, adjust=with_carried_corrections)
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect_waiting(paths.warehouse) as con:
         new = change_status(
             con,
             start,
@@ -191,7 +192,7 @@ def after_run(
     differ from what was billed is marked correction pending, or, when the run is a deliberate
     correction (`correct`), gets its corrections issued or carried per the partner's mode."""
     start = billing_period(period)
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect_waiting(paths.warehouse) as con:
         month = current_month(con, paths, period)
         state = record_seen(con, start, by, month.seller.legal_name)
         if state.status == MonthStatus.APPROVED and month_fingerprint(month) != state.approved_fingerprint:
@@ -258,7 +259,7 @@ def landing_now(paths: DataPaths, period: str) -> str:
 def mark_correction_pending(paths: DataPaths, period: str, reason: str, by: str) -> Outcome | None:
     """A changed landing file for an issued month: recorded, never run (the sensor's part)."""
     start = billing_period(period)
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect_waiting(paths.warehouse) as con:
         state = month_state(con, start)
         if state.status not in FINAL:
             return None

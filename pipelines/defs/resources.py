@@ -16,6 +16,7 @@ from pipelines.settings import (
     duckdb_memory_limit,
     resolve_data_dir,
 )
+from pipelines.warehouse_file import connect_waiting
 
 WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
 # Every step that opens the warehouse runs in this pool; dagster.yaml limits it to one at a time.
@@ -46,8 +47,8 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.paths.root.mkdir(parents=True, exist_ok=True)
-        connection = duckdb.connect(
-            str(self.paths.warehouse), read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
+        connection = connect_waiting(
+            self.paths.warehouse, read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
         )
         try:
             yield connection

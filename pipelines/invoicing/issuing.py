@@ -31,6 +31,7 @@ from pipelines.invoicing.money import plain_amount
 from pipelines.invoicing.pdf_invoice import html_to_pdf
 from pipelines.invoicing.source import load_month
 from pipelines.settings import DataPaths, validate_period
+from pipelines.warehouse_file import connect_waiting
 
 ISSUED_TABLE = "billing.issued_invoices"
 ISSUED_LINES_TABLE = "billing.issued_invoice_lines"
@@ -60,7 +61,7 @@ def issue_month(paths: DataPaths, period: str, issue_date: date | None = None, a
     validate_period(period)
     issue_date = issue_date or datetime.now(UTC).date()
     seller = load_config(config_dir_in_use(paths)).partner
-    with duckdb.connect(str(paths.warehouse)) as con:
+    with connect_waiting(paths.warehouse) as con:
         ensure_tables(con)
         # Issued from what the month's last run computed (totals, VAT, buyers): the drafts' figures.
         month = load_month(con, period, seller)

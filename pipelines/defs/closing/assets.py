@@ -4,7 +4,6 @@ approves, issues or corrects a month from the UI with the same functions as the 
 from dataclasses import replace
 
 import dagster as dg
-import duckdb
 
 from pipelines.automation.landing_watch import content_fingerprint
 from pipelines.closing import month as closing
@@ -18,6 +17,7 @@ from pipelines.metadata import markdown_table
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths
+from pipelines.warehouse_file import connect_waiting
 
 MONTH_STATUS = dg.AssetKey(["closing", "month_status"])
 # A run launched with this tag (`csp-recon run --period P --correct`, or from the UI) issues the
@@ -26,7 +26,7 @@ CORRECT_TAG = "csp-recon/correct"
 
 
 def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True) as con:
         changes = history(con, billing_period(outcome.period))
     return {
         "status": outcome.status.value,
@@ -76,7 +76,7 @@ def run_close_action(paths: DataPaths, config: CloseMonthConfig, refresh_marts: 
     """One step of the close, then marts.billing_periods and marts.payables_calendar rebuilt."""
     if config.action not in ("approve", "issue", "correct"):
         raise StatusError(f"action '{config.action}': write approve, issue or correct.")
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True) as con:
         problems = list(judge_month(con, billing_period(config.period), blocking_checks(paths)).problems)
     if config.action == "approve":
         outcome = closing.approve(

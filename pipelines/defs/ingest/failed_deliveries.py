@@ -8,21 +8,18 @@ schedule or the landing sensor started. Either way the outcome is recorded on th
 
 from __future__ import annotations
 
-import time
-
 import dagster as dg
-import duckdb
 
 from pipelines.defs.ingest.assets import MANIFEST_KEY
 from pipelines.defs.quality.gate import judge_month_now
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
 from pipelines.partitions import MONTH_TAG, billing_period
 from pipelines.settings import DataPaths, resolve_data_dir
+from pipelines.warehouse_file import connect_waiting
 
 # Runs `csp-recon run` launched carry this tag: it settles them itself.
 LAUNCHED_BY_TAG = "csp-recon/launched-by"
 LAUNCHED_BY_CLI = "cli"
-LOCK_WAIT_SECONDS = 120
 
 
 def settle_month(paths: DataPaths, period: str, run_id: str) -> Settlement | None:
@@ -32,15 +29,8 @@ def settle_month(paths: DataPaths, period: str, run_id: str) -> Settlement | Non
     verdict = judge_month_now(paths, period)
     if verdict.passed:
         return None
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while True:  # another month's step may hold the warehouse for a moment
-        try:
-            with duckdb.connect(str(paths.warehouse)) as con:
-                return settle_failed_month(con, billing_period(period), run_id, verdict.problems)
-        except duckdb.IOException as error:
-            if "lock" not in str(error).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+    with connect_waiting(paths.warehouse) as con:
+        return settle_failed_month(con, billing_period(period), run_id, verdict.problems)
 
 
 def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, settlement: Settlement) -> None:

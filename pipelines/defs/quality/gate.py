@@ -31,6 +31,7 @@ from pipelines.quality.gx_suites import (
 )
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 from pipelines.settings import DataPaths
+from pipelines.warehouse_file import connect_waiting
 
 
 def _from_check(month_check):
@@ -97,7 +98,7 @@ def blocking_checks(paths: DataPaths, manifest_path=None):
 
 def judge_month_now(paths: DataPaths, period: str) -> GateVerdict:
     """The gate's verdict on the month's data as it is in the warehouse now."""
-    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True) as con:
         return judge_month(con, billing_period(period), blocking_checks(paths))
 
 
