@@ -27,6 +27,7 @@ from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_l
 from pipelines.metadata import printable
 from pipelines.partitions import MONTH_TAG, billing_period
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
+from pipelines.run_progress import LiveProgress, duration_lines, step_times
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
 from pipelines.warehouse_file import connect_waiting
 
@@ -96,7 +97,8 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
                 say(f"Current figures: {settlement.sentence}")
             return 130
         settlement = None if run.status == dg.DagsterRunStatus.SUCCESS else _settle(instance, paths, period, run_id)
-        events = [entry.dagster_event for entry in instance.all_logs(run_id) if entry.dagster_event]
+        entries = instance.all_logs(run_id)
+    events = [entry.dagster_event for entry in entries if entry.dagster_event]
     failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS, paths)
     say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
     if settlement is not None and settlement.outcome == "restored":
@@ -110,6 +112,9 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
         say(f"\nCurrent figures: {settlement.sentence}")
     _print_publication(events, paths)
     _print_month_status(events)
+    say("\nSteps:")
+    for line in duration_lines(step_times(entries)):
+        say(line)
     if notices:
         say("\nWarnings (not blocking):")
         for notice in notices:
@@ -244,14 +249,16 @@ def _wait(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
     """Until the run finishes, or its process is found gone (then it is failed and its slot freed)."""
     handlers = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        while True:
-            run = _run(instance, run_id)
-            if run.is_finished:
-                return run
-            if run_is_dead(instance, run):
-                release_dead_runs(instance)
-                return _run(instance, run_id)
-            time.sleep(POLL_SECONDS)
+        with LiveProgress(instance, run_id) as progress:
+            while True:
+                run = _run(instance, run_id)
+                if run.is_finished:
+                    return run
+                if run_is_dead(instance, run):
+                    release_dead_runs(instance)
+                    return _run(instance, run_id)
+                progress.update()
+                time.sleep(POLL_SECONDS)
     finally:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
