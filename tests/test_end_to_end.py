@@ -145,15 +145,6 @@ def test_money_is_never_floating_point(clean_month):
     assert all(c[3].startswith("DECIMAL") for c in money), money
 
 
-def test_rerunning_the_month_gives_identical_marts(clean_month, monkeypatch):
-    data_dir, _, _ = clean_month
-    tables = ["fct_charges", "customer_monthly", "invoice_reconciliation"]
-    before = {t: sorted(_query(data_dir, f"SELECT * FROM marts.{t}"), key=repr) for t in tables}
-    assert _run(data_dir, monkeypatch) == 0
-    after = {t: sorted(_query(data_dir, f"SELECT * FROM marts.{t}"), key=repr) for t in tables}
-    assert before == after
-
-
 def test_summary_off_by_one_cent_fails_the_run(tmp_path, monkeypatch, capsys):
     month_dir = _generate(tmp_path)
     summary_path = month_dir / "invoice_summary.csv"
