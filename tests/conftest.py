@@ -1,7 +1,6 @@
 """Fixtures every test module shares."""
 
 import os
-from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -13,12 +12,13 @@ os.environ.setdefault("CSP_RECON_FIRST_MONTH", "2025-01")
 from pipelines.publishing.immutable import release_tree
 
 
-@pytest.fixture(autouse=True)
-def _published_copies_deletable(tmp_path: Path):
-    """Published copies are made immutable (chattr +i) when the tests run as root: release them
-    after each test, so pytest can remove its temporary folders."""
+@pytest.fixture(autouse=True, scope="session")
+def _published_copies_deletable(tmp_path_factory: pytest.TempPathFactory):
+    """Published copies are made immutable (chattr +i) when the tests run as root: release every
+    one the session made, module fixtures' folders included, so pytest can remove its temporary
+    folders."""
     yield
-    release_tree(tmp_path)
+    release_tree(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 from pipelines.defs.quality.reconciliation import invoices_match
 from pipelines.defs.quality.warnings import lines_below_cost
 from pipelines.defs.transform.failures import describe_dbt_failures
+from pipelines.publishing.warehouse_copy import publish_month
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
 from tests.dbt_warehouse import dbt, dicts, insert_rows, new_warehouse, query
@@ -558,6 +559,23 @@ def test_amounts_of_any_size_and_trends_read(nce_month):
             continue
         width, scale = (int(part) for part in data_type[8:-1].split(","))
         assert width - scale >= 13, f"marts.{table}.{column} is {data_type}"
+
+
+def test_a_month_with_a_customer_of_millions_publishes_and_its_trends_read(nce_month, tmp_path):
+    data_dir, _ = nce_month
+    published = tmp_path / "published" / "warehouse.duckdb"
+    for month in (date.fromisoformat(f"{PREVIOUS}-01"), MONTH):  # trends compare with the month before
+        publication = publish_month(data_dir / "warehouse.duckdb", published, month, "big-amounts")
+    assert publication.months == [date.fromisoformat(f"{PREVIOUS}-01"), MONTH]
+    with duckdb.connect(str(published), read_only=True) as con:
+        costs = dict(
+            con.execute(
+                "SELECT customer_id, cost_change FROM marts.customer_trends WHERE billing_period = ? AND customer_id IN (?, ?)",
+                [MONTH, JPY_CUSTOMER, DUPONT],
+            ).fetchall()
+        )
+    assert costs[JPY_CUSTOMER] == Decimal("2000000000") - Decimal("1000000")
+    assert DUPONT in costs
 
 
 def test_reseller_monthly_rolls_up_per_reseller(nce_month):
