@@ -195,3 +195,74 @@ def test_a_run_of_an_approved_month_with_changed_figures_returns_it_to_open(tmp_
     with pytest.raises(StatusError, match="only an approved month is issued"):
         closing.issue(paths, OCTOBER, "Jane Doe", [], None)
     assert _issued(paths) == []
+
+
+def _switch_to_credit_notes(paths) -> None:
+    partner = paths.root / "config" / "partner.toml"
+    partner.write_text(
+        partner.read_text(encoding="utf-8").replace(
+            'correction_mode = "next_invoice"', 'correction_mode = "credit_note"'
+        ),
+        encoding="utf-8",
+    )
+
+
+def _dupont_total(paths, number: str) -> Decimal:
+    return {row[0]: row for row in _issued(paths)}[number][6]
+
+
+def test_switching_to_credit_notes_withdraws_a_difference_still_waiting_on_an_open_month(tmp_path):
+    """October carried +1 seat onto November, then the partner switched to credit notes and
+    October changed again (35 seats): the corrected invoice bills all 35, so November must not
+    bill the carried seat too."""
+    paths = new_data_dir(tmp_path, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]), correction_mode="next_invoice")
+    set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
+    _close(paths, OCTOBER, date(2026, 11, 5))
+    set_month(paths, NOVEMBER, customers([seats(33, NOVEMBER)], [seats(5, NOVEMBER)]))
+    set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
+    closing.after_run(paths, OCTOBER, correct=True)
+
+    _switch_to_credit_notes(paths)
+    set_month(paths, OCTOBER, customers([seats(35, OCTOBER)], [seats(5, OCTOBER)]))
+    correction = closing.after_run(paths, OCTOBER, correct=True, issue_date=date(2026, 11, 20))
+    assert correction.documents == ("AV-000001", "FA-000003")
+    assert _dupont_total(paths, "AV-000001") == Decimal("-871.20")  # FA-000001 cancelled: 33 x 22.00 + 20 %
+    assert _dupont_total(paths, "FA-000003") == Decimal("924.00")  # 35 x 22.00 = 770.00 + 20 %
+
+    november = _close(paths, NOVEMBER, date(2026, 12, 5))
+    assert november.documents == ("FA-000004", "FA-000005")
+    assert _dupont_total(paths, "FA-000004") == Decimal("871.20"), "November's 33 seats, no carried seat"
+    html = (paths.exports(NOVEMBER) / ISSUED_DIR / "FA-000004.html").read_text(encoding="utf-8")
+    assert "Régularisation" not in html
+    billed_for_october = sum(row[6] for row in _issued(paths) if row[1] == DOMESTIC_ID and row[7] < date(2026, 12, 1))
+    assert billed_for_october == Decimal("924.00"), "October billed once: 35 seats with VAT"
+
+
+def test_switching_to_credit_notes_credits_a_difference_already_billed_on_the_next_open_month(tmp_path):
+    """The carried seat was billed on November's issued invoice; October's credit note and
+    corrected invoice bill October in full, so December credits the seat back."""
+    paths = new_data_dir(tmp_path, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]), correction_mode="next_invoice")
+    set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
+    _close(paths, OCTOBER, date(2026, 11, 5))
+    set_month(paths, NOVEMBER, customers([seats(33, NOVEMBER)], [seats(5, NOVEMBER)]))
+    set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
+    closing.after_run(paths, OCTOBER, correct=True)
+    _close(paths, NOVEMBER, date(2026, 12, 5))
+    assert _dupont_total(paths, "FA-000003") == Decimal("897.60")  # 33 seats + the carried one, with VAT
+
+    _switch_to_credit_notes(paths)
+    set_month(paths, OCTOBER, customers([seats(35, OCTOBER)], [seats(5, OCTOBER)]))
+    correction = closing.after_run(paths, OCTOBER, correct=True, issue_date=date(2026, 12, 10))
+    assert correction.documents == ("AV-000001", "FA-000005")
+    assert _dupont_total(paths, "FA-000005") == Decimal("924.00")
+
+    december = "2026-12"
+    set_month(paths, december, customers([seats(33, december)], [seats(5, december)]))
+    issued = _close(paths, december, date(2027, 1, 5))
+    assert issued.documents == ("FA-000006", "FA-000007")
+    # December's 33 seats (726.00) less the seat November billed for October (22.00): 704.00 + 20 %.
+    assert _dupont_total(paths, "FA-000006") == Decimal("844.80")
+    html = (paths.exports(december) / ISSUED_DIR / "FA-000006.html").read_text(encoding="utf-8")
+    assert "Régularisation de la facture FA-000001 (octobre 2026)" in html and "-22,00" in html
+    paid = sum(row[6] for row in _issued(paths) if row[1] == DOMESTIC_ID)
+    assert paid == Decimal("924.00") + 2 * Decimal("871.20"), "October once at 35 seats, November and December at 33"

@@ -233,14 +233,71 @@ def carry_differences(
     return len(changes)
 
 
+def withdraw_carried_differences(
+    con: duckdb.DuckDBPyConnection, period: date, changes: list[CustomerChange], final_periods: set[date], by: str
+) -> int:
+    """Take back what earlier runs carried from `period` for the customers now corrected by a credit
+    note and a corrected invoice (the partner switched to credit notes): the corrected invoice bills
+    the month in full, so a carried difference would be billed twice.
+
+    A difference still waiting on an open month is cancelled on that month; one already billed on
+    an issued month is credited on the next open month. Rows are only ever added."""
+    ensure_carried_table(con)
+    keys = {(change.customer_id, change.currency) for change in changes}
+    outstanding = con.execute(
+        f"""SELECT customer_id, customer_name, currency, corrects_invoice, target_period,
+                   sum(billed_pretax), sum(customer_tax), sum(billed_total)
+            FROM {CARRIED_TABLE} WHERE billing_period = ?
+            GROUP BY customer_id, customer_name, currency, corrects_invoice, target_period
+            HAVING sum(billed_pretax) <> 0 OR sum(customer_tax) <> 0 OR sum(billed_total) <> 0
+            ORDER BY customer_id, currency, target_period""",
+        [period],
+    ).fetchall()
+    withdrawn = [row for row in outstanding if (row[0], row[2]) in keys]
+    if not withdrawn:
+        return 0
+    now = datetime.now(UTC).replace(tzinfo=None)
+    open_month = next_open_period(period, final_periods)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for customer_id, name, currency, number, target, pretax, tax, total in withdrawn:
+            con.execute(
+                f"INSERT INTO {CARRIED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    uuid.uuid4().hex,
+                    period,
+                    customer_id,
+                    name,
+                    currency,
+                    number,
+                    open_month if target in final_periods else target,
+                    -pretax,
+                    -tax,
+                    -total,
+                    "withdrawn: corrected by credit note",
+                    now,
+                    by,
+                ],
+            )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return len(withdrawn)
+
+
 def with_carried_corrections(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> MonthInvoices:
     """The month's invoices with every difference carried onto it from an earlier issued month:
-    one line per corrected invoice, its VAT and total added to the invoice's."""
+    one line per corrected invoice, its VAT and total added to the invoice's. Differences carried
+    and withdrawn again net to nothing and make no line."""
     ensure_carried_table(con)
     carried = con.execute(
-        f"""SELECT customer_id, customer_name, currency, corrects_invoice, billing_period, billed_pretax, customer_tax, billed_total
-            FROM {CARRIED_TABLE} WHERE target_period = ? AND (billed_pretax <> 0 OR customer_tax <> 0)
-            ORDER BY billing_period, created_at""",
+        f"""SELECT customer_id, arg_max(customer_name, created_at), currency, corrects_invoice, billing_period,
+                   sum(billed_pretax), sum(customer_tax), sum(billed_total)
+            FROM {CARRIED_TABLE} WHERE target_period = ?
+            GROUP BY customer_id, currency, corrects_invoice, billing_period
+            HAVING sum(billed_pretax) <> 0 OR sum(customer_tax) <> 0
+            ORDER BY billing_period, min(created_at), customer_id""",
         [month.period_start],
     ).fetchall()
     if not carried:

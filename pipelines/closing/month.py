@@ -22,6 +22,7 @@ from pipelines.closing.corrections import (
     month_changes,
     next_open_period,
     with_carried_corrections,
+    withdraw_carried_differences,
 )
 from pipelines.closing.drafts import remove_drafts
 from pipelines.closing.status import (
@@ -236,13 +237,14 @@ def after_run(
             new = change_status(con, start, MonthStatus.CORRECTION_PENDING, by, reason, pending_reason=reason)
             return Outcome(period, new.status, f"{period} correction pending: {reason}.", changed=True)
         seller = month.seller
+        final = {s.period for s in all_states(con) if s.status in FINAL}
         if seller.correction_mode == CREDIT_NOTE_MODE:
+            withdraw_carried_differences(con, start, changes, final, by)
             numbers = issue_credit_notes(
                 con, paths, month, changes, issue_date or datetime.now(UTC).date(), billing_profiles(con)
             )
             reason = f"corrections issued: {', '.join(numbers)} ({listed})"
         else:
-            final = {s.period for s in all_states(con) if s.status in FINAL}
             target = next_open_period(start, final)
             carry_differences(con, month, changes, target, by)
             numbers = ()
