@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import shutil
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ import pytest
 from pipelines.config import SAMPLE_DIR, load_config
 from pipelines.invoicing import load_month, write_month
 from pipelines.invoicing.azure_detail import load_usage_details
+from pipelines.invoicing.issuing import issue_month
 from pipelines.invoicing.safety import is_inert_csv_cell
 from pipelines.invoicing.source import assemble_month
 from pipelines.settings import DataPaths
@@ -454,3 +456,28 @@ def test_a_wrong_azure_grouping_is_named_by_file_line_and_field(tmp_path: Path):
     assert [str(problem) for problem in error.value.problems] == [
         "customers.csv line 11, azure_grouping: is 'costcenter': write subscription, resource_group or tag: followed by a tag name, e.g. tag:costcenter"
     ]
+
+
+def test_issued_invoices_carry_their_usage_detail_which_adds_up_to_their_azure_lines(azure_month, tmp_path):
+    """Issuing the month files each invoice's detail beside it under the invoice's number: the
+    drafts (and their attachments) go once issued, the detail sent with the invoice stays."""
+    data_dir = tmp_path / "issued"
+    shutil.copytree(azure_month, data_dir)
+    result = issue_month(DataPaths(data_dir), PERIOD, date(2026, 11, 5))
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
+        numbers = dict(
+            con.execute(
+                "SELECT customer_id, invoice_number FROM billing.issued_invoices WHERE document_kind = 'invoice'"
+            ).fetchall()
+        )
+    assert set(EXPECTED_LINES) <= set(numbers) and set(result.issued) == set(numbers.values())
+    for customer, lines in EXPECTED_LINES.items():
+        number = numbers[customer]
+        with open(result.folder / f"{number}-azure-usage.csv", encoding="utf-8-sig", newline="") as source:
+            rows = list(csv.DictReader(source))
+        assert {row["customer_id"] for row in rows} == {customer}
+        assert sum(Decimal(row["amount"]) for row in rows) == sum(amount for _, amount in lines), customer
+        sheet = _xlsx_rows((result.folder / f"{number}-azure-usage.xlsx").read_bytes())
+        assert len(sheet) == len(rows) + 1
+    without_azure = set(numbers) - set(EXPECTED_LINES)
+    assert all(not (result.folder / f"{numbers[c]}-azure-usage.csv").exists() for c in without_azure)

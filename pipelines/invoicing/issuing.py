@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import config_dir_in_use, load_config
+from pipelines.invoicing.azure_detail import UsageDetail, attachment_files, attachment_name, load_usage_details
 from pipelines.invoicing.csv_export import PlainNumber, render_csv
 from pipelines.invoicing.facturx_invoice import cii_xml, facturx_pdf
 from pipelines.invoicing.html_invoice import render_html
@@ -114,7 +115,7 @@ def issue_documents(
             numbered.append(
                 (customer, replace(invoice, number=invoice_number(series, last[series])), series, last[series])
             )
-        staging = _stage_documents(paths, folder, month, numbered)
+        staging = _stage_documents(paths, folder, month, numbered, load_usage_details(con, month.period_start))
         issued_at = datetime.now(UTC).replace(tzinfo=None)
         for customer, invoice, series, sequence in numbered:
             sign = -1 if invoice.kind == CREDIT_NOTE else 1  # the ledger is signed: a credit note takes back
@@ -256,7 +257,11 @@ def _migrate_first_version(con: duckdb.DuckDBPyConnection) -> None:
         raise
 
 
-def _stage_documents(paths: DataPaths, folder: Path, month: MonthInvoices, numbered: list) -> Path:
+def _stage_documents(
+    paths: DataPaths, folder: Path, month: MonthInvoices, numbered: list, usage_details: dict[str, UsageDetail]
+) -> Path:
+    """Each document's HTML, PDF and XML; an invoice with Azure lines itemised from the daily file
+    also gets its usage detail (`<number>-azure-usage.csv|.xlsx`), issued with it and as final."""
     staging = paths.inside(folder.parent / f".issuing-{uuid.uuid4().hex[:12]}")
     staging.mkdir(parents=True)
     for customer, invoice, _, _ in numbered:
@@ -264,8 +269,13 @@ def _stage_documents(paths: DataPaths, folder: Path, month: MonthInvoices, numbe
         page = render_html(month, single, (invoice,))
         xml = cii_xml(month, single, invoice)
         pdf = facturx_pdf(html_to_pdf(page, month.issue.issue_date), xml, customer.buyer.language)
-        for suffix, content in ((".html", page.encode("utf-8")), (".pdf", pdf), (".xml", xml)):
-            with open(staging / f"{invoice.number}{suffix}", "xb") as target:
+        files = {f"{invoice.number}{suffix}": content for suffix, content in ((".html", page.encode("utf-8")), (".pdf", pdf), (".xml", xml))}  # fmt: skip
+        detail = usage_details.get(customer.customer_id.lower()) if invoice.kind == INVOICE else None
+        if detail is not None and (rows := tuple(row for row in detail.rows if row["currency"] == invoice.currency)):
+            for kind, content in attachment_files(replace(detail, rows=rows)).items():
+                files[attachment_name(invoice.number, kind)] = content
+        for name, content in files.items():
+            with open(staging / name, "xb") as target:
                 target.write(content)
                 os.fsync(target.fileno())
     return staging
