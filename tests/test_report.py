@@ -179,6 +179,8 @@ def _marts(con: duckdb.DuckDBPyConnection) -> None:
         margin DECIMAL(28,6))""")
     con.execute("""CREATE TABLE config.customers (customer_id VARCHAR, billing_name VARCHAR, currency VARCHAR,
         monthly_usage_budget DECIMAL(28,2))""")
+    con.execute("""CREATE TABLE marts.fct_charges (billing_period DATE, customer_id VARCHAR, currency VARCHAR,
+        customer_name VARCHAR, source VARCHAR, billed_pretax DECIMAL(28,2))""")
 
 
 def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(tmp_path):
@@ -199,6 +201,9 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
             "INSERT INTO marts.customer_monthly VALUES (?, 'c2', 'EUR', ?, 300.5, 400, 380, -20)", [MONTH, NON_LATIN]
         )
         con.execute("INSERT INTO marts.customer_monthly VALUES (?, 'c2', 'USD', ?, 7, 7, 8, 1)", [MONTH, NON_LATIN])
+        # c2's usage at sell price (its cost is 300.5): two usage lines, and a licence that is no usage.
+        con.execute("INSERT INTO marts.fct_charges VALUES (?, 'c2', 'EUR', ?, 'usage', 200.30), (?, 'c2', 'EUR', ?, 'usage', 130.25), "
+                    "(?, 'c2', 'EUR', ?, 'license', 49.45)", [MONTH, NON_LATIN] * 3)  # fmt: skip
         con.execute("INSERT INTO config.customers VALUES ('c2', ?, 'EUR', 250.00), ('c3', 'Fabrikam', 'EUR', 99.00), "
                     "('c1', 'Contoso', 'EUR', NULL)", [NON_LATIN])  # fmt: skip
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
@@ -211,7 +216,7 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
     eur = {h.billing_period: h for h in data.history if h.currency == "EUR"}
     assert (eur[MONTH].cost, eur[MONTH].billed, eur[MONTH].margin) == (Decimal("500"), Decimal("490"), Decimal("-10"))
     assert [(b.customer_id, b.usage, b.budget, b.over) for b in data.budgets] == [
-        ("c2", Decimal("300.5"), Decimal("250.00"), True),
+        ("c2", Decimal("330.55"), Decimal("250.00"), True),  # 200.30 + 130.25: spend at sell price, as warned
         ("c3", Decimal("0"), Decimal("99.00"), False),
     ]
     assert data.budgets[1].customer_name == "Fabrikam", "a budgeted customer without usage this month shows 0"
@@ -224,4 +229,4 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
         assert load_report(con, PERIOD, MONTH, landing).rejected[0]["amounts_as_written"] == written, "read again"
     html = render_report(data)
     assert f"<td>{written}</td>" in html and "<th>Amounts as written</th>" in html
-    assert "120.2 % of 250.00, over" in html
+    assert "132.2 % of 250.00, over" in html

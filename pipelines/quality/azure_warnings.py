@@ -32,6 +32,7 @@ PERCENT_PLACES = Decimal("0.1")
 # Rows whose sell price counts as spend: on the invoice, or estimated before it.
 SPEND_STATUSES = ("billed", "not_itemised", "unbilled")
 USAGE_SOURCES = ("usage", "azure_plan")
+NO_SPEND = "SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::VARCHAR, NULL::DECIMAL(38, 6), NULL::DATE, false WHERE false"
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,31 @@ def azure_warning_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeR
     tables = _tables(con)
     if CUSTOMERS not in tables:
         return []
-    rows = _budget_rows(con, month, tables)
+    rows = _budget_rows(con, month)
     if AZURE_DETAIL in tables:
         rows += _spike_rows(con, month, rule or SpikeRule())
     return rows
 
 
-def _budget_rows(con: duckdb.DuckDBPyConnection, month: date, tables: set[str]) -> list[dict]:
+@dataclass(frozen=True)
+class BudgetSpend:
+    """A customer with a monthly usage budget and its Azure spend of the month at sell price."""
+
+    customer_id: str
+    customer_name: str
+    currency: str
+    spend: Decimal
+    through: date | None  # the last usage day counted, when the daily file itemises the spend
+    estimated: bool  # from the unbilled file: the open month's running estimate
+    budget: Decimal
+
+
+def budget_spend(con: duckdb.DuckDBPyConnection, month: date) -> list[BudgetSpend]:
+    """Every customer with a budget, used or not this month, the most consumed first: what the
+    budget warnings judge and the report draws."""
+    tables = _tables(con)
+    if CUSTOMERS not in tables:
+        return []
     spend_queries = []
     params: list = []
     if AZURE_DETAIL in tables:
@@ -100,17 +119,26 @@ def _budget_rows(con: duckdb.DuckDBPyConnection, month: date, tables: set[str]) 
                 GROUP BY customer_id, currency"""
         )
         params += [month, *USAGE_SOURCES] + ([month] if itemised else [])
-    if not spend_queries:
-        return []
     found = con.execute(
-        f"""WITH spend AS ({" UNION ALL ".join(spend_queries)})
-            SELECT s.customer_id, coalesce(c.billing_name, s.file_name) AS customer_name, s.currency, s.spend, s.through, s.estimated,
-                   c.monthly_usage_budget AS budget
-            FROM spend AS s JOIN {CUSTOMERS} AS c ON lower(c.customer_id) = lower(s.customer_id) AND upper(c.currency) = s.currency
-            WHERE c.monthly_usage_budget > 0 AND s.spend * 100 >= c.monthly_usage_budget * ?
-            ORDER BY s.spend / c.monthly_usage_budget DESC, s.customer_id""",
-        [*params, min(AZURE_BUDGET_WARNING_PERCENTS)],
+        f"""WITH spend (customer_id, currency, file_name, spend, through, estimated) AS ({" UNION ALL ".join(spend_queries) or NO_SPEND})
+            SELECT c.customer_id, coalesce(c.billing_name, s.file_name), upper(c.currency), coalesce(s.spend, 0)::DECIMAL(38, 6),
+                   s.through, coalesce(s.estimated, false), c.monthly_usage_budget
+            FROM {CUSTOMERS} AS c
+            LEFT JOIN spend AS s ON lower(c.customer_id) = lower(s.customer_id) AND upper(c.currency) = s.currency
+            WHERE c.monthly_usage_budget > 0
+            ORDER BY coalesce(s.spend, 0) / c.monthly_usage_budget DESC, c.customer_id""",
+        params,
     ).fetchall()
+    return [BudgetSpend(*row) for row in found]
+
+
+def _budget_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
+    threshold = min(AZURE_BUDGET_WARNING_PERCENTS)
+    found = [
+        (b.customer_id, b.customer_name, b.currency, b.spend, b.through, b.estimated, b.budget)
+        for b in budget_spend(con, month)
+        if b.spend * 100 >= b.budget * threshold
+    ]
     rows = []
     for customer_id, name, currency, spend, through, estimated, budget in found:
         used = (spend * 100 / budget).quantize(PERCENT_PLACES)

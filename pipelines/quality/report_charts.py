@@ -174,7 +174,7 @@ def margin_chart(currency: str, names: Sequence[str], margins: Sequence[Decimal]
 def budget_chart(
     currency: str, names: Sequence[str], usage: Sequence[Decimal], budgets: Sequence[Decimal], notes: Sequence[str]
 ) -> Chart:
-    """Azure usage cost against each customer's monthly budget: the budget a light bar, usage over
+    """Azure spend at sell price against each customer's monthly budget: the budget a light bar, usage over
     it; red when over. `notes` are the labels beside the bars (share of budget, from Decimal)."""
     key = f"budget-{currency}"
     with matplotlib.rc_context(STYLE):
@@ -188,7 +188,7 @@ def budget_chart(
             positions, [float(b) for b in budgets], color="#dbeafe", edgecolor="#93c5fd", height=0.75, label="Budget"
         )
         colours = [OVER if u > b else BILLED for u, b in zip(usage, budgets)]
-        axes.barh(positions, [float(u) for u in usage], color=colours, height=0.4, label="Azure usage cost")
+        axes.barh(positions, [float(u) for u in usage], color=colours, height=0.4, label="Azure spend at your prices")
         axes.set_yticks(positions, labels)
         axes.invert_yaxis()
         _money_axis(axes.xaxis)

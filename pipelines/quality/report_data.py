@@ -8,7 +8,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.closing.report_section import closing_section
-from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows
+from pipelines.invoicing.money import CENT
+from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows, budget_spend
 from pipelines.quality.daily_crosscheck import cross_check
 from pipelines.quality.rejections import RejectedLine, amounts_as_written, file_headers
 from pipelines.quality.report_html import (
@@ -141,14 +142,7 @@ def _margins(con: duckdb.DuckDBPyConnection, month: date) -> list[CustomerMargin
 
 
 def _budgets(con: duckdb.DuckDBPyConnection, month: date) -> list[UsageBudget]:
-    """Every customer with a budget, in the budget's currency (the customer's), used or not this month."""
-    rows = con.execute(
-        """SELECT c.customer_id, coalesce(m.customer_name, c.billing_name), c.currency,
-                  coalesce(m.usage_cost_pretax, 0), c.monthly_usage_budget
-           FROM config.customers c
-           LEFT JOIN marts.customer_monthly m
-             ON m.customer_id = c.customer_id AND m.currency = c.currency AND m.billing_period = ?
-           WHERE c.monthly_usage_budget IS NOT NULL ORDER BY c.currency, c.customer_id""",
-        [month],
-    ).fetchall()
-    return [UsageBudget(*row) for row in rows]
+    """Every customer with a budget, in the budget's currency (the customer's), used or not this
+    month: Azure spend at sell price, as the budget warnings measure it."""
+    found = sorted(budget_spend(con, month), key=lambda b: (b.currency, b.customer_id))
+    return [UsageBudget(b.customer_id, b.customer_name, b.currency, b.spend.quantize(CENT), b.budget) for b in found]

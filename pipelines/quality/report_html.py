@@ -53,7 +53,7 @@ class CustomerMargin:
 
 @dataclass(frozen=True)
 class UsageBudget:
-    """A customer with a monthly usage budget (customers.csv) and the month's Azure usage cost."""
+    """A customer with a monthly usage budget (customers.csv) and the month's Azure spend at sell price."""
 
     customer_id: str
     customer_name: str
