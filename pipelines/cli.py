@@ -103,7 +103,7 @@ def _close_action(args: argparse.Namespace, action: str) -> int:
         period=args.period, action=action, by=args.by, acknowledge=list(getattr(args, "acknowledge", None) or [])
     )
     try:
-        outcome = run_close_action(paths, config)
+        outcome = run_close_action(paths, config, published_by=f"csp-recon-{action}")
     except StatusError as refusal:
         print(printable(refusal), file=sys.stderr)
         return 1

@@ -11,15 +11,20 @@ import os
 import subprocess
 import sys
 import textwrap
+import tomllib
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
 from pipelines.cli import main
+from pipelines.config import config_dir_in_use
+from pipelines.invoicing.issuing import ISSUED_DIR
 from pipelines.publishing.immutable import release_tree
-from pipelines.settings import DATA_DIR_ENV, REPO_ROOT
+from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
 
 FIRST, SECOND, THIRD = "2026-08", "2026-09", "2026-10"
 DUCKDB_1X = REPO_ROOT / ".venv" / "duckdb-1.x"
@@ -41,15 +46,20 @@ def _summary_rows(month_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(source))
 
 
-def _tamper_summary(month_dir: Path, amount: Decimal) -> str:
-    """Raise the first invoice's pretax figures by `amount`; returns its number."""
-    rows = _summary_rows(month_dir)
-    for column in ("UsageCharges", "Total"):
-        rows[0][column] = str(Decimal(rows[0][column]) + amount)
-    with (month_dir / "invoice_summary.csv").open("w", encoding="utf-8", newline="") as target:
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    """As Partner Center writes them: UTF-8 with a byte-order mark."""
+    with path.open("w", encoding="utf-8-sig", newline="") as target:
         writer = csv.DictWriter(target, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
+
+
+def _tamper_summary(month_dir: Path, amount: Decimal, columns: tuple[str, ...] = ("UsageCharges", "Total")) -> str:
+    """Raise the first invoice's figures in `columns` by `amount`; returns its number."""
+    rows = _summary_rows(month_dir)
+    for column in columns:
+        rows[0][column] = str(Decimal(rows[0][column]) + amount)
+    _write_csv(month_dir / "invoice_summary.csv", rows)
     return rows[0]["InvoiceNumber"]
 
 
@@ -197,3 +207,142 @@ def test_failing_month_leaves_the_published_copy_as_it_was(three_months, monkeyp
         )
     assert (status, difference) == ("matched", Decimal("0.00"))
     assert abs(quarantined - current) == Decimal("1.00")
+
+
+CONTOSO = "3eb751bd-dd07-411e-97c2-fefcfffa92af"  # a customer of the sample config, billed in EUR
+
+
+def _add_a_license_line_for_contoso(month_dir: Path) -> Decimal:
+    """Microsoft's corrected license file: one more seat line, for Contoso, on the EUR invoice,
+    and the summary raised by its figures. Returns the line's pre-tax subtotal."""
+    summary = _summary_rows(month_dir)
+    invoice = next(row for row in summary if row["Currency"] == "EUR")
+    path = month_dir / f"{invoice['InvoiceNumber']}_LicenseBasedRecon.csv"
+    with path.open(encoding="utf-8-sig", newline="") as source:
+        rows = list(csv.DictReader(source))
+    line = dict(rows[0])
+    line |= {
+        "CustomerId": CONTOSO,
+        "CustomerName": "Contoso Ltd.",
+        "SubscriptionId": "0f0e0d0c-0000-4000-8000-00000000c0de",
+        "SyndicationPartnerSubscriptionNumber": "0f0e0d0c-0000-4000-8000-00000000beef",
+        "UnitPrice": "10.00",
+        "Quantity": "3",
+        "Amount": "30.00",
+        "TotalOtherDiscount": "0.00",
+        "Subtotal": "30.00",
+        "Tax": "6.90",
+        "TotalForCustomer": "36.90",
+    }
+    _write_csv(path, [*rows, line])
+    for column, amount in (("LicenseCharges", "30.00"), ("Tax", "6.90"), ("Total", "36.90")):
+        invoice[column] = str(Decimal(invoice[column]) + Decimal(amount))
+    _write_csv(month_dir / "invoice_summary.csv", summary)
+    return Decimal("30.00")
+
+
+def _issued(database: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute(
+            "SELECT invoice_number, customer_id, billing_period, document_kind, preceding_invoice, billed_pretax, billed_total "
+            "FROM billing.issued_invoices ORDER BY series, sequence"
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def _published(data_dir: Path, query: str, parameters: list) -> list[tuple]:
+    with duckdb.connect(str(data_dir / "published" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(query, parameters).fetchall()
+
+
+def _close_with_the_job(data_dir: Path, **config) -> bool:
+    """The `close_month` job as launched from the UI's launchpad."""
+    from pipelines.definitions import defs
+
+    job = defs().get_job_def("close_month")
+    with dg.instance_for_test() as instance:
+        result = job.execute_in_process(
+            run_config={"ops": {"close_month_step": {"config": config}}}, instance=instance, raise_on_error=False
+        )
+    return result.success
+
+
+def test_a_billing_team_closes_months_and_corrects_one_while_analysts_follow(three_months, capsys):
+    """Issue 14's "done when" end to end: approval refused until the warnings are acknowledged by
+    name, issue from the CLI and from the UI's job, a corrected file for the first month issued as
+    a credit note and a corrected invoice, and each step at once in the analysts' copy."""
+    data_dir, *_ = three_months
+    common = ["--data-dir", str(data_dir)]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DATA_DIR_ENV, str(data_dir))
+        env.delenv("DAGSTER_HOME", raising=False)
+        assert main(["approve", "--period", FIRST, "--by", "Jane Doe", *common]) == 1
+        refusal = capsys.readouterr().err
+        assert (
+            "acknowledge each failing warning by name" in refusal and "every_customer_has_a_billing_profile" in refusal
+        )
+        acknowledged = [
+            flag for name in ("every_customer_has_a_billing_profile", "no_line_below_cost") if name in refusal
+            for flag in ("--acknowledge", name)
+        ]  # fmt: skip
+        assert main(["approve", "--period", FIRST, "--by", "Jane Doe", *acknowledged, *common]) == 0
+        assert main(["issue", "--period", FIRST, "--by", "Jane Doe", *common]) == 0
+        sent = {path.name: path.read_bytes() for path in (data_dir / "exports" / FIRST / ISSUED_DIR).iterdir()}
+        issued = _issued(data_dir / "warehouse.duckdb")
+        original = next(number for number, row in issued.items() if row[0] == CONTOSO)
+        assert _published(data_dir, "SELECT x_status FROM marts.billing_periods WHERE billing_period_start = ?", [f"{FIRST}-01"]) == [("issued",)]  # fmt: skip
+
+        job_config = {"period": THIRD, "by": "Jane Doe"}
+        names = [flag for flag in acknowledged if flag != "--acknowledge"]
+        assert not _close_with_the_job(data_dir, **job_config, action="approve", acknowledge=names), "the spike"
+        assert _close_with_the_job(data_dir, **job_config, action="approve", acknowledge=[*names, "no_cost_jump"])
+        assert _close_with_the_job(data_dir, **job_config, action="issue")
+        assert _published(data_dir, "SELECT x_status FROM marts.billing_periods WHERE billing_period_start = ?", [f"{THIRD}-01"]) == [("issued",)]  # fmt: skip
+
+        cost_before = dict(_published(data_dir, COST_BY_CUSTOMER, [f"{FIRST}-01"]))
+        issued = _issued(data_dir / "warehouse.duckdb")
+        added = _add_a_license_line_for_contoso(data_dir / "landing" / FIRST)
+        assert main(["run", "--period", FIRST, "--correct", *common]) == 0
+
+    after = _issued(data_dir / "warehouse.duckdb")
+    credit_note, corrected = (number for number in after if number not in issued)
+    assert after[credit_note][2:4] == ("credit_note", original)
+    assert after[credit_note][4:] == tuple(-amount for amount in issued[original][4:]), "the original cancelled in full"
+    assert after[corrected][:4] == (CONTOSO, date(2026, 8, 1), "invoice", original)
+    # Contoso's sample pricing rule: 8 % on Microsoft's cost; reverse charged, so no VAT.
+    assert after[corrected][4] - issued[original][4] == added * Decimal("1.08")
+    assert after[credit_note][5] + after[corrected][5] == added * Decimal("1.08"), "the two documents net to the change"
+    sent_now = {path.name: path.read_bytes() for path in (data_dir / "exports" / FIRST / ISSUED_DIR).iterdir()}
+    assert {name: sent_now[name] for name in sent} == sent, "nothing already sent is rewritten"
+    assert {f"{credit_note}.pdf", f"{corrected}.pdf"} <= set(sent_now)
+
+    cost_after = dict(_published(data_dir, COST_BY_CUSTOMER, [f"{FIRST}-01"]))
+    assert cost_after[CONTOSO] - cost_before.get(CONTOSO, Decimal(0)) == added
+    assert {k: v for k, v in cost_after.items() if k != CONTOSO} == {
+        k: v for k, v in cost_before.items() if k != CONTOSO
+    }
+
+    microsoft = _published(
+        data_dir,
+        "SELECT document_number, document_date, due_date FROM marts.payables_calendar "
+        "WHERE row_kind = 'document' AND document_kind = 'microsoft_invoice' ORDER BY document_number",
+        [],
+    )
+    summaries = {row["InvoiceNumber"]: row["InvoiceDate"] for month in (FIRST, SECOND, THIRD)
+                 for row in _summary_rows(data_dir / "landing" / month)}  # fmt: skip
+    assert sorted(number for number, *_ in microsoft) == sorted(summaries)
+    for number, dated, due in microsoft:
+        assert dated == date.fromisoformat(summaries[number]) and due == dated + timedelta(days=60), number
+    customer_documents = _published(
+        data_dir,
+        "SELECT document_number, document_date, due_date FROM marts.payables_calendar "
+        "WHERE row_kind = 'document' AND document_kind LIKE 'customer_%' ORDER BY document_number",
+        [],
+    )
+    assert {number for number, *_ in customer_documents} == set(after)
+    partner = config_dir_in_use(DataPaths(data_dir)) / "partner.toml"
+    terms = tomllib.loads(partner.read_text(encoding="utf-8"))["invoicing"]
+    assert all(due == dated + timedelta(days=terms["payment_terms_days"]) for _, dated, due in customer_documents)
+
+
+COST_BY_CUSTOMER = "SELECT customer_id, cost_pretax FROM marts.customer_monthly WHERE billing_period = ?"

@@ -15,6 +15,7 @@ from pipelines.defs.quality.gate import blocking_checks
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, dbt_environment
 from pipelines.metadata import markdown_table
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
@@ -60,6 +61,10 @@ def month_status(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     correct = context.run.tags.get(CORRECT_TAG, "").lower() == "true"
     outcome = closing.after_run(warehouse.paths, period, correct)
     (context.log.warning if outcome.changed else context.log.info)(outcome.message)
+    if outcome.changed:  # the run's dbt built the close marts with the status before this step
+        not_refreshed = refresh_closing_marts(warehouse.paths, dbt_environment(warehouse.paths))
+        if not_refreshed:
+            context.log.warning(f"marts.billing_periods and marts.payables_calendar not rebuilt: {not_refreshed}")
     return dg.MaterializeResult(metadata=status_metadata(warehouse.paths, outcome))
 
 
@@ -72,12 +77,20 @@ class CloseMonthConfig(dg.Config):
     acknowledge: list[str] = []
 
 
-def run_close_action(paths: DataPaths, config: CloseMonthConfig, refresh_marts: bool = True) -> closing.Outcome:
-    """One step of the close, then marts.billing_periods and marts.payables_calendar rebuilt."""
+def run_close_action(
+    paths: DataPaths, config: CloseMonthConfig, published_by: str, refresh_marts: bool = True
+) -> closing.Outcome:
+    """One step of the close, then marts.billing_periods and marts.payables_calendar rebuilt and
+    the month published again, so analysts see its status and due dates at once."""
     if config.action not in ("approve", "issue", "correct"):
         raise StatusError(f"action '{config.action}': write approve, issue or correct.")
+    period = billing_period(config.period)
     with connect_waiting(paths.warehouse, read_only=True) as con:
-        problems = list(judge_month(con, billing_period(config.period), blocking_checks(paths)).problems)
+        problems = list(judge_month(con, period, blocking_checks(paths)).problems)
+    if config.action == "correct" and problems:
+        raise StatusError(
+            f"{config.period}: no correction is issued while its blocking checks fail ({'; '.join(problems)})."
+        )
     if config.action == "approve":
         outcome = closing.approve(
             paths, config.period, config.by, list(config.acknowledge), warning_checks(paths), problems
@@ -88,19 +101,23 @@ def run_close_action(paths: DataPaths, config: CloseMonthConfig, refresh_marts: 
         )
     else:
         outcome = closing.after_run(paths, config.period, correct=True, by=config.by)
-    not_refreshed = refresh_closing_marts(paths, dbt_environment(paths)) if refresh_marts else None
-    return (
-        replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})")
-        if not_refreshed
-        else outcome
-    )
+    if not refresh_marts:
+        return outcome
+    not_refreshed = refresh_closing_marts(paths, dbt_environment(paths))
+    if not_refreshed:
+        return replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})")
+    try:
+        publish_month(paths.warehouse, paths.published_warehouse, period, published_by)
+    except PublishError as error:
+        return replace(outcome, message=f"{outcome.message} (analysts' copy not updated: {error})")
+    return outcome
 
 
 @dg.op(pool=WAREHOUSE_POOL)
 def close_month_step(context: dg.OpExecutionContext, config: CloseMonthConfig, warehouse: Warehouse) -> None:
     """Approve (with the warnings acknowledged by name), issue, or issue the corrections of a month."""
     try:
-        outcome = run_close_action(warehouse.paths, config)
+        outcome = run_close_action(warehouse.paths, config, published_by=context.run_id)
     except StatusError as refusal:
         raise dg.Failure(description=str(refusal)) from None
     context.log.info(outcome.message)

@@ -6,6 +6,7 @@ fail never reaches the published copy, and the copy analysts hold stays as it wa
 
 import dagster as dg
 
+from pipelines.defs.closing.assets import MONTH_STATUS
 from pipelines.defs.exports.assets import CUSTOMER_INVOICES
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
@@ -19,7 +20,7 @@ PUBLISHED_WAREHOUSE = dg.AssetKey(["published", "warehouse"])
 
 @dg.asset(
     key=PUBLISHED_WAREHOUSE,
-    deps=[RECONCILIATION_REPORT, CUSTOMER_INVOICES],
+    deps=[RECONCILIATION_REPORT, CUSTOMER_INVOICES, MONTH_STATUS],
     partitions_def=monthly_partitions,
     pool=WAREHOUSE_POOL,
     backfill_policy=ONE_MONTH_PER_RUN,
