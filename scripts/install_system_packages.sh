@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Debian packages the invoices need: Pango (WeasyPrint lays out the PDF with it), the DejaVu fonts
+# Debian packages the invoices need: Pango (WeasyPrint lays out the PDF with it), HarfBuzz-Subset
+# (WeasyPrint subsets the embedded fonts with it; its fontTools fallback stamps each subset with
+# the time, so a re-run would not write byte-identical PDFs), the DejaVu fonts
 # embedded in every PDF (every glyph of every name: Łódź, Nguyễn, Ærøskøbing; Droid Sans Fallback
 # for Chinese, Japanese and Korean names) and poppler-utils
 # (`pdftotext`, with which the tests read the PDFs back). Needs root or passwordless sudo; does
 # nothing when everything is present.
 set -euo pipefail
 
-PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-droid-fallback poppler-utils)
+PACKAGES=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core fonts-droid-fallback poppler-utils)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

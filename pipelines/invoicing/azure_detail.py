@@ -11,7 +11,9 @@ customer's prices only: never Microsoft's cost, the margin or the pricing rule.
 from __future__ import annotations
 
 import io
+import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -20,8 +22,7 @@ import duckdb
 import polars as pl
 
 from pipelines.invoicing.model import InvoiceLine
-from pipelines.invoicing.money import plain_number
-from pipelines.invoicing.safety import csv_safe_cell
+from pipelines.invoicing.safety import CONTROL_PREFIXES, FORMULA_PREFIXES
 
 AZURE_DETAIL = "marts.azure_daily_usage"
 AZURE_PLAN_SOURCE = "azure_plan"
@@ -52,6 +53,8 @@ ATTACHMENT_COLUMNS = (
     ("tags", "tags"),
     ("amount", "billed_pretax"),
 )
+# A cell starting like a formula once leading spaces are dropped, or with a control character.
+FORMULA_START = "^(?:[" + re.escape("".join(CONTROL_PREFIXES)) + "]| *[" + re.escape("".join(FORMULA_PREFIXES)) + "])"
 TEXT_HEADERS = tuple(
     header for header, _ in ATTACHMENT_COLUMNS if header not in ("billing_period", "usage_date", "quantity", "amount")
 )
@@ -59,14 +62,18 @@ TEXT_HEADERS = tuple(
 
 @dataclass(frozen=True)
 class UsageDetail:
-    """One customer's invoiced Azure rows of the month, in the attachment's column order."""
+    """One customer's invoiced Azure rows of the month: the attachment as a table (attachment
+    column order, text made inert for spreadsheets, amounts exact decimals)."""
 
     customer_id: str
-    rows: tuple[dict, ...]
+    frame: pl.DataFrame
+
+    def in_currency(self, currency: str) -> UsageDetail:
+        return UsageDetail(self.customer_id, self.frame.filter(pl.col("currency") == currency))
 
     @property
     def total(self) -> Decimal:
-        return sum((row["amount"] for row in self.rows), Decimal(0))
+        return Decimal(self.frame["amount"].sum() or 0)
 
 
 def has_azure_detail(con: duckdb.DuckDBPyConnection) -> bool:
@@ -105,45 +112,57 @@ def load_azure_lines(
     return dict(lines)
 
 
-def load_usage_details(con: duckdb.DuckDBPyConnection, month_start: date) -> dict[str, UsageDetail]:
-    """Every itemised customer's invoiced Azure rows of the month (DECIMAL kept: fetchall, not .df())."""
+def load_usage_details(
+    con: duckdb.DuckDBPyConnection, month_start: date, customer_ids: Iterable[str] | None = None
+) -> dict[str, UsageDetail]:
+    """Every itemised customer's invoiced Azure rows of the month (or only `customer_ids`'),
+    read through Arrow, so DECIMAL stays exact and no row becomes a Python object."""
     if not has_azure_detail(con):
         return {}
     columns = ", ".join(
         f"{column}::VARCHAR AS {header}" if column == "tags" else f"{column} AS {header}"
         for header, column in ATTACHMENT_COLUMNS
     )
-    cursor = con.execute(
-        f"""SELECT {columns} FROM {AZURE_DETAIL}
-            WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)})
-            ORDER BY customer_id, currency, invoice_group, usage_date NULLS LAST, entitlement_id, resource_group, meter_category,
-                     meter_name, product_name, tags::VARCHAR""",
-        [month_start, *INVOICED_STATUSES],
-    )
-    names = [description[0] for description in cursor.description]
-    rows_of: dict[str, list[dict]] = defaultdict(list)
-    for values in cursor.fetchall():
-        row = dict(zip(names, values))
-        rows_of[str(row["customer_id"]).lower()].append(row)
-    return {customer_id: UsageDetail(customer_id, tuple(rows)) for customer_id, rows in rows_of.items()}
+    wanted = sorted({customer_id.lower() for customer_id in customer_ids}) if customer_ids is not None else None
+    only = "AND lower(customer_id) IN (SELECT unnest(?::VARCHAR[]))" if wanted is not None else ""
+    with con.cursor() as cursor:  # a fresh cursor: Arrow output needs no other result pending
+        frame = cursor.sql(
+            f"""SELECT {columns} FROM {AZURE_DETAIL}
+                WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)}) {only}
+                ORDER BY customer_id, currency, invoice_group, usage_date NULLS LAST, entitlement_id, resource_group, meter_category,
+                         meter_name, product_name, tags::VARCHAR""",
+            params=[month_start, *INVOICED_STATUSES, *([wanted] if wanted is not None else [])],
+        ).pl()
+    inert = _inert_attachment(frame)
+    return {
+        str(key[0]).lower(): UsageDetail(str(key[0]).lower(), part)
+        for key, part in inert.partition_by("customer_id", as_dict=True, maintain_order=True).items()
+    }
 
 
-def attachment_frame(detail: UsageDetail) -> pl.DataFrame:
-    """The attachment as a table: text made inert for spreadsheets, amounts exact decimals."""
-    data = {header: [row[header] for row in detail.rows] for header, _ in ATTACHMENT_COLUMNS}
-    for header in TEXT_HEADERS:
-        data[header] = [None if value is None else csv_safe_cell(value) for value in data[header]]
-    data["quantity"] = [None if value is None else plain_number(value) for value in data["quantity"]]
-    schema = {header: pl.String for header in TEXT_HEADERS}
-    schema.update(
-        {"billing_period": pl.Date, "usage_date": pl.Date, "quantity": pl.String, "amount": pl.Decimal(28, 2)}
+def _inert_attachment(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text cells a spreadsheet would read as a formula quoted (as `csv_safe_cell` does), and
+    quantities written without trailing zeros (as `plain_number` does)."""
+    quantity = pl.col("quantity").cast(pl.String)
+    return frame.with_columns(
+        *(
+            pl.when(pl.col(header).cast(pl.String).str.contains(FORMULA_START))
+            .then(pl.lit("'") + pl.col(header).cast(pl.String))
+            .otherwise(pl.col(header).cast(pl.String))
+            .alias(header)
+            for header in TEXT_HEADERS
+        ),
+        pl.when(quantity.str.contains(r"\."))
+        .then(quantity.str.replace(r"0+$", "").str.replace(r"\.$", ""))
+        .otherwise(quantity)
+        .alias("quantity"),
+        pl.col("amount").cast(pl.Decimal(28, 2)),
     )
-    return pl.DataFrame(data, schema={header: schema[header] for header, _ in ATTACHMENT_COLUMNS})
 
 
 def attachment_files(detail: UsageDetail) -> dict[str, bytes]:
     """{"csv": ..., "xlsx": ...}: CSV as the invoices' (UTF-8 with BOM, CRLF), XLSX one sheet."""
-    frame = attachment_frame(detail)
+    frame = detail.frame
     csv_bytes = frame.write_csv(include_bom=True, line_terminator="\r\n").encode("utf-8")
     workbook = io.BytesIO()
     frame.write_excel(workbook, worksheet=SHEET_NAME, autofit=True)

@@ -115,7 +115,13 @@ def issue_documents(
             numbered.append(
                 (customer, replace(invoice, number=invoice_number(series, last[series])), series, last[series])
             )
-        staging = _stage_documents(paths, folder, month, numbered, load_usage_details(con, month.period_start))
+        staging = _stage_documents(
+            paths,
+            folder,
+            month,
+            numbered,
+            load_usage_details(con, month.period_start, [customer.customer_id for customer, _ in documents]),
+        )
         issued_at = datetime.now(UTC).replace(tzinfo=None)
         for customer, invoice, series, sequence in numbered:
             sign = -1 if invoice.kind == CREDIT_NOTE else 1  # the ledger is signed: a credit note takes back
@@ -271,8 +277,8 @@ def _stage_documents(
         pdf = facturx_pdf(html_to_pdf(page, month.issue.issue_date), xml, customer.buyer.language)
         files = {f"{invoice.number}{suffix}": content for suffix, content in ((".html", page.encode("utf-8")), (".pdf", pdf), (".xml", xml))}  # fmt: skip
         detail = usage_details.get(customer.customer_id.lower()) if invoice.kind == INVOICE else None
-        if detail is not None and (rows := tuple(row for row in detail.rows if row["currency"] == invoice.currency)):
-            for kind, content in attachment_files(replace(detail, rows=rows)).items():
+        if detail is not None and (in_currency := detail.in_currency(invoice.currency)).frame.height:
+            for kind, content in attachment_files(in_currency).items():
                 files[attachment_name(invoice.number, kind)] = content
         for name, content in files.items():
             with open(staging / name, "xb") as target:

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from pipelines.invoicing.azure_detail import UsageDetail, attachment_files, attachment_name
+from pipelines.invoicing.azure_detail import UsageDetail
 from pipelines.invoicing.csv_export import index_csv
 from pipelines.invoicing.model import MonthInvoices
-from pipelines.invoicing.rendering import render_month
+from pipelines.invoicing.rendering import DOCUMENT_KINDS, render_month
 from pipelines.settings import DataPaths
 
 INVOICES_DIR = "invoices"
@@ -58,18 +58,13 @@ def write_month(
         staged_invoices.mkdir(parents=True)
         files_of: dict[str, dict[str, str]] = {}
         written: list[Path] = []
-        for customer, rendered in render_month(month):
-            files_of[customer.customer_id] = {}
-            for kind, content in rendered.items():
-                name = f"{customer.file_stem}.{kind}"
-                _write_durably(paths.inside(staged_invoices / name), content)
-                files_of[customer.customer_id][kind] = f"{INVOICES_DIR}/{name}"
-                written.append(month_dir / INVOICES_DIR / name)
-            detail = usage_details.get(customer.customer_id)
-            for kind, content in (attachment_files(detail) if detail else {}).items():
-                name = attachment_name(customer.file_stem, kind)
+        for customer, rendered in render_month(month, usage_details):
+            for name, content in rendered.items():
                 _write_durably(paths.inside(staged_invoices / name), content)
                 written.append(month_dir / INVOICES_DIR / name)
+            files_of[customer.customer_id] = {
+                kind: f"{INVOICES_DIR}/{customer.file_stem}.{kind}" for kind in DOCUMENT_KINDS
+            }
         _write_durably(staging / INDEX_FILE, index_csv(month, files_of))
         _fsync_dir(staged_invoices)
         _fsync_dir(staging)

@@ -63,7 +63,7 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
             month = with_carried_corrections(
                 con, load_month(con, period, seller)
             )  # issue 14: corrections of issued months
-            usage_details = load_usage_details(con, month.period_start)
+            usage_details = load_usage_details(con, month.period_start, [c.customer_id for c in month.customers])
     except (ConfigError, InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
         raise dg.Failure(description=str(error)) from None
     if status in FINAL:  # issue 14: an issued month's documents are final, its changes corrections
