@@ -23,7 +23,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.config import SAMPLE_DIR, load_config
-from pipelines.focus.checks import FocusCheckError, check_file
+from pipelines.focus.checks import FocusCheckError, InvoiceTotal, check_file
 from pipelines.focus.datasets import COST_AND_USAGE_NOT_NULL, COST_AND_USAGE_REQUIRED, INTERNAL_COLUMNS
 from pipelines.focus.export import export_month
 from pipelines.focus.validation import run_focus_validator
@@ -55,6 +55,7 @@ ISSUED_NUMBER = "FA-000001"
 ISSUE_DATE, DUE_DATE = date(2026, 11, 3), date(2026, 12, 3)  # payment terms of the sample partner: 30 days
 PARTNER = load_config(SAMPLE_DIR).partner
 CUSTOMER_KEY = ("InvoiceIssuerName", "BillingAccountId", "BillingCurrency")
+FORMATS = (".csv", ".parquet")
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -138,13 +139,25 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ),
         encoding="utf-8",
     )
+    # The same two breaches of its Parquet file: the column dropped, the first row's end inclusive.
+    own_parquet = own.with_suffix(".parquet")
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (\"BilledCost\") FROM read_parquet('{own_parquet}')) "
+            f"TO '{breaches / 'missing_billed_cost.parquet'}' (FORMAT parquet)"
+        )
+        con.execute(
+            f'COPY (SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN "BillingPeriodEnd" - INTERVAL 1 DAY '
+            f'ELSE "BillingPeriodEnd" END AS "BillingPeriodEnd") FROM read_parquet(\'{own_parquet}\')) '
+            f"TO '{breaches / 'inclusive_end.parquet'}' (FORMAT parquet)"
+        )
     reports = run_focus_validator(
         [
-            folder / "cost_and_usage_microsoft.csv",
-            folder / "cost_and_usage_customers.csv",
-            own,
-            breaches / "missing_billed_cost.csv",
+            folder / f"{stem}{suffix}"
+            for stem in ("cost_and_usage_microsoft", "cost_and_usage_customers")
+            for suffix in FORMATS
         ]
+        + [own, own_parquet, breaches / "missing_billed_cost.csv", breaches / "missing_billed_cost.parquet"]
     )
     return {
         "data_dir": data_dir,
@@ -154,26 +167,62 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "issued": (issued_customer, issued_currency),
         "invoices": invoices,
         "validator": {
-            report.file.name if report.file.parent.name != issued_customer else "own": report for report in reports
+            report.file.name if report.file.parent.name != issued_customer else f"own{report.file.suffix}": report
+            for report in reports
         },
         "breaches": breaches,
     }
 
 
-def test_both_datasets_pass_focus_validator_and_the_project_checks(month):
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_both_datasets_pass_focus_validator_and_the_project_checks(month, suffix):
     validator = month["validator"]
-    for name in ("cost_and_usage_microsoft.csv", "cost_and_usage_customers.csv", "own"):
+    for name in (f"cost_and_usage_microsoft{suffix}", f"cost_and_usage_customers{suffix}", f"own{suffix}"):
         assert validator[name].passed, validator[name].sentences()
         assert len(validator[name].checks) == 133  # the whole 1.0 rule set ran, none skipped
     folder = month["folder"]
-    assert check_file(folder / "cost_and_usage_microsoft.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+    assert (
+        check_file(folder / f"cost_and_usage_microsoft{suffix}", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+    )
     for customer, _ in month["customers"]:
         assert (
             check_file(
-                folder / "customers" / customer / "cost_and_usage.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL
+                folder / "customers" / customer / f"cost_and_usage{suffix}",
+                COST_AND_USAGE_REQUIRED,
+                COST_AND_USAGE_NOT_NULL,
             )
             == []
         )
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_the_project_checks_tie_each_format_to_the_invoices(month, suffix):
+    """The figures come from the invoice summary Microsoft sent and from the invoice module; a
+    cent off in either is named, for the Parquet file as for the CSV."""
+    summary = _rows(month["data_dir"] / "landing" / PERIOD / "invoice_summary.csv")
+    cost = {("Microsoft", r["InvoiceNumber"]): InvoiceTotal(Decimal(r["Subtotal"]), Decimal(r["Tax"])) for r in summary}
+    sell = {
+        (PARTNER.legal_name, customer.customer_id, invoice.currency): InvoiceTotal(
+            invoice.billed_pretax, invoice.customer_tax
+        )
+        for customer in month["invoices"].customers
+        for invoice in customer.invoices
+    }
+    folder = month["folder"]
+    microsoft = folder / f"cost_and_usage_microsoft{suffix}"
+    customers = folder / f"cost_and_usage_customers{suffix}"
+    assert check_file(microsoft, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, cost) == []
+    assert check_file(customers, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, sell, key_columns=CUSTOMER_KEY) == []
+    for (_, customer, currency), total in sell.items():
+        own = {(PARTNER.legal_name, customer, currency): total}
+        path = folder / "customers" / customer / f"cost_and_usage{suffix}"
+        assert check_file(path, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, own, key_columns=CUSTOMER_KEY) == []
+    (issuer, invoice), total = sorted(cost.items())[0]
+    off = {(issuer, invoice): InvoiceTotal(total.pretax + Decimal("0.01"), total.tax)}
+    assert check_file(microsoft, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, off) == [
+        f"{microsoft.name}: the BilledCost of invoice {invoice} of Microsoft (tax rows apart) adds up to "
+        f"{total.pretax.quantize(Decimal('0.000001'))}, but the invoice bills {total.pretax + Decimal('0.01')} before tax."
+    ]
 
 
 def test_cost_side_billed_cost_per_invoice_is_the_g_invoice_subtotal(month):
@@ -306,17 +355,20 @@ def test_billing_period_dataset_reads_the_month_close(month):
     assert _rows(month["folder"] / "customers" / customer / "billing_period.csv") == rows
 
 
-def test_hand_made_breaches_fail_with_a_sentence(month):
-    missing = month["validator"]["missing_billed_cost.csv"]
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_hand_made_breaches_fail_with_a_sentence(month, suffix):
+    missing = month["validator"][f"missing_billed_cost{suffix}"]
     assert not missing.passed
     assert any(
         "BilledCost_Required" in sentence and "column BilledCost" in sentence for sentence in missing.sentences()
     )
-    said = check_file(month["breaches"] / "missing_billed_cost.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
-    assert said == ["missing_billed_cost.csv lacks the required FOCUS column BilledCost."]
-    said = check_file(month["breaches"] / "inclusive_end.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
+    said = check_file(
+        month["breaches"] / f"missing_billed_cost{suffix}", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL
+    )
+    assert said == [f"missing_billed_cost{suffix} lacks the required FOCUS column BilledCost."]
+    said = check_file(month["breaches"] / f"inclusive_end{suffix}", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
     assert said == [
-        "inclusive_end.csv, row 2: BillingPeriodEnd 2026-10-31T00:00:00Z is not the first instant of the month after "
+        f"inclusive_end{suffix}, row 2: BillingPeriodEnd 2026-10-31T00:00:00Z is not the first instant of the month after "
         "BillingPeriodStart 2026-10-01T00:00:00Z: the billing period's end is exclusive."
     ]
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -47,7 +48,15 @@ from pipelines.focus.datasets import (
     PERIOD_COLUMN,
     TAX,
 )
-from pipelines.focus.files import TIMESTAMP_UTC, Column, copy_dataset, write_dataset
+from pipelines.focus.files import (
+    CSV_SUFFIX,
+    PARQUET_SUFFIX,
+    TIMESTAMP_UTC,
+    Column,
+    copy_dataset,
+    read_rows,
+    write_dataset,
+)
 from pipelines.invoicing.issuing import ISSUED_TABLE
 from pipelines.invoicing.safety import safe_file_stem
 from pipelines.settings import DataPaths, validate_period
@@ -356,32 +365,51 @@ def _write_all(
 
 
 def _check_all(staging: Path, invoiced: list[str], expected_cost: dict, expected_sell: dict) -> None:
-    sentences = check_file(
-        staging / f"{COST_FROM_MICROSOFT.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost
+    """The checks of `checks.py` on every file, its CSV and its Parquet alike."""
+    by_customer = ("InvoiceIssuerName", "BillingAccountId", "BillingCurrency")
+    sentences = _check_both(
+        staging / COST_FROM_MICROSOFT.name, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost
     )
-    sentences += check_file(
-        staging / f"{ALL_CUSTOMERS_STEM}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_sell,
-        key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
-    )  # fmt: skip
-    sentences += check_file(staging / f"{INVOICE_DETAIL.name}.csv", INVOICE_DETAIL_REQUIRED, INVOICE_DETAIL_REQUIRED)
-    if (staging / f"{BILLING_PERIOD.name}.csv").exists():
-        sentences += check_file(
-            staging / f"{BILLING_PERIOD.name}.csv", BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=()
+    sentences += _check_both(
+        staging / ALL_CUSTOMERS_STEM,
+        COST_AND_USAGE_REQUIRED,
+        COST_AND_USAGE_NOT_NULL,
+        expected_sell,
+        key_columns=by_customer,
+    )
+    sentences += _check_both(staging / INVOICE_DETAIL.name, INVOICE_DETAIL_REQUIRED, INVOICE_DETAIL_REQUIRED)
+    if (staging / f"{BILLING_PERIOD.name}{CSV_SUFFIX}").exists():
+        sentences += _check_both(
+            staging / BILLING_PERIOD.name, BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=()
         )
     for customer in invoiced:
         folder = staging / CUSTOMERS_DIR / safe_file_stem(customer)
         own = {key: total for key, total in expected_sell.items() if key[1] == customer}
-        sentences += check_file(
-            folder / f"{COST_TO_CUSTOMER.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, own,
-            key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
-        )  # fmt: skip
-        header = (folder / f"{COST_TO_CUSTOMER.name}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-        leaked = [column for column in INTERNAL_COLUMNS if column in header]
-        if leaked:
-            sentences.append(
-                f"The file for customer {customer} would show {', '.join(leaked)}: internal columns never go to a customer."
-            )
+        sentences += _check_both(
+            folder / COST_TO_CUSTOMER.name,
+            COST_AND_USAGE_REQUIRED,
+            COST_AND_USAGE_NOT_NULL,
+            own,
+            key_columns=by_customer,
+        )
+        for suffix in (CSV_SUFFIX, PARQUET_SUFFIX):
+            with read_rows(folder / f"{COST_TO_CUSTOMER.name}{suffix}") as (header, _):
+                leaked = [column for column in INTERNAL_COLUMNS if column in header]
+            if leaked:
+                sentences.append(
+                    f"{COST_TO_CUSTOMER.name}{suffix} of customer {customer} would show {', '.join(leaked)}: "
+                    "internal columns never go to a customer."
+                )
     raise_on(sentences, "The FOCUS files were not published")
+
+
+def _check_both(stem: Path, *args: Any, **kwargs: Any) -> list[str]:
+    """`check_file` on `<stem>.csv` and `<stem>.parquet`."""
+    return [
+        sentence
+        for suffix in (CSV_SUFFIX, PARQUET_SUFFIX)
+        for sentence in check_file(stem.with_name(stem.name + suffix), *args, **kwargs)
+    ]
 
 
 def _swap_in(staging: Path, target: Path) -> None:

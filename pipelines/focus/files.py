@@ -14,7 +14,7 @@ Reading back (`read_rows`) gives both formats as the same text a CSV reader gets
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,21 +116,24 @@ def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[Column]:
 
 
 @contextmanager
-def read_rows(path: Path) -> Iterator[tuple[list[str], Iterator[dict[str, str]]]]:
+def read_rows(
+    path: Path, wanted: Collection[str] | None = None
+) -> Iterator[tuple[list[str], Iterator[dict[str, str]]]]:
     """The header and the rows (streamed) of a FOCUS CSV or Parquet file, as text: a CSV as any
-    reader gets it, a Parquet rendered as the CSV writes it (without the formula guard), NULL as ''."""
+    reader gets it, a Parquet rendered as the CSV writes it (without the formula guard), NULL as
+    '', and only its `wanted` columns (all when None) in the rows."""
     if path.suffix == PARQUET_SUFFIX:
         with duckdb.connect() as con:
-            columns = parquet_columns(con, path)
-            cells = ", ".join(
-                f"coalesce({text_expression(name, sql_type, guard=False)}, '')" for name, sql_type in columns
+            header = parquet_columns(con, path)
+            columns = [(name, sql_type) for name, sql_type in header if wanted is None or name in wanted]
+            cells = (
+                ", ".join(f"coalesce({text_expression(name, sql_type, guard=False)}, '')" for name, sql_type in columns)
+                or "NULL"
             )
             cursor = con.execute(f"SELECT {cells} FROM read_parquet({string_literal(path)})")
             names = [name for name, _ in columns]
-            yield (
-                names,
-                (dict(zip(names, row)) for batch in iter(lambda: cursor.fetchmany(READ_BATCH), []) for row in batch),
-            )
+            rows = (dict(zip(names, row)) for batch in iter(lambda: cursor.fetchmany(READ_BATCH), []) for row in batch)
+            yield [name for name, _ in header], rows
         return
     with path.open(encoding="utf-8", newline="") as source:
         reader = csv.DictReader(source)
