@@ -11,6 +11,7 @@ from the FOCUS code.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -61,6 +62,25 @@ FORMATS = (".csv", ".parquet")
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as source:
         return list(csv.DictReader(source))
+
+
+def _landed(data_dir: Path, pattern: str) -> dict[str, dict[str, str]]:
+    """The month's landed files of one kind, by `<file name>:<line>` (the header is line 1)."""
+    found = {}
+    for path in sorted((data_dir / "landing" / PERIOD).glob(pattern)):
+        for line, row in enumerate(_rows(path), start=2):
+            found[f"{path.name}:{line}"] = row
+    return found
+
+
+def _us_date(text: str) -> date:
+    month_, day, year = (int(part) for part in text.split(" ")[0].split("/"))
+    return date(year, month_, day)
+
+
+def _azure_group(row: dict[str, str]) -> tuple[str, ...]:
+    """The Azure plan group a recon or daily line belongs to."""
+    return tuple(row[c].upper() for c in ("InvoiceNumber", "CustomerId", "SubscriptionId", "ProductId", "SkuId"))
 
 
 def _bill_generated_customers(warehouse: Path) -> list[tuple[str, str]]:
@@ -172,6 +192,23 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         },
         "breaches": breaches,
     }
+
+
+@pytest.fixture(scope="module")
+def month_without_daily(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same generated month, its daily rated usage files removed before the ingest."""
+    data_dir = tmp_path_factory.mktemp("focus-no-daily")
+    warehouse = new_warehouse(data_dir)
+    assert main(["generate", "--out", str(data_dir / "landing"), *GENERATE]) == 0
+    for path in (data_dir / "landing" / PERIOD).glob("*_DailyRatedUsage.csv"):
+        path.unlink()
+    with duckdb.connect(str(warehouse)) as con:
+        load_month(con, DataPaths(data_dir), PERIOD)
+    dbt(data_dir, [PERIOD], "run", "--select", "+cost_and_usage_from_microsoft", "+cost_and_usage_to_customers")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        folder = export_month(con, DataPaths(data_dir), PERIOD, PARTNER).folder
+    validator = run_focus_validator([folder / f"cost_and_usage_microsoft{suffix}" for suffix in FORMATS])
+    return {"data_dir": data_dir, "folder": folder, "validator": validator}
 
 
 @pytest.mark.parametrize("suffix", FORMATS)
@@ -298,21 +335,93 @@ def test_money_is_decimal_in_parquet_and_periods_are_utc_with_exclusive_ends(mon
     assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in rows} == {
         ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
     }
-    # Microsoft's inclusive ChargeEndDate (MM/DD/YYYY) + 1 day is the exclusive ChargePeriodEnd.
-    recon = {}
-    for path in (month["data_dir"] / "landing" / PERIOD).glob("*_InvoiceReconciliation.csv"):
-        for line, row in enumerate(_rows(path), start=2):
-            recon[f"{path.name}:{line}"] = row
+    # Microsoft's inclusive ChargeEndDate (MM/DD/YYYY) + 1 day is the exclusive ChargePeriodEnd;
+    # a daily Azure row covers its UsageDate, to the next midnight.
+    recon = _landed(month["data_dir"], "*_InvoiceReconciliation.csv")
+    daily = _landed(month["data_dir"], "*_DailyRatedUsage.csv")
     checked = 0
     for row in rows:
         if row["x_ChargeSource"] == "tax":
             continue
-        source = recon[f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"]
-        month_, day, year = (int(part) for part in source["ChargeEndDate"].split(" ")[0].split("/"))
-        assert row["ChargePeriodEnd"] == (date(year, month_, day) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
-        assert row["ChargePeriodEnd"] > row["ChargePeriodStart"]
+        key = f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"
+        if key in daily:
+            start = _us_date(daily[key]["UsageDate"])
+            end = start + timedelta(days=1)
+        else:
+            start, end = (
+                _us_date(recon[key]["ChargeStartDate"]),
+                _us_date(recon[key]["ChargeEndDate"]) + timedelta(days=1),
+            )
+        assert (row["ChargePeriodStart"], row["ChargePeriodEnd"]) == (
+            start.strftime("%Y-%m-%dT00:00:00Z"),
+            end.strftime("%Y-%m-%dT00:00:00Z"),
+        )
         checked += 1
-    assert checked == len(recon)
+    azure_recon = sum(1 for line in recon.values() if line["SubscriptionDescription"] == "Azure plan")
+    assert checked == len(recon) - azure_recon + len(daily)
+
+
+def test_azure_usage_on_the_cost_side_is_at_the_daily_files_grain(month):
+    """Each billed daily line (resource, day, meter) is one cost row; per Azure plan group its
+    BilledCost adds up to the group's recon lines exactly, though the daily file's own pre-tax
+    total does not (Microsoft's daily figures are not cent-exact)."""
+    recon = _landed(month["data_dir"], "*_InvoiceReconciliation.csv")
+    daily = _landed(month["data_dir"], "*_DailyRatedUsage.csv")
+    rows = _rows(month["folder"] / "cost_and_usage_microsoft.csv")
+    azure = [row for row in rows if row["x_ChargeSource"] == "azure_plan"]
+    assert {f"{Path(r['x_SourceFile']).name}:{r['x_SourceLine']}" for r in azure} == set(daily)
+    assert len(azure) == len(daily) > 0
+    recon_groups, daily_groups, daily_cost = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+    for line in recon.values():
+        if line["SubscriptionDescription"] == "Azure plan":
+            recon_groups[_azure_group(line)] += Decimal(line["Subtotal"])
+    for row in azure:
+        line = daily[f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"]
+        daily_groups[_azure_group(line)] += Decimal(row["BilledCost"])
+        daily_cost[_azure_group(line)] += Decimal(line["BillingPreTaxTotal"])
+        assert row["ResourceId"] == line["ResourceURI"] and row["RegionName"] == line["ResourceLocation"]
+        assert row["RegionId"] == line["ResourceLocation"].lower() and row["SkuMeter"] == line["MeterName"]
+        assert row["SubAccountId"] == line["EntitlementId"].lower() and row["ConsumedQuantity"]
+        # Tags as a JSON object (Microsoft writes some without their braces).
+        tags = line["Tags"] and json.loads(line["Tags"] if line["Tags"].startswith("{") else "{" + line["Tags"] + "}")
+        assert (json.loads(row["Tags"]) if row["Tags"] else "") == tags and row["ChargeCategory"] == "Usage"
+        assert Decimal(row["BilledCost"]).as_tuple().exponent >= -6 and Decimal(row["BilledCost"]) == Decimal(
+            row["BilledCost"]
+        ).quantize(Decimal("0.01"))
+    assert daily_groups == recon_groups
+    assert any(daily_cost[group] != total for group, total in recon_groups.items())  # the cents were re-shared
+    # Every other recon line is still there, one row each.
+    others = {key for key, line in recon.items() if line["SubscriptionDescription"] != "Azure plan"}
+    assert {
+        f"{Path(r['x_SourceFile']).name}:{r['x_SourceLine']}"
+        for r in rows
+        if r["x_ChargeSource"] not in ("tax", "azure_plan")
+    } == others
+
+
+def test_a_month_without_daily_file_keeps_its_recon_azure_lines(month_without_daily):
+    """No daily rated usage file: the cost side is one row per recon line, as before, and still
+    validates and ties to the invoices."""
+    folder, data_dir = month_without_daily["folder"], month_without_daily["data_dir"]
+    recon = _landed(data_dir, "*_InvoiceReconciliation.csv")
+    rows = _rows(folder / "cost_and_usage_microsoft.csv")
+    lines = {f"{Path(r['x_SourceFile']).name}:{r['x_SourceLine']}" for r in rows if r["x_ChargeSource"] != "tax"}
+    assert lines == set(recon) and len(rows) == len(recon) + 2
+    assert {r["ResourceId"] for r in rows} == {""}
+    assert (
+        sum(1 for r in rows if r["x_ChargeSource"] == "azure_plan")
+        == sum(1 for line in recon.values() if line["SubscriptionDescription"] == "Azure plan")
+        > 0
+    )
+    summary = _rows(data_dir / "landing" / PERIOD / "invoice_summary.csv")
+    invoices = {
+        ("Microsoft", r["InvoiceNumber"]): InvoiceTotal(Decimal(r["Subtotal"]), Decimal(r["Tax"])) for r in summary
+    }
+    for suffix in FORMATS:
+        path = folder / f"cost_and_usage_microsoft{suffix}"
+        assert check_file(path, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, invoices) == []
+    for report in month_without_daily["validator"]:
+        assert report.passed and len(report.checks) == 133, report.sentences()
 
 
 def test_invoice_detail_lists_the_issued_invoice_with_its_due_date(month):
