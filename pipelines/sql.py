@@ -1,4 +1,5 @@
-"""The two ways the pipeline reads query results: one value, or rows as dicts by column name."""
+"""The ways the pipeline reads query results (one value, rows as dicts by column name), and
+quoting for the SQL it writes (identifiers and literals where no parameter is allowed)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,14 @@ def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | di
     if row is None:
         raise LookupError(f"the query returned no row: {sql}")
     return row
+
+
+def quote_identifier(name: str) -> str:
+    """A column or table name as a DuckDB identifier, double quotes doubled (`a"b` -> `"a""b"`)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def string_literal(value: object) -> str:
+    """A value as a DuckDB string literal, single quotes doubled: for what takes no parameter
+    (COPY's target path, a regular expression inlined in a view)."""
+    return "'" + str(value).replace("'", "''") + "'"

@@ -11,6 +11,7 @@ from the FOCUS code.
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -23,7 +24,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.config import SAMPLE_DIR, load_config
-from pipelines.focus.checks import FocusCheckError, check_file
+from pipelines.focus.checks import FocusCheckError, InvoiceTotal, check_file
 from pipelines.focus.datasets import COST_AND_USAGE_NOT_NULL, COST_AND_USAGE_REQUIRED, INTERNAL_COLUMNS
 from pipelines.focus.export import export_month
 from pipelines.focus.validation import run_focus_validator
@@ -55,11 +56,31 @@ ISSUED_NUMBER = "FA-000001"
 ISSUE_DATE, DUE_DATE = date(2026, 11, 3), date(2026, 12, 3)  # payment terms of the sample partner: 30 days
 PARTNER = load_config(SAMPLE_DIR).partner
 CUSTOMER_KEY = ("InvoiceIssuerName", "BillingAccountId", "BillingCurrency")
+FORMATS = (".csv", ".parquet")
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as source:
         return list(csv.DictReader(source))
+
+
+def _landed(data_dir: Path, pattern: str) -> dict[str, dict[str, str]]:
+    """The month's landed files of one kind, by `<file name>:<line>` (the header is line 1)."""
+    found = {}
+    for path in sorted((data_dir / "landing" / PERIOD).glob(pattern)):
+        for line, row in enumerate(_rows(path), start=2):
+            found[f"{path.name}:{line}"] = row
+    return found
+
+
+def _us_date(text: str) -> date:
+    month_, day, year = (int(part) for part in text.split(" ")[0].split("/"))
+    return date(year, month_, day)
+
+
+def _azure_group(row: dict[str, str]) -> tuple[str, ...]:
+    """The Azure plan group a recon or daily line belongs to."""
+    return tuple(row[c].upper() for c in ("InvoiceNumber", "CustomerId", "SubscriptionId", "ProductId", "SkuId"))
 
 
 def _bill_generated_customers(warehouse: Path) -> list[tuple[str, str]]:
@@ -138,13 +159,25 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ),
         encoding="utf-8",
     )
+    # The same two breaches of its Parquet file: the column dropped, the first row's end inclusive.
+    own_parquet = own.with_suffix(".parquet")
+    with duckdb.connect() as con:
+        con.execute(
+            f"COPY (SELECT * EXCLUDE (\"BilledCost\") FROM read_parquet('{own_parquet}')) "
+            f"TO '{breaches / 'missing_billed_cost.parquet'}' (FORMAT parquet)"
+        )
+        con.execute(
+            f'COPY (SELECT * REPLACE (CASE WHEN row_number() OVER () = 1 THEN "BillingPeriodEnd" - INTERVAL 1 DAY '
+            f'ELSE "BillingPeriodEnd" END AS "BillingPeriodEnd") FROM read_parquet(\'{own_parquet}\')) '
+            f"TO '{breaches / 'inclusive_end.parquet'}' (FORMAT parquet)"
+        )
     reports = run_focus_validator(
         [
-            folder / "cost_and_usage_microsoft.csv",
-            folder / "cost_and_usage_customers.csv",
-            own,
-            breaches / "missing_billed_cost.csv",
+            folder / f"{stem}{suffix}"
+            for stem in ("cost_and_usage_microsoft", "cost_and_usage_customers")
+            for suffix in FORMATS
         ]
+        + [own, own_parquet, breaches / "missing_billed_cost.csv", breaches / "missing_billed_cost.parquet"]
     )
     return {
         "data_dir": data_dir,
@@ -154,26 +187,79 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "issued": (issued_customer, issued_currency),
         "invoices": invoices,
         "validator": {
-            report.file.name if report.file.parent.name != issued_customer else "own": report for report in reports
+            report.file.name if report.file.parent.name != issued_customer else f"own{report.file.suffix}": report
+            for report in reports
         },
         "breaches": breaches,
     }
 
 
-def test_both_datasets_pass_focus_validator_and_the_project_checks(month):
+@pytest.fixture(scope="module")
+def month_without_daily(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The same generated month, its daily rated usage files removed before the ingest."""
+    data_dir = tmp_path_factory.mktemp("focus-no-daily")
+    warehouse = new_warehouse(data_dir)
+    assert main(["generate", "--out", str(data_dir / "landing"), *GENERATE]) == 0
+    for path in (data_dir / "landing" / PERIOD).glob("*_DailyRatedUsage.csv"):
+        path.unlink()
+    with duckdb.connect(str(warehouse)) as con:
+        load_month(con, DataPaths(data_dir), PERIOD)
+    dbt(data_dir, [PERIOD], "run", "--select", "+cost_and_usage_from_microsoft", "+cost_and_usage_to_customers")
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        folder = export_month(con, DataPaths(data_dir), PERIOD, PARTNER).folder
+    validator = run_focus_validator([folder / f"cost_and_usage_microsoft{suffix}" for suffix in FORMATS])
+    return {"data_dir": data_dir, "folder": folder, "validator": validator}
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_both_datasets_pass_focus_validator_and_the_project_checks(month, suffix):
     validator = month["validator"]
-    for name in ("cost_and_usage_microsoft.csv", "cost_and_usage_customers.csv", "own"):
+    for name in (f"cost_and_usage_microsoft{suffix}", f"cost_and_usage_customers{suffix}", f"own{suffix}"):
         assert validator[name].passed, validator[name].sentences()
         assert len(validator[name].checks) == 133  # the whole 1.0 rule set ran, none skipped
     folder = month["folder"]
-    assert check_file(folder / "cost_and_usage_microsoft.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+    assert (
+        check_file(folder / f"cost_and_usage_microsoft{suffix}", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL) == []
+    )
     for customer, _ in month["customers"]:
         assert (
             check_file(
-                folder / "customers" / customer / "cost_and_usage.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL
+                folder / "customers" / customer / f"cost_and_usage{suffix}",
+                COST_AND_USAGE_REQUIRED,
+                COST_AND_USAGE_NOT_NULL,
             )
             == []
         )
+
+
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_the_project_checks_tie_each_format_to_the_invoices(month, suffix):
+    """The figures come from the invoice summary Microsoft sent and from the invoice module; a
+    cent off in either is named, for the Parquet file as for the CSV."""
+    summary = _rows(month["data_dir"] / "landing" / PERIOD / "invoice_summary.csv")
+    cost = {("Microsoft", r["InvoiceNumber"]): InvoiceTotal(Decimal(r["Subtotal"]), Decimal(r["Tax"])) for r in summary}
+    sell = {
+        (PARTNER.legal_name, customer.customer_id, invoice.currency): InvoiceTotal(
+            invoice.billed_pretax, invoice.customer_tax
+        )
+        for customer in month["invoices"].customers
+        for invoice in customer.invoices
+    }
+    folder = month["folder"]
+    microsoft = folder / f"cost_and_usage_microsoft{suffix}"
+    customers = folder / f"cost_and_usage_customers{suffix}"
+    assert check_file(microsoft, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, cost) == []
+    assert check_file(customers, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, sell, key_columns=CUSTOMER_KEY) == []
+    for (_, customer, currency), total in sell.items():
+        own = {(PARTNER.legal_name, customer, currency): total}
+        path = folder / "customers" / customer / f"cost_and_usage{suffix}"
+        assert check_file(path, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, own, key_columns=CUSTOMER_KEY) == []
+    (issuer, invoice), total = sorted(cost.items())[0]
+    off = {(issuer, invoice): InvoiceTotal(total.pretax + Decimal("0.01"), total.tax)}
+    assert check_file(microsoft, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, off) == [
+        f"{microsoft.name}: the BilledCost of invoice {invoice} of Microsoft (tax rows apart) adds up to "
+        f"{total.pretax.quantize(Decimal('0.000001'))}, but the invoice bills {total.pretax + Decimal('0.01')} before tax."
+    ]
 
 
 def test_cost_side_billed_cost_per_invoice_is_the_g_invoice_subtotal(month):
@@ -249,21 +335,93 @@ def test_money_is_decimal_in_parquet_and_periods_are_utc_with_exclusive_ends(mon
     assert {(r["BillingPeriodStart"], r["BillingPeriodEnd"]) for r in rows} == {
         ("2026-10-01T00:00:00Z", "2026-11-01T00:00:00Z")
     }
-    # Microsoft's inclusive ChargeEndDate (MM/DD/YYYY) + 1 day is the exclusive ChargePeriodEnd.
-    recon = {}
-    for path in (month["data_dir"] / "landing" / PERIOD).glob("*_InvoiceReconciliation.csv"):
-        for line, row in enumerate(_rows(path), start=2):
-            recon[f"{path.name}:{line}"] = row
+    # Microsoft's inclusive ChargeEndDate (MM/DD/YYYY) + 1 day is the exclusive ChargePeriodEnd;
+    # a daily Azure row covers its UsageDate, to the next midnight.
+    recon = _landed(month["data_dir"], "*_InvoiceReconciliation.csv")
+    daily = _landed(month["data_dir"], "*_DailyRatedUsage.csv")
     checked = 0
     for row in rows:
         if row["x_ChargeSource"] == "tax":
             continue
-        source = recon[f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"]
-        month_, day, year = (int(part) for part in source["ChargeEndDate"].split(" ")[0].split("/"))
-        assert row["ChargePeriodEnd"] == (date(year, month_, day) + timedelta(days=1)).strftime("%Y-%m-%dT00:00:00Z")
-        assert row["ChargePeriodEnd"] > row["ChargePeriodStart"]
+        key = f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"
+        if key in daily:
+            start = _us_date(daily[key]["UsageDate"])
+            end = start + timedelta(days=1)
+        else:
+            start, end = (
+                _us_date(recon[key]["ChargeStartDate"]),
+                _us_date(recon[key]["ChargeEndDate"]) + timedelta(days=1),
+            )
+        assert (row["ChargePeriodStart"], row["ChargePeriodEnd"]) == (
+            start.strftime("%Y-%m-%dT00:00:00Z"),
+            end.strftime("%Y-%m-%dT00:00:00Z"),
+        )
         checked += 1
-    assert checked == len(recon)
+    azure_recon = sum(1 for line in recon.values() if line["SubscriptionDescription"] == "Azure plan")
+    assert checked == len(recon) - azure_recon + len(daily)
+
+
+def test_azure_usage_on_the_cost_side_is_at_the_daily_files_grain(month):
+    """Each billed daily line (resource, day, meter) is one cost row; per Azure plan group its
+    BilledCost adds up to the group's recon lines exactly, though the daily file's own pre-tax
+    total does not (Microsoft's daily figures are not cent-exact)."""
+    recon = _landed(month["data_dir"], "*_InvoiceReconciliation.csv")
+    daily = _landed(month["data_dir"], "*_DailyRatedUsage.csv")
+    rows = _rows(month["folder"] / "cost_and_usage_microsoft.csv")
+    azure = [row for row in rows if row["x_ChargeSource"] == "azure_plan"]
+    assert {f"{Path(r['x_SourceFile']).name}:{r['x_SourceLine']}" for r in azure} == set(daily)
+    assert len(azure) == len(daily) > 0
+    recon_groups, daily_groups, daily_cost = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+    for line in recon.values():
+        if line["SubscriptionDescription"] == "Azure plan":
+            recon_groups[_azure_group(line)] += Decimal(line["Subtotal"])
+    for row in azure:
+        line = daily[f"{Path(row['x_SourceFile']).name}:{row['x_SourceLine']}"]
+        daily_groups[_azure_group(line)] += Decimal(row["BilledCost"])
+        daily_cost[_azure_group(line)] += Decimal(line["BillingPreTaxTotal"])
+        assert row["ResourceId"] == line["ResourceURI"] and row["RegionName"] == line["ResourceLocation"]
+        assert row["RegionId"] == line["ResourceLocation"].lower() and row["SkuMeter"] == line["MeterName"]
+        assert row["SubAccountId"] == line["EntitlementId"].lower() and row["ConsumedQuantity"]
+        # Tags as a JSON object (Microsoft writes some without their braces).
+        tags = line["Tags"] and json.loads(line["Tags"] if line["Tags"].startswith("{") else "{" + line["Tags"] + "}")
+        assert (json.loads(row["Tags"]) if row["Tags"] else "") == tags and row["ChargeCategory"] == "Usage"
+        assert Decimal(row["BilledCost"]).as_tuple().exponent >= -6 and Decimal(row["BilledCost"]) == Decimal(
+            row["BilledCost"]
+        ).quantize(Decimal("0.01"))
+    assert daily_groups == recon_groups
+    assert any(daily_cost[group] != total for group, total in recon_groups.items())  # the cents were re-shared
+    # Every other recon line is still there, one row each.
+    others = {key for key, line in recon.items() if line["SubscriptionDescription"] != "Azure plan"}
+    assert {
+        f"{Path(r['x_SourceFile']).name}:{r['x_SourceLine']}"
+        for r in rows
+        if r["x_ChargeSource"] not in ("tax", "azure_plan")
+    } == others
+
+
+def test_a_month_without_daily_file_keeps_its_recon_azure_lines(month_without_daily):
+    """No daily rated usage file: the cost side is one row per recon line, as before, and still
+    validates and ties to the invoices."""
+    folder, data_dir = month_without_daily["folder"], month_without_daily["data_dir"]
+    recon = _landed(data_dir, "*_InvoiceReconciliation.csv")
+    rows = _rows(folder / "cost_and_usage_microsoft.csv")
+    lines = {f"{Path(r['x_SourceFile']).name}:{r['x_SourceLine']}" for r in rows if r["x_ChargeSource"] != "tax"}
+    assert lines == set(recon) and len(rows) == len(recon) + 2
+    assert {r["ResourceId"] for r in rows} == {""}
+    assert (
+        sum(1 for r in rows if r["x_ChargeSource"] == "azure_plan")
+        == sum(1 for line in recon.values() if line["SubscriptionDescription"] == "Azure plan")
+        > 0
+    )
+    summary = _rows(data_dir / "landing" / PERIOD / "invoice_summary.csv")
+    invoices = {
+        ("Microsoft", r["InvoiceNumber"]): InvoiceTotal(Decimal(r["Subtotal"]), Decimal(r["Tax"])) for r in summary
+    }
+    for suffix in FORMATS:
+        path = folder / f"cost_and_usage_microsoft{suffix}"
+        assert check_file(path, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, invoices) == []
+    for report in month_without_daily["validator"]:
+        assert report.passed and len(report.checks) == 133, report.sentences()
 
 
 def test_invoice_detail_lists_the_issued_invoice_with_its_due_date(month):
@@ -306,17 +464,20 @@ def test_billing_period_dataset_reads_the_month_close(month):
     assert _rows(month["folder"] / "customers" / customer / "billing_period.csv") == rows
 
 
-def test_hand_made_breaches_fail_with_a_sentence(month):
-    missing = month["validator"]["missing_billed_cost.csv"]
+@pytest.mark.parametrize("suffix", FORMATS)
+def test_hand_made_breaches_fail_with_a_sentence(month, suffix):
+    missing = month["validator"][f"missing_billed_cost{suffix}"]
     assert not missing.passed
     assert any(
         "BilledCost_Required" in sentence and "column BilledCost" in sentence for sentence in missing.sentences()
     )
-    said = check_file(month["breaches"] / "missing_billed_cost.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
-    assert said == ["missing_billed_cost.csv lacks the required FOCUS column BilledCost."]
-    said = check_file(month["breaches"] / "inclusive_end.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
+    said = check_file(
+        month["breaches"] / f"missing_billed_cost{suffix}", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL
+    )
+    assert said == [f"missing_billed_cost{suffix} lacks the required FOCUS column BilledCost."]
+    said = check_file(month["breaches"] / f"inclusive_end{suffix}", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL)
     assert said == [
-        "inclusive_end.csv, row 2: BillingPeriodEnd 2026-10-31T00:00:00Z is not the first instant of the month after "
+        f"inclusive_end{suffix}, row 2: BillingPeriodEnd 2026-10-31T00:00:00Z is not the first instant of the month after "
         "BillingPeriodStart 2026-10-01T00:00:00Z: the billing period's end is exclusive."
     ]
 

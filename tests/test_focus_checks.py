@@ -5,7 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import duckdb
+
 from pipelines.focus.checks import InvoiceTotal, check_file
+from pipelines.focus.files import text_expression
+from pipelines.invoicing.safety import csv_safe_cell
+from pipelines.sql import quote_identifier, string_literal
 
 REQUIRED = (
     "BilledCost",
@@ -80,3 +85,37 @@ def test_an_unknown_charge_category_and_an_exponent_are_refused(tmp_path):
         "focus.csv, row 2: BilledCost is '1.05E1', not a decimal number.",
         "focus.csv, row 2: ChargeCategory is 'Refund', not one of Usage, Purchase, Tax, Credit, Adjustment.",
     ]
+
+
+def test_the_sql_formula_guard_quotes_what_the_python_one_quotes():
+    """The FOCUS CSV is written by DuckDB's COPY: its guard (CSV_FORMULA_PATTERN in SQL) must
+    quote exactly the cells the invoices' Python guard quotes."""
+    cells = [
+        "=SUM(A1)",
+        "+33 1",
+        "-2",
+        " @x",
+        "\tTab",
+        "\rCR",
+        "\nLF",
+        "Contoso",
+        "a=b",
+        "",
+        "  plain",
+        'O\'Brien "Ltd"',
+    ]
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE t (i INTEGER, cell VARCHAR)")
+        con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(cells)))
+        guarded = con.execute(f"SELECT {text_expression('cell', 'VARCHAR')} FROM t ORDER BY i").fetchall()
+    assert [cell for (cell,) in guarded] == [csv_safe_cell(cell) for cell in cells]
+    assert [csv_safe_cell(cell).startswith("'") for cell in cells] == [True] * 7 + [False] * 5
+
+
+def test_identifiers_and_literals_are_quoted_for_duckdb():
+    with duckdb.connect() as con:
+        name, text = 'odd "name"', "it's"
+        row = con.execute(f"SELECT {string_literal(text)} AS {quote_identifier(name)}").fetchone()
+        assert row == (text,) and con.execute(
+            f"SELECT {quote_identifier(name)} FROM (SELECT 1 AS {quote_identifier(name)})"
+        ).fetchone() == (1,)

@@ -1,15 +1,17 @@
 """The project's own FOCUS checks: the 1.2 and 1.4 rules that matter to a CSP and that the only
 installable focus-validator (1.0.0, rule sets up to FOCUS 1.0) does not check.
 
-Each check reads a written CSV file as any FOCUS tool would (text), and answers in sentences
-naming the file, the row (the header is row 1) and the column. Checked here:
+Each check reads a written CSV file as any FOCUS tool would (text), or a Parquet file rendered as
+the same text (and its amounts' types), row by row, and answers in sentences naming the file, the
+row (the header is row 1; in Parquet the n-th record is row n+1) and the column. Checked here:
 
 - every required column is present, and no required value is empty;
 - custom columns are prefixed `x_` and come after every FOCUS column;
 - datetimes are ISO 8601 in UTC (`...Z`); period ends are exclusive: after their start, at
   midnight, and a billing period is exactly one calendar month (an inclusive end written as the
   last day, or as 23:59:59, fails);
-- ChargeCategory (and BillingPeriodStatus) take FOCUS's values;
+- ChargeCategory (and BillingPeriodStatus) take FOCUS's values; amounts are decimals (in
+  Parquet, of a DECIMAL type);
 - BilledCost sums, per invoice issuer and invoice, to the invoice: non-tax rows to its pre-tax
   total and Tax rows to its tax, exactly (Decimal).
 """
@@ -21,12 +23,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 
+import duckdb
+
 from pipelines.focus.datasets import BILLING_PERIOD_STATUSES, CHARGE_CATEGORIES, CUSTOM_PREFIX, TAX
-from pipelines.focus.files import read_csv
+from pipelines.focus.files import PARQUET_SUFFIX, parquet_columns, read_rows
 
 MAX_SENTENCES = 20
+ROW_CHECKED = ("ChargeCategory", "BillingPeriodStatus")  # their values, on every row
 PERIOD_PAIRS = (("BillingPeriodStart", "BillingPeriodEnd"), ("ChargePeriodStart", "ChargePeriodEnd"))
 
 
@@ -42,6 +48,7 @@ class FocusCheckError(ValueError):
     """A FOCUS file breaks a rule: the message is the list of sentences."""
 
 
+@lru_cache(maxsize=4096)  # a month's files repeat a few hundred datetimes
 def parse_utc(text: str) -> datetime | None:
     """An ISO 8601 UTC datetime as FOCUS requires (`Z` or `+00:00`); None otherwise."""
     if not text.endswith("Z") and not text.endswith("+00:00"):
@@ -64,29 +71,26 @@ def check_columns(name: str, header: list[str], required: Iterable[str]) -> list
     return sentences
 
 
-def check_rows(
-    name: str, rows: list[dict[str, str]], not_null: Iterable[str], money: Iterable[str] = ("BilledCost",)
-) -> list[str]:
+def row_sentences(name: str, number: int, row: dict[str, str], not_null: list[str], money: list[str]) -> list[str]:
+    """What one row (`number`: its line, the header being 1) breaks; columns the file lacks are
+    the header check's."""
     sentences: list[str] = []
-    not_null = [column for column in not_null if not rows or column in rows[0]]
-    money = [column for column in money if not rows or column in rows[0]]
-    for number, row in enumerate(rows, start=2):
-        for column in not_null:
-            if not (row.get(column) or "").strip():
-                sentences.append(f"{name}, row {number}: {column} is empty, and FOCUS requires a value.")
-        for column in money:
-            text = row.get(column) or ""
-            if text and not _is_decimal(text):
-                sentences.append(f"{name}, row {number}: {column} is '{text}', not a decimal number.")
-        if "ChargeCategory" in row and row["ChargeCategory"] and row["ChargeCategory"] not in CHARGE_CATEGORIES:
-            sentences.append(
-                f"{name}, row {number}: ChargeCategory is '{row['ChargeCategory']}', not one of {', '.join(CHARGE_CATEGORIES)}."
-            )
-        if "BillingPeriodStatus" in row and row["BillingPeriodStatus"] not in BILLING_PERIOD_STATUSES:
-            sentences.append(
-                f"{name}, row {number}: BillingPeriodStatus is '{row['BillingPeriodStatus']}', not Open or Closed."
-            )
-        sentences.extend(_period_sentences(name, number, row))
+    for column in not_null:
+        if column in row and not (row[column] or "").strip():
+            sentences.append(f"{name}, row {number}: {column} is empty, and FOCUS requires a value.")
+    for column in money:
+        text = row.get(column) or ""
+        if text and not _is_decimal(text):
+            sentences.append(f"{name}, row {number}: {column} is '{text}', not a decimal number.")
+    if "ChargeCategory" in row and row["ChargeCategory"] and row["ChargeCategory"] not in CHARGE_CATEGORIES:
+        sentences.append(
+            f"{name}, row {number}: ChargeCategory is '{row['ChargeCategory']}', not one of {', '.join(CHARGE_CATEGORIES)}."
+        )
+    if "BillingPeriodStatus" in row and row["BillingPeriodStatus"] not in BILLING_PERIOD_STATUSES:
+        sentences.append(
+            f"{name}, row {number}: BillingPeriodStatus is '{row['BillingPeriodStatus']}', not Open or Closed."
+        )
+    sentences.extend(_period_sentences(name, number, row))
     return sentences
 
 
@@ -121,35 +125,37 @@ def _period_sentences(name: str, number: int, row: dict[str, str]) -> list[str]:
     return sentences
 
 
-def check_invoice_totals(
-    name: str,
-    rows: list[dict[str, str]],
-    invoices: Mapping[tuple[str, ...], InvoiceTotal],
-    key_columns: tuple[str, ...],
-) -> list[str]:
-    """Per invoice (its values of `key_columns`, the issuer first): non-tax BilledCost = its pre-tax
-    total, Tax rows = its tax, exactly. A draft has no InvoiceId yet: its key is the issuer, the
-    customer and the currency, which name one invoice of the month as well."""
-    pretax: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
-    tax: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
-    for row in rows:
-        key = tuple(row.get(column, "") for column in key_columns)
+class InvoiceSums:
+    """BilledCost added up per invoice (its values of `key_columns`, the issuer first): non-tax
+    rows and Tax rows apart. A draft has no InvoiceId yet: its key is the issuer, the customer and
+    the currency, which name one invoice of the month as well."""
+
+    def __init__(self, key_columns: tuple[str, ...]) -> None:
+        self.key_columns = key_columns
+        self.pretax: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+        self.tax: dict[tuple[str, ...], Decimal] = defaultdict(Decimal)
+
+    def add(self, row: Mapping[str, str]) -> None:
+        key = tuple(row.get(column, "") for column in self.key_columns)
         amount = Decimal(row["BilledCost"]) if _is_decimal(row.get("BilledCost") or "") else Decimal(0)
-        (tax if row.get("ChargeCategory") == TAX else pretax)[key] += amount
-    sentences = []
-    for key, expected in sorted(invoices.items()):
-        invoice = " ".join(part for part in key[1:] if part)
-        found_pretax, found_tax = pretax.get(key, Decimal(0)), tax.get(key, Decimal(0))
-        if found_pretax != expected.pretax:
-            sentences.append(
-                f"{name}: the BilledCost of invoice {invoice} of {key[0]} (tax rows apart) adds up to {found_pretax}, "
-                f"but the invoice bills {expected.pretax} before tax."
-            )
-        if found_tax != expected.tax:
-            sentences.append(
-                f"{name}: the Tax rows of invoice {invoice} of {key[0]} add up to {found_tax}, but the invoice's tax is {expected.tax}."
-            )
-    return sentences
+        (self.tax if row.get("ChargeCategory") == TAX else self.pretax)[key] += amount
+
+    def sentences(self, name: str, invoices: Mapping[tuple[str, ...], InvoiceTotal]) -> list[str]:
+        """Per invoice: non-tax BilledCost = its pre-tax total, Tax rows = its tax, exactly."""
+        sentences = []
+        for key, expected in sorted(invoices.items()):
+            invoice = " ".join(part for part in key[1:] if part)
+            found_pretax, found_tax = self.pretax.get(key, Decimal(0)), self.tax.get(key, Decimal(0))
+            if found_pretax != expected.pretax:
+                sentences.append(
+                    f"{name}: the BilledCost of invoice {invoice} of {key[0]} (tax rows apart) adds up to {found_pretax}, "
+                    f"but the invoice bills {expected.pretax} before tax."
+                )
+            if found_tax != expected.tax:
+                sentences.append(
+                    f"{name}: the Tax rows of invoice {invoice} of {key[0]} add up to {found_tax}, but the invoice's tax is {expected.tax}."
+                )
+        return sentences
 
 
 def check_file(
@@ -160,15 +166,36 @@ def check_file(
     key_columns: tuple[str, ...] = ("InvoiceIssuerName", "InvoiceId"),
     money: Iterable[str] = ("BilledCost",),
 ) -> list[str]:
-    """Every sentence about one CSV file (empty: the file keeps the rules)."""
-    header, rows = read_csv(path)
-    name = path.name
-    sentences = check_columns(name, header, required)
-    if not sentences:
-        sentences += check_rows(name, rows, not_null, money)
-        if invoices is not None:
-            sentences += check_invoice_totals(name, rows, invoices, key_columns)
+    """Every sentence about one CSV or Parquet file (empty: the file keeps the rules), in one
+    pass over its rows (a month's file is never held whole)."""
+    name, money, not_null = path.name, tuple(money), tuple(not_null)
+    wanted = {*not_null, *money, *key_columns, "BilledCost", *ROW_CHECKED, *(c for pair in PERIOD_PAIRS for c in pair)}
+    with read_rows(path, wanted) as (header, rows):
+        sentences = check_columns(name, header, required)
+        if path.suffix == PARQUET_SUFFIX:
+            sentences += _parquet_money_sentences(path, money)
+        if sentences:
+            return sentences
+        not_null = [column for column in not_null if column in header]
+        money_present = [column for column in money if column in header]
+        sums = InvoiceSums(key_columns)
+        for number, row in enumerate(rows, start=2):
+            sentences += row_sentences(name, number, row, not_null, money_present)
+            sums.add(row)
+    if invoices is not None:
+        sentences += sums.sentences(name, invoices)
     return sentences
+
+
+def _parquet_money_sentences(path: Path, money: tuple[str, ...]) -> list[str]:
+    """Amounts are DECIMAL in a Parquet file, never a float that rounds them."""
+    with duckdb.connect() as con:
+        types = dict(parquet_columns(con, path))
+    return [
+        f"{path.name}: {column} is of type {types[column]}, not DECIMAL: amounts are never floating point."
+        for column in money
+        if column in types and not types[column].upper().startswith("DECIMAL")
+    ]
 
 
 def raise_on(sentences: list[str], what: str) -> None:

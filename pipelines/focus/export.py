@@ -10,21 +10,23 @@
 - `customers/<customer_id>/`: what one customer receives: its `cost_and_usage` (FOCUS 1.2,
   without the internal columns), its `invoice_detail` and the partner's `billing_period`.
 
-CSV rows pass through Python (formatting, the formula guard); Parquet is written by DuckDB
-straight from the warehouse. Files are written into a staging folder beside the month's folder, checked there (the checks of
-`checks.py` on the CSV text, the Parquet schema's decimals), and only then swapped in: a month
-whose files break a rule keeps its previous files.
+The Cost and Usage files (CSV and Parquet) are written by DuckDB's `COPY` straight from the
+warehouse, formatted and guarded in SQL (`files.py`): no row of the month passes through Python,
+so memory does not grow with the month. Invoice Detail and Billing Period (a few rows per
+invoice) are made here. Files are written into a staging folder beside the month's folder,
+checked there (the checks of `checks.py`, row by row, on the CSV and on the Parquet files), and
+only then swapped in: a month whose files break a rule keeps its previous files.
 """
 
 from __future__ import annotations
 
 import shutil
 import uuid
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -51,8 +53,8 @@ from pipelines.focus.files import (
     PARQUET_SUFFIX,
     TIMESTAMP_UTC,
     Column,
-    copy_parquet,
-    write_csv,
+    copy_dataset,
+    read_rows,
     write_dataset,
 )
 from pipelines.invoicing.issuing import ISSUED_TABLE
@@ -101,10 +103,6 @@ class Table:
 
     def index(self, name: str) -> int:
         return [column for column, _ in self.columns].index(name)
-
-    def without(self, names: tuple[str, ...]) -> Table:
-        keep = [i for i, (name, _) in enumerate(self.columns) if name not in names]
-        return Table([self.columns[i] for i in keep], [[row[i] for i in keep] for row in self.rows])
 
     def where(self, column: str, value: object) -> Table:
         i = self.index(column)
@@ -168,11 +166,10 @@ def month_query(
     return f'SELECT {", ".join(select)} FROM {table} AS m{join}{where} ORDER BY m."x_ChargeId"', params
 
 
-def read_month(con: duckdb.DuckDBPyConnection, table: str, period: str) -> Table:
-    """A focus table's rows of the month, DECIMALs as Decimal."""
-    columns = columns_of(con, table)
-    query, params = month_query(con, table, columns, period)
-    return Table(columns, [list(row) for row in con.execute(query, params).fetchall()])
+def month_values(con: duckdb.DuckDBPyConnection, table: str, period: str, select: str, rest: str = "") -> list[tuple]:
+    """`SELECT <select> FROM <the month's rows as exported> <rest>`: a few values, never the rows."""
+    query, params = month_query(con, table, columns_of(con, table), period)
+    return con.execute(f"SELECT {select} FROM ({query}) AS m {rest}", params).fetchall()
 
 
 def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
@@ -197,22 +194,16 @@ def issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
-def invoice_detail(customers: Table, issued: list[dict], issuer: str, payment_terms_days: int, period: str) -> Table:
+def invoice_detail(
+    sums: dict[tuple[str, str], Decimal], issued: list[dict], issuer: str, payment_terms_days: int, period: str
+) -> Table:
     """FOCUS 1.4 Invoice Detail of the issued invoices: one row per charge category of each
-    (the grain the invoice shows: its pre-tax categories and its tax). Drafts have no InvoiceId
-    yet, hence no row: they appear once issued."""
+    (the grain the invoice shows: its pre-tax categories and its tax; `sums`: non-tax BilledCost
+    per InvoiceId and ChargeCategory). Drafts have no InvoiceId yet, hence no row: they appear
+    once issued."""
     columns = [(name, INVOICE_DETAIL_TYPES.get(name, "VARCHAR")) for name in INVOICE_DETAIL.columns]
     start = datetime.combine(month_start(period), time())
     end = datetime.combine((month_start(period) + timedelta(days=32)).replace(day=1), time())
-    sums: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
-    number, category, amount = (
-        customers.index("InvoiceId"),
-        customers.index("ChargeCategory"),
-        customers.index("BilledCost"),
-    )
-    for row in customers.rows:
-        if row[number] and row[category] != TAX:
-            sums[(row[number], row[category])] += row[amount]
     table = Table(columns)
     for invoice in issued:
         issued_at = datetime.combine(invoice["issue_date"], time())
@@ -296,18 +287,29 @@ def customer_invoices(
 
 
 def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, partner: PartnerProfile) -> FocusMonth:
-    """Read, write into a staging folder, check, swap in. Raises FocusCheckError (sentences) or
+    """Write into a staging folder, check, swap in. Raises FocusCheckError (sentences) or
     LookupError (a table missing); the month's previous files then stay as they were."""
-    microsoft = read_month(con, COST_FROM_MICROSOFT_TABLE, period)
-    customers = read_month(con, COST_TO_CUSTOMERS_TABLE, period)
-    issued = issued_invoices(con, period)
+    microsoft = columns_of(con, COST_FROM_MICROSOFT_TABLE)
+    customers = columns_of(con, COST_TO_CUSTOMERS_TABLE)
     issuer = partner.legal_name
-    details = invoice_detail(customers, issued, issuer, partner.payment_terms_days, period)
+    issued = issued_invoices(con, period)
+    sums = month_values(
+        con, COST_TO_CUSTOMERS_TABLE, period, '"InvoiceId", "ChargeCategory", sum("BilledCost")',
+        f"""WHERE "InvoiceId" IS NOT NULL AND "ChargeCategory" <> '{TAX}' GROUP BY ALL""",
+    )  # fmt: skip
+    details = invoice_detail({(n, c): b for n, c, b in sums}, issued, issuer, partner.payment_terms_days, period)
     periods = billing_periods(con, period)
-    microsoft_issuers = {row[microsoft.index("InvoiceIssuerName")] for row in microsoft.rows}
-    invoiced_flag = customers.index("x_Invoiced")
-    account = customers.index("BillingAccountId")
-    invoiced = sorted({row[account] for row in customers.rows if row[invoiced_flag]})
+    [(cost_rows,)] = month_values(con, COST_FROM_MICROSOFT_TABLE, period, "count(*)")
+    microsoft_issuers = [
+        name for (name,) in month_values(con, COST_FROM_MICROSOFT_TABLE, period, 'DISTINCT "InvoiceIssuerName"')
+    ]
+    [(customer_rows,)] = month_values(con, COST_TO_CUSTOMERS_TABLE, period, "count(*)")
+    invoiced = [
+        account
+        for (account,) in month_values(
+            con, COST_TO_CUSTOMERS_TABLE, period, 'DISTINCT "BillingAccountId"', 'WHERE "x_Invoiced" ORDER BY 1'
+        )
+    ]
     expected_cost = {
         key: total for name in microsoft_issuers for key, total in microsoft_invoices(con, period, name).items()
     }
@@ -325,8 +327,8 @@ def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, 
         period=period,
         folder=target,
         files=tuple(target / path.relative_to(staging) for path in files),
-        cost_rows=len(microsoft.rows),
-        customer_rows=len(customers.rows),
+        cost_rows=cost_rows,
+        customer_rows=customer_rows,
         customers=tuple(invoiced),
         issued_invoices=len(issued),
         billing_period_rows=None if periods is None else len(periods.rows),
@@ -334,30 +336,26 @@ def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, 
 
 
 def _write_all(
-    con: duckdb.DuckDBPyConnection, staging: Path, period: str, microsoft: Table, customers: Table, details: Table, periods: Table | None,
-    invoiced: list[str], issuer: str,
+    con: duckdb.DuckDBPyConnection, staging: Path, period: str, microsoft: list[Column], customers: list[Column],
+    details: Table, periods: Table | None, invoiced: list[str], issuer: str,
 ) -> list[Path]:  # fmt: skip
-    """CSV from the rows read; Parquet straight from the warehouse (DuckDB's types, no row through Python)."""
+    """The Cost and Usage files by COPY from the warehouse (no row through Python); the small
+    datasets from their rows."""
     files = []
-    for table, data, stem in (
+    for table, columns, stem in (
         (COST_FROM_MICROSOFT_TABLE, microsoft, COST_FROM_MICROSOFT.name),
         (COST_TO_CUSTOMERS_TABLE, customers, ALL_CUSTOMERS_STEM),
     ):
-        files.append(write_csv(staging / f"{stem}{CSV_SUFFIX}", data.columns, data.rows))
-        query, params = month_query(con, table, data.columns, period)
-        copy_parquet(con, staging / f"{stem}{PARQUET_SUFFIX}", query, params)
-        files.append(staging / f"{stem}{PARQUET_SUFFIX}")
+        query, params = month_query(con, table, columns, period)
+        files += copy_dataset(con, staging, stem, columns, query, params)
     files += write_dataset(staging, INVOICE_DETAIL.name, details.columns, details.rows)
     if periods is not None:
         files += write_dataset(staging, BILLING_PERIOD.name, periods.columns, periods.rows)
-    handed_over = customers.without(INTERNAL_COLUMNS)
+    handed_over = [(name, sql_type) for name, sql_type in customers if name not in INTERNAL_COLUMNS]
     for customer in invoiced:
         folder = staging / CUSTOMERS_DIR / safe_file_stem(customer)
-        own = handed_over.where("BillingAccountId", customer)
-        files.append(write_csv(folder / f"{COST_TO_CUSTOMER.name}{CSV_SUFFIX}", own.columns, own.rows))
-        query, params = month_query(con, COST_TO_CUSTOMERS_TABLE, own.columns, period, customer)
-        copy_parquet(con, folder / f"{COST_TO_CUSTOMER.name}{PARQUET_SUFFIX}", query, params)
-        files.append(folder / f"{COST_TO_CUSTOMER.name}{PARQUET_SUFFIX}")
+        query, params = month_query(con, COST_TO_CUSTOMERS_TABLE, handed_over, period, customer)
+        files += copy_dataset(con, folder, COST_TO_CUSTOMER.name, handed_over, query, params)
         own_details = details.where("BillingAccountId", customer)
         files += write_dataset(folder, INVOICE_DETAIL.name, own_details.columns, own_details.rows)
         if periods is not None:
@@ -367,32 +365,51 @@ def _write_all(
 
 
 def _check_all(staging: Path, invoiced: list[str], expected_cost: dict, expected_sell: dict) -> None:
-    sentences = check_file(
-        staging / f"{COST_FROM_MICROSOFT.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost
+    """The checks of `checks.py` on every file, its CSV and its Parquet alike."""
+    by_customer = ("InvoiceIssuerName", "BillingAccountId", "BillingCurrency")
+    sentences = _check_both(
+        staging / COST_FROM_MICROSOFT.name, COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_cost
     )
-    sentences += check_file(
-        staging / f"{ALL_CUSTOMERS_STEM}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, expected_sell,
-        key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
-    )  # fmt: skip
-    sentences += check_file(staging / f"{INVOICE_DETAIL.name}.csv", INVOICE_DETAIL_REQUIRED, INVOICE_DETAIL_REQUIRED)
-    if (staging / f"{BILLING_PERIOD.name}.csv").exists():
-        sentences += check_file(
-            staging / f"{BILLING_PERIOD.name}.csv", BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=()
+    sentences += _check_both(
+        staging / ALL_CUSTOMERS_STEM,
+        COST_AND_USAGE_REQUIRED,
+        COST_AND_USAGE_NOT_NULL,
+        expected_sell,
+        key_columns=by_customer,
+    )
+    sentences += _check_both(staging / INVOICE_DETAIL.name, INVOICE_DETAIL_REQUIRED, INVOICE_DETAIL_REQUIRED)
+    if (staging / f"{BILLING_PERIOD.name}{CSV_SUFFIX}").exists():
+        sentences += _check_both(
+            staging / BILLING_PERIOD.name, BILLING_PERIOD_REQUIRED, BILLING_PERIOD_REQUIRED, money=()
         )
     for customer in invoiced:
         folder = staging / CUSTOMERS_DIR / safe_file_stem(customer)
         own = {key: total for key, total in expected_sell.items() if key[1] == customer}
-        sentences += check_file(
-            folder / f"{COST_TO_CUSTOMER.name}.csv", COST_AND_USAGE_REQUIRED, COST_AND_USAGE_NOT_NULL, own,
-            key_columns=("InvoiceIssuerName", "BillingAccountId", "BillingCurrency"),
-        )  # fmt: skip
-        header = (folder / f"{COST_TO_CUSTOMER.name}.csv").read_text(encoding="utf-8").splitlines()[0].split(",")
-        leaked = [column for column in INTERNAL_COLUMNS if column in header]
-        if leaked:
-            sentences.append(
-                f"The file for customer {customer} would show {', '.join(leaked)}: internal columns never go to a customer."
-            )
+        sentences += _check_both(
+            folder / COST_TO_CUSTOMER.name,
+            COST_AND_USAGE_REQUIRED,
+            COST_AND_USAGE_NOT_NULL,
+            own,
+            key_columns=by_customer,
+        )
+        for suffix in (CSV_SUFFIX, PARQUET_SUFFIX):
+            with read_rows(folder / f"{COST_TO_CUSTOMER.name}{suffix}") as (header, _):
+                leaked = [column for column in INTERNAL_COLUMNS if column in header]
+            if leaked:
+                sentences.append(
+                    f"{COST_TO_CUSTOMER.name}{suffix} of customer {customer} would show {', '.join(leaked)}: "
+                    "internal columns never go to a customer."
+                )
     raise_on(sentences, "The FOCUS files were not published")
+
+
+def _check_both(stem: Path, *args: Any, **kwargs: Any) -> list[str]:
+    """`check_file` on `<stem>.csv` and `<stem>.parquet`."""
+    return [
+        sentence
+        for suffix in (CSV_SUFFIX, PARQUET_SUFFIX)
+        for sentence in check_file(stem.with_name(stem.name + suffix), *args, **kwargs)
+    ]
 
 
 def _swap_in(staging: Path, target: Path) -> None:

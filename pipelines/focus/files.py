@@ -1,108 +1,140 @@
 """A FOCUS dataset as files: CSV for any tool and Parquet for the FinOps ones, money kept decimal.
 
-CSV: UTF-8 (no byte-order mark: FOCUS readers take the first header as a column name), comma,
-header row, decimals written as they are (`12.340000`, never an exponent), datetimes ISO 8601
-in UTC with a `Z` (`2026-10-01T00:00:00Z`), booleans `true`/`false`, NULL as an empty cell.
-Text cells that a spreadsheet would read as a formula get a leading `'` (customer names are
-untrusted). Parquet: the warehouse's types (DECIMAL(p,s), TIMESTAMP WITH TIME ZONE in UTC,
-VARCHAR, DATE), written by DuckDB from the same rows.
+Both are written by DuckDB (`COPY ... TO`) straight from a query, so no row of a month passes
+through Python. CSV: UTF-8 (no byte-order mark: FOCUS readers take the first header as a column
+name), comma, CRLF, header row, decimals written as they are (`12.340000`, never an exponent),
+datetimes ISO 8601 in UTC with a `Z` (`2026-10-01T00:00:00Z`), booleans `true`/`false`, NULL as an
+empty cell. Text cells that a spreadsheet would read as a formula get a leading `'` (customer
+names are untrusted), in SQL, by the pattern the invoices' CSV files use (`CSV_FORMULA_PATTERN`).
+Parquet: the query's own types (DECIMAL(p,s), TIMESTAMP WITH TIME ZONE in UTC, VARCHAR), zstd.
+
+Reading back (`read_rows`) gives both formats as the same text a CSV reader gets, for the checks.
 """
 
 from __future__ import annotations
 
 import csv
-import io
-from collections.abc import Sequence
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
-from pipelines.invoicing.safety import csv_safe_cell
+from pipelines.invoicing.safety import CSV_FORMULA_PATTERN
+from pipelines.sql import quote_identifier, string_literal
 
 TIMESTAMP_UTC = "TIMESTAMP WITH TIME ZONE"
 CSV_SUFFIX, PARQUET_SUFFIX = ".csv", ".parquet"
+ISO_UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+CSV_OPTIONS = "FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"', NEW_LINE '\r\n'"
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd"
+READ_BATCH = 10_000
 
 Column = tuple[str, str]  # (name, DuckDB type)
 
 
-def csv_value(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime):
-        return iso_utc(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    return csv_safe_cell(value)
+def text_expression(name: str, sql_type: str, guard: bool = True) -> str:
+    """SQL for one column as the CSV writes it: datetimes ISO 8601 UTC (a naive one taken as UTC),
+    numbers and booleans as DuckDB prints them (decimals keep their scale), text with the formula
+    guard (`guard`; the checks read text unguarded)."""
+    column = quote_identifier(name)
+    kind = sql_type.upper()
+    if kind in (TIMESTAMP_UTC, "TIMESTAMPTZ"):
+        return f"strftime(timezone('UTC', {column}), '{ISO_UTC_FORMAT}')"
+    if kind.startswith("TIMESTAMP"):
+        return f"strftime({column}::timestamp, '{ISO_UTC_FORMAT}')"
+    if kind in ("VARCHAR", "JSON") and guard:
+        text = f"{column}::varchar"
+        return f"CASE WHEN regexp_matches({text}, {string_literal(CSV_FORMULA_PATTERN)}) THEN '''' || {text} ELSE {text} END"
+    return f"{column}::varchar"
 
 
-def iso_utc(value: datetime) -> str:
-    """A naive datetime is taken as UTC (FOCUS datetimes are UTC)."""
-    moment = value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+def csv_query(columns: Sequence[Column], query: str, guard: bool = True) -> str:
+    """`query`'s rows as the CSV's text cells, under the columns' own names."""
+    cells = ", ".join(
+        f"{text_expression(name, sql_type, guard)} AS {quote_identifier(name)}" for name, sql_type in columns
+    )
+    return f"SELECT {cells} FROM ({query}) AS q"
 
 
-def render_csv(columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([name for name, _ in columns])
-    writer.writerows([csv_value(value) for value in row] for row in rows)
-    return buffer.getvalue().encode("utf-8")
+def copy_csv(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: Sequence[Column], query: str, params: Sequence[object]
+) -> Path:
+    """A query's result as a FOCUS CSV file, formatted and guarded in SQL."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ({csv_query(columns, query)}) TO {string_literal(path)} ({CSV_OPTIONS})", list(params))
+    return path
 
 
-def copy_parquet(con: duckdb.DuckDBPyConnection, path: Path, query: str, params: Sequence[object]) -> None:
+def copy_parquet(con: duckdb.DuckDBPyConnection, path: Path, query: str, params: Sequence[object]) -> Path:
     """A query's result as Parquet, written by DuckDB with the query's own column types."""
-    # The path is ours (inside the data directory), quoted as a SQL literal: COPY's target takes no parameter.
-    literal = str(path).replace("'", "''")
-    con.execute(f"COPY ({query}) TO '{literal}' (FORMAT parquet, COMPRESSION zstd)", list(params))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con.execute(f"COPY ({query}) TO {string_literal(path)} ({PARQUET_OPTIONS})", list(params))
+    return path
 
 
-def write_parquet(path: Path, columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> None:
-    """Rows made in Python (small datasets), typed by an in-memory table of the dataset's column types."""
+def copy_dataset(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    stem: str,
+    columns: Sequence[Column],
+    query: str,
+    params: Sequence[object],
+) -> list[Path]:
+    """`<stem>.csv` and `<stem>.parquet` of one query."""
+    return [
+        copy_csv(con, folder / f"{stem}{CSV_SUFFIX}", columns, query, params),
+        copy_parquet(con, folder / f"{stem}{PARQUET_SUFFIX}", query, params),
+    ]
+
+
+def write_dataset(folder: Path, stem: str, columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> list[Path]:
+    """`<stem>.csv` and `<stem>.parquet` of rows made in Python (the small datasets), typed by an
+    in-memory table of the dataset's column types and written as the warehouse's are."""
     with duckdb.connect() as con:
         con.execute("SET TimeZone = 'UTC'")
-        definition = ", ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+        definition = ", ".join(f"{quote_identifier(name)} {sql_type}" for name, sql_type in columns)
         con.execute(f"CREATE TABLE dataset ({definition})")
         if rows:
             placeholders = ", ".join("?" for _ in columns)
             con.executemany(
-                f"INSERT INTO dataset VALUES ({placeholders})", [list(_parquet_value(v) for v in row) for row in rows]
+                f"INSERT INTO dataset VALUES ({placeholders})", [[_as_utc(value) for value in row] for row in rows]
             )
-        copy_parquet(con, path, "SELECT * FROM dataset", [])
+        return copy_dataset(con, folder, stem, columns, "SELECT * FROM dataset", [])
 
 
-def _parquet_value(value: object) -> object:
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+def _as_utc(value: object) -> object:
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and value.tzinfo is None else value
 
 
-def write_csv(path: Path, columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> Path:
-    """Written once, exclusively (into a staging folder)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "xb") as target:
-        target.write(render_csv(columns, rows))
-    return path
+def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[Column]:
+    return [
+        (name, sql_type)
+        for name, sql_type, *_ in con.execute(f"DESCRIBE SELECT * FROM read_parquet({string_literal(path)})").fetchall()
+    ]
 
 
-def write_dataset(folder: Path, stem: str, columns: Sequence[Column], rows: Sequence[Sequence[object]]) -> list[Path]:
-    """`<stem>.csv` and `<stem>.parquet` of rows made in Python."""
-    csv_path = write_csv(folder / f"{stem}{CSV_SUFFIX}", columns, rows)
-    parquet_path = folder / f"{stem}{PARQUET_SUFFIX}"
-    write_parquet(parquet_path, columns, rows)
-    return [csv_path, parquet_path]
-
-
-def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and the rows of a FOCUS CSV, as text (what a tool reading it gets)."""
+@contextmanager
+def read_rows(
+    path: Path, wanted: Collection[str] | None = None
+) -> Iterator[tuple[list[str], Iterator[dict[str, str]]]]:
+    """The header and the rows (streamed) of a FOCUS CSV or Parquet file, as text: a CSV as any
+    reader gets it, a Parquet rendered as the CSV writes it (without the formula guard), NULL as
+    '', and only its `wanted` columns (all when None) in the rows."""
+    if path.suffix == PARQUET_SUFFIX:
+        with duckdb.connect() as con:
+            header = parquet_columns(con, path)
+            columns = [(name, sql_type) for name, sql_type in header if wanted is None or name in wanted]
+            cells = (
+                ", ".join(f"coalesce({text_expression(name, sql_type, guard=False)}, '')" for name, sql_type in columns)
+                or "NULL"
+            )
+            cursor = con.execute(f"SELECT {cells} FROM read_parquet({string_literal(path)})")
+            names = [name for name, _ in columns]
+            rows = (dict(zip(names, row)) for batch in iter(lambda: cursor.fetchmany(READ_BATCH), []) for row in batch)
+            yield [name for name, _ in header], rows
+        return
     with path.open(encoding="utf-8", newline="") as source:
         reader = csv.DictReader(source)
-        rows = list(reader)
-        return list(reader.fieldnames or []), rows
+        yield list(reader.fieldnames or []), iter(reader)

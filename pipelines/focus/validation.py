@@ -6,8 +6,13 @@ numpy<2, pandas<3 and sqlglot<19, which the project's venv outgrew, so it runs i
 own (`make focus-validator`: `.venv-focus`, `requirements-focus.lock`) as a subprocess.
 
 What it validates, declared: the 1.0 rule set (133 rules: presence, type, nullability and
-allowed values of the 1.0 columns), on the CSV file (its Parquet loader reads DECIMAL columns
-as Python objects, which its float type check refuses), where FOCUS 1.0 and 1.2 agree. Its 1.0
+allowed values of the 1.0 columns), where FOCUS 1.0 and 1.2 agree, on CSV and Parquet files. It
+cannot read csp-recon's Parquet itself: its pandas loader reads DECIMAL columns as Python
+Decimal objects, which its float type check refuses, and its venv's pyarrow does not import
+under the numpy<2 it pins. So a Parquet file is handed to it as a JSON-lines copy in its scratch
+folder, read from the Parquet by DuckDB: every DECIMAL cast to DOUBLE, datetimes as the CSV
+writes them (ISO 8601 UTC), every other column as it is; the exact decimals and the Parquet's
+types are the project's checks' (`checks.py`), on the file itself. Its 1.0
 rules still name four columns by their 0.5 names (InvoiceIssuer, Provider, Publisher,
 ResourceID) and one rule reads ChargeType (now ChargeCategory): the file's columns are renamed
 or copied for the validator so those rules check the 1.2 columns. The 1.2/1.4 rules it lacks are
@@ -23,7 +28,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from pipelines.focus.files import PARQUET_SUFFIX, parquet_columns, text_expression
 from pipelines.settings import REPO_ROOT
+from pipelines.sql import quote_identifier, string_literal
 
 VALIDATOR_PYTHON = REPO_ROOT / ".venv-focus" / "bin" / "python"
 RUNNER = Path(__file__).with_name("validator_runner.py")
@@ -40,6 +49,7 @@ COPIED_FOR_VALIDATOR = {"ChargeCategory": "ChargeType"}
 # Rules where 1.0 and 1.2 disagree, skipped (none for the columns csp-recon writes).
 SKIPPED_RULES: tuple[str, ...] = ()
 TIMEOUT_SECONDS = 300
+JSON_LINES_SUFFIX = ".jsonl"  # what validator_runner.py reads with pandas' JSON-lines reader
 
 
 class ValidatorMissing(RuntimeError):
@@ -74,18 +84,47 @@ class ValidatorReport:
         return said
 
 
-def run_focus_validator(csv_files: list[Path], python: Path = VALIDATOR_PYTHON) -> list[ValidatorReport]:
-    """focus-validator's 1.0 rule set on CSV files, in its own venv (one process for all)."""
+def validator_copy(path: Path, target: Path) -> Path:
+    """What the validator reads for `path`: a CSV as it is; for a Parquet file, a JSON-lines copy
+    written to `target` (DECIMAL as DOUBLE, datetimes as ISO 8601 UTC text, the rest unchanged)."""
+    if path.suffix != PARQUET_SUFFIX:
+        return path.resolve()
+    with duckdb.connect() as con:
+        cells = ", ".join(
+            f"{_validator_cell(name, sql_type)} AS {quote_identifier(name)}"
+            for name, sql_type in parquet_columns(con, path)
+        )
+        con.execute(
+            f"COPY (SELECT {cells} FROM read_parquet({string_literal(path)})) TO {string_literal(target)} (FORMAT json)"
+        )
+    return target
+
+
+def _validator_cell(name: str, sql_type: str) -> str:
+    kind = sql_type.upper()
+    if kind.startswith("DECIMAL"):
+        return f"{quote_identifier(name)}::DOUBLE"
+    if kind.startswith("TIMESTAMP"):
+        return text_expression(name, sql_type, guard=False)
+    return quote_identifier(name)
+
+
+def run_focus_validator(files: list[Path], python: Path = VALIDATOR_PYTHON) -> list[ValidatorReport]:
+    """focus-validator's 1.0 rule set on CSV and Parquet files, in its own venv (one process for all)."""
     if not python.exists():
         raise ValidatorMissing(f"focus-validator is not installed ({python} is missing): run `make focus-validator`.")
-    request = {
-        "data_files": [str(path.resolve()) for path in csv_files],
-        "version": VALIDATED_RULE_SET,
-        "skip": list(SKIPPED_RULES),
-        "rename": RENAMED_FOR_VALIDATOR,
-        "copy": COPIED_FOR_VALIDATOR,
-    }
     with tempfile.TemporaryDirectory() as scratch:
+        copies = {
+            validator_copy(path, Path(scratch) / f"{number}-{path.stem}{JSON_LINES_SUFFIX}"): path
+            for number, path in enumerate(files)
+        }
+        request = {
+            "data_files": [str(copy) for copy in copies],
+            "version": VALIDATED_RULE_SET,
+            "skip": list(SKIPPED_RULES),
+            "rename": RENAMED_FOR_VALIDATOR,
+            "copy": COPIED_FOR_VALIDATOR,
+        }
         request_file = Path(scratch) / "request.json"
         request_file.write_text(json.dumps(request), encoding="utf-8")
         done = subprocess.run(
@@ -93,9 +132,9 @@ def run_focus_validator(csv_files: list[Path], python: Path = VALIDATOR_PYTHON) 
         )
     if done.returncode != 0:
         last = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit code {done.returncode}"
-        raise RuntimeError(f"focus-validator could not check {', '.join(path.name for path in csv_files)}: {last}")
+        raise RuntimeError(f"focus-validator could not check {', '.join(path.name for path in files)}: {last}")
     answer = json.loads(done.stdout)
     return [
-        ValidatorReport(path, answer[str(path.resolve())]["checks"], answer[str(path.resolve())]["failures"])
-        for path in csv_files
+        ValidatorReport(path, answer[str(copy)]["checks"], answer[str(copy)]["failures"])
+        for copy, path in copies.items()
     ]

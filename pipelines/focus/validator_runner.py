@@ -2,7 +2,7 @@
 
     python validator_runner.py REQUEST.json
 
-The request names the data files, the FOCUS version of the rule set, the rules to skip and the
+The request names the data files (CSV, or JSON lines: a Parquet file's copy), the FOCUS version of the rule set, the rules to skip and the
 columns to rename or copy for the validator (its 1.0 rule set still uses 0.5's names for a few).
 Prints one JSON object, per file: every check with its column and status, and the failures found.
 """
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import focus_validator
+import pandas as pd
 from focus_validator.config_objects import Override
 from focus_validator.data_loaders.data_loader import DataLoader
 from focus_validator.rules.spec_rules import SpecRules
@@ -26,6 +27,14 @@ def main(request_path: str) -> None:
     print(json.dumps({data_file: validate(data_file, request) for data_file in request["data_files"]}))
 
 
+def load(data_file: str) -> pd.DataFrame:
+    """A CSV by the validator's own loader; a JSON-lines copy of a Parquet file (validation.py)
+    as its rows are, no column guessed as a date."""
+    if data_file.endswith(".jsonl"):
+        return pd.read_json(data_file, lines=True, convert_dates=False, keep_default_dates=False)
+    return DataLoader(data_filename=data_file).load()
+
+
 def validate(data_file: str, request: dict) -> dict:
     rules = SpecRules(
         override_filename=None,
@@ -35,7 +44,7 @@ def validate(data_file: str, request: dict) -> dict:
     )
     rules.load()
     rules.override_config = Override(overrides=request["skip"])
-    data = DataLoader(data_filename=data_file).load().rename(columns=request["rename"])
+    data = load(data_file).rename(columns=request["rename"])
     for source, copy in request["copy"].items():
         if source in data.columns:
             data[copy] = data[source]

@@ -12,8 +12,11 @@ import hashlib
 import html
 import re
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-CONTROL_PREFIXES = ("\t", "\r", "\n")
+# A text cell a spreadsheet reads as a formula: a leading tab, carriage return or line feed, or
+# `= + - @` after any spaces. One pattern for Python (`re`) and SQL (DuckDB's RE2
+# `regexp_matches`), so files written by DuckDB's COPY are guarded like the ones written here.
+CSV_FORMULA_PATTERN = r"^(?:[\t\r\n]| *[=+\-@])"
+_FORMULA = re.compile(CSV_FORMULA_PATTERN)
 # A number written by this package: what a cell starting with `-` may be without a quote.
 PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 _STEM_UNSAFE = re.compile(r"[^A-Za-z0-9-]")
@@ -23,16 +26,14 @@ MAX_STEM_LENGTH = 80
 def csv_safe_cell(value: object) -> str:
     """A text cell that cannot start a spreadsheet formula (OWASP CSV injection)."""
     text = "" if value is None else str(value)
-    if text.startswith(CONTROL_PREFIXES) or text.lstrip(" ").startswith(FORMULA_PREFIXES):
-        return "'" + text
-    return text
+    return "'" + text if _FORMULA.match(text) else text
 
 
 def is_inert_csv_cell(cell: str) -> bool:
     """True when a spreadsheet cannot read `cell` as a formula: a plain number or a neutral text."""
     if PLAIN_NUMBER.match(cell):
         return True
-    return not (cell.startswith(CONTROL_PREFIXES) or cell.lstrip(" ").startswith(FORMULA_PREFIXES))
+    return not _FORMULA.match(cell)
 
 
 def html_text(value: object) -> str:

@@ -65,75 +65,30 @@ grouped as (
 ),
 
 plan_groups as (
-    select
-        billing_period, invoice_number, customer_id, currency, subscription_id,
-        upper(product_id) as product_key, upper(sku_id) as sku_key,
-        max(product_name) as product_name,
-        min(pricing_rule_id) as pricing_rule_id,
-        sum(billed_pretax)::decimal(28, 2) as billed_pretax
-    from {{ ref('fct_charges') }}
-    where {{ in_rebuilt_periods() }} and source = 'azure_plan'
-    group by all
+    select * exclude (cost_pretax) from {{ ref('int_azure_plan_groups') }}
 ),
 
--- Integer weights: the cost at 10 places (the daily file's precision), its sign turned so that
--- the group's total weight is positive; a zero-cost group weighs every row 1.
-weighted as (
-    select
-        g.*,
-        p.pricing_rule_id,
-        (p.billed_pretax * 100)::hugeint as group_cents,
-        (g.cost_pretax::decimal(38, 10) * 10000000000)::hugeint as cost_units,
-        sum((g.cost_pretax::decimal(38, 10) * 10000000000)::hugeint) over plan_group as group_units,
-        count(*) over plan_group as group_rows
-    from grouped as g
-    join plan_groups as p using (billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
-    window plan_group as (partition by billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
-),
-
-shares as (
-    select
-        *,
-        group_cents * case when group_units = 0 then 1 else sign(group_units) * cost_units end as share_numerator,
-        case when group_units = 0 then group_rows else abs(group_units) end as share_denominator
-    from weighted
-),
-
-floored as (
-    select
-        *,
-        -- Floor division (// truncates towards zero; the denominator is positive).
-        share_numerator // share_denominator
-        - case when share_numerator % share_denominator < 0 then 1 else 0 end as floor_cents
-    from shares
-),
-
-ranked as (
-    select
-        *,
-        group_cents - sum(floor_cents) over plan_group as leftover_cents,
-        row_number() over (
-            partition by billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key
-            order by
-                share_numerator - floor_cents * share_denominator desc,
-                usage_date, entitlement_id nulls first, meter_id nulls first, meter_name nulls first,
-                resource_group nulls first, tags_text nulls first
-        ) as remainder_rank
-    from floored
-    window plan_group as (partition by billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key)
+-- The group's billed amount shared to the cent (macros/share_to_the_cent.sql), ties in a fixed order.
+shared as (
+    {{ share_to_the_cent(
+        '(select g.*, p.pricing_rule_id, p.billed_pretax as group_billed_pretax from grouped as g join plan_groups as p
+          using (billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key))',
+        'billing_period, invoice_number, customer_id, currency, subscription_id, product_key, sku_key',
+        'group_billed_pretax',
+        'cost_pretax',
+        'usage_date, entitlement_id nulls first, meter_id nulls first, meter_name nulls first,
+         resource_group nulls first, tags_text nulls first'
+    ) }}
 ),
 
 allocated as (
     select
-        * exclude (
-            pricing_rule_id, group_cents, cost_units, group_units, group_rows, share_numerator, share_denominator,
-            floor_cents, leftover_cents, remainder_rank
-        ),
+        * exclude (pricing_rule_id, group_billed_pretax, shared_amount),
         'billed' as line_status,
         pricing_rule_id,
-        ((floor_cents + case when remainder_rank <= leftover_cents then 1 else 0 end)::decimal(38, 0) * 0.01)::decimal(28, 2) as billed_pretax,
+        shared_amount as billed_pretax,
         null::decimal(28, 6) as estimated_pretax
-    from ranked
+    from shared
 ),
 
 not_in_recon as (

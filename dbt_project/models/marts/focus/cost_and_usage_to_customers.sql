@@ -18,8 +18,8 @@ with charges as (
 
 -- Microsoft's side of each line, mapped once (units, meter, subscription name, commitment).
 microsoft as (
-    select * from {{ ref('cost_and_usage_from_microsoft') }}
-    where {{ in_rebuilt_periods() }} and "ChargeCategory" <> 'Tax'
+    select * from {{ ref('int_focus_microsoft_rows') }}
+    where focus_row_kind <> 'daily'
 ),
 
 services as (
