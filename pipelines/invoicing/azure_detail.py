@@ -11,7 +11,6 @@ customer's prices only: never Microsoft's cost, the margin or the pricing rule.
 from __future__ import annotations
 
 import io
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import duckdb
 import polars as pl
 
 from pipelines.invoicing.model import InvoiceLine
-from pipelines.invoicing.safety import CONTROL_PREFIXES, FORMULA_PREFIXES
+from pipelines.invoicing.safety import CSV_FORMULA_PATTERN
 
 AZURE_DETAIL = "marts.azure_daily_usage"
 AZURE_PLAN_SOURCE = "azure_plan"
@@ -53,8 +52,6 @@ ATTACHMENT_COLUMNS = (
     ("tags", "tags"),
     ("amount", "billed_pretax"),
 )
-# A cell starting like a formula once leading spaces are dropped, or with a control character.
-FORMULA_START = "^(?:[" + re.escape("".join(CONTROL_PREFIXES)) + "]| *[" + re.escape("".join(FORMULA_PREFIXES)) + "])"
 TEXT_HEADERS = tuple(
     header for header, _ in ATTACHMENT_COLUMNS if header not in ("billing_period", "usage_date", "quantity", "amount")
 )
@@ -146,7 +143,7 @@ def _inert_attachment(frame: pl.DataFrame) -> pl.DataFrame:
     quantity = pl.col("quantity").cast(pl.String)
     return frame.with_columns(
         *(
-            pl.when(pl.col(header).cast(pl.String).str.contains(FORMULA_START))
+            pl.when(pl.col(header).cast(pl.String).str.contains(CSV_FORMULA_PATTERN))
             .then(pl.lit("'") + pl.col(header).cast(pl.String))
             .otherwise(pl.col(header).cast(pl.String))
             .alias(header)
