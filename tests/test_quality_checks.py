@@ -13,7 +13,16 @@ from pipelines.cli import main
 from pipelines.defs.ingest.checks import conservation_breaks
 from pipelines.defs.quality.reconciliation import every_line_priced, invoices_match, marts_tie_out
 from pipelines.defs.quality.warnings import cost_jumps, unknown_charge_types, usage_over_budget
-from pipelines.quality.gx_suites import SuiteError, load_suite, month_frame, resolve_placeholders, suite_names, validate
+from pipelines.quality import gx_suites
+from pipelines.quality.gx_suites import (
+    SuiteError,
+    load_suite,
+    month_frame,
+    resolve_placeholders,
+    suite_names,
+    validate,
+    validate_month,
+)
 from pipelines.settings import DATA_DIR_ENV
 
 MONTH = date(2026, 10, 1)
@@ -139,8 +148,7 @@ def test_warning_fires_on_tampered_month(warehouse, check, tamper):
 
 
 def _run_suite(con, name):
-    frame, total = month_frame(con, name, MONTH)
-    return validate(frame, resolve_placeholders(load_suite(name), MONTH), total)
+    return validate_month(con, name, load_suite(name), MONTH)
 
 
 @pytest.mark.parametrize("name", suite_names())
@@ -211,3 +219,49 @@ def test_every_suite_has_its_query_and_table():
         suite = load_suite(name)
         assert suite["meta"]["table"].split(".")[0] in ("raw", "marts")
         assert suite["meta"]["severity"] in ("ERROR", "WARN")
+
+
+def _grow_usage_lines(con, copies: int) -> int:
+    """The month's usage lines repeated `copies` times with new line numbers (and resource ids,
+    which the suite expects unique per line); returns the number of lines."""
+    con.execute(
+        """INSERT INTO raw.usage_recon BY NAME
+           SELECT * EXCLUDE (k) REPLACE (source_line + k * 1000000 AS source_line, uuid()::VARCHAR AS resource_guid)
+           FROM raw.usage_recon, range(1, ?) AS copies(k) WHERE billing_period = ?""",
+        [copies, MONTH],
+    )
+    return con.execute("SELECT count(*) FROM raw.usage_recon WHERE billing_period = ?", [MONTH]).fetchone()[0]
+
+
+def test_a_sampled_month_still_names_its_one_bad_line(warehouse, monkeypatch):
+    """Above SAMPLE_ROWS the suite sees a sample, and every row an expectation could fail on: one
+    wrong currency and one missing customer id among 16,000 lines are found, by file and line."""
+    lines = _grow_usage_lines(warehouse, 200)
+    monkeypatch.setattr(gx_suites, "SAMPLE_ROWS", 100)  # a 0.6 % sample: the two lines would be missed
+    file_name, line = warehouse.execute(
+        "SELECT source_file, max(source_line) FROM raw.usage_recon GROUP BY 1 ORDER BY 1 LIMIT 1"
+    ).fetchone()
+    warehouse.execute(
+        "UPDATE raw.usage_recon SET currency = 'eu' WHERE source_file = ? AND source_line = ?", [file_name, line]
+    )
+    warehouse.execute(
+        "UPDATE raw.usage_recon SET customer_id = NULL WHERE source_file = ? AND source_line = ?",
+        [file_name, line - 1000000],
+    )
+
+    outcome = _run_suite(warehouse, "raw_usage_recon")
+    assert outcome.rows_total == lines and outcome.rows_validated < lines // 10
+    failures = {failure["column"]: failure for failure in outcome.failures}
+    assert failures["currency"]["rows"] == [(file_name, line, "eu")]
+    assert [(f, n) for f, n, _ in failures["customer_id"]["rows"]] == [(file_name, line - 1000000)]
+    assert set(failures) == {"currency", "customer_id"}, "the suspects that pass are not failures"
+
+
+def test_a_sampled_clean_month_passes_and_validates_no_row_twice(warehouse, monkeypatch):
+    lines = _grow_usage_lines(warehouse, 50)
+    monkeypatch.setattr(gx_suites, "SAMPLE_ROWS", 100)
+    suite = resolve_placeholders(load_suite("raw_usage_recon"), MONTH)
+    frame, total = month_frame(warehouse, "raw_usage_recon", MONTH, suite=suite)
+    assert total == lines and 0 < len(frame) < lines
+    assert not frame.duplicated(subset=["source_file", "source_line"]).any()
+    assert _run_suite(warehouse, "raw_usage_recon").passed

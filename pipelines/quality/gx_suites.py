@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.quality.gx_sentences import Failure, failure_sentence
+from pipelines.quality.gx_suspects import SUSPECT_ROWS, suspect_condition
 from pipelines.quality.thresholds import ROW_ARITHMETIC_TOLERANCE
 from pipelines.settings import EXPECTATIONS_DIR
 from pipelines.sql import scalar
@@ -112,22 +113,47 @@ def suite_columns(suite: dict) -> set[str]:
     return named
 
 
-def month_frame(con: duckdb.DuckDBPyConnection, suite_name: str, month: date, columns: set[str] | None = None):
-    """The month's rows for the suite as pandas, sampled above SAMPLE_ROWS; and the row count.
+def month_frame(
+    con: duckdb.DuckDBPyConnection,
+    suite_name: str,
+    month: date,
+    columns: set[str] | None = None,
+    suite: dict | None = None,
+):
+    """The month's rows for the suite as pandas, and the row count. Above SAMPLE_ROWS, a random
+    sample plus every row one of `suite`'s expectations could fail on (up to SUSPECT_ROWS; the
+    suite with its placeholders resolved), so a single bad line is never sampled away.
 
     With `columns`, only those of them the query has are fetched (a missing one stays missing,
     for the suite to report): a wide table costs what the suite reads, not its width.
     """
     query = SUITE_QUERIES[suite_name]
     total = scalar(con, f"SELECT count(*) FROM ({query})", {"month": month})
+    available = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0", {"month": month}).description]
     projection = "*"
     if columns is not None:
-        available = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0", {"month": month}).description]
         projection = ", ".join(f'"{name}"' for name in available if name in columns) or "*"
+    if total <= SAMPLE_ROWS:
+        return con.execute(f"SELECT {projection} FROM ({query})", {"month": month}).df(), total
+    condition, params = suspect_condition(suite["expectations"] if suite else [], query, set(available))
+    suspect = f"coalesce({condition}, false)"
     # Bernoulli, not reservoir: it samples while scanning instead of materialising every row (6x faster).
-    sample = f" USING SAMPLE {100 * SAMPLE_ROWS / total:.6f}% (bernoulli, 42)" if total > SAMPLE_ROWS else ""
-    frame = con.execute(f"SELECT {projection} FROM ({query}){sample}", {"month": month}).df()
+    # The two parts are disjoint, so no row is validated twice (a repeated row would fail uniqueness).
+    frame = con.execute(
+        f"""SELECT {projection} FROM (SELECT * FROM ({query}) WHERE NOT {suspect})
+                USING SAMPLE {100 * SAMPLE_ROWS / total:.6f}% (bernoulli, 42)
+            UNION ALL
+            (SELECT {projection} FROM ({query}) WHERE {suspect} LIMIT {SUSPECT_ROWS})""",
+        {"month": month, **params},
+    ).df()
     return frame, total
+
+
+def validate_month(con: duckdb.DuckDBPyConnection, suite_name: str, suite: dict, month: date) -> SuiteOutcome:
+    """The suite on the month's rows (sampled above SAMPLE_ROWS, with every suspect row)."""
+    resolved = resolve_placeholders(suite, month)
+    frame, total = month_frame(con, suite_name, month, suite_columns(suite), resolved)
+    return validate(frame, resolved, total)
 
 
 def validate(frame, suite: dict, rows_total: int) -> SuiteOutcome:

@@ -14,11 +14,8 @@ from pipelines.defs.quality.warnings import cost_jumps, lines_below_cost, unknow
 from pipelines.invoicing.source import load_month
 from pipelines.quality.gx_suites import (
     load_suite,
-    month_frame,
-    resolve_placeholders,
-    suite_columns,
     suite_names,
-    validate,
+    validate_month,
 )
 from pipelines.settings import DataPaths
 
@@ -35,8 +32,7 @@ def judged_by(query):
 
 def _warn_suite(name: str, suite: dict):
     def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        frame, total = month_frame(con, name, month, suite_columns(suite))
-        outcome = validate(frame, resolve_placeholders(suite, month), total)
+        outcome = validate_month(con, name, suite, month)
         return [f"{f['expectation']} {f['column']} ({f['unexpected_count']} rows)" for f in outcome.failures]
 
     return judge

@@ -23,11 +23,8 @@ from pipelines.quality.dbt_results import data_fingerprint, error_tests, judge_t
 from pipelines.quality.gate import GateVerdict, judge_month
 from pipelines.quality.gx_suites import (
     load_suite,
-    month_frame,
-    resolve_placeholders,
-    suite_columns,
     suite_names,
-    validate,
+    validate_month,
 )
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 from pipelines.settings import DataPaths
@@ -44,8 +41,7 @@ def _from_check(month_check):
 
 def _suite(name: str, suite: dict):
     def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        frame, total = month_frame(con, name, month, suite_columns(suite))
-        outcome = validate(frame, resolve_placeholders(suite, month), total)
+        outcome = validate_month(con, name, suite, month)
         return (
             []
             if outcome.passed

@@ -12,12 +12,9 @@ from pipelines.metadata import markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.gx_suites import (
     load_suite,
-    month_frame,
     outcome_sentences,
-    resolve_placeholders,
-    suite_columns,
     suite_names,
-    validate,
+    validate_month,
 )
 
 
@@ -37,8 +34,8 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         month = billing_period(context.partition_key)
         with warehouse.connect(read_only=True) as con:
-            frame, total = month_frame(con, name, month, suite_columns(suite))
-        outcome = validate(frame, resolve_placeholders(suite, month), total)
+            outcome = validate_month(con, name, suite, month)
+        total = outcome.rows_total
         sampled = f" (in a sample of {outcome.rows_validated:,} of its {total:,} rows)" if outcome.sampled else ""
         sentences = outcome_sentences(outcome)
         return dg.AssetCheckResult(
