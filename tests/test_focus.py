@@ -5,7 +5,9 @@ customers get complete billing profiles (written into config.customers here), on
 issued (a row of billing.issued_invoices, as `csp-recon issue` records it) and the month
 close's `marts.billing_periods` is a fixture table of its contract's columns. Expected figures
 come from the generated files (Decimal, read here) and from the invoice module's own sums, not
-from the FOCUS code.
+from the FOCUS code. The month has its daily rated usage files, so its Azure plan usage is at
+the daily grain on the cost side; the same month without them (a second warehouse) keeps its
+recon Azure lines. Every file is checked and validated as CSV and as Parquet.
 """
 
 from __future__ import annotations

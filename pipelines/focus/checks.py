@@ -48,7 +48,6 @@ class FocusCheckError(ValueError):
     """A FOCUS file breaks a rule: the message is the list of sentences."""
 
 
-@lru_cache(maxsize=4096)  # a month's files repeat a few hundred datetimes
 def parse_utc(text: str) -> datetime | None:
     """An ISO 8601 UTC datetime as FOCUS requires (`Z` or `+00:00`); None otherwise."""
     if not text.endswith("Z") and not text.endswith("+00:00"):
@@ -80,7 +79,7 @@ def row_sentences(name: str, number: int, row: dict[str, str], not_null: list[st
             sentences.append(f"{name}, row {number}: {column} is empty, and FOCUS requires a value.")
     for column in money:
         text = row.get(column) or ""
-        if text and not _is_decimal(text):
+        if text and _as_decimal(text) is None:
             sentences.append(f"{name}, row {number}: {column} is '{text}', not a decimal number.")
     if "ChargeCategory" in row and row["ChargeCategory"] and row["ChargeCategory"] not in CHARGE_CATEGORIES:
         sentences.append(
@@ -99,30 +98,38 @@ def _period_sentences(name: str, number: int, row: dict[str, str]) -> list[str]:
     for start_column, end_column in PERIOD_PAIRS:
         if start_column not in row or end_column not in row or not row[start_column] or not row[end_column]:
             continue
-        start, end = parse_utc(row[start_column]), parse_utc(row[end_column])
-        for column, value in ((start_column, start), (end_column, end)):
-            if value is None:
-                sentences.append(
-                    f"{name}, row {number}: {column} is '{row[column]}', not an ISO 8601 UTC datetime such as 2026-10-01T00:00:00Z."
-                )
-        if start is None or end is None:
-            continue
-        if end <= start:
-            sentences.append(
-                f"{name}, row {number}: {end_column} {row[end_column]} is not after {start_column} {row[start_column]}: "
-                "FOCUS ends are exclusive (a charge for one day ends at the next midnight)."
-            )
-        elif end.time() != datetime.min.time():
-            sentences.append(
-                f"{name}, row {number}: {end_column} is {row[end_column]}, not a midnight: an inclusive end (23:59:59) "
-                "must be written as the next midnight, the exclusive end."
-            )
-        elif start_column == "BillingPeriodStart" and end != _next_month(start):
-            sentences.append(
-                f"{name}, row {number}: BillingPeriodEnd {row[end_column]} is not the first instant of the month after "
-                f"BillingPeriodStart {row[start_column]}: the billing period's end is exclusive."
-            )
+        for problem in _period_problems(start_column, end_column, row[start_column], row[end_column]):
+            sentences.append(f"{name}, row {number}: {problem}")
     return sentences
+
+
+@lru_cache(maxsize=4096)  # a month's rows share a few hundred periods
+def _period_problems(start_column: str, end_column: str, start_text: str, end_text: str) -> tuple[str, ...]:
+    """What a period breaks, whatever its row."""
+    start, end = parse_utc(start_text), parse_utc(end_text)
+    problems = [
+        f"{column} is '{text}', not an ISO 8601 UTC datetime such as 2026-10-01T00:00:00Z."
+        for column, text, value in ((start_column, start_text, start), (end_column, end_text, end))
+        if value is None
+    ]
+    if start is None or end is None:
+        return tuple(problems)
+    if end <= start:
+        problems.append(
+            f"{end_column} {end_text} is not after {start_column} {start_text}: "
+            "FOCUS ends are exclusive (a charge for one day ends at the next midnight)."
+        )
+    elif end.time() != datetime.min.time():
+        problems.append(
+            f"{end_column} is {end_text}, not a midnight: an inclusive end (23:59:59) "
+            "must be written as the next midnight, the exclusive end."
+        )
+    elif start_column == "BillingPeriodStart" and end != _next_month(start):
+        problems.append(
+            f"BillingPeriodEnd {end_text} is not the first instant of the month after "
+            f"BillingPeriodStart {start_text}: the billing period's end is exclusive."
+        )
+    return tuple(problems)
 
 
 class InvoiceSums:
@@ -137,7 +144,8 @@ class InvoiceSums:
 
     def add(self, row: Mapping[str, str]) -> None:
         key = tuple(row.get(column, "") for column in self.key_columns)
-        amount = Decimal(row["BilledCost"]) if _is_decimal(row.get("BilledCost") or "") else Decimal(0)
+        amount = _as_decimal(row.get("BilledCost") or "")
+        amount = Decimal(0) if amount is None else amount
         (self.tax if row.get("ChargeCategory") == TAX else self.pretax)[key] += amount
 
     def sentences(self, name: str, invoices: Mapping[tuple[str, ...], InvoiceTotal]) -> list[str]:
@@ -210,9 +218,12 @@ def _next_month(moment: datetime) -> datetime:
     return datetime(year, month, 1, tzinfo=UTC)
 
 
-def _is_decimal(text: str) -> bool:
+def _as_decimal(text: str) -> Decimal | None:
+    """The number a cell writes as a plain decimal (no exponent, finite); None otherwise."""
+    if "e" in text or "E" in text:
+        return None
     try:
         value = Decimal(text)
     except InvalidOperation:
-        return False
-    return value.is_finite() and "e" not in text.lower()
+        return None
+    return value if value.is_finite() else None

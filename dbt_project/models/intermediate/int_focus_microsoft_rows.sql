@@ -222,8 +222,17 @@ focus_rows as (
         -- One day of usage: from its midnight to the next (FOCUS ends are exclusive).
         timezone('UTC', (usage_date + 1)::timestamp) as "ChargePeriodEnd",
         timezone('UTC', usage_date::timestamp) as "ChargePeriodStart",
+        -- A commitment (reservation or savings plan, BenefitType) covered the line.
+        case
+            when nullif(benefit_order_id, '') is not null then
+                case when benefit_type ilike '%savings%' then 'Spend' else 'Usage' end
+        end as "CommitmentDiscountCategory",
         nullif(benefit_order_id, '') as "CommitmentDiscountId",
         case when nullif(benefit_order_id, '') is not null then 'Used' end as "CommitmentDiscountStatus",
+        case
+            when nullif(benefit_order_id, '') is not null then
+                case when benefit_type ilike '%savings%' then 'Savings Plan' else 'Reservation' end
+        end as "CommitmentDiscountType",
         quantity::decimal(38, 18) as "ConsumedQuantity",
         unit as "ConsumedUnit",
         cost_billed_pretax::decimal(28, 6) as "ContractedCost",
