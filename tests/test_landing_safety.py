@@ -23,6 +23,7 @@ from tests.corpus import (
     query,
     summary_row,
     write_csv,
+    write_invoice_json,
     write_summary,
 )
 
@@ -225,6 +226,46 @@ def test_nan_in_a_legacy_summary_is_a_sentence(tmp_path):
         2,
         "Tax",
     ) and "'NaN' is not an amount" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("1e400", "'1e400' is too large to be an invoice amount (at most 18 digits before the point)"),
+        ("-1E+400", "'-1E+400' is too large to be an invoice amount"),
+        ("1000000000000000000.00", "'1000000000000000000.00' is too large to be an invoice amount"),
+        ("inf", "'inf' is not an amount"),
+        ("-Infinity", "'-Infinity' is not an amount"),
+    ],
+)
+def test_an_absurd_summary_amount_is_a_sentence_naming_file_line_and_column(tmp_path, value, said):
+    rows = _license_month(tmp_path)
+    write_summary(_month(tmp_path) / "invoice_summary.csv", [summary_row("D1", "EUR", rows) | {"Total": value}])
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert (refused.value.file_name, refused.value.line, refused.value.column) == ("invoice_summary.csv", 2, "Total")
+    assert said in refused.value.message
+    assert str(refused.value).startswith("file 'invoice_summary.csv', line 2, column 'Total': ")
+
+
+def test_the_largest_amount_the_warehouse_holds_still_loads(tmp_path):
+    rows = _license_month(tmp_path)
+    largest = "999999999999999999.99"  # 18 digits before the point: DECIMAL(24,6) holds it
+    write_summary(
+        _month(tmp_path) / "invoice_summary.csv", [summary_row("D1", "EUR", rows) | {"OtherCharges": largest}]
+    )
+    load(tmp_path)
+    assert query(tmp_path, "SELECT other_charges FROM raw.invoice_summary") == [(Decimal(largest),)]
+
+
+def test_an_absurd_amount_in_an_api_invoice_document_is_a_sentence(tmp_path):
+    rows = _license_month(tmp_path)
+    (_month(tmp_path) / "invoice_summary.csv").unlink()
+    write_invoice_json(_month(tmp_path) / "invoices.json", [summary_row("D1", "EUR", rows) | {"Total": "1e400"}])
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert (refused.value.file_name, refused.value.line, refused.value.column) == ("invoices.json", 1, "totalCharges")
+    assert "'1E+400' is too large to be an invoice amount" in refused.value.message
 
 
 def _unpacked_files(data_dir: Path) -> list[Path]:
