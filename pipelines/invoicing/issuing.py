@@ -263,7 +263,8 @@ def _stage_documents(paths: DataPaths, folder: Path, month: MonthInvoices, numbe
         single: CustomerInvoice = replace(customer, invoices=(invoice,))
         page = render_html(month, single, (invoice,))
         xml = cii_xml(month, single, invoice)
-        pdf = facturx_pdf(html_to_pdf(page, month.issue.issue_date), xml, customer.buyer.language)
+        pdf_page = render_html(month, single, (invoice,), pdf=True)
+        pdf = facturx_pdf(html_to_pdf(pdf_page, month.issue.issue_date), xml, customer.buyer.language)
         for suffix, content in ((".html", page.encode("utf-8")), (".pdf", pdf), (".xml", xml)):
             with open(staging / f"{invoice.number}{suffix}", "xb") as target:
                 target.write(content)
