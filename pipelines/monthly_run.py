@@ -25,7 +25,7 @@ import duckdb
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.ingest.quarantine import Settlement
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
-from pipelines.metadata import printable
+from pipelines.metadata import plain_text, printable
 from pipelines.partitions import MONTH_TAG, billing_period
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
 from pipelines.run_lock import MonthBusy, month_lock
@@ -331,7 +331,7 @@ def _failures(events: list[dg.DagsterEvent], success: bool, paths: DataPaths) ->
             evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
                 found = warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else failures
-                found.append(f"{evaluation.check_name}: {evaluation.description}")
+                found.append(f"{evaluation.check_name}: {plain_text(evaluation.description)}")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None
