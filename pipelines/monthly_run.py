@@ -26,7 +26,7 @@ from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.ingest.quarantine import Settlement
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
 from pipelines.metadata import plain_text, printable
-from pipelines.partitions import MONTH_TAG, billing_period
+from pipelines.partitions import MONTH_TAG, billing_period, outside_partitions
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
 from pipelines.run_lock import MonthBusy, month_lock
 from pipelines.run_progress import LiveProgress, duration_lines, step_times
@@ -64,6 +64,10 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
 
     The month's run lock is held from the check for other runs until the summary is printed: a
     second `csp-recon run` (or backfill) of the month is refused at once, never interleaved."""
+    outside = outside_partitions(period)
+    if outside is not None:  # not a partition: Dagster's UI, schedule and backfills know no such month
+        say(f"csp-recon run {period}: not started, because {outside}.")
+        return 1
     paths = DataPaths(data_dir)
     dagster_home = prepare_dagster_home(paths)
     with ExitStack() as held:
