@@ -31,7 +31,7 @@ from pipelines.quality.azure_warnings import summary_lines as azure_summary_line
 from pipelines.run_lock import MonthBusy, month_lock
 from pipelines.run_progress import LiveProgress, duration_lines, step_times
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
-from pipelines.warehouse_file import connect_waiting
+from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 UNFINISHED = [
@@ -135,7 +135,10 @@ def _run_locked_month(period: str, data_dir: Path, paths: DataPaths, dagster_hom
         heading = "\nFiles:"
     else:
         heading = "\nFiles, as loaded before (this run loaded none; the month is unchanged):"
-    _print_summary(paths, period, heading)
+    try:
+        _print_summary(paths, period, heading)
+    except WarehouseLocked as locked:
+        say(f"\nThe month's figures cannot be shown: {locked}")
     if settlement is not None:
         say(f"\nCurrent figures: {settlement.sentence}")
     _print_publication(events, paths)
