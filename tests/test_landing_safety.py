@@ -335,3 +335,40 @@ def test_archives_nested_three_deep_are_refused(tmp_path):
         load(tmp_path)
     assert refused.value.file_name == "outer.zip/inner.zip/G1.csv.gz"
     assert "packed inside 2 other archives" in refused.value.message
+
+
+def test_a_day_first_file_with_no_day_above_12_is_refused_when_only_day_first_puts_it_in_the_month(tmp_path):
+    # D/M dates of October (1st to 12th): read M/D they are 10 January, 10 February, ... and only the
+    # third line (10/10 and 11/10) would land in October, so the file used to load without a word.
+    charges = [("1/10/2026 0:00", "6/10/2026 23:59"), ("2/10/2026 0:00", "7/10/2026 23:59"), ("10/10/2026 0:00", "11/10/2026 23:59")]  # fmt: skip
+    rows = [
+        license_row(f"c{i}", "A", "1.00", "0.19", line=i, ChargeStartDate=start, ChargeEndDate=end)
+        for i, (start, end) in enumerate(charges, start=1)
+    ]
+    _license_month(tmp_path, rows)
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert (refused.value.file_name, refused.value.line, refused.value.column) == (
+        "D1_License.csv",
+        2,
+        "ChargeStartDate",
+    )
+    assert (
+        "the charge from 1/10/2026 0:00 to 6/10/2026 23:59 is outside 2026-10 when read month first (M/D/YYYY"
+        in refused.value.message
+    )
+    assert "its dates look written day first (D/M/YYYY)" in refused.value.message
+    assert not (tmp_path / "warehouse.duckdb").exists() or query(
+        tmp_path, "SELECT count(*) FROM raw.license_recon"
+    ) == [(0,)]
+
+
+def test_a_month_first_file_whose_charges_read_day_first_would_also_fit_still_loads(tmp_path):
+    # 10/1 to 10/12 read M/D is in October; read D/M (10 January to 10 December) it is not.
+    rows = [
+        license_row(f"c{i}", "A", "1.00", "0.19", line=i, ChargeStartDate="10/1/2026 0:00", ChargeEndDate="10/12/2026 23:59")
+        for i in (1, 2)
+    ]  # fmt: skip
+    _license_month(tmp_path, rows)
+    load(tmp_path)
+    assert query(tmp_path, "SELECT count(*) FROM raw.license_recon") == [(2,)]
