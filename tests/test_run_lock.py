@@ -15,11 +15,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.cli import main
 from pipelines.instance import prepare_dagster_home
 from pipelines.partitions import MONTH_TAG
 from pipelines.run_lock import MonthBusy, lock_file, month_lock
 from pipelines.settings import REPO_ROOT, DataPaths
+from tests.corpus import generate_month
 
 PERIOD, OTHER = "2026-10", "2026-11"
 RUN_TIMEOUT = 1200  # a loaded CI machine runs a small month in minutes
@@ -119,28 +119,7 @@ def test_the_lock_of_a_killed_run_is_released_by_the_kernel_and_other_months_are
 
 
 def test_two_runs_of_a_month_started_together_one_runs_the_other_is_refused(tmp_path):
-    assert (
-        main(
-            [
-                "generate",
-                "--commerce",
-                "legacy",
-                "--out",
-                str(tmp_path / "landing"),
-                "--period",
-                PERIOD,
-                "--customers",
-                "3",
-                "--license-rows",
-                "8",
-                "--usage-rows",
-                "12",
-                "--seed",
-                "5",
-            ]
-        )
-        == 0
-    )
+    generate_month(tmp_path, customers=3, license_rows=8, usage_rows=12)
     _instance_ready(tmp_path)
     first, second = _cli(tmp_path, "run", "--period", PERIOD), _cli(tmp_path, "run", "--period", PERIOD)
     try:

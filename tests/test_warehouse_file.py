@@ -17,6 +17,7 @@ from pipelines.warehouse_file import (
     is_lock_conflict,
     lock_wait_seconds,
 )
+from tests.corpus import generate_month
 
 PERIOD = "2026-10"
 # DuckDB names the holder by its executable (the interpreter behind the venv's link).
@@ -108,10 +109,7 @@ def _cli(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess:
 
 
 def test_a_run_and_a_status_while_an_analyst_holds_the_warehouse_say_so_in_a_sentence(tmp_path):
-    from pipelines.cli import main
-
-    assert main(["generate", "--commerce", "legacy", "--out", str(tmp_path / "landing"), "--period", PERIOD,
-                 "--customers", "2", "--license-rows", "4", "--usage-rows", "4", "--seed", "3"]) == 0  # fmt: skip
+    generate_month(tmp_path, customers=2, license_rows=4, usage_rows=4, seed=3)
     path = tmp_path / "warehouse.duckdb"
     holder = _hold(path, 600.0)  # an analyst's read-write session on the pipeline's own file
     try:

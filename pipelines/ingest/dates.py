@@ -37,6 +37,11 @@ _US_FORMATS_SQL = _formats_sql(US_DATETIME_FORMATS)
 _ISO_FORMATS_SQL = _formats_sql(ISO_DATETIME_FORMATS)
 # Swapped day and month: how a D/M value reads when taken for what it is.
 _DAY_FIRST_FORMATS_SQL = _formats_sql(tuple(fmt.replace("%m/%d", "%d/%m") for fmt in US_DATETIME_FORMATS))
+# What to do with a file saved day first.
+DAY_FIRST_FIX = (
+    "download the file again from Partner Center and do not open and save it in Excel "
+    "(or import it in Excel with the Date:MDY option)"
+)
 # Day first for sure: the first number cannot be a month.
 _ONLY_DAY_FIRST = r"(1[3-9]|2[0-9]|3[01])/(0?[1-9]|1[0-2])/[0-9]{4}( .*)?"
 # Month first for sure: the second number cannot be a month.
@@ -115,14 +120,11 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     if found is None:
         return
     line, column, value = found
-    raise IngestError(
-        read.scanned.name,
-        f"{header_of[column]} is '{value}', a date written day first (D/M/YYYY); Partner Center writes "
-        "M/D/YYYY, and loading it would turn days into months",
-        "download the file again from Partner Center and do not open and save it in Excel "
-        "(or import it in Excel with the Date:MDY option)",
-        line=line,
-        column=header_of[column],
+    raise _day_first(
+        read,
+        line,
+        header_of[column],
+        f"{header_of[column]} is '{value}', a date written day first (D/M/YYYY); Partner Center writes M/D/YYYY",
     )
 
 
@@ -162,15 +164,23 @@ def refuse_day_first_period(
     if found is None:
         return
     line, _, value = found
-    raise IngestError(
-        read.scanned.name,
+    raise _day_first(
+        read,
+        line,
+        header_of["ChargeStartDate"],
         f"the charge from {value} is outside {period} when read month first (M/D/YYYY, as Partner Center writes), "
         f"and every charge of the file is inside {period} only when read day first: its dates look written day "
-        "first (D/M/YYYY), and loading it would turn days into months",
-        "download the file again from Partner Center and do not open and save it in Excel "
-        "(or import it in Excel with the Date:MDY option)",
+        "first (D/M/YYYY)",
+    )
+
+
+def _day_first(read: ReconFileRead, line: int, column: str, what: str) -> IngestError:
+    return IngestError(
+        read.scanned.name,
+        f"{what}, and loading it would turn days into months",
+        DAY_FIRST_FIX,
         line=line,
-        column=header_of["ChargeStartDate"],
+        column=column,
     )
 
 
