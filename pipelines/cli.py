@@ -240,8 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pipelines.warehouse_file import WarehouseLocked
+
     args = build_parser().parse_args(argv)
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except WarehouseLocked as locked:  # status, approve, issue, or a summary after the run
+        print(locked, file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

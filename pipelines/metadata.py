@@ -1,8 +1,9 @@
 """Untrusted text (customer and file names, rejected values) made inert for where it is shown:
-the Dagster UI's markdown metadata tables and the terminal."""
+the Dagster UI's markdown (metadata tables and check descriptions) and the terminal."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import dagster as dg
@@ -15,8 +16,9 @@ _ESCAPE_SEQUENCE = re.compile(
     r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-# Markdown that would turn a name into a link, an image, code or emphasis.
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!~])")
+# Markdown that would turn a name into a link, an image, code, emphasis, a heading or a table cell.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+!~|])")
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+!~|])")
 
 
 def printable(text: object) -> str:
@@ -24,18 +26,32 @@ def printable(text: object) -> str:
     return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", "" if text is None else str(text)))
 
 
-def markdown_cell(value: object) -> str:
-    """Customer and file names are untrusted: nothing in them may break the table or inject markup
-    (links, images, HTML), and bare addresses are not made clickable."""
+def inert_markdown(value: object) -> str:
+    """Untrusted text for any markdown the Dagster UI renders (MetadataValue.md, check
+    descriptions): shown as written, never a link, image, HTML, code, emphasis or table cell of
+    its own; bare web and mail addresses are not made clickable; one line."""
     text = printable(value).replace("\r", " ").replace("\n", " ").replace("\t", " ")
     text = _MARKDOWN.sub(r"\\\1", text)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
-    return text.replace("://", ":&#47;&#47;").replace("www.", "www&#46;")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("://", ":&#47;&#47;").replace("www.", "www&#46;").replace("@", "&#64;")
+
+
+def plain_text(markdown: str | None) -> str:
+    """What `inert_markdown` made of a text, back as the text (for the terminal)."""
+    return html.unescape(_ESCAPED.sub(r"\1", markdown or ""))
+
+
+def inert_check(result: dg.AssetCheckResult) -> dg.AssetCheckResult:
+    """A check result as the UI gets it: its description, which the UI renders as markdown and
+    which names customers, files and values from the files, made inert."""
+    if result.description is None:
+        return result
+    return result._replace(description=inert_markdown(result.description))
 
 
 def markdown_table(rows: list[tuple], headers: tuple[str, ...], limit: int = PREVIEW_ROWS) -> dg.MetadataValue:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(markdown_cell(value) for value in row) + " |" for row in rows[:limit]]
+    lines += ["| " + " | ".join(inert_markdown(value) for value in row) + " |" for row in rows[:limit]]
     if len(rows) > limit:
         lines.append(f"\n{len(rows) - limit} more not shown.")
     return dg.MetadataValue.md("\n".join(lines))

@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 import warnings
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,12 +25,13 @@ import duckdb
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.ingest.quarantine import Settlement
 from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
-from pipelines.metadata import printable
-from pipelines.partitions import MONTH_TAG, billing_period
+from pipelines.metadata import plain_text, printable
+from pipelines.partitions import MONTH_TAG, billing_period, outside_partitions
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
+from pipelines.run_lock import MonthBusy, month_lock
 from pipelines.run_progress import LiveProgress, duration_lines, step_times
 from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
-from pipelines.warehouse_file import connect_waiting
+from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
 UNFINISHED = [
@@ -58,23 +60,49 @@ def say(text: str = "") -> None:
 
 
 def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
-    """`correct`: a deliberate run of an issued month that issues its corrections (issue 14)."""
+    """`correct`: a deliberate run of an issued month that issues its corrections (issue 14).
+
+    The month's run lock is held from the check for other runs until the summary is printed: a
+    second `csp-recon run` (or backfill) of the month is refused at once, never interleaved."""
+    outside = outside_partitions(period)
+    if outside is not None:  # not a partition: Dagster's UI, schedule and backfills know no such month
+        say(f"csp-recon run {period}: not started, because {outside}.")
+        return 1
+    paths = DataPaths(data_dir)
+    dagster_home = prepare_dagster_home(paths)
+    with ExitStack() as held:
+        try:
+            held.enter_context(month_lock(paths, period))
+        except MonthBusy as busy:
+            with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+                runs = unfinished_runs_of(instance, period)
+            say(_busy_sentence(period, runs[0] if runs else None, busy))
+            return 1
+        return _run_locked_month(period, data_dir, paths, dagster_home, correct)
+
+
+def _busy_sentence(period: str, run: dg.DagsterRun | None, busy: MonthBusy | None = None) -> str:
+    if run is not None:
+        why = f"run {run.run_id} of {period} is {run.status.value.lower()}"
+    else:
+        why = str(busy or f"another run of {period} is in progress")
+    return (
+        f"csp-recon run {period}: not started, because {why} (one run per month at a time). "
+        "Wait for it, or cancel it in the UI, then run again."
+    )
+
+
+def _run_locked_month(period: str, data_dir: Path, paths: DataPaths, dagster_home: Path, correct: bool) -> int:
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
     from pipelines.defs.closing.assets import CORRECT_TAG
 
-    paths = DataPaths(data_dir)
-    dagster_home = prepare_dagster_home(paths)
     log_path = paths.logs / f"run-{period}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         release_dead_runs(instance)
         busy = unfinished_runs_of(instance, period)
         if busy:
-            run = busy[0]
-            say(
-                f"csp-recon run {period}: not started, because run {run.run_id} of {period} is {run.status.value.lower()} "
-                f"(one run per month at a time). Wait for it, or cancel it in the UI, then run again."
-            )
+            say(_busy_sentence(period, busy[0]))
             return 1
         run_id = str(uuid.uuid4())
         with log_path.open("w", encoding="utf-8") as log:
@@ -107,7 +135,10 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
         heading = "\nFiles:"
     else:
         heading = "\nFiles, as loaded before (this run loaded none; the month is unchanged):"
-    _print_summary(paths, period, heading)
+    try:
+        _print_summary(paths, period, heading)
+    except WarehouseLocked as locked:
+        say(f"\nThe month's figures cannot be shown: {locked}")
     if settlement is not None:
         say(f"\nCurrent figures: {settlement.sentence}")
     _print_publication(events, paths)
@@ -307,7 +338,7 @@ def _failures(events: list[dg.DagsterEvent], success: bool, paths: DataPaths) ->
             evaluation = event.asset_check_evaluation_data
             if not evaluation.passed:
                 found = warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else failures
-                found.append(f"{evaluation.check_name}: {evaluation.description}")
+                found.append(f"{evaluation.check_name}: {plain_text(evaluation.description)}")
         elif event.event_type == dg.DagsterEventType.STEP_FAILURE:
             data = event.step_failure_data
             described = data.user_failure_data.description if data.user_failure_data else None

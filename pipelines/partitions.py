@@ -43,6 +43,29 @@ def first_month(environ: dict[str, str] | None = None, landing_root=None) -> str
 monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=first_month(), fmt=PARTITION_FORMAT)
 
 
+def outside_partitions(
+    period: str, partitions: dg.MonthlyPartitionsDefinition | None = None, environ: dict[str, str] | None = None
+) -> str | None:
+    """Why `period` is no month the pipeline can run (the UI's partitions: from the first month to
+    the last ended one), in a clerk's words; None when it is one."""
+    partitions = partitions or monthly_partitions
+    environ = dict(os.environ) if environ is None else environ
+    keys = partitions.get_partition_keys()
+    if period in keys:
+        return None
+    first = partitions.start.strftime(PARTITION_FORMAT)
+    if period < first:
+        if environ.get(FIRST_MONTH_ENV):
+            why = f"{FIRST_MONTH_ENV} is {first}: set it to {period} or earlier to run this month"
+        else:
+            why = (
+                f"the earliest month folder in the landing folder: set {FIRST_MONTH_ENV}={period} to run earlier months"
+            )
+        return f"{period} is before the first month the pipeline runs, {first} ({why})"
+    latest = f"the latest month that can run is {keys[-1]}" if keys else f"no month has ended since {first}"
+    return f"{period} has not ended yet: {latest}"
+
+
 def billing_period(partition_key: str) -> date:
     """The first day of the invoice month, as stored in every `billing_period` column."""
     year, month = partition_key.split("-")

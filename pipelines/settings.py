@@ -82,6 +82,11 @@ class DataPaths:
         return self.root / "logs"
 
     @property
+    def locks(self) -> Path:
+        """Each month's run lock (`run_lock.py`): files the kernel locks, never to delete by hand."""
+        return self.root / "locks"
+
+    @property
     def scratch(self) -> Path:
         """Transcoded copies and other temporary files, kept inside the data directory."""
         return self.root / ".scratch"

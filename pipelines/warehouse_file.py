@@ -8,6 +8,8 @@ warehouse waits for such a holder to let go instead of failing the month on a lo
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,13 +17,47 @@ from typing import Any
 
 import duckdb
 
+LOCK_WAIT_ENV = "CSP_RECON_WAREHOUSE_LOCK_WAIT"
 LOCK_WAIT_SECONDS = 120.0
 LOCK_POLL_SECONDS = 0.5
+# DuckDB names the holder: "Conflicting lock is held in /usr/bin/duckdb (PID 4242) by user ana."
+_HOLDER = re.compile(r"lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>[^.\s]+))?")
+
+
+class WarehouseLocked(duckdb.IOException):
+    """Another process kept the file locked for longer than the wait: a sentence naming the file
+    and, when DuckDB says, the holder."""
+
+    def __init__(self, path: Path | str, error: BaseException, waited: float) -> None:
+        self.path = Path(path)
+        found = _HOLDER.search(str(error))
+        self.pid = int(found["pid"]) if found else None
+        self.program = found["program"] if found else None
+        self.user = found["user"] if found else None
+        holder = ""
+        if found:
+            by = f" of user {self.user}" if self.user else ""
+            holder = f" (process {self.pid}{by}: {Path(found['program']).name})"
+        super().__init__(
+            f"The warehouse {self.path} is held by another program{holder}, still after waiting {waited:.0f} s: "
+            "close it (an analyst's DuckDB CLI, DBeaver or Python session; analysts query the copy in the "
+            "published folder instead), then try again."
+        )
+
+
+def lock_wait_seconds() -> float:
+    """How long to wait for another holder of the file: `$CSP_RECON_WAREHOUSE_LOCK_WAIT` seconds, else 120."""
+    try:
+        return max(0.0, float(os.environ[LOCK_WAIT_ENV]))
+    except (KeyError, ValueError):
+        return LOCK_WAIT_SECONDS
 
 
 def is_lock_conflict(error: BaseException) -> bool:
     """DuckDB's "Could not set lock on file ...": another process holds the file."""
-    return isinstance(error, duckdb.IOException) and "could not set lock" in str(error).lower()
+    return isinstance(error, WarehouseLocked) or (
+        isinstance(error, duckdb.IOException) and "could not set lock" in str(error).lower()
+    )
 
 
 def connect_waiting(
@@ -29,16 +65,20 @@ def connect_waiting(
     *,
     read_only: bool = False,
     config: dict[str, Any] | None = None,
-    wait_seconds: float = LOCK_WAIT_SECONDS,
+    wait_seconds: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> duckdb.DuckDBPyConnection:
-    """A connection to `path`, retried while another process holds the file, for `wait_seconds` at most."""
-    deadline = clock() + wait_seconds
+    """A connection to `path`, retried while another process holds the file, for `wait_seconds`
+    at most (default: `lock_wait_seconds()`); then WarehouseLocked, a sentence."""
+    wait = lock_wait_seconds() if wait_seconds is None else wait_seconds
+    started = clock()
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=config or {})
         except duckdb.IOException as error:
-            if not is_lock_conflict(error) or clock() >= deadline:
+            if not is_lock_conflict(error):
                 raise
+            if clock() - started >= wait:
+                raise WarehouseLocked(path, error, clock() - started) from None
         sleep(LOCK_POLL_SECONDS)

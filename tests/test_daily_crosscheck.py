@@ -307,7 +307,7 @@ def test_the_dagster_check_warns_when_skipped_and_fails_with_the_csv_and_a_safe_
     failed = crosscheck_result(Warehouse(data_dir=str(tmp_path)), PERIOD)
     assert (failed.passed, failed.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert failed.description.startswith(
-        "1 of 1 Azure plan group(s) disagree with the daily rated usage; first: customer [click]"
+        "1 of 1 Azure plan group\\(s\\) disagree with the daily rated usage; first: customer \\[click\\]\\(http:&#47;&#47;"
     )
     assert failed.metadata["csv"].path == str(tmp_path / "exports" / PERIOD / "daily_usage_crosscheck.csv")
     table = failed.metadata["mismatching_lines"].value

@@ -280,3 +280,53 @@ def test_a_full_disk_during_publication_leaves_the_previous_copy(tmp_path):
     finally:
         immutable.release_tree(small_disk)
         subprocess.run(["umount", str(small_disk)], check=False)
+
+
+def _parquet_total(path: Path) -> tuple[int, Decimal]:
+    with duckdb.connect() as con:
+        count, total = con.execute("SELECT count(*), sum(billed_pretax) FROM read_parquet(?)", [str(path)]).fetchone()
+    return count, total
+
+
+def test_published_parquet_files_are_read_only_and_a_re_run_replaces_them(data):
+    source, target = data
+    publication = publish_month(source, target, SEPTEMBER, "run-september")
+    folder = target.parent / "parquet"
+    september = folder / "customer_monthly" / "2026-09.parquet"
+    assert _parquet_total(september) == _expected(SEPTEMBER)[SEPTEMBER]
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    folders = [folder, *(path for path in folder.rglob("*") if path.is_dir())]
+    assert [path.relative_to(folder).as_posix() for path in files] == [
+        "customer_monthly/2026-08.parquet",
+        "customer_monthly/2026-09.parquet",
+    ]
+    assert {oct(path.stat().st_mode & 0o777) for path in files} == {"0o444"}
+    assert {oct(path.stat().st_mode & 0o777) for path in folders} == {"0o555"}
+    if publication.immutable or os.geteuid() != 0:
+        # What an analyst's tool would try: overwrite, delete, or add a file beside the month's.
+        with pytest.raises(PermissionError):
+            september.open("r+b")
+        with pytest.raises(PermissionError):
+            september.unlink()
+        if os.geteuid() != 0:
+            with pytest.raises(PermissionError):
+                (september.parent / "mine.parquet").write_bytes(b"x")
+    assert _parquet_total(september) == _expected(SEPTEMBER)[SEPTEMBER]
+
+    # A re-run of September after a corrected file: its Parquet file is replaced, sealed again.
+    with duckdb.connect(str(source)) as con:
+        con.execute(
+            "UPDATE marts.customer_monthly SET billed_pretax = billed_pretax + 1 WHERE billing_period = ?", [SEPTEMBER]
+        )
+    publish_month(source, target, SEPTEMBER, "run-september-again")
+    count, total = _expected(SEPTEMBER)[SEPTEMBER]
+    assert _parquet_total(september) == (count, total + count)
+    assert oct(september.stat().st_mode & 0o777) == "0o444"
+    assert {oct(path.stat().st_mode & 0o777) for path in folders} == {"0o555"}
+    assert immutable.is_immutable(september) == publication.immutable
+    assert not list(folder.rglob("*.partial"))
+
+    # The tests' clean-up (and an administrator) can still remove the tree once released.
+    immutable.release_tree(target.parent)
+    september.unlink()
+    assert not september.exists()

@@ -341,3 +341,27 @@ def test_values_the_types_cannot_hold_exactly_are_rejected_not_rounded(tmp_path)
     load(tmp_path)
 
     assert [(line, column) for _, line, column, _, _ in rejected(tmp_path)] == [(3, "Quantity"), (4, "Amount")]
+
+
+def test_a_rejected_record_holding_a_carriage_return_or_a_line_break_is_stored_whole(tmp_path):
+    rows = [license_row(f"c-{i}", "A", "1.00", "0.10", line=i) for i in range(4)]
+    month = tmp_path / "landing" / PERIOD
+    written = [
+        _line(rows[0]),  # line 2
+        _line(rows[1], CustomerName="Carriage\rReturn Ltd", Subtotal="12,50"),  # line 3: a CR inside the name
+        _line(rows[2], CustomerName="Two\nLines Ltd", Subtotal="7,25"),  # lines 4-5: one record
+        _line(rows[3], Subtotal="1,00"),  # line 6
+    ]
+    text = csv_text(LICENSE_HEADER, []) + "".join(written)
+    write_text(month / "l.csv", text)
+    write_summary(month / "s.csv", [summary_row("D1", "EUR", rows[:1])])
+
+    load(tmp_path)
+
+    assert [(line, column, raw) for _, line, column, _, raw in rejected(tmp_path)] == [
+        (3, "Subtotal", written[1].rstrip("\r\n")),
+        (4, "Subtotal", written[2].rstrip("\r\n")),
+        (6, "Subtotal", written[3].rstrip("\r\n")),
+    ]
+    assert "Carriage\rReturn Ltd" in written[1] and "Two\nLines Ltd" in written[2]
+    assert [r["customer_id"] for r in raw_rows(tmp_path, "raw.license_recon")] == ["c-0"]

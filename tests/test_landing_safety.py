@@ -23,6 +23,7 @@ from tests.corpus import (
     query,
     summary_row,
     write_csv,
+    write_invoice_json,
     write_summary,
 )
 
@@ -227,6 +228,46 @@ def test_nan_in_a_legacy_summary_is_a_sentence(tmp_path):
     ) and "'NaN' is not an amount" in refused.value.message
 
 
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("1e400", "'1e400' is too large to be an invoice amount (at most 18 digits before the point)"),
+        ("-1E+400", "'-1E+400' is too large to be an invoice amount"),
+        ("1000000000000000000.00", "'1000000000000000000.00' is too large to be an invoice amount"),
+        ("inf", "'inf' is not an amount"),
+        ("-Infinity", "'-Infinity' is not an amount"),
+    ],
+)
+def test_an_absurd_summary_amount_is_a_sentence_naming_file_line_and_column(tmp_path, value, said):
+    rows = _license_month(tmp_path)
+    write_summary(_month(tmp_path) / "invoice_summary.csv", [summary_row("D1", "EUR", rows) | {"Total": value}])
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert (refused.value.file_name, refused.value.line, refused.value.column) == ("invoice_summary.csv", 2, "Total")
+    assert said in refused.value.message
+    assert str(refused.value).startswith("file 'invoice_summary.csv', line 2, column 'Total': ")
+
+
+def test_the_largest_amount_the_warehouse_holds_still_loads(tmp_path):
+    rows = _license_month(tmp_path)
+    largest = "999999999999999999.99"  # 18 digits before the point: DECIMAL(24,6) holds it
+    write_summary(
+        _month(tmp_path) / "invoice_summary.csv", [summary_row("D1", "EUR", rows) | {"OtherCharges": largest}]
+    )
+    load(tmp_path)
+    assert query(tmp_path, "SELECT other_charges FROM raw.invoice_summary") == [(Decimal(largest),)]
+
+
+def test_an_absurd_amount_in_an_api_invoice_document_is_a_sentence(tmp_path):
+    rows = _license_month(tmp_path)
+    (_month(tmp_path) / "invoice_summary.csv").unlink()
+    write_invoice_json(_month(tmp_path) / "invoices.json", [summary_row("D1", "EUR", rows) | {"Total": "1e400"}])
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert (refused.value.file_name, refused.value.line, refused.value.column) == ("invoices.json", 1, "totalCharges")
+    assert "'1E+400' is too large to be an invoice amount" in refused.value.message
+
+
 def _unpacked_files(data_dir: Path) -> list[Path]:
     return [p for p in (data_dir / ".scratch").rglob("*") if p.is_file()] if (data_dir / ".scratch").exists() else []
 
@@ -294,3 +335,40 @@ def test_archives_nested_three_deep_are_refused(tmp_path):
         load(tmp_path)
     assert refused.value.file_name == "outer.zip/inner.zip/G1.csv.gz"
     assert "packed inside 2 other archives" in refused.value.message
+
+
+def test_a_day_first_file_with_no_day_above_12_is_refused_when_only_day_first_puts_it_in_the_month(tmp_path):
+    # D/M dates of October (1st to 12th): read M/D they are 10 January, 10 February, ... and only the
+    # third line (10/10 and 11/10) would land in October, so the file used to load without a word.
+    charges = [("1/10/2026 0:00", "6/10/2026 23:59"), ("2/10/2026 0:00", "7/10/2026 23:59"), ("10/10/2026 0:00", "11/10/2026 23:59")]  # fmt: skip
+    rows = [
+        license_row(f"c{i}", "A", "1.00", "0.19", line=i, ChargeStartDate=start, ChargeEndDate=end)
+        for i, (start, end) in enumerate(charges, start=1)
+    ]
+    _license_month(tmp_path, rows)
+    with pytest.raises(IngestError) as refused:
+        load(tmp_path)
+    assert (refused.value.file_name, refused.value.line, refused.value.column) == (
+        "D1_License.csv",
+        2,
+        "ChargeStartDate",
+    )
+    assert (
+        "the charge from 1/10/2026 0:00 to 6/10/2026 23:59 is outside 2026-10 when read month first (M/D/YYYY"
+        in refused.value.message
+    )
+    assert "its dates look written day first (D/M/YYYY)" in refused.value.message
+    assert not (tmp_path / "warehouse.duckdb").exists() or query(
+        tmp_path, "SELECT count(*) FROM raw.license_recon"
+    ) == [(0,)]
+
+
+def test_a_month_first_file_whose_charges_read_day_first_would_also_fit_still_loads(tmp_path):
+    # 10/1 to 10/12 read M/D is in October; read D/M (10 January to 10 December) it is not.
+    rows = [
+        license_row(f"c{i}", "A", "1.00", "0.19", line=i, ChargeStartDate="10/1/2026 0:00", ChargeEndDate="10/12/2026 23:59")
+        for i in (1, 2)
+    ]  # fmt: skip
+    _license_month(tmp_path, rows)
+    load(tmp_path)
+    assert query(tmp_path, "SELECT count(*) FROM raw.license_recon") == [(2,)]

@@ -1,8 +1,16 @@
 from datetime import date
 
+import dagster as dg
 import pytest
 
-from pipelines.partitions import FIRST_MONTH_ENV, billing_period, dbt_period_env, first_month, monthly_partitions
+from pipelines.partitions import (
+    FIRST_MONTH_ENV,
+    billing_period,
+    dbt_period_env,
+    first_month,
+    monthly_partitions,
+    outside_partitions,
+)
 from pipelines.settings import DATA_DIR_ENV, DataPaths, resolve_data_dir, validate_period
 
 
@@ -63,3 +71,48 @@ def test_paths_stay_inside_the_data_dir(tmp_path):
         paths.inside(tmp_path / ".." / "elsewhere")
     with pytest.raises(ValueError):
         paths.exports("../../etc")
+
+
+@pytest.mark.parametrize(
+    ("period", "said"),
+    [
+        (
+            "2019-01",
+            "csp-recon run 2019-01: not started, because 2019-01 is before the first month the pipeline runs, "
+            "2025-01 (CSP_RECON_FIRST_MONTH is 2025-01: set it to 2019-01 or earlier to run this month).",
+        ),
+        (
+            "2099-01",
+            "csp-recon run 2099-01: not started, because 2099-01 has not ended yet: the latest month that can run is ",
+        ),
+    ],
+)
+def test_a_month_outside_the_partitions_is_refused_before_launch_with_a_sentence(tmp_path, capsys, period, said):
+    from pipelines.cli import main
+
+    assert monthly_partitions.get_partition_keys()[0] == "2025-01"  # conftest's CSP_RECON_FIRST_MONTH
+    assert main(["run", "--period", period, "--data-dir", str(tmp_path)]) == 1
+    output = capsys.readouterr()
+    assert said in output.out and "Traceback" not in output.out + output.err
+    assert not (tmp_path / "dagster_home").exists() and not (tmp_path / "logs").exists()  # nothing launched
+
+
+def test_a_backfill_of_months_before_the_first_refuses_each_with_a_sentence(tmp_path, capsys):
+    from pipelines.cli import main
+
+    assert main(["backfill", "--from", "2019-01", "--to", "2019-02", "--data-dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    for period in ("2019-01", "2019-02"):
+        assert (
+            f"csp-recon run {period}: not started, because {period} is before the first month the pipeline runs" in out
+        )
+    assert "Backfill 2019-01 to 2019-02: 0 of 2 month(s) passed." in out
+
+
+def test_the_first_month_named_by_the_landing_folder_says_how_to_run_earlier_months():
+    partitions = dg.MonthlyPartitionsDefinition(start_date="2026-07", fmt="%Y-%m")
+    assert outside_partitions("2026-07", partitions, {}) is None
+    assert outside_partitions("2026-06", partitions, {}) == (
+        "2026-06 is before the first month the pipeline runs, 2026-07 (the earliest month folder in the landing "
+        "folder: set CSP_RECON_FIRST_MONTH=2026-06 to run earlier months)"
+    )

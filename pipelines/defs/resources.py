@@ -16,7 +16,7 @@ from pipelines.settings import (
     duckdb_memory_limit,
     resolve_data_dir,
 )
-from pipelines.warehouse_file import connect_waiting
+from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
 WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
 # Every step that opens the warehouse runs in this pool; dagster.yaml limits it to one at a time.
@@ -47,9 +47,14 @@ class Warehouse(dg.ConfigurableResource):
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.paths.root.mkdir(parents=True, exist_ok=True)
-        connection = connect_waiting(
-            self.paths.warehouse, read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
-        )
+        try:
+            connection = connect_waiting(
+                self.paths.warehouse, read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
+            )
+        except WarehouseLocked as locked:  # the step fails with the sentence, not DuckDB's traceback
+            raise dg.Failure(
+                description=str(locked), metadata={"file": str(locked.path), "holder_pid": locked.pid or "unknown"}
+            ) from None
         try:
             yield connection
         finally:

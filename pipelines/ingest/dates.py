@@ -6,6 +6,7 @@ M/D, its days up to 12 would become wrong months without a word. Such a file is 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -22,6 +23,7 @@ from pipelines.formats import (
     US_DATETIME_FORMATS,
 )
 from pipelines.ingest.errors import IngestError
+from pipelines.sql import one_row
 
 if TYPE_CHECKING:  # recon_csv builds its SQL from this module
     from pipelines.ingest.recon_csv import ReconFileRead
@@ -35,6 +37,11 @@ _US_FORMATS_SQL = _formats_sql(US_DATETIME_FORMATS)
 _ISO_FORMATS_SQL = _formats_sql(ISO_DATETIME_FORMATS)
 # Swapped day and month: how a D/M value reads when taken for what it is.
 _DAY_FIRST_FORMATS_SQL = _formats_sql(tuple(fmt.replace("%m/%d", "%d/%m") for fmt in US_DATETIME_FORMATS))
+# What to do with a file saved day first.
+DAY_FIRST_FIX = (
+    "download the file again from Partner Center and do not open and save it in Excel "
+    "(or import it in Excel with the Date:MDY option)"
+)
 # Day first for sure: the first number cannot be a month.
 _ONLY_DAY_FIRST = r"(1[3-9]|2[0-9]|3[01])/(0?[1-9]|1[0-2])/[0-9]{4}( .*)?"
 # Month first for sure: the second number cannot be a month.
@@ -113,14 +120,67 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     if found is None:
         return
     line, column, value = found
-    raise IngestError(
+    raise _day_first(
+        read,
+        line,
+        header_of[column],
+        f"{header_of[column]} is '{value}', a date written day first (D/M/YYYY); Partner Center writes M/D/YYYY",
+    )
+
+
+def refuse_day_first_period(
+    con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str, start: date, end: date
+) -> None:
+    """Stop the month when a file's charges lie in the month [start, end) only if its dates are
+    read day first: every charge of the file is in the month read D/M, and some are not read M/D.
+    Such a file has no day above 12 (refuse_day_first_dates finds those): without this, it would
+    load with its charges moved to other months, without a word."""
+    present = {column.name for column in read.recognised.positions if column is not None}
+    if not {"ChargeStartDate", "ChargeEndDate"} <= present:
+        return
+    header_of = {
+        column.name: header for header, column in zip(read.recognised.header, read.recognised.positions) if column
+    }
+    begins, ends = "charge_start_date", "charge_end_date"
+    month_first = [f"try_strptime({c}, {_US_FORMATS_SQL})" for c in (begins, ends)]
+    day_first = [f"try_strptime({c}, {_DAY_FIRST_FORMATS_SQL})" for c in (begins, ends)]
+    bounds = f"TIMESTAMP '{start.isoformat()}'", f"TIMESTAMP '{end.isoformat()}'"
+    in_month_day_first = f"coalesce({day_first[0]} < {bounds[1]} AND {day_first[1]} >= {bounds[0]}, false)"
+    in_month_month_first = f"coalesce({month_first[0]} < {bounds[1]} AND {month_first[1]} >= {bounds[0]}, false)"
+    lines, only_day_first, day_first_in_month = one_row(
+        con,
+        f"""SELECT count(*), count(*) FILTER (WHERE {in_month_day_first} AND NOT {in_month_month_first}),
+                   count(*) FILTER (WHERE {in_month_day_first})
+            FROM {read.table} WHERE {begins} IS NOT NULL OR {ends} IS NOT NULL""",
+    )
+    if not lines or not only_day_first or day_first_in_month < lines:
+        return
+    found = _first_line(
+        con,
+        read,
+        f"{in_month_day_first} AND NOT {in_month_month_first}",
+        f"['ChargeStartDate', {begins} || ' to ' || {ends}]",
+    )
+    if found is None:
+        return
+    line, _, value = found
+    raise _day_first(
+        read,
+        line,
+        header_of["ChargeStartDate"],
+        f"the charge from {value} is outside {period} when read month first (M/D/YYYY, as Partner Center writes), "
+        f"and every charge of the file is inside {period} only when read day first: its dates look written day "
+        "first (D/M/YYYY)",
+    )
+
+
+def _day_first(read: ReconFileRead, line: int, column: str, what: str) -> IngestError:
+    return IngestError(
         read.scanned.name,
-        f"{header_of[column]} is '{value}', a date written day first (D/M/YYYY); Partner Center writes "
-        "M/D/YYYY, and loading it would turn days into months",
-        "download the file again from Partner Center and do not open and save it in Excel "
-        "(or import it in Excel with the Date:MDY option)",
+        f"{what}, and loading it would turn days into months",
+        DAY_FIRST_FIX,
         line=line,
-        column=header_of[column],
+        column=column,
     )
 
 

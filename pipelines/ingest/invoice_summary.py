@@ -25,6 +25,8 @@ from pipelines.ingest.recognise import RecognisedHeader
 NCE_FIGURES = ("Charges", "Credits", "Subtotal")
 # An API document of this type corrects an earlier period's invoice: not this month's figures.
 CREDIT_NOTE = "credit note"
+# MONEY is DECIMAL(24,6): 18 digits before the point, beyond which the warehouse cannot hold it.
+MONEY_INTEGER_DIGITS = 18
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,14 @@ def _parse_money(text: str | float | int | None, file_name: str, line: int, colu
             line=line,
             column=column,
         ) from None
+    if amount and amount.adjusted() >= MONEY_INTEGER_DIGITS:
+        raise IngestError(
+            file_name,
+            f"'{text}' is too large to be an invoice amount (at most {MONEY_INTEGER_DIGITS} digits before the point)",
+            "copy the figure again from the invoice",
+            line=line,
+            column=column,
+        )
     return amount
 
 

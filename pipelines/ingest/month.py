@@ -15,7 +15,7 @@ import duckdb
 
 from pipelines.formats import INVOICE_SUMMARY_COLUMNS, FileKind
 from pipelines.ingest import daily_usage
-from pipelines.ingest.dates import datetime_sql, refuse_day_first_dates
+from pipelines.ingest.dates import datetime_sql, refuse_day_first_dates, refuse_day_first_period
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.invoice_summary import (
     InvoiceDocuments,
@@ -137,6 +137,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             continue
         read = read_recon_file(con, scanned, recognised, slot=len(reads))
         refuse_day_first_dates(con, read)
+        refuse_day_first_period(con, read, period, *_month_bounds(period))
         _check_charge_dates(con, read, period)
         reads.append(read)
         outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = (
@@ -208,10 +209,15 @@ def _summary_from_json(documents: InvoiceDocuments, outcome: FileOutcome) -> lis
     return documents.invoices
 
 
+def _month_bounds(period: str) -> tuple[date, date]:
+    """The month's first day and the next month's: charges overlapping [start, end) are in it."""
+    start = billing_period(period)
+    return start, date(start.year + start.month // 12, start.month % 12 + 1, 1)
+
+
 def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str) -> None:
     """A file whose charges all lie outside the month was dropped in the wrong folder."""
-    start = billing_period(period)
-    end = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    start, end = _month_bounds(period)
     charge_start, charge_end = datetime_sql("charge_start_date"), datetime_sql("charge_end_date")
     # One line in the month settles it, and the scan stops there.
     in_month = con.execute(

@@ -426,12 +426,29 @@ def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, bi
 
 
 def _raw_lines(scanned: ScannedFile, wanted: set[int]) -> dict[int, str]:
+    """The whole record starting at each wanted file line, as written. Lines end at line feeds
+    only, as the file's lines are counted: a carriage return inside a quoted value stays in its
+    value, and a record whose quoted value holds a line break is kept with its next lines."""
     found: dict[int, str] = {}
     last = max(wanted)
-    with scanned.readable_path.open("r", encoding="utf-8-sig", newline="") as source:
+    record: list[str] = []
+    start = 0
+    with scanned.readable_path.open("r", encoding="utf-8-sig", newline="\n") as source:
         for number, line in enumerate(source, start=1):
-            if number in wanted:
-                found[number] = line.rstrip("\r\n")
-            if number >= last:
-                break
+            if record:
+                record.append(line)
+            elif number in wanted:
+                start, record = number, [line]
+            else:
+                if number >= last:
+                    break
+                continue
+            text = "".join(record)
+            if text.count('"') % 2 == 0 or len(text) > MAX_LINE_BYTES:  # the quoted values are closed
+                found[start] = text.rstrip("\r\n")
+                record = []
+                if number >= last:
+                    break
+    if record:  # a quote the file never closes: what there is
+        found[start] = "".join(record).rstrip("\r\n")
     return found

@@ -274,7 +274,8 @@ def _stage_documents(
         single: CustomerInvoice = replace(customer, invoices=(invoice,))
         page = render_html(month, single, (invoice,))
         xml = cii_xml(month, single, invoice)
-        pdf = facturx_pdf(html_to_pdf(page, month.issue.issue_date), xml, customer.buyer.language)
+        pdf_page = render_html(month, single, (invoice,), pdf=True)
+        pdf = facturx_pdf(html_to_pdf(pdf_page, month.issue.issue_date), xml, customer.buyer.language)
         files = {f"{invoice.number}{suffix}": content for suffix, content in ((".html", page.encode("utf-8")), (".pdf", pdf), (".xml", xml))}  # fmt: skip
         detail = usage_details.get(customer.customer_id.lower()) if invoice.kind == INVOICE else None
         if detail is not None and (in_currency := detail.in_currency(invoice.currency)).frame.height:

@@ -21,8 +21,28 @@ _GET_FLAGS, _SET_FLAGS, _IMMUTABLE = 0x80086601, 0x40086602, 0x00000010
 _UNSUPPORTED = {errno.EPERM, errno.EACCES, errno.ENOTTY, errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS}
 
 
+READ_ONLY_FILE, READ_ONLY_FOLDER, WRITABLE_FOLDER = 0o444, 0o555, 0o755
+
+
 def read_only_mode(path: Path) -> None:
-    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    os.chmod(path, READ_ONLY_FILE)
+
+
+def writable_folder(folder: Path) -> None:
+    """Let the publisher add, replace or remove entries of a folder `seal_tree` closed."""
+    if folder.is_dir() and not folder.is_symlink() and stat.S_IMODE(folder.stat().st_mode) != WRITABLE_FOLDER:
+        os.chmod(folder, WRITABLE_FOLDER)
+
+
+def seal_tree(root: Path) -> None:
+    """Every file under `root` locked, every folder (`root` included) mode 0555: nothing in the
+    tree can be changed, added, renamed or removed by an ordinary user."""
+    folders = [root, *(path for path in root.rglob("*") if path.is_dir() and not path.is_symlink())]
+    for path in root.rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            lock(path)
+    for folder in sorted(folders, key=lambda path: len(path.parts), reverse=True):
+        os.chmod(folder, READ_ONLY_FOLDER)
 
 
 def _flags(fd: int) -> array.array:
@@ -53,6 +73,8 @@ def _set_immutable(path: Path, on: bool) -> bool:
 
 def lock(path: Path) -> bool:
     """Make `path` (every name of its inode) unwritable; True when the immutable flag holds too."""
+    if is_immutable(path):  # locked already: even its mode cannot change now
+        return True
     read_only_mode(path)
     return _set_immutable(path, True)
 
@@ -82,7 +104,11 @@ def remove(path: Path) -> None:
 
 
 def release_tree(root: Path) -> None:
-    """Clear the immutable flag under `root`, so that it can be deleted (`rm -r`, test clean-up)."""
+    """Clear the immutable flag under `root` and open its sealed folders, so that it can be
+    deleted (`rm -r`, test clean-up)."""
+    writable_folder(root)
     for path in root.rglob("*"):
-        if path.is_file() and not path.is_symlink():
+        if path.is_dir() and not path.is_symlink():
+            writable_folder(path)
+        elif path.is_file() and not path.is_symlink():
             unlock(path)

@@ -120,8 +120,7 @@ def _publish(source: Path, target: Path, period: date, run_id: str) -> Publicati
     _switch(target, version)
     try:
         locked = immutable.lock(version)
-        for staged, final in parquet:
-            os.replace(staged, final)
+        _swap_in_parquet(parquet, target.parent / "parquet")
         _remove_older(target, versions, keep={version, fingerprint})
         _sync_directory(target.parent)
     except OSError as error:
@@ -156,7 +155,18 @@ def _remove_partials(published: Path, versions: Path) -> None:
     for folder in (published, versions, published / "parquet"):
         if folder.is_dir():
             for leftover in folder.rglob(f"*{PARTIAL_SUFFIX}"):
+                immutable.writable_folder(leftover.parent)
                 immutable.remove(leftover)
+
+
+def _swap_in_parquet(staged: list[tuple[Path, Path]], folder: Path) -> None:
+    """Each staged Parquet file in place of its final name, then every file and folder of the
+    Parquet tree unwritable (files 0444 and immutable where allowed, folders 0555): an analyst
+    can read them, not change, add or remove one."""
+    for partial, final in staged:
+        immutable.unlock(final)  # an immutable name cannot be renamed over
+        os.replace(partial, final)
+    immutable.seal_tree(folder)
 
 
 def _remove_older(target: Path, versions: Path, keep: set[Path]) -> None:
@@ -359,7 +369,9 @@ def _stage_parquet(published: Path, folder: Path, period: date) -> list[tuple[Pa
         ).fetchall()
         for name, monthly in relations:
             target = folder / name / f"{month}.parquet" if monthly else folder / f"{name}.parquet"
+            immutable.writable_folder(folder)
             target.parent.mkdir(parents=True, exist_ok=True)
+            immutable.writable_folder(target.parent)
             partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
             where = f" WHERE {PERIOD_COLUMN} = DATE '{period.isoformat()}'" if monthly else ""
             quoted = str(partial).replace("'", "''")

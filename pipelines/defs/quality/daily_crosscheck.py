@@ -14,7 +14,7 @@ import duckdb
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing.safety import csv_safe_cell
-from pipelines.metadata import markdown_table
+from pipelines.metadata import inert_check, markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.daily_crosscheck import CSV_COLUMNS, CSV_FILE, CrossCheck, cross_check
 
@@ -82,9 +82,11 @@ def crosscheck_result(warehouse: Warehouse, period: str) -> dg.AssetCheckResult:
     if written is not None:
         metadata["csv"] = dg.MetadataValue.path(str(written))
     # Skipped: shown as a failed warning (visible, never blocking: Dagster blocks on ERROR only).
-    return dg.AssetCheckResult(
-        passed=result.passed and not result.skipped,
-        severity=dg.AssetCheckSeverity.WARN if result.skipped else dg.AssetCheckSeverity.ERROR,
-        description=result.summary(),
-        metadata=metadata,
+    return inert_check(
+        dg.AssetCheckResult(
+            passed=result.passed and not result.skipped,
+            severity=dg.AssetCheckSeverity.WARN if result.skipped else dg.AssetCheckSeverity.ERROR,
+            description=result.summary(),
+            metadata=metadata,
+        )
     )

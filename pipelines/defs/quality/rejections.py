@@ -8,7 +8,7 @@ import dagster as dg
 
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.metadata import markdown_table
+from pipelines.metadata import inert_check, markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 
@@ -31,7 +31,7 @@ def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: W
         with warehouse.connect(read_only=True) as con:
             lines, held, let_through = month_rejections(con, billing_period(period), paths.landing(period), paths.root)
     except AcknowledgementError as error:
-        return dg.AssetCheckResult(passed=False, description=str(error))
+        return inert_check(dg.AssetCheckResult(passed=False, description=str(error)))
     if held:
         description = holding_sentence(held, period)
     elif let_through:
@@ -40,20 +40,25 @@ def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: W
         )
     else:
         description = f"none of the {len(lines)} rejected line(s) carries money" if lines else "no line was rejected"
-    return dg.AssetCheckResult(
-        passed=not held,
-        description=description,
-        metadata={
-            "rejected_lines": len(lines),
-            "holding_lines": len(held),
-            "acknowledged_lines": len(let_through),
-            "holding": markdown_table(
-                [(h.line.file_name, h.line.line_number, h.line.column_name, h.amounts, h.line.reason) for h in held],
-                ("file", "line", "column", "amounts as written", "why rejected"),
-            ),
-            "acknowledged": markdown_table(
-                [(h.line.file_name, h.line.line_number, h.amounts, a.by, a.reason) for h, a in let_through],
-                ("file", "line", "amounts as written", "acknowledged by", "why"),
-            ),
-        },
+    return inert_check(
+        dg.AssetCheckResult(
+            passed=not held,
+            description=description,
+            metadata={
+                "rejected_lines": len(lines),
+                "holding_lines": len(held),
+                "acknowledged_lines": len(let_through),
+                "holding": markdown_table(
+                    [
+                        (h.line.file_name, h.line.line_number, h.line.column_name, h.amounts, h.line.reason)
+                        for h in held
+                    ],
+                    ("file", "line", "column", "amounts as written", "why rejected"),
+                ),
+                "acknowledged": markdown_table(
+                    [(h.line.file_name, h.line.line_number, h.amounts, a.by, a.reason) for h, a in let_through],
+                    ("file", "line", "amounts as written", "acknowledged by", "why"),
+                ),
+            },
+        )
     )

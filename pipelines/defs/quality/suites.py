@@ -8,7 +8,7 @@ A suite that raises is an error of the check, never a pass.
 import dagster as dg
 
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.metadata import markdown_table
+from pipelines.metadata import inert_check, markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.gx_suites import (
     load_suite,
@@ -38,27 +38,29 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
         total = outcome.rows_total
         sampled = f" (in a sample of {outcome.rows_validated:,} of its {total:,} rows)" if outcome.sampled else ""
         sentences = outcome_sentences(outcome)
-        return dg.AssetCheckResult(
-            passed=outcome.passed,
-            severity=severity,
-            description=(
-                f"{meta['table']}{sampled}: " + "; ".join(sentences)
-                if outcome.failures
-                else f"{outcome.expectations} expectations met on {total:,} rows{sampled}"
-            ),
-            metadata={
-                "rows": total,
-                "rows_validated": outcome.rows_validated,
-                "expectations": outcome.expectations,
-                "failed_expectations": len(outcome.failures),
-                "failures": markdown_table(
-                    [
-                        (f["expectation"], str(f["column"]), f["unexpected_count"], sentence)
-                        for f, sentence in zip(outcome.failures, sentences)
-                    ],
-                    ("expectation", "column", "failing rows", "where and what"),
+        return inert_check(
+            dg.AssetCheckResult(
+                passed=outcome.passed,
+                severity=severity,
+                description=(
+                    f"{meta['table']}{sampled}: " + "; ".join(sentences)
+                    if outcome.failures
+                    else f"{outcome.expectations} expectations met on {total:,} rows{sampled}"
                 ),
-            },
+                metadata={
+                    "rows": total,
+                    "rows_validated": outcome.rows_validated,
+                    "expectations": outcome.expectations,
+                    "failed_expectations": len(outcome.failures),
+                    "failures": markdown_table(
+                        [
+                            (f["expectation"], str(f["column"]), f["unexpected_count"], sentence)
+                            for f, sentence in zip(outcome.failures, sentences)
+                        ],
+                        ("expectation", "column", "failing rows", "where and what"),
+                    ),
+                },
+            )
         )
 
     return _check
