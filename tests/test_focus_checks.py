@@ -119,3 +119,46 @@ def test_identifiers_and_literals_are_quoted_for_duckdb():
         assert row == (text,) and con.execute(
             f"SELECT {quote_identifier(name)} FROM (SELECT 1 AS {quote_identifier(name)})"
         ).fetchone() == (1,)
+
+
+def _line(amount: str, category: str = "Purchase", invoice: str = "G1") -> str:
+    return GOOD.replace("10.50", amount, 1).replace("Purchase", category).replace(",G1,", f",{invoice},")
+
+
+def test_the_sql_pass_and_the_row_by_row_pass_say_the_same(tmp_path, monkeypatch):
+    """A clean file is judged in DuckDB without reading its rows into Python; its sums (amounts of
+    mixed scales, credits) and sentences are those of the row-by-row pass."""
+    import pipelines.focus.checks as checks
+
+    lines = [
+        _line("10.5"),
+        _line("2.125"),
+        _line("-3.000", "Credit"),
+        _line("1.10", "Tax"),
+        _line("7", invoice="G2"),
+    ]
+    invoices = {
+        ("Microsoft", "G1"): InvoiceTotal(Decimal("9.625"), Decimal("1.10")),  # 10.5 + 2.125 - 3.000 = 9.625
+        ("Microsoft", "G2"): InvoiceTotal(Decimal("7.01"), Decimal("0")),
+    }
+    path = _file(tmp_path, *lines)
+    calls = []
+    fast = checks.sums_if_every_row_keeps_the_rules
+    monkeypatch.setattr(checks, "sums_if_every_row_keeps_the_rules", lambda *a: calls.append(a) or fast(*a))
+    in_sql = check_file(path, REQUIRED, REQUIRED, invoices)
+    assert len(calls) == 1 and fast(*calls[0]) is not None, "the clean file took the SQL pass"
+    monkeypatch.setattr(checks, "sums_if_every_row_keeps_the_rules", lambda *a: None)
+    assert (
+        in_sql
+        == check_file(path, REQUIRED, REQUIRED, invoices)
+        == [
+            "focus.csv: the BilledCost of invoice G2 of Microsoft (tax rows apart) adds up to 7, but the invoice bills 7.01 before tax."
+        ]
+    )
+
+
+def test_a_bad_row_among_clean_ones_is_still_named_by_row(tmp_path):
+    lines = [_line("1.00")] * 500 + [_line('"1,00"')] + [_line("1.00")] * 500
+    assert check_file(_file(tmp_path, *lines), REQUIRED, REQUIRED) == [
+        "focus.csv, row 502: BilledCost is '1,00', not a decimal number."
+    ]
