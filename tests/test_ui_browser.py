@@ -245,7 +245,10 @@ def test_graph_shows_the_dbt_models_fed_by_the_ingest_assets(page, ui_url):
     )
     # dbt sources are the ingest and config assets, not separate nodes: they link into the graph
     # (the graph is larger than the window, so only the links in view are asserted).
-    assert {"invoice_summary", "customers", "reconciliation_report"} <= set(body.split())
+    assert {"invoice_summary", "customers"} <= set(body.split())
+    # And the marts feed the quality group: its graph links back to them.
+    body = _open(page, f"{ui_url}/locations/{LOCATION}/asset-groups/quality", "quality-graph", "reconciliation_report")
+    assert {"invoice_reconciliation", "customer_monthly"} <= set(body.split())
 
 
 def test_reconciliation_checks_passed_for_the_month(page, ui_url):
