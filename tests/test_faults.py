@@ -109,7 +109,8 @@ def test_a_read_write_open_of_the_published_copy_fails_and_changes_nothing(data,
 
 
 def _legacy_writable(target: Path) -> None:
-    """The copy as an earlier release left it: a plain writable file."""
+    """The copy as an earlier release left it: a plain writable file in a writable folder."""
+    immutable.writable_folder(target.parent)
     immutable.unlock(target)
     target.chmod(0o644)
 
@@ -330,3 +331,28 @@ def test_published_parquet_files_are_read_only_and_a_re_run_replaces_them(data):
     immutable.release_tree(target.parent)
     september.unlink()
     assert not september.exists()
+
+
+def test_nothing_can_be_put_beside_the_published_copy_and_a_re_run_still_publishes(data):
+    """A WAL beside the copy is replayed by DuckDB onto every reader's view (a read-only one
+    too): the folder is sealed between publications, opened only by the next one."""
+    source, target = data
+    publication = publish_month(source, target, SEPTEMBER, "run-september")
+    wal = target.with_name(target.name + ".wal")
+    for folder in (target.parent, target.parent / "versions"):
+        assert oct(folder.stat().st_mode & 0o777) == "0o555", folder
+    if not publication.immutable and os.geteuid() == 0:
+        pytest.skip("root ignores the folder's mode and this file system has no immutable flag")
+    with pytest.raises(PermissionError):
+        wal.write_bytes(b"planted")
+    with pytest.raises(PermissionError):
+        (target.parent / "versions" / "warehouse.duckdb.wal").write_bytes(b"planted")
+    assert _figures(target) == _expected(AUGUST, SEPTEMBER), "readers read the sealed folder"
+    with duckdb.connect(str(source)) as con:
+        con.execute(
+            "UPDATE marts.customer_monthly SET billed_pretax = billed_pretax + 1 WHERE billing_period = ?", [SEPTEMBER]
+        )
+    publish_month(source, target, SEPTEMBER, "run-september-again")
+    count, total = _expected(SEPTEMBER)[SEPTEMBER]
+    assert _figures(target)[SEPTEMBER] == (count, total + count)
+    assert oct(target.parent.stat().st_mode & 0o777) == "0o555" and not wal.exists()

@@ -29,9 +29,19 @@ def read_only_mode(path: Path) -> None:
 
 
 def writable_folder(folder: Path) -> None:
-    """Let the publisher add, replace or remove entries of a folder `seal_tree` closed."""
-    if folder.is_dir() and not folder.is_symlink() and stat.S_IMODE(folder.stat().st_mode) != WRITABLE_FOLDER:
-        os.chmod(folder, WRITABLE_FOLDER)
+    """Let the publisher add, replace or remove entries of a folder `seal_tree` or `seal_folder` closed."""
+    if folder.is_dir() and not folder.is_symlink():
+        _set_immutable(folder, False)
+        if stat.S_IMODE(folder.stat().st_mode) != WRITABLE_FOLDER:
+            os.chmod(folder, WRITABLE_FOLDER)
+
+
+def seal_folder(folder: Path) -> bool:
+    """No entry can be added to, renamed in or removed from `folder` (mode 0555, and immutable
+    where allowed: then not even by root); True when the immutable flag holds. Its files stay
+    as they are, readable."""
+    os.chmod(folder, READ_ONLY_FOLDER)
+    return _set_immutable(folder, True)
 
 
 def seal_tree(root: Path) -> None:

@@ -9,7 +9,8 @@ system allows: see `immutable.py`), so no client in any mode can change it or le
 `published/warehouse.duckdb` is pointed at it atomically as a second name of the same file (a
 hard link, not a symlink; `os.replace`). A reader holding the old copy keeps a consistent view
 of it. A WAL or temporary file left beside the stable name by an older copy is removed before
-the switch, so DuckDB can never replay it onto the new one.
+the switch, so DuckDB can never replay it onto the new one; between publications the folder
+itself is sealed (mode 0555, immutable where allowed), so nothing can be planted beside it.
 
 A step that fails at any point, or is killed, leaves the stable name on the previous copy.
 Each published month keeps the version that passed: re-running a month that then fails leaves
@@ -72,7 +73,17 @@ def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publ
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with _one_publisher(target):
-            outcome = _publish_or_say_why(source, target, period, run_id)
+            folders = (target.parent, target.parent / VERSIONS_DIR)
+            for folder in folders:
+                immutable.writable_folder(folder)
+            try:
+                outcome = _publish_or_say_why(source, target, period, run_id)
+            finally:
+                # Nothing can be put beside the copy now: a WAL planted there would be replayed
+                # by DuckDB onto every reader's view of it.
+                for folder in folders:
+                    if folder.is_dir():
+                        immutable.seal_folder(folder)
     except OSError as error:
         outcome = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
     if isinstance(outcome, Publication):
