@@ -211,16 +211,22 @@ def _dupont_total(paths, number: str) -> Decimal:
     return {row[0]: row for row in _issued(paths)}[number][6]
 
 
-def test_switching_to_credit_notes_withdraws_a_difference_still_waiting_on_an_open_month(tmp_path):
-    """October carried +1 seat onto November, then the partner switched to credit notes and
-    October changed again (35 seats): the corrected invoice bills all 35, so November must not
-    bill the carried seat too."""
+def _october_seat_carried_onto_november(tmp_path):
+    """October issued at 33 seats, then corrected to 34 in next_invoice mode: +1 seat carried onto November."""
     paths = new_data_dir(tmp_path, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]), correction_mode="next_invoice")
     set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
     _close(paths, OCTOBER, date(2026, 11, 5))
     set_month(paths, NOVEMBER, customers([seats(33, NOVEMBER)], [seats(5, NOVEMBER)]))
     set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
     closing.after_run(paths, OCTOBER, correct=True)
+    return paths
+
+
+def test_switching_to_credit_notes_withdraws_a_difference_still_waiting_on_an_open_month(tmp_path):
+    """October carried +1 seat onto November, then the partner switched to credit notes and
+    October changed again (35 seats): the corrected invoice bills all 35, so November must not
+    bill the carried seat too."""
+    paths = _october_seat_carried_onto_november(tmp_path)
 
     _switch_to_credit_notes(paths)
     set_month(paths, OCTOBER, customers([seats(35, OCTOBER)], [seats(5, OCTOBER)]))
@@ -241,12 +247,7 @@ def test_switching_to_credit_notes_withdraws_a_difference_still_waiting_on_an_op
 def test_switching_to_credit_notes_credits_a_difference_already_billed_on_the_next_open_month(tmp_path):
     """The carried seat was billed on November's issued invoice; October's credit note and
     corrected invoice bill October in full, so December credits the seat back."""
-    paths = new_data_dir(tmp_path, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]), correction_mode="next_invoice")
-    set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
-    _close(paths, OCTOBER, date(2026, 11, 5))
-    set_month(paths, NOVEMBER, customers([seats(33, NOVEMBER)], [seats(5, NOVEMBER)]))
-    set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
-    closing.after_run(paths, OCTOBER, correct=True)
+    paths = _october_seat_carried_onto_november(tmp_path)
     _close(paths, NOVEMBER, date(2026, 12, 5))
     assert _dupont_total(paths, "FA-000003") == Decimal("897.60")  # 33 seats + the carried one, with VAT
 

@@ -204,32 +204,27 @@ def carry_differences(
     """Record each change's difference for `target`'s invoice; the month's documents stay as issued."""
     ensure_carried_table(con)
     now = datetime.now(UTC).replace(tzinfo=None)
-    con.execute("BEGIN TRANSACTION")
-    try:
-        for change in changes:
-            fingerprint = content_fingerprint(change.current) if change.current else "nothing billed"
-            con.execute(
-                f"INSERT INTO {CARRIED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    uuid.uuid4().hex,
-                    month.period_start,
-                    change.customer_id,
-                    change.name,
-                    change.currency,
-                    change.basis.invoice_number if change.basis else None,
-                    target,
-                    change.difference("billed_pretax"),
-                    change.difference("customer_tax"),
-                    change.difference("billed_total"),
-                    fingerprint,
-                    now,
-                    by,
-                ],
-            )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    _insert_carried(
+        con,
+        [
+            [
+                uuid.uuid4().hex,
+                month.period_start,
+                change.customer_id,
+                change.name,
+                change.currency,
+                change.basis.invoice_number if change.basis else None,
+                target,
+                change.difference("billed_pretax"),
+                change.difference("customer_tax"),
+                change.difference("billed_total"),
+                content_fingerprint(change.current) if change.current else "nothing billed",
+                now,
+                by,
+            ]
+            for change in changes
+        ],
+    )
     return len(changes)
 
 
@@ -258,32 +253,40 @@ def withdraw_carried_differences(
         return 0
     now = datetime.now(UTC).replace(tzinfo=None)
     open_month = next_open_period(period, final_periods)
+    _insert_carried(
+        con,
+        [
+            [
+                uuid.uuid4().hex,
+                period,
+                customer_id,
+                name,
+                currency,
+                number,
+                open_month if target in final_periods else target,
+                -pretax,
+                -tax,
+                -total,
+                "withdrawn: corrected by credit note",
+                now,
+                by,
+            ]
+            for customer_id, name, currency, number, target, pretax, tax, total in withdrawn
+        ],  # fmt: skip
+    )
+    return len(withdrawn)
+
+
+def _insert_carried(con: duckdb.DuckDBPyConnection, rows: list[list]) -> None:
+    """Rows of billing.carried_corrections, all or none."""
     con.execute("BEGIN TRANSACTION")
     try:
-        for customer_id, name, currency, number, target, pretax, tax, total in withdrawn:
-            con.execute(
-                f"INSERT INTO {CARRIED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    uuid.uuid4().hex,
-                    period,
-                    customer_id,
-                    name,
-                    currency,
-                    number,
-                    open_month if target in final_periods else target,
-                    -pretax,
-                    -tax,
-                    -total,
-                    "withdrawn: corrected by credit note",
-                    now,
-                    by,
-                ],
-            )
+        for row in rows:
+            con.execute(f"INSERT INTO {CARRIED_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return len(withdrawn)
 
 
 def with_carried_corrections(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> MonthInvoices:
