@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	touch $@
 
 manifest: install
-	CSP_RECON_DATA_DIR=$(DATA_DIR) $(BIN)/python -c "from pipelines.defs.transform.project import prepare_manifest; prepare_manifest()"
+	$(BIN)/python -c "from pipelines.defs.transform.project import prepare_manifest; from pipelines.settings import Settings; prepare_manifest(Settings.load(data_dir='$(DATA_DIR)'))"
 
 demo: manifest system
 	@test -d $(DATA_DIR)/landing/$(DEMO_PERIOD) || $(BIN)/csp-recon generate --out $(DATA_DIR)/landing --period $(DEMO_PERIOD)

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import duckdb
 
 from pipelines.config import config_dir_in_use, load_config
 from pipelines.focus.export import export_month
-from pipelines.settings import DataPaths, duckdb_memory_limit
+from pipelines.settings import Settings
 
 
 def main() -> None:
@@ -26,10 +25,13 @@ def main() -> None:
     parser.add_argument("--data-dir", required=True)
     parser.add_argument("--period", required=True)
     args = parser.parse_args()
-    paths = DataPaths(Path(args.data_dir))
+    settings = Settings.load(data_dir=args.data_dir)
+    paths = settings.paths
     partner = load_config(config_dir_in_use(paths)).partner
     started = time.perf_counter()
-    with duckdb.connect(str(paths.warehouse), read_only=True, config={"memory_limit": duckdb_memory_limit()}) as con:
+    with duckdb.connect(
+        str(paths.warehouse), read_only=True, config={"memory_limit": settings.duckdb_memory_limit}
+    ) as con:
         month = export_month(con, paths, args.period, partner)
     elapsed = time.perf_counter() - started
     print(

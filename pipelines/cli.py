@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.settings import DATA_DIR_ENV, resolve_data_dir, validate_period
+from pipelines.settings import DATA_DIR_ENV, SettingError, Settings, validate_period
 
 
 def _period(text: str) -> str:
@@ -17,13 +17,15 @@ def _period(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    """This command's settings: its flags, then the environment, then defaults."""
+    return Settings.load(data_dir=args.data_dir, config_dir=getattr(args, "config_dir", None))
+
+
 def _run(args: argparse.Namespace) -> int:
-    data_dir = resolve_data_dir(args.data_dir)
-    # Set before the definitions load, so the UI's resources and dbt's profile see the same folder.
-    os.environ[DATA_DIR_ENV] = str(data_dir)
     from pipelines.monthly_run import run_month
 
-    return run_month(args.period, data_dir, correct=args.correct)
+    return run_month(args.period, _settings(args), correct=args.correct)
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -34,14 +36,13 @@ def _backfill(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    data_dir = resolve_data_dir(args.data_dir)
-    os.environ[DATA_DIR_ENV] = str(data_dir)
+    settings = _settings(args)
     from pipelines.monthly_run import run_month
 
     failed = []
     for period in periods:
         print(f"\n=== {period} ===")
-        if run_month(period, data_dir) != 0:
+        if run_month(period, settings) != 0:
             failed.append(period)
     print(f"\nBackfill {args.first} to {args.last}: {len(periods) - len(failed)} of {len(periods)} month(s) passed.")
     if failed:
@@ -50,22 +51,21 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home
-    from pipelines.settings import REPO_ROOT, DataPaths
+    from pipelines.instance import prepare_dagster_home
+    from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, child_environment
 
-    data_dir = resolve_data_dir(args.data_dir)
-    os.environ[DATA_DIR_ENV] = str(data_dir)
-    os.environ[DAGSTER_HOME_ENV] = str(prepare_dagster_home(DataPaths(data_dir)))
+    settings = _settings(args)
+    # The UI's code location, daemon and runs rebuild these settings from their environment.
+    environment = child_environment({**settings.environment(), DAGSTER_HOME_ENV: str(prepare_dagster_home(settings))})
     dagster = Path(sys.executable).with_name("dagster")
     command = [str(dagster), "dev", "-w", str(REPO_ROOT / "workspace.yaml"), "--port", str(args.port)]
-    os.execv(command[0], command)
+    os.execve(command[0], command, environment)
 
 
 def _init(args: argparse.Namespace) -> int:
-    from pipelines.config import resolve_config_dir, write_sample_config
-    from pipelines.settings import DataPaths
+    from pipelines.config import write_sample_config
 
-    directory = resolve_config_dir(DataPaths(resolve_data_dir(args.data_dir)), args.config_dir)
+    directory = _settings(args).paths.config_dir
     try:
         written = write_sample_config(directory)
     except FileExistsError as error:
@@ -77,17 +77,15 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _closing_paths(args: argparse.Namespace):
-    from pipelines.settings import DataPaths
-
-    paths = DataPaths(resolve_data_dir(args.data_dir))
-    if not paths.warehouse.exists():
+def _closing_settings(args: argparse.Namespace) -> Settings | None:
+    settings = _settings(args)
+    if not settings.paths.warehouse.exists():
         print(
-            f"There is no warehouse at {paths.warehouse}: run {getattr(args, 'period', None) or 'a month'} first.",
+            f"There is no warehouse at {settings.paths.warehouse}: run {getattr(args, 'period', None) or 'a month'} first.",
             file=sys.stderr,
         )
         return None
-    return paths
+    return settings
 
 
 def _close_action(args: argparse.Namespace, action: str) -> int:
@@ -96,14 +94,17 @@ def _close_action(args: argparse.Namespace, action: str) -> int:
     from pipelines.defs.closing.assets import CloseMonthConfig, run_close_action
     from pipelines.metadata import printable
 
-    paths = _closing_paths(args)
-    if paths is None:
+    settings = _closing_settings(args)
+    if settings is None:
         return 1
     config = CloseMonthConfig(
-        period=args.period, action=action, by=args.by, acknowledge=list(getattr(args, "acknowledge", None) or [])
+        period=args.period,
+        action=action,
+        by=args.by or settings.user,
+        acknowledge=list(getattr(args, "acknowledge", None) or []),
     )
     try:
-        outcome = run_close_action(paths, config, published_by=f"csp-recon-{action}")
+        outcome = run_close_action(settings, config, published_by=f"csp-recon-{action}")
     except StatusError as refusal:
         print(printable(refusal), file=sys.stderr)
         return 1
@@ -127,10 +128,10 @@ def _status(args: argparse.Namespace) -> int:
     from pipelines.metadata import printable
     from pipelines.warehouse_file import connect_waiting
 
-    paths = _closing_paths(args)
-    if paths is None:
+    settings = _closing_settings(args)
+    if settings is None:
         return 1
-    with connect_waiting(paths.warehouse, read_only=True) as con:
+    with connect_waiting(settings.paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
         states = status_rows(con, args.period)
         changes = history(con, states[0].period) if args.period and states else []
     if not states:
@@ -218,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--period", required=True, type=_period, help="invoice month, YYYY-MM")
     issue.add_argument(
         "--by",
-        default=os.environ.get("USER") or "csp-recon issue",
         help="who issues, recorded in the month's history (default: $USER)",
     )
     _add_data_dir(issue)
@@ -245,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
+    except SettingError as unusable:  # a flag or variable the pipeline cannot use: before anything runs
+        print(f"csp-recon {args.command}: not started, because {unusable}", file=sys.stderr)
+        return 2
     except WarehouseLocked as locked:  # status, approve, issue, or a summary after the run
         print(locked, file=sys.stderr)
         return 1

@@ -2,35 +2,33 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import yaml
 
-from pipelines.settings import REPO_ROOT, DataPaths
+from pipelines.settings import REPO_ROOT, Settings
 
-DAGSTER_HOME_ENV = "DAGSTER_HOME"
 INSTANCE_SETTINGS = REPO_ROOT / "dagster.yaml"
 # `csp-recon run` launches through this home: the same storage as the instance, but runs start at
 # once (no daemon needed for a CLI run) instead of waiting in the UI's queue.
 LAUNCH_HOME = "cli_launch"
 
 
-def prepare_dagster_home(paths: DataPaths) -> Path:
+def prepare_dagster_home(settings: Settings) -> Path:
     """$DAGSTER_HOME if set, else `<data>/dagster_home`, holding the project's dagster.yaml.
 
     The default home always gets the committed settings; a home the user chose keeps its own
-    dagster.yaml if it has one. The environment is left as it is: callers pass the path on.
+    dagster.yaml if it has one. Callers pass the path on to the processes they start.
     """
-    chosen = os.environ.get(DAGSTER_HOME_ENV)
-    home = Path(chosen) if chosen else paths.dagster_home
+    chosen = settings.dagster_home
+    home = chosen or settings.paths.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    settings = home / "dagster.yaml"
-    if not (chosen and settings.exists()) and (
-        not settings.exists() or settings.read_bytes() != INSTANCE_SETTINGS.read_bytes()
+    instance_yaml = home / "dagster.yaml"
+    if not (chosen and instance_yaml.exists()) and (
+        not instance_yaml.exists() or instance_yaml.read_bytes() != INSTANCE_SETTINGS.read_bytes()
     ):
-        shutil.copyfile(INSTANCE_SETTINGS, settings)
+        shutil.copyfile(INSTANCE_SETTINGS, instance_yaml)
     return home
 
 

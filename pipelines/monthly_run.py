@@ -24,13 +24,13 @@ import duckdb
 
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.ingest.quarantine import Settlement
-from pipelines.instance import DAGSTER_HOME_ENV, prepare_dagster_home, prepare_launch_home
+from pipelines.instance import prepare_dagster_home, prepare_launch_home
 from pipelines.metadata import plain_text, printable
 from pipelines.partitions import MONTH_TAG, billing_period, outside_partitions
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
 from pipelines.run_lock import MonthBusy, month_lock
 from pipelines.run_progress import LiveProgress, duration_lines, step_times
-from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
+from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, DataPaths, Settings, child_environment
 from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
@@ -59,17 +59,17 @@ def say(text: str = "") -> None:
     print(printable(text))
 
 
-def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
+def run_month(period: str, settings: Settings, correct: bool = False) -> int:
     """`correct`: a deliberate run of an issued month that issues its corrections (issue 14).
 
     The month's run lock is held from the check for other runs until the summary is printed: a
     second `csp-recon run` (or backfill) of the month is refused at once, never interleaved."""
-    outside = outside_partitions(period)
+    outside = outside_partitions(period, settings)
     if outside is not None:  # not a partition: Dagster's UI, schedule and backfills know no such month
         say(f"csp-recon run {period}: not started, because {outside}.")
         return 1
-    paths = DataPaths(data_dir)
-    dagster_home = prepare_dagster_home(paths)
+    paths = settings.paths
+    dagster_home = prepare_dagster_home(settings)
     with ExitStack() as held:
         try:
             held.enter_context(month_lock(paths, period))
@@ -78,7 +78,7 @@ def run_month(period: str, data_dir: Path, correct: bool = False) -> int:
                 runs = unfinished_runs_of(instance, period)
             say(_busy_sentence(period, runs[0] if runs else None, busy))
             return 1
-        return _run_locked_month(period, data_dir, paths, dagster_home, correct)
+        return _run_locked_month(period, settings, dagster_home, correct)
 
 
 def _busy_sentence(period: str, run: dg.DagsterRun | None, busy: MonthBusy | None = None) -> str:
@@ -92,10 +92,11 @@ def _busy_sentence(period: str, run: dg.DagsterRun | None, busy: MonthBusy | Non
     )
 
 
-def _run_locked_month(period: str, data_dir: Path, paths: DataPaths, dagster_home: Path, correct: bool) -> int:
+def _run_locked_month(period: str, settings: Settings, dagster_home: Path, correct: bool) -> int:
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
     from pipelines.defs.closing.assets import CORRECT_TAG
 
+    paths = settings.paths
     log_path = paths.logs / f"run-{period}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
@@ -107,7 +108,7 @@ def _run_locked_month(period: str, data_dir: Path, paths: DataPaths, dagster_hom
         run_id = str(uuid.uuid4())
         with log_path.open("w", encoding="utf-8") as log:
             launched = _launch(
-                MONTHLY_CLOSE_JOB, period, run_id, dagster_home, data_dir, log, {CORRECT_TAG: "true"} if correct else {}
+                MONTHLY_CLOSE_JOB, period, run_id, dagster_home, settings, log, {CORRECT_TAG: "true"} if correct else {}
             )
         if not launched:
             say(f"csp-recon run {period}: the run could not be started; see {log_path}.")
@@ -128,7 +129,7 @@ def _run_locked_month(period: str, data_dir: Path, paths: DataPaths, dagster_hom
         entries = instance.all_logs(run_id)
     events = [entry.dagster_event for entry in entries if entry.dagster_event]
     failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS, paths)
-    say(f"csp-recon run {period}  (data: {data_dir}; run {run_id}; full log: {log_path})")
+    say(f"csp-recon run {period}  (data: {paths.root}; run {run_id}; full log: {log_path})")
     if settlement is not None and settlement.outcome == "restored":
         heading = "\nFiles of the current figures (the last good delivery, back in place of the failed one):"
     elif _ingested(events):
@@ -136,7 +137,7 @@ def _run_locked_month(period: str, data_dir: Path, paths: DataPaths, dagster_hom
     else:
         heading = "\nFiles, as loaded before (this run loaded none; the month is unchanged):"
     try:
-        _print_summary(paths, period, heading)
+        _print_summary(settings, period, heading)
     except WarehouseLocked as locked:
         say(f"\nThe month's figures cannot be shown: {locked}")
     if settlement is not None:
@@ -235,7 +236,7 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def _launch(
-    job: str, period: str, run_id: str, home: Path, data_dir: Path, log, tags: dict[str, str] | None = None
+    job: str, period: str, run_id: str, home: Path, settings: Settings, log, tags: dict[str, str] | None = None
 ) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
@@ -256,7 +257,8 @@ def _launch(
         "--config-json",
         json.dumps(RUN_LOG_CONFIG),
     ]
-    environment = {**os.environ, DAGSTER_HOME_ENV: str(prepare_launch_home(home)), DATA_DIR_ENV: str(data_dir)}
+    # The run's code location and worker rebuild these settings (Settings.load), nothing else.
+    environment = child_environment({**settings.environment(), DAGSTER_HOME_ENV: str(prepare_launch_home(home))})
     # Its own session: Ctrl-C reaches this process, which stops the run and says so.
     launch = subprocess.run(
         command, cwd=REPO_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -373,11 +375,12 @@ def _ingested(events: list[dg.DagsterEvent]) -> bool:
     )
 
 
-def _print_summary(paths: DataPaths, period: str, files_heading: str) -> None:
+def _print_summary(settings: Settings, period: str, files_heading: str) -> None:
+    paths = settings.paths
     if not paths.warehouse.exists():
         return
     month = billing_period(period)
-    with connect_waiting(paths.warehouse, read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
         tables = {
             row[0]
             for row in con.execute("SELECT table_schema || '.' || table_name FROM information_schema.tables").fetchall()

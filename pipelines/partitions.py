@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 
 import dagster as dg
 
-from pipelines.settings import PERIOD_PATTERN, DataPaths, resolve_data_dir, validate_period
+from pipelines.settings import FIRST_MONTH_ENV, PERIOD_PATTERN, Settings, process_settings
 
 PARTITION_FORMAT = "%Y-%m"
-FIRST_MONTH_ENV = "CSP_RECON_FIRST_MONTH"
 MONTH_TAG = "dagster/partition"
 
 
-def first_month(environ: dict[str, str] | None = None, landing_root=None) -> str:
+def first_month(settings: Settings) -> str:
     """`$CSP_RECON_FIRST_MONTH`, else the earliest `<data>/landing/<YYYY-MM>/` folder, else last month:
     the UI then shows as missing only months the partner could have run."""
-    environ = dict(os.environ) if environ is None else environ
-    chosen = environ.get(FIRST_MONTH_ENV)
-    if chosen:
-        try:
-            return validate_period(chosen)
-        except ValueError as error:
-            raise ValueError(f"{FIRST_MONTH_ENV}: {error}") from None
-    root = (
-        landing_root
-        if landing_root is not None
-        else DataPaths(resolve_data_dir(environ.get("CSP_RECON_DATA_DIR"))).landing_root
-    )
+    if settings.first_month:
+        return settings.first_month
+    root = settings.paths.landing_root
     landed = (
         sorted(entry.name for entry in root.iterdir() if entry.is_dir() and PERIOD_PATTERN.match(entry.name))
         if root.is_dir()
@@ -40,22 +29,22 @@ def first_month(environ: dict[str, str] | None = None, landing_root=None) -> str
     return date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1).strftime(PARTITION_FORMAT)
 
 
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=first_month(), fmt=PARTITION_FORMAT)
+def partitions_for(settings: Settings) -> dg.MonthlyPartitionsDefinition:
+    return dg.MonthlyPartitionsDefinition(start_date=first_month(settings), fmt=PARTITION_FORMAT)
 
 
-def outside_partitions(
-    period: str, partitions: dg.MonthlyPartitionsDefinition | None = None, environ: dict[str, str] | None = None
-) -> str | None:
+monthly_partitions = partitions_for(process_settings())
+
+
+def outside_partitions(period: str, settings: Settings) -> str | None:
     """Why `period` is no month the pipeline can run (the UI's partitions: from the first month to
     the last ended one), in a clerk's words; None when it is one."""
-    partitions = partitions or monthly_partitions
-    environ = dict(os.environ) if environ is None else environ
-    keys = partitions.get_partition_keys()
+    keys = partitions_for(settings).get_partition_keys()
     if period in keys:
         return None
-    first = partitions.start.strftime(PARTITION_FORMAT)
+    first = first_month(settings)
     if period < first:
-        if environ.get(FIRST_MONTH_ENV):
+        if settings.first_month:
             why = f"{FIRST_MONTH_ENV} is {first}: set it to {period} or earlier to run this month"
         else:
             why = (
@@ -70,15 +59,6 @@ def billing_period(partition_key: str) -> date:
     """The first day of the invoice month, as stored in every `billing_period` column."""
     year, month = partition_key.split("-")
     return date(int(year), int(month), 1)
-
-
-DBT_MIN_PERIOD_ENV, DBT_MAX_PERIOD_ENV = "CSP_RECON_MIN_PERIOD", "CSP_RECON_MAX_PERIOD"
-
-
-def dbt_period_env(partition_keys: list[str]) -> dict[str, str]:
-    """The billing periods a dbt run replaces (dbt_project/macros/periods.sql reads them)."""
-    periods = sorted(billing_period(key) for key in partition_keys)
-    return {DBT_MIN_PERIOD_ENV: periods[0].isoformat(), DBT_MAX_PERIOD_ENV: periods[-1].isoformat()}
 
 
 def months_between(first: str, last: str) -> list[str]:

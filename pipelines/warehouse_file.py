@@ -8,7 +8,6 @@ warehouse waits for such a holder to let go instead of failing the month on a lo
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable
@@ -17,8 +16,8 @@ from typing import Any
 
 import duckdb
 
-LOCK_WAIT_ENV = "CSP_RECON_WAREHOUSE_LOCK_WAIT"
-LOCK_WAIT_SECONDS = 120.0
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS
+
 LOCK_POLL_SECONDS = 0.5
 # DuckDB names the holder: "Conflicting lock is held in /usr/bin/duckdb (PID 4242) by user ana."
 _HOLDER = re.compile(r"lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>[^.\s]+))?")
@@ -45,14 +44,6 @@ class WarehouseLocked(duckdb.IOException):
         )
 
 
-def lock_wait_seconds() -> float:
-    """How long to wait for another holder of the file: `$CSP_RECON_WAREHOUSE_LOCK_WAIT` seconds, else 120."""
-    try:
-        return max(0.0, float(os.environ[LOCK_WAIT_ENV]))
-    except (KeyError, ValueError):
-        return LOCK_WAIT_SECONDS
-
-
 def is_lock_conflict(error: BaseException) -> bool:
     """DuckDB's "Could not set lock on file ...": another process holds the file."""
     return isinstance(error, WarehouseLocked) or (
@@ -65,13 +56,13 @@ def connect_waiting(
     *,
     read_only: bool = False,
     config: dict[str, Any] | None = None,
-    wait_seconds: float | None = None,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> duckdb.DuckDBPyConnection:
     """A connection to `path`, retried while another process holds the file, for `wait_seconds`
-    at most (default: `lock_wait_seconds()`); then WarehouseLocked, a sentence."""
-    wait = lock_wait_seconds() if wait_seconds is None else wait_seconds
+    at most (`Settings.lock_wait_seconds`); then WarehouseLocked, a sentence."""
+    wait = max(0.0, wait_seconds)
     started = clock()
     while True:
         try:

@@ -640,12 +640,10 @@ def run_month(data_dir: Path, period: str = PERIOD) -> tuple[int, str]:
 
     import pytest
 
-    from pipelines.instance import DAGSTER_HOME_ENV
-    from pipelines.settings import DATA_DIR_ENV
+    from pipelines.settings import DAGSTER_HOME_ENV
 
     printed = io.StringIO()
     with pytest.MonkeyPatch.context() as env, contextlib.redirect_stdout(printed):
-        env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv(DAGSTER_HOME_ENV, raising=False)
         code = main(["run", "--period", period, "--data-dir", str(data_dir)])
     return code, printed.getvalue()

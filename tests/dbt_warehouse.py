@@ -17,10 +17,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import SAMPLE_DIR, load_config, load_into_warehouse
-from pipelines.defs.resources import dbt_environment
 from pipelines.ingest.schema import ensure_raw_schema
-from pipelines.partitions import dbt_period_env
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, Settings, dbt_environment
 
 MART_TABLES = (
     "marts.fct_charges",
@@ -61,8 +59,7 @@ def dbt(data_dir: Path, periods: Iterable[str], *args: str, check: bool = True) 
     target = data_dir / "dbt_target"
     environment = {
         **os.environ,
-        **dbt_environment(DataPaths(data_dir)),
-        **dbt_period_env(list(periods)),
+        **dbt_environment(Settings(data_dir=data_dir), list(periods)),
         "DBT_TARGET_PATH": str(target),
         "DBT_LOG_PATH": str(target / "logs"),
     }

@@ -12,11 +12,12 @@ import duckdb
 import pytest
 
 from pipelines.automation.landing_watch import landed_months
-from pipelines.defs.automation.schedules import DAY_ENV, TIME_ENV, close_timing
-from pipelines.defs.automation.sensors import SETTLE_SECONDS_ENV, landing_files_sensor
+from pipelines.defs.automation.schedules import build_monthly_close_schedule
+from pipelines.defs.automation.sensors import build_landing_files_sensor
+from pipelines.defs.resources import Warehouse
 from pipelines.instance import prepare_dagster_home
 from pipelines.publishing.warehouse_copy import publish_month
-from pipelines.settings import DATA_DIR_ENV, DataPaths
+from pipelines.settings import CLOSE_DAY_ENV, CLOSE_TIME_ENV, SettingError, Settings
 
 
 def _land(root: Path, period: str, name: str, content: str, age_seconds: float = 3600) -> Path:
@@ -51,10 +52,11 @@ def test_folders_that_are_not_months_and_hidden_files_are_ignored(tmp_path):
 
 
 def _evaluate(tmp_path: Path, monkeypatch) -> list:
-    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
-    monkeypatch.setenv(SETTLE_SECONDS_ENV, "60")
+    settings = Settings(data_dir=tmp_path, settle_seconds=60)
+    sensor = build_landing_files_sensor(settings)
     with dg.instance_for_test() as instance:
-        result = landing_files_sensor(dg.build_sensor_context(instance=instance))
+        context = dg.build_sensor_context(instance=instance, resources={"warehouse": Warehouse.from_settings(settings)})
+        result = sensor(context)
         return list(result) if result is not None else []
 
 
@@ -78,16 +80,16 @@ def test_sensor_run_key_is_stable_until_files_change(tmp_path, monkeypatch):
     assert _evaluate(tmp_path, monkeypatch)[0].run_key != first
 
 
-def test_close_timing_defaults_and_validation():
-    assert close_timing({}) == (5, 6, 0)
-    assert close_timing({DAY_ENV: "9", TIME_ENV: "07:30"}) == (9, 7, 30)
-    with pytest.raises(ValueError, match="1 to 28"):
-        close_timing({DAY_ENV: "31"})
-    with pytest.raises(ValueError, match="HH:MM"):
-        close_timing({TIME_ENV: "25:00"})
+def test_the_close_runs_on_the_day_and_time_set():
+    settings = Settings.load({CLOSE_DAY_ENV: "9", CLOSE_TIME_ENV: "07:30"})
+    assert build_monthly_close_schedule(settings).cron_schedule == "30 7 9 * *"
+    with pytest.raises(SettingError, match="1 to 28"):
+        Settings.load({CLOSE_DAY_ENV: "31"})
+    with pytest.raises(SettingError, match="HH:MM"):
+        Settings.load({CLOSE_TIME_ENV: "25:00"})
 
 
-def test_schedule_closes_last_month(definitions):
+def test_schedule_closes_last_month(definitions, tmp_path):
     schedule = definitions.get_schedule_def("monthly_close_schedule")
     assert schedule.cron_schedule == "0 6 5 * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
@@ -95,7 +97,9 @@ def test_schedule_closes_last_month(definitions):
     now = datetime.now(UTC)
     with dg.instance_for_test() as instance:
         context = dg.build_schedule_context(
-            instance=instance, scheduled_execution_time=datetime(now.year, now.month, 5, 6, tzinfo=UTC)
+            instance=instance,
+            scheduled_execution_time=datetime(now.year, now.month, 5, 6, tzinfo=UTC),
+            resources={"warehouse": Warehouse(data_dir=str(tmp_path))},
         )
         [request] = list(schedule.evaluate_tick(context).run_requests)
     last_month = datetime(now.year - (now.month == 1), (now.month - 2) % 12 + 1, 1)
@@ -104,7 +108,7 @@ def test_schedule_closes_last_month(definitions):
 
 def test_dagster_home_gets_the_committed_settings(tmp_path, monkeypatch):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
-    home = prepare_dagster_home(DataPaths(tmp_path))
+    home = prepare_dagster_home(Settings(data_dir=tmp_path))
     assert home == tmp_path / "dagster_home" and "DAGSTER_HOME" not in os.environ
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1

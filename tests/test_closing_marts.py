@@ -19,10 +19,9 @@ from pipelines.closing import month as closing
 from pipelines.closing.status import MonthStatus, StatusError
 from pipelines.defs.closing.warnings import judged_by
 from pipelines.defs.quality.warnings import cost_jumps
-from pipelines.defs.resources import dbt_environment
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.invoicing.issuing import ISSUED_DIR
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Settings, dbt_environment
 from tests.closing_warehouse import REVERSE_ID, customers, new_data_dir, seats, set_month
 
 AUGUST, SEPTEMBER, OCTOBER = "2026-08", "2026-09", "2026-10"
@@ -81,7 +80,11 @@ def three_months(tmp_path_factory):
     command = [str(DBT_EXECUTABLE), "run", "--select", "stg_partner_center__invoices", "billing_periods", "payables_calendar",
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]  # fmt: skip
     done = subprocess.run(
-        command, cwd=DBT_PROJECT_DIR, env={**os.environ, **dbt_environment(paths)}, capture_output=True, text=True
+        command,
+        cwd=DBT_PROJECT_DIR,
+        env={**os.environ, **dbt_environment(Settings(data_dir=paths.root))},
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stdout[-3000:]
     return paths, refusals, sent, pending, corrected

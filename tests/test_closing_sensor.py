@@ -13,8 +13,9 @@ import duckdb
 
 from pipelines.automation.landing_watch import content_fingerprint
 from pipelines.closing.status import MonthStatus, change_status, history, month_state
-from pipelines.defs.automation.sensors import SETTLE_SECONDS_ENV, landing_files_sensor
-from pipelines.settings import DATA_DIR_ENV, DataPaths
+from pipelines.defs.automation.sensors import build_landing_files_sensor
+from pipelines.defs.resources import Warehouse
+from pipelines.settings import DataPaths, Settings
 
 OCTOBER = date(2026, 10, 1)
 
@@ -43,10 +44,11 @@ def _issue_october(root: Path) -> None:
 
 
 def _evaluate(root: Path, monkeypatch) -> list:
-    monkeypatch.setenv(DATA_DIR_ENV, str(root))
-    monkeypatch.setenv(SETTLE_SECONDS_ENV, "60")
+    settings = Settings(data_dir=root, settle_seconds=60)
+    context_resources = {"warehouse": Warehouse.from_settings(settings)}
     with dg.instance_for_test() as instance:
-        return list(landing_files_sensor(dg.build_sensor_context(instance=instance)) or [])
+        context = dg.build_sensor_context(instance=instance, resources=context_resources)
+        return list(build_landing_files_sensor(settings)(context) or [])
 
 
 def _october(root: Path):
@@ -90,18 +92,20 @@ def test_a_changed_file_of_an_issued_month_raises_correction_pending_and_starts_
 
 def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch, definitions):
     _land(tmp_path, "2026-10", "recon.csv", "as issued")
-    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
+    warehouse = {"warehouse": Warehouse(data_dir=str(tmp_path))}
     schedule = definitions.get_schedule_def("monthly_close_schedule")
     tick = datetime(2026, 11, 5, 6, tzinfo=UTC)
     with dg.instance_for_test() as instance:
         [request] = list(
             schedule.evaluate_tick(
-                dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)
+                dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, resources=warehouse)
             ).run_requests
         )
         assert request.partition_key == "2026-10"
         _issue_october(tmp_path)
-        skipped = schedule.evaluate_tick(dg.build_schedule_context(instance=instance, scheduled_execution_time=tick))
+        skipped = schedule.evaluate_tick(
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, resources=warehouse)
+        )
     assert not skipped.run_requests and "2026-10 is issued" in skipped.skip_message
 
 
@@ -115,7 +119,6 @@ def test_a_failing_step_removes_the_months_drafts_and_keeps_what_was_issued(tmp_
     (month_dir / "invoice_index.csv").write_text("customer_id\n", encoding="utf-8")
     (month_dir / "issued").mkdir()
     (month_dir / "issued" / "FA-000001.pdf").write_bytes(b"sent")
-    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path))
 
     @dg.op
     def reconcile():
@@ -126,7 +129,9 @@ def test_a_failing_step_removes_the_months_drafts_and_keeps_what_was_issued(tmp_
         reconcile()
 
     assert drafts_removed_when_a_step_fails in monthly_close.hooks
-    result = failing_run.execute_in_process(tags={MONTH_TAG: "2026-10"}, raise_on_error=False)
+    result = failing_run.execute_in_process(
+        tags={MONTH_TAG: "2026-10"}, raise_on_error=False, resources={"warehouse": Warehouse(data_dir=str(tmp_path))}
+    )
     assert not result.success
     assert sorted(path.name for path in month_dir.iterdir()) == ["issued"]
     assert (month_dir / "issued" / "FA-000001.pdf").read_bytes() == b"sent"

@@ -13,7 +13,6 @@ import pytest
 from pipelines.cli import main
 from pipelines.config import SAMPLE_DIR, ConfigError, load_config, load_into_warehouse, write_sample_config
 from pipelines.config.tables import PRICING_RULES
-from pipelines.settings import DATA_DIR_ENV
 
 CONTRACT_PRICING_COLUMNS = [
     "pricing_rule_id", "customer_id", "source", "product_pattern", "product_id", "sku_id", "publisher_pattern", "term_pattern",
@@ -141,7 +140,6 @@ def _cents(value: Decimal) -> Decimal:
 
 def test_changing_a_price_in_the_config_directory_changes_the_billing(tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
     assert (
         main(
             [

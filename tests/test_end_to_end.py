@@ -15,7 +15,6 @@ import duckdb
 import pytest
 
 from pipelines.cli import main
-from pipelines.settings import DATA_DIR_ENV
 
 PERIOD = "2026-10"
 GENERATE = [
@@ -43,7 +42,6 @@ def _generate(data_dir: Path) -> Path:
 
 
 def _run(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> int:
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
     return main(["run", "--period", PERIOD, "--data-dir", str(data_dir)])
 
 

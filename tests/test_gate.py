@@ -59,7 +59,7 @@ from pipelines.cli import main  # noqa: E402
 from pipelines.defs.quality.gate import blocking_checks  # noqa: E402
 from pipelines.ingest.schema import ensure_raw_schema  # noqa: E402
 from pipelines.quality.dbt_results import data_fingerprint, describe_test, error_tests, judge_tests, record_results  # noqa: E402
-from pipelines.settings import DATA_DIR_ENV, DataPaths  # noqa: E402
+from pipelines.settings import DataPaths  # noqa: E402
 
 NOT_NULL = "test.csp_recon.not_null_customer_monthly_customer_id.83fce1d731"
 MANIFEST = {
@@ -211,7 +211,6 @@ def dbt_test_failed(tmp_path_factory):
     with (data_dir / "config" / "customers.csv").open("a", encoding="utf-8") as customers:
         customers.write(f"{customer},Kunde AG,Bahnhofstrasse 1,,8001,Zürich,CH,,outside_scope,,,en,CHF,,product\n")
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
         code = main(["run", "--period", "2026-09", "--data-dir", str(data_dir)])
     return data_dir, code
@@ -231,7 +230,6 @@ def test_a_month_whose_dbt_test_failed_in_one_run_is_refused_invoices_in_another
     refused = capsys.readouterr().err.strip().splitlines()[-1]  # after the definitions' own notices
     assert refused.startswith("2026-09 cannot be approved: its blocking checks fail")
     # A run of the invoices alone, as a partial materialisation from the UI would be.
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
     result = dg.materialize(
         [customer_invoices],
         partition_key="2026-09",

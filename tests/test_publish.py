@@ -24,7 +24,7 @@ from pipelines.cli import main
 from pipelines.config import config_dir_in_use
 from pipelines.invoicing.issuing import ISSUED_DIR
 from pipelines.publishing.immutable import release_tree
-from pipelines.settings import DATA_DIR_ENV, REPO_ROOT, DataPaths
+from pipelines.settings import REPO_ROOT, DataPaths
 
 FIRST, SECOND, THIRD = "2026-08", "2026-09", "2026-10"
 DUCKDB_1X = REPO_ROOT / ".venv" / "duckdb-1.x"
@@ -102,7 +102,6 @@ def three_months(tmp_path_factory: pytest.TempPathFactory):
     )
     published = data_dir / "published" / "warehouse.duckdb"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
         backfill_exit = main(["backfill", "--from", FIRST, "--to", SECOND, "--data-dir", str(data_dir)])
         reader = subprocess.Popen(
@@ -192,7 +191,6 @@ def test_failing_month_leaves_the_published_copy_as_it_was(three_months, monkeyp
     before = published.read_bytes()
     invoice = _tamper_summary(data_dir / "landing" / SECOND, Decimal("1.00"))
     (data_dir / "exports" / SECOND).rename(data_dir / "exports-previous")
-    monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
     assert main(["run", "--period", SECOND, "--data-dir", str(data_dir)]) == 1
     assert published.read_bytes() == before
     assert not (data_dir / "exports" / SECOND / "invoices").exists()
@@ -274,7 +272,6 @@ def test_a_billing_team_closes_months_and_corrects_one_while_analysts_follow(thr
     data_dir, *_ = three_months
     common = ["--data-dir", str(data_dir)]
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
         assert main(["approve", "--period", FIRST, "--by", "Jane Doe", *common]) == 1
         refusal = capsys.readouterr().err

@@ -23,7 +23,6 @@ from pipelines.quality.gx_suites import (
     validate,
     validate_month,
 )
-from pipelines.settings import DATA_DIR_ENV
 
 MONTH = date(2026, 10, 1)
 
@@ -50,9 +49,7 @@ def clean_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         )
         == 0
     )
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        monkeypatch.setenv(DATA_DIR_ENV, str(data_dir))
-        main(["run", "--period", "2026-10", "--data-dir", str(data_dir)])
+    main(["run", "--period", "2026-10", "--data-dir", str(data_dir)])
     return data_dir / "warehouse.duckdb"
 
 

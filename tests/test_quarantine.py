@@ -17,7 +17,6 @@ import pytest
 from pipelines.cli import main
 from pipelines.ingest.quarantine import fingerprint, keep_as_last_good, settle_failed_month
 from pipelines.ingest.schema import ensure_raw_schema
-from pipelines.settings import DATA_DIR_ENV
 
 SEPTEMBER, AUGUST = date(2026, 9, 1), date(2026, 8, 1)
 LOADED = datetime(2026, 11, 8, 9, 30)
@@ -191,7 +190,6 @@ def redelivered(tmp_path_factory):
         == 0
     )
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
         assert main(["run", "--period", PERIOD, "--data-dir", str(data_dir)]) == 0
         good = {

@@ -131,7 +131,6 @@ def cli_marts(data_dir: Path) -> dict[str, dict]:
     _tamper_summary(data_dir / "landing" / BAD)
     marts = {}
     with pytest.MonkeyPatch.context() as env:
-        env.setenv(DATA_DIR_ENV, str(data_dir))
         env.delenv("DAGSTER_HOME", raising=False)
         for period in (MONTHS[0], MONTHS[2]):
             assert main(["run", "--period", period, "--data-dir", str(data_dir)]) == 0

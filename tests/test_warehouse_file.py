@@ -9,14 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.settings import REPO_ROOT
-from pipelines.warehouse_file import (
-    LOCK_WAIT_ENV,
-    WarehouseLocked,
-    connect_waiting,
-    is_lock_conflict,
-    lock_wait_seconds,
-)
+from pipelines.settings import LOCK_WAIT_ENV, REPO_ROOT, SettingError, Settings
+from pipelines.warehouse_file import WarehouseLocked, connect_waiting, is_lock_conflict
 from tests.corpus import generate_month
 
 PERIOD = "2026-10"
@@ -81,19 +75,20 @@ def test_a_warehouse_held_past_the_limit_is_a_sentence_naming_the_file_and_the_h
     assert "IO Error" not in message and "Traceback" not in message
 
 
-def test_the_wait_for_a_held_warehouse_is_configurable(warehouse, monkeypatch):
-    monkeypatch.setenv(LOCK_WAIT_ENV, "0.5")
+def test_the_wait_for_a_held_warehouse_is_configurable(warehouse):
+    wait = Settings.load({LOCK_WAIT_ENV: "0.5"}).lock_wait_seconds
     holder = _hold(warehouse, 20.0)
     try:
         started = time.monotonic()
         with pytest.raises(WarehouseLocked):
-            connect_waiting(warehouse)
+            connect_waiting(warehouse, wait_seconds=wait)
         assert time.monotonic() - started < 5
     finally:
         holder.kill()
         holder.wait(timeout=30)
-    monkeypatch.setenv(LOCK_WAIT_ENV, "soon")  # not a number: the default
-    assert lock_wait_seconds() == 120
+    assert Settings.load({}).lock_wait_seconds == 120
+    with pytest.raises(SettingError, match=f"{LOCK_WAIT_ENV}=soon: write a number"):
+        Settings.load({LOCK_WAIT_ENV: "soon"})
 
 
 def _cli(data_dir: Path, *arguments: str) -> subprocess.CompletedProcess:

@@ -4,10 +4,9 @@ status and the due dates without waiting for the next run."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, child_environment
 from pipelines.warehouse_file import connect_waiting
 
 CLOSING_MARTS = ("billing_periods", "payables_calendar")
@@ -34,7 +33,7 @@ def refresh_closing_marts(paths: DataPaths, environment: dict[str, str]) -> str 
         "--quiet",
     ]
     done = subprocess.run(
-        command, cwd=DBT_PROJECT_DIR, env={**os.environ, **environment}, capture_output=True, text=True
+        command, cwd=DBT_PROJECT_DIR, env=child_environment(environment), capture_output=True, text=True
     )
     if done.returncode != 0:
         return f"dbt could not rebuild {', '.join(CLOSING_MARTS)}: {(done.stdout + done.stderr).strip().splitlines()[-1:] or 'no output'}"

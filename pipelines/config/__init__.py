@@ -6,19 +6,16 @@ the dbt models, `write_sample_config(directory)` writes the commented sample to 
 
 from pipelines.config.errors import ConfigError, ConfigProblem
 from pipelines.config.loading import (
-    CONFIG_DIR_ENV,
     SAMPLE_DIR,
     PartnerConfig,
     config_dir_in_use,
     load_config,
     load_into_warehouse,
-    resolve_config_dir,
     write_sample_config,
 )
 from pipelines.config.partner import PartnerProfile
 
 __all__ = [
-    "CONFIG_DIR_ENV",
     "SAMPLE_DIR",
     "ConfigError",
     "ConfigProblem",
@@ -27,6 +24,5 @@ __all__ = [
     "config_dir_in_use",
     "load_config",
     "load_into_warehouse",
-    "resolve_config_dir",
     "write_sample_config",
 ]

@@ -29,7 +29,6 @@ from pipelines.config.tables import (
 )
 from pipelines.settings import DataPaths
 
-CONFIG_DIR_ENV = "CSP_RECON_CONFIG_DIR"
 CONFIG_SCHEMA = "config"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 
@@ -45,15 +44,9 @@ class PartnerConfig:
         return self.tables[CUSTOMERS.name]
 
 
-def resolve_config_dir(paths: DataPaths, explicit: str | os.PathLike | None = None) -> Path:
-    """`--config-dir`, else `$CSP_RECON_CONFIG_DIR`, else `<data>/config`."""
-    chosen = explicit or os.environ.get(CONFIG_DIR_ENV)
-    return Path(chosen).expanduser().resolve() if chosen else paths.root / "config"
-
-
 def config_dir_in_use(paths: DataPaths) -> Path:
     """The configured directory; the sample shipped with the code while none has been written yet."""
-    directory = resolve_config_dir(paths)
+    directory = paths.config_dir
     return directory if directory.exists() else SAMPLE_DIR
 
 

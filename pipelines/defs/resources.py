@@ -1,8 +1,8 @@
-"""Resources shared by every domain: the warehouse and the dbt CLI."""
+"""Resources shared by every domain: the warehouse and the dbt CLI, configured from the settings."""
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import dagster as dg
 import duckdb
@@ -11,45 +11,65 @@ from dagster_dbt import DbtCliResource
 from pipelines.settings import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
-    DUCKDB_MEMORY_LIMIT_ENV,
+    DEFAULT_DUCKDB_MEMORY_LIMIT,
+    DEFAULT_LOCK_WAIT_SECONDS,
     DataPaths,
-    duckdb_memory_limit,
+    Settings,
+    process_settings,
     resolve_data_dir,
 )
 from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
-WAREHOUSE_ENV = "CSP_RECON_WAREHOUSE"
 # Every step that opens the warehouse runs in this pool; dagster.yaml limits it to one at a time.
 WAREHOUSE_POOL = "warehouse"
 
 
-def dbt_environment(paths: DataPaths) -> dict[str, str]:
-    """What dbt reads from the environment (profiles.yml): the warehouse path and memory limit."""
-    return {WAREHOUSE_ENV: str(paths.warehouse), DUCKDB_MEMORY_LIMIT_ENV: duckdb_memory_limit()}
-
-
 class Warehouse(dg.ConfigurableResource):
-    """The pipeline-owned DuckDB file under the data directory.
+    """The pipeline-owned DuckDB file under the data directory, and the partner's configuration.
 
     Connections are short-lived: DuckDB allows one writer process, and dbt runs as a
     subprocess that needs the same file.
     """
 
-    data_dir: str = ""
+    data_dir: str
+    config_dir: str = ""
+    memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    lock_wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Warehouse":
+        return cls(
+            data_dir=str(settings.data_dir),
+            config_dir=str(settings.config_dir or ""),
+            memory_limit=settings.duckdb_memory_limit,
+            lock_wait_seconds=settings.lock_wait_seconds,
+        )
+
+    @property
+    def settings(self) -> Settings:
+        """The process's settings with this resource's configuration over them (a run's config
+        may name another data directory), for the domain code it calls."""
+        return replace(
+            process_settings(),
+            data_dir=resolve_data_dir(self.data_dir),
+            config_dir=resolve_data_dir(self.config_dir) if self.config_dir else None,
+            duckdb_memory_limit=self.memory_limit,
+            lock_wait_seconds=self.lock_wait_seconds,
+        )
 
     @property
     def paths(self) -> DataPaths:
-        return DataPaths(resolve_data_dir(self.data_dir or None))
-
-    def export_to_dbt(self) -> None:
-        os.environ.update(dbt_environment(self.paths))
+        return self.settings.paths
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         self.paths.root.mkdir(parents=True, exist_ok=True)
         try:
             connection = connect_waiting(
-                self.paths.warehouse, read_only=read_only, config={"memory_limit": duckdb_memory_limit()}
+                self.paths.warehouse,
+                read_only=read_only,
+                config={"memory_limit": self.memory_limit},
+                wait_seconds=self.lock_wait_seconds,
             )
         except WarehouseLocked as locked:  # the step fails with the sentence, not DuckDB's traceback
             raise dg.Failure(
@@ -65,7 +85,7 @@ class Warehouse(dg.ConfigurableResource):
 def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
-            "warehouse": Warehouse(),
+            "warehouse": Warehouse.from_settings(process_settings()),
             "dbt": DbtCliResource(
                 project_dir=str(DBT_PROJECT_DIR),
                 profiles_dir=str(DBT_PROJECT_DIR),

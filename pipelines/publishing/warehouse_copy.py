@@ -34,7 +34,7 @@ import duckdb
 
 from pipelines.publishing import immutable
 from pipelines.publishing.figures import PERIOD_COLUMN, differences, table_figures
-from pipelines.settings import duckdb_memory_limit
+from pipelines.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
 from pipelines.sql import scalar
 
 # Readable by DuckDB 1.1 and later as well as 2.x: analysts' DBeaver drivers and CLIs lag behind.
@@ -67,7 +67,9 @@ class Publication:
     immutable: bool
 
 
-def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publication:
+def publish_month(
+    source: Path, target: Path, period: date, run_id: str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+) -> Publication:
     """Point `target` at a new copy of itself in which `period` is as it is now in `source`,
     verified; and write that month's Parquet files of the marts beside it."""
     try:
@@ -77,7 +79,7 @@ def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publ
             for folder in folders:
                 immutable.writable_folder(folder)
             try:
-                outcome = _publish_or_say_why(source, target, period, run_id)
+                outcome = _publish_or_say_why(source, target, period, run_id, memory_limit)
             finally:
                 # Nothing can be put beside the copy now: a WAL planted there would be replayed
                 # by DuckDB onto every reader's view of it.
@@ -91,10 +93,10 @@ def publish_month(source: Path, target: Path, period: date, run_id: str) -> Publ
     raise PublishError(f"{outcome} {_unchanged(target)}")
 
 
-def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str) -> Publication | str:
+def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str, memory_limit: str) -> Publication | str:
     """The publication, or the sentence saying why there is none (its leftovers removed)."""
     try:
-        return _publish(source, target, period, run_id)
+        return _publish(source, target, period, run_id, memory_limit)
     except PublishedWithProblem:
         raise
     except PublishError as error:
@@ -108,7 +110,7 @@ def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str) -
     return failure
 
 
-def _publish(source: Path, target: Path, period: date, run_id: str) -> Publication:
+def _publish(source: Path, target: Path, period: date, run_id: str, memory_limit: str) -> Publication:
     versions = target.parent / VERSIONS_DIR
     versions.mkdir(parents=True, exist_ok=True)
     _remove_partials(target.parent, versions)
@@ -119,8 +121,8 @@ def _publish(source: Path, target: Path, period: date, run_id: str) -> Publicati
     previous = target if target.exists() else None
     if previous:
         _check_unchanged(previous, versions, _copy_with_digest(previous, partial))
-    months, tables, kept = _update_copy(source, partial, period, run_id)
-    _verify(source, kept, partial, period, months)
+    months, tables, kept = _update_copy(source, partial, period, run_id, memory_limit)
+    _verify(source, kept, partial, period, months, memory_limit)
     parquet = _stage_parquet(partial, target.parent / "parquet", period)
     digest = _copy_with_digest(partial, None)
     immutable.read_only_mode(partial)
@@ -242,11 +244,11 @@ def _sync_directory(folder: Path) -> None:
 
 
 def _update_copy(
-    source: Path, partial: Path, period: date, run_id: str
+    source: Path, partial: Path, period: date, run_id: str, memory_limit: str
 ) -> tuple[list[date], dict[str, int], dict[str, tuple[list, dict]]]:
     """Writes the month into the copy; returns the months it holds, each table's rows, and each
     table's columns and figures as the previous copy had them (what the other months must keep)."""
-    with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
+    with duckdb.connect(config={"memory_limit": memory_limit}) as con:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         # A new file gets the old storage version; an existing one keeps the version it has.
         con.execute(f"ATTACH ? AS pub (STORAGE_VERSION '{PUBLISHED_STORAGE_VERSION}')", [str(partial)])
@@ -268,11 +270,13 @@ def _update_copy(
     return months, counts, kept
 
 
-def _verify(source: Path, kept: dict[str, tuple[list, dict]], partial: Path, period: date, months: list[date]) -> None:
+def _verify(
+    source: Path, kept: dict[str, tuple[list, dict]], partial: Path, period: date, months: list[date], memory_limit: str
+) -> None:
     """The new copy holds the month exactly as the pipeline's warehouse, and every other
     month exactly as the previous copy: rows and DECIMAL totals per table."""
     problems: list[str] = []
-    with duckdb.connect(config={"memory_limit": duckdb_memory_limit()}) as con:
+    with duckdb.connect(config={"memory_limit": memory_limit}) as con:
         con.execute("ATTACH ? AS src (READ_ONLY)", [str(source)])
         con.execute("ATTACH ? AS pub (READ_ONLY)", [str(partial)])
         for table in _base_tables(con, "src"):

@@ -1,19 +1,15 @@
 """Tolerances and thresholds of the data-quality checks, each defined once, with its reason.
 
 The tax tolerance of the reconciliation lives in dbt_project.yml
-(`reconciliation_tax_tolerance`), where the status is computed.
+(`reconciliation_tax_tolerance`), where the status is computed; the cost-jump threshold, which a
+partner sets, is a setting (`pipelines/settings.py`, $CSP_RECON_COST_JUMP_PERCENT).
 """
 
-import os
 from decimal import Decimal
 
 # Microsoft's own examples are not always cent-exact (15.62 x 2 printed as 31.25), so row
 # arithmetic is flagged beyond a cent, not required to be exact.
 ROW_ARITHMETIC_TOLERANCE = Decimal("0.01")
-
-# A customer's cost rising by more than this percentage month over month is the non-payment,
-# fraud or misuse signal Partner Center asks partners to watch.
-COST_JUMP_PERCENT = Decimal(os.environ.get("CSP_RECON_COST_JUMP_PERCENT", "50"))
 
 # Azure budget warnings: the month-to-date Azure spend at sell price (the daily usage file,
 # billed or estimated) reaching these percentages of the customer's monthly_usage_budget.

@@ -5,18 +5,19 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.closing.drafts import remove_drafts
+from pipelines.defs.resources import Warehouse
 from pipelines.partitions import MONTH_TAG, monthly_partitions
-from pipelines.settings import DataPaths, resolve_data_dir
 
 MONTHLY_CLOSE_JOB = "monthly_close"
 
 
-@dg.failure_hook(name="drafts_removed_when_a_step_fails")
+@dg.failure_hook(name="drafts_removed_when_a_step_fails", required_resource_keys={"warehouse"})
 def drafts_removed_when_a_step_fails(context: dg.HookContext) -> None:
     """A failing run leaves no drafts of an earlier passing run: the exports folder matches the month."""
     run = context.instance.get_run_by_id(context.run_id)
     period = run.tags.get(MONTH_TAG) if run else None
-    if period and remove_drafts(DataPaths(resolve_data_dir()), period):
+    warehouse: Warehouse = context.resources.warehouse
+    if period and remove_drafts(warehouse.paths, period):
         context.log.warning(
             f"Step {context.step_key} failed: the draft invoices of {period} were removed (no stale drafts)."
         )

@@ -5,7 +5,6 @@ pending (`billing.month_status`, `csp-recon status`, this sensor's skip reason),
 deliberately with `csp-recon run --period P --correct`.
 """
 
-import os
 import time
 
 import dagster as dg
@@ -15,10 +14,9 @@ from pipelines.automation.landing_watch import content_fingerprint, landed_month
 from pipelines.closing.month import mark_correction_pending
 from pipelines.closing.status import FINAL, all_states
 from pipelines.defs.automation.jobs import monthly_close
-from pipelines.settings import DataPaths, resolve_data_dir
+from pipelines.defs.resources import Warehouse
+from pipelines.settings import SETTLE_SECONDS_ENV, DataPaths, Settings, process_settings
 
-SETTLE_SECONDS_ENV = "CSP_RECON_SENSOR_SETTLE_SECONDS"
-DEFAULT_SETTLE_SECONDS = 120
 SENSOR_ACTOR = "landing sensor"
 
 
@@ -38,56 +36,64 @@ def correction_pending_reason(period: str, files: int) -> str:
     )
 
 
-@dg.sensor(
-    job=monthly_close,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description=(
-        f"Watches <data>/landing/<YYYY-MM>/ and runs a month whose files are new or changed, once no file "
-        f"has changed for ${SETTLE_SECONDS_ENV} seconds (default {DEFAULT_SETTLE_SECONDS}). An issued month is "
-        "not run: a changed file marks it correction pending."
-    ),
-)
-def landing_files_sensor(context: dg.SensorEvaluationContext):
-    settle_seconds = float(os.environ.get(SETTLE_SECONDS_ENV, DEFAULT_SETTLE_SECONDS))
-    now = time.time()
-    paths = DataPaths(resolve_data_dir())
-    months = landed_months(paths.landing_root)
-    settling = [month.period for month in months if not month.settled(now, settle_seconds)]
-    try:
-        final = final_months(paths)
-    except duckdb.IOException:  # a run holds the warehouse: judge the months on the next tick
-        yield dg.SkipReason("The warehouse is in use by a run: months are looked at again on the next tick.")
-        return
-    pending = []
-    for month in months:
-        if not month.settled(now, settle_seconds):
-            continue
-        if month.period not in final:
-            yield dg.RunRequest(
-                run_key=month.run_key,
-                partition_key=month.period,
-                tags={"csp-recon/landing-fingerprint": month.fingerprint, "csp-recon/files": str(month.files)},
-            )
-            continue
-        issued_from = final[month.period]
-        if issued_from is not None and content_fingerprint(paths.landing(month.period)) == issued_from:
-            continue  # re-copied or touched, same content: nothing changed
-        reason = correction_pending_reason(month.period, month.files)
+def build_landing_files_sensor(settings: Settings) -> dg.SensorDefinition:
+    settle_seconds = settings.settle_seconds
+
+    @dg.sensor(
+        job=monthly_close,
+        name="landing_files_sensor",
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=(
+            f"Watches <data>/landing/<YYYY-MM>/ and runs a month whose files are new or changed, once no file "
+            f"has changed for {settle_seconds:g} seconds (${SETTLE_SECONDS_ENV}). An issued month is "
+            "not run: a changed file marks it correction pending."
+        ),
+    )
+    def landing_files_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
+        now = time.time()
+        paths = warehouse.paths
+        months = landed_months(paths.landing_root)
+        settling = [month.period for month in months if not month.settled(now, settle_seconds)]
         try:
-            outcome = mark_correction_pending(paths, month.period, reason, SENSOR_ACTOR)
-        except duckdb.IOException:
-            outcome = None
-        if outcome is not None and outcome.changed:
-            context.log.warning(reason)
-        pending.append(month.period)
-    messages = []
-    if pending:
-        messages.append(
-            f"Correction pending for {', '.join(pending)}: files changed after the month was issued; no run started "
-            f"(run it deliberately: csp-recon run --period {pending[0]} --correct)."
-        )
-    if settling:
-        messages.append(f"Files still changing in {', '.join(settling)}: waiting until they settle.")
-    if messages:
-        yield dg.SkipReason(" ".join(messages))
+            final = final_months(paths)
+        except duckdb.IOException:  # a run holds the warehouse: judge the months on the next tick
+            yield dg.SkipReason("The warehouse is in use by a run: months are looked at again on the next tick.")
+            return
+        pending = []
+        for month in months:
+            if not month.settled(now, settle_seconds):
+                continue
+            if month.period not in final:
+                yield dg.RunRequest(
+                    run_key=month.run_key,
+                    partition_key=month.period,
+                    tags={"csp-recon/landing-fingerprint": month.fingerprint, "csp-recon/files": str(month.files)},
+                )
+                continue
+            issued_from = final[month.period]
+            if issued_from is not None and content_fingerprint(paths.landing(month.period)) == issued_from:
+                continue  # re-copied or touched, same content: nothing changed
+            reason = correction_pending_reason(month.period, month.files)
+            try:
+                outcome = mark_correction_pending(paths, month.period, reason, SENSOR_ACTOR)
+            except duckdb.IOException:
+                outcome = None
+            if outcome is not None and outcome.changed:
+                context.log.warning(reason)
+            pending.append(month.period)
+        messages = []
+        if pending:
+            messages.append(
+                f"Correction pending for {', '.join(pending)}: files changed after the month was issued; no run started "
+                f"(run it deliberately: csp-recon run --period {pending[0]} --correct)."
+            )
+        if settling:
+            messages.append(f"Files still changing in {', '.join(settling)}: waiting until they settle.")
+        if messages:
+            yield dg.SkipReason(" ".join(messages))
+
+    return landing_files_sensor
+
+
+landing_files_sensor = build_landing_files_sensor(process_settings())

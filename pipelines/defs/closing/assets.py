@@ -12,12 +12,12 @@ from pipelines.closing.status import StatusError, history
 from pipelines.defs.closing.warnings import warning_checks
 from pipelines.defs.exports.assets import CUSTOMER_INVOICES
 from pipelines.defs.quality.gate import blocking_checks
-from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse, dbt_environment
+from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import markdown_table
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
-from pipelines.settings import DataPaths
+from pipelines.settings import DataPaths, Settings, dbt_environment
 from pipelines.warehouse_file import connect_waiting
 
 MONTH_STATUS = dg.AssetKey(["closing", "month_status"])
@@ -62,7 +62,7 @@ def month_status(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.
     outcome = closing.after_run(warehouse.paths, period, correct)
     (context.log.warning if outcome.changed else context.log.info)(outcome.message)
     if outcome.changed:  # the run's dbt built the close marts with the status before this step
-        not_refreshed = refresh_closing_marts(warehouse.paths, dbt_environment(warehouse.paths))
+        not_refreshed = refresh_closing_marts(warehouse.paths, dbt_environment(warehouse.settings))
         if not_refreshed:
             context.log.warning(f"marts.billing_periods and marts.payables_calendar not rebuilt: {not_refreshed}")
     return dg.MaterializeResult(metadata=status_metadata(warehouse.paths, outcome))
@@ -78,14 +78,15 @@ class CloseMonthConfig(dg.Config):
 
 
 def run_close_action(
-    paths: DataPaths, config: CloseMonthConfig, published_by: str, refresh_marts: bool = True
+    settings: Settings, config: CloseMonthConfig, published_by: str, refresh_marts: bool = True
 ) -> closing.Outcome:
     """One step of the close, then marts.billing_periods and marts.payables_calendar rebuilt and
     the month published again, so analysts see its status and due dates at once."""
     if config.action not in ("approve", "issue", "correct"):
         raise StatusError(f"action '{config.action}': write approve, issue or correct.")
     period = billing_period(config.period)
-    with connect_waiting(paths.warehouse, read_only=True) as con:
+    paths = settings.paths
+    with connect_waiting(paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
         problems = list(judge_month(con, period, blocking_checks(paths)).problems)
     if config.action == "correct" and problems:
         raise StatusError(
@@ -93,7 +94,7 @@ def run_close_action(
         )
     if config.action == "approve":
         outcome = closing.approve(
-            paths, config.period, config.by, list(config.acknowledge), warning_checks(paths), problems
+            paths, config.period, config.by, list(config.acknowledge), warning_checks(settings), problems
         )
     elif config.action == "issue":
         outcome = closing.issue(
@@ -103,11 +104,11 @@ def run_close_action(
         outcome = closing.after_run(paths, config.period, correct=True, by=config.by)
     if not refresh_marts:
         return outcome
-    not_refreshed = refresh_closing_marts(paths, dbt_environment(paths))
+    not_refreshed = refresh_closing_marts(paths, dbt_environment(settings))
     if not_refreshed:
         return replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})")
     try:
-        publish_month(paths.warehouse, paths.published_warehouse, period, published_by)
+        publish_month(paths.warehouse, paths.published_warehouse, period, published_by, settings.duckdb_memory_limit)
     except PublishError as error:
         return replace(outcome, message=f"{outcome.message} (analysts' copy not updated: {error})")
     return outcome
@@ -117,7 +118,7 @@ def run_close_action(
 def close_month_step(context: dg.OpExecutionContext, config: CloseMonthConfig, warehouse: Warehouse) -> None:
     """Approve (with the warnings acknowledged by name), issue, or issue the corrections of a month."""
     try:
-        outcome = run_close_action(warehouse.paths, config, published_by=context.run_id)
+        outcome = run_close_action(warehouse.settings, config, published_by=context.run_id)
     except StatusError as refusal:
         raise dg.Failure(description=str(refusal)) from None
     context.log.info(outcome.message)

@@ -10,14 +10,14 @@ import duckdb
 from pipelines.closing.month import WarningCheck
 from pipelines.config import config_dir_in_use, load_config
 from pipelines.defs.exports.assets import BILLING_PROFILES_CHECK
-from pipelines.defs.quality.warnings import cost_jumps, lines_below_cost, unknown_charge_types, usage_over_budget
+from pipelines.defs.quality.warnings import cost_jumps_above, lines_below_cost, unknown_charge_types, usage_over_budget
 from pipelines.invoicing.source import load_month
 from pipelines.quality.gx_suites import (
     load_suite,
     suite_names,
     validate_month,
 )
-from pipelines.settings import DataPaths
+from pipelines.settings import DataPaths, Settings
 
 
 def judged_by(query):
@@ -46,15 +46,15 @@ def _billing_profiles(paths: DataPaths):
     return judge
 
 
-def warning_checks(paths: DataPaths) -> list[WarningCheck]:
+def warning_checks(settings: Settings) -> list[WarningCheck]:
     """Named as in the Dagster UI: spikes, budgets, negative margins, unknown charge types,
     customers without a billing profile (unknown customers), and the WARN expectation suites."""
     checks: list[WarningCheck] = [
         ("charge_types_known", judged_by(unknown_charge_types)),
-        ("no_cost_jump", judged_by(cost_jumps)),
+        ("no_cost_jump", judged_by(cost_jumps_above(settings.cost_jump_percent))),
         ("usage_within_budget", judged_by(usage_over_budget)),
         ("no_line_below_cost", judged_by(lines_below_cost)),
-        (BILLING_PROFILES_CHECK, _billing_profiles(paths)),
+        (BILLING_PROFILES_CHECK, _billing_profiles(settings.paths)),
     ]
     for name in suite_names():
         suite = load_suite(name)

@@ -12,9 +12,10 @@ import dagster as dg
 
 from pipelines.defs.ingest.assets import MANIFEST_KEY
 from pipelines.defs.quality.gate import judge_month_now
+from pipelines.defs.resources import Warehouse
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
 from pipelines.partitions import MONTH_TAG, billing_period
-from pipelines.settings import DataPaths, resolve_data_dir
+from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 
 # Runs `csp-recon run` launched carry this tag: it settles them itself.
@@ -51,12 +52,12 @@ def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, se
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=5,
 )
-def failed_delivery_quarantine(context: dg.RunFailureSensorContext):
+def failed_delivery_quarantine(context: dg.RunFailureSensorContext, warehouse: Warehouse):
     run = context.dagster_run
     period = run.tags.get(MONTH_TAG)
     if not period or run.tags.get(LAUNCHED_BY_TAG) == LAUNCHED_BY_CLI:
         return
-    settlement = settle_month(DataPaths(resolve_data_dir()), period, run.run_id)
+    settlement = settle_month(warehouse.paths, period, run.run_id)
     if settlement is not None:
         context.log.info(settlement.sentence)
         record_settlement(context.instance, period, run.run_id, settlement)

@@ -36,7 +36,9 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
     paths = warehouse.paths
     require_month_passed(warehouse, context.partition_key, "The analysts' copy")  # the gate holds across runs
     try:
-        publication = publish_month(paths.warehouse, paths.published_warehouse, period, context.run_id)
+        publication = publish_month(
+            paths.warehouse, paths.published_warehouse, period, context.run_id, warehouse.memory_limit
+        )
     except PublishError as error:
         raise dg.Failure(description=str(error)) from None
     if not publication.immutable:

@@ -27,7 +27,7 @@ from pipelines.quality.gx_suites import (
     validate_month,
 )
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
-from pipelines.settings import DataPaths
+from pipelines.settings import DataPaths, Settings
 from pipelines.warehouse_file import connect_waiting
 
 
@@ -83,7 +83,7 @@ def blocking_checks(paths: DataPaths, manifest_path=None):
         ("every_line_priced", _from_check(every_line_priced)),
         ("daily_usage_crosscheck", daily_crosscheck_problems),
         ("rejected_lines_resolved", _rejected_lines(paths)),
-        ("dbt_tests", _dbt_tests(manifest_path or ensure_manifest())),
+        ("dbt_tests", _dbt_tests(manifest_path or ensure_manifest(Settings(data_dir=paths.root)))),
     ]
     for name in suite_names():
         suite = load_suite(name)

@@ -1,6 +1,8 @@
 """Warnings: visible in the UI and the run summary, never blocking an invoice."""
 
+from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import dagster as dg
 import duckdb
@@ -10,7 +12,8 @@ from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.metadata import inert_check, markdown_table, printable
 from pipelines.partitions import billing_period, monthly_partitions
 from pipelines.quality.azure_warnings import BUDGET, SPIKE, SpikeRule, azure_warning_rows, configured_spike_rule
-from pipelines.quality.thresholds import COST_JUMP_PERCENT, KNOWN_CHARGE_TYPES
+from pipelines.quality.thresholds import KNOWN_CHARGE_TYPES
+from pipelines.settings import process_settings
 
 AZURE_DAILY_USAGE = dg.AssetKey(["marts", "azure_daily_usage"])
 
@@ -32,26 +35,34 @@ def unknown_charge_types(con: duckdb.DuckDBPyConnection, month: date) -> dg.Asse
     )
 
 
-def cost_jumps(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
-    jumps = con.execute(
-        """SELECT customer_id, customer_name, currency, cost_pretax, cost_change_percent
-           FROM marts.customer_trends
-           WHERE billing_period = ? AND cost_change_percent > ? ORDER BY cost_change_percent DESC""",
-        [month, COST_JUMP_PERCENT],
-    ).fetchall()
-    return dg.AssetCheckResult(
-        passed=not jumps,
-        severity=WARN,
-        description=(
-            f"{len(jumps)} customer(s) cost more than {COST_JUMP_PERCENT}% above last month"
-            if jumps
-            else "no unusual cost jump"
-        ),
-        metadata={
-            "customers": len(jumps),
-            "examples": markdown_table(jumps, ("customer id", "name", "currency", "cost", "change %")),
-        },
-    )
+def cost_jumps_above(percent: Decimal) -> Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]:
+    """The check of customers whose cost rose by more than `percent` over last month."""
+
+    def cost_jumps(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+        jumps = con.execute(
+            """SELECT customer_id, customer_name, currency, cost_pretax, cost_change_percent
+               FROM marts.customer_trends
+               WHERE billing_period = ? AND cost_change_percent > ? ORDER BY cost_change_percent DESC""",
+            [month, percent],
+        ).fetchall()
+        return dg.AssetCheckResult(
+            passed=not jumps,
+            severity=WARN,
+            description=(
+                f"{len(jumps)} customer(s) cost more than {percent}% above last month"
+                if jumps
+                else "no unusual cost jump"
+            ),
+            metadata={
+                "customers": len(jumps),
+                "examples": markdown_table(jumps, ("customer id", "name", "currency", "cost", "change %")),
+            },
+        )
+
+    return cost_jumps
+
+
+cost_jumps = cost_jumps_above(process_settings().cost_jump_percent)
 
 
 def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:

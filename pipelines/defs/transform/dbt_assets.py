@@ -4,7 +4,6 @@ dbt tests are asset checks of the month they tested, described in words ("custom
 null in marts.customer_monthly"); their verdicts are also recorded with the fingerprint of the
 month's data, for the gate of later runs."""
 
-import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,8 +15,9 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
-from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, dbt_period_env, monthly_partitions
+from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.quality.dbt_results import data_fingerprint, describe_test, record_results
+from pipelines.settings import dbt_environment, environment_for_dbt, process_settings
 
 
 class SchemaKeyedTranslator(DagsterDbtTranslator):
@@ -51,7 +51,7 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=ensure_manifest(),
+    manifest=ensure_manifest(process_settings()),
     project=dbt_project,
     partitions_def=monthly_partitions,
     dagster_dbt_translator=SchemaKeyedTranslator(),
@@ -60,10 +60,8 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
     backfill_policy=ONE_MONTH_PER_RUN,
 )
 def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    warehouse.export_to_dbt()
-    periods = dbt_period_env(context.partition_keys)
-    os.environ.update(periods)
-    context.log.info(f"dbt build for {periods}")
+    variables = dbt_environment(warehouse.settings, context.partition_keys)
+    context.log.info(f"dbt build for {', '.join(context.partition_keys)}: {variables}")
     target = warehouse.paths.dbt_targets / context.run_id
     start_from_last_parse(warehouse.paths.dbt_targets, target)
     # dbt-duckdb fails at once on a held file: let a holder outside the pool (the quarantine
@@ -71,10 +69,11 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with warehouse.connect():
         pass
     # Unit tests check the models' SQL, not a month's data: `make test` runs them, months do not.
-    invocation = dbt.cli(
-        ["build", "--exclude", "resource_type:unit_test"], context=context, raise_on_error=False, target_path=target
-    )
-    yield from invocation.stream()
+    with environment_for_dbt(variables):
+        invocation = dbt.cli(
+            ["build", "--exclude", "resource_type:unit_test"], context=context, raise_on_error=False, target_path=target
+        )
+        yield from invocation.stream()
     keep_parse_state(target, warehouse.paths.dbt_targets)
     try:
         run_results = invocation.get_artifact("run_results.json")

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 from dagster_dbt import DbtProject
 
-from pipelines.defs.resources import dbt_environment
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, resolve_data_dir
+from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Settings, child_environment, dbt_environment
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 
 
-def prepare_manifest(project: DbtProject = dbt_project) -> Path:
+def prepare_manifest(settings: Settings, project: DbtProject = dbt_project) -> Path:
     """`dbt parse` in the environment runs use, so their partial parsing can reuse its work."""
-    environment = {**os.environ, **dbt_environment(DataPaths(resolve_data_dir()))}
+    environment = child_environment(dbt_environment(settings))
     subprocess.run([str(DBT_EXECUTABLE), "parse", "--quiet"], cwd=project.project_dir, env=environment, check=True)
     return project.manifest_path
 
 
-def ensure_manifest(project: DbtProject = dbt_project) -> Path:
+def ensure_manifest(settings: Settings, project: DbtProject = dbt_project) -> Path:
     """The manifest, parsed when missing: tests, CI, the CLI and the daemon all need it."""
-    return project.manifest_path if project.manifest_path.exists() else prepare_manifest(project)
+    return project.manifest_path if project.manifest_path.exists() else prepare_manifest(settings, project)
