@@ -260,7 +260,12 @@ def _close_with_the_job(data_dir: Path, **config) -> bool:
     job = defs().get_job_def("close_month")
     with dg.instance_for_test() as instance:
         result = job.execute_in_process(
-            run_config={"ops": {"close_month_step": {"config": config}}}, instance=instance, raise_on_error=False
+            run_config={
+                "ops": {"close_month_step": {"config": config}},
+                "resources": {"warehouse": {"config": {"data_dir": str(data_dir)}}},
+            },
+            instance=instance,
+            raise_on_error=False,
         )
     return result.success
 
