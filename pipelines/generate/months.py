@@ -431,7 +431,7 @@ def _refuse_foreign_files(out: Path, planned: dict[str, set[str]]) -> None:
         foreign = sorted(
             entry.name
             for entry in directory.iterdir()
-            if entry.is_file() and entry.name.removesuffix(".partial") not in names and not entry.name.startswith(".")
+            if entry.is_file() and entry.name not in names and not entry.name.startswith(".")
         )
         if foreign:
             raise ValueError(

@@ -7,13 +7,13 @@ joined as plain text: the bytes are the same as csv.writer(quoting=QUOTE_MINIMAL
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
-from typing import TextIO
+from typing import IO
 
+from pipelines.files import replaced_whole
 from pipelines.formats import Column
 
 WRITE_BUFFER_BYTES = 1 << 20
@@ -31,7 +31,7 @@ def csv_field(value: str) -> str:
 
 
 class CsvOutput:
-    def __init__(self, handle: TextIO) -> None:
+    def __init__(self, handle: IO[str]) -> None:
         self._handle = handle
 
     def row(self, values: Iterable[str]) -> None:
@@ -50,15 +50,10 @@ class CsvOutput:
 def csv_file(path: Path) -> Iterator[CsvOutput]:
     """A CSV file at `path`. It appears under its name only once complete, so a file sensor
     watching the landing folder never picks up half a file."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        # The BOM is written by hand: the utf-8-sig codec takes a slow path on every write.
-        with partial.open("w", encoding="utf-8", newline="", buffering=WRITE_BUFFER_BYTES) as handle:
-            handle.write(BYTE_ORDER_MARK)
-            yield CsvOutput(handle)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    # The BOM is written by hand: the utf-8-sig codec takes a slow path on every write.
+    with replaced_whole(path, "w", encoding="utf-8", newline="", buffering=WRITE_BUFFER_BYTES) as handle:
+        handle.write(BYTE_ORDER_MARK)
+        yield CsvOutput(handle)
 
 
 class RowLayout:

@@ -28,10 +28,6 @@ from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, LINEAGE_COLUMNS, REJECTE
 from pipelines.sql import scalar
 
 
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 @dataclass
 class ReconFileRead:
     """A file read into temporary tables, ready to be inserted into its raw table."""

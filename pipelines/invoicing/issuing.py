@@ -23,6 +23,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import config_dir_in_use, load_config
+from pipelines.files import write_whole
 from pipelines.invoicing.azure_detail import UsageDetail, attachment_files, attachment_name, load_usage_details
 from pipelines.invoicing.csv_export import PlainNumber, render_csv
 from pipelines.invoicing.facturx_invoice import cii_xml, facturx_pdf
@@ -324,6 +325,4 @@ def _write_index(con: duckdb.DuckDBPyConnection, month: MonthInvoices, path: Pat
             for n, c, name, cur, i, d, p, t, total, kind, preceding in rows
         ],
     )
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
-    temporary.write_bytes(content)
-    os.replace(temporary, path)
+    write_whole(path, content)

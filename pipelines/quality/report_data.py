@@ -20,14 +20,9 @@ from pipelines.quality.report_html import (
     UsageBudget,
     history_window,
 )
+from pipelines.sql import records
 
 REJECTED_SHOWN = 200
-
-
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict]:
-    cursor = con.execute(sql, params)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def load_report(
@@ -39,7 +34,7 @@ def load_report(
 ) -> ReportData:
     """`landing` is the month's landing folder, where a rejected line kept without its file's
     header (before raw.rejected_rows kept it) has it read again, to tell its amounts apart."""
-    invoices = _dicts(
+    invoices = records(
         con,
         """SELECT invoice_number, currency, invoice_pretax, recon_pretax + other_charges AS found_pretax,
                   pretax_difference, invoice_tax, recon_tax, tax_difference, status,
@@ -52,14 +47,14 @@ def load_report(
         breakdown = InvoiceBreakdown(invoice)
         if invoice["status"] != "matched":
             params = [month, invoice["invoice_number"]]
-            breakdown.by_charge_type = _dicts(
+            breakdown.by_charge_type = records(
                 con,
                 """SELECT source, charge_type, count(*) AS lines, sum(cost_pretax) AS cost_pretax
                    FROM marts.fct_charges WHERE billing_period = ? AND invoice_number = ?
                    GROUP BY ALL ORDER BY source, charge_type""",
                 params,
             )
-            breakdown.by_customer = _dicts(
+            breakdown.by_customer = records(
                 con,
                 """SELECT customer_id, max(customer_name) AS customer_name,
                           sum(CASE WHEN source = 'license' THEN cost_pretax ELSE 0 END) AS license,
@@ -71,7 +66,7 @@ def load_report(
                    GROUP BY customer_id ORDER BY customer_id""",
                 params,
             )
-            breakdown.by_product = _dicts(
+            breakdown.by_product = records(
                 con,
                 """SELECT source, product_id, sku_id, product_name,
                           sum(CASE WHEN cost_pretax > 0 THEN cost_pretax ELSE 0 END) AS charges,
@@ -82,7 +77,7 @@ def load_report(
                 params,
             )
         breakdowns.append(breakdown)
-    files = _dicts(
+    files = records(
         con,
         """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected, note
            FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
@@ -105,7 +100,7 @@ def load_report(
 
 
 def _rejected(con: duckdb.DuckDBPyConnection, month: date, landing: Path | None) -> list[dict]:
-    rows = _dicts(
+    rows = records(
         con,
         """SELECT file_name, line_number, file_kind, column_name, reason, raw_line, file_header FROM raw.rejected_rows
            WHERE billing_period = ? ORDER BY file_name, line_number LIMIT ?""",

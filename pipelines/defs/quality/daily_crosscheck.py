@@ -13,6 +13,7 @@ import duckdb
 
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.files import replaced_whole
 from pipelines.invoicing.safety import csv_safe_cell
 from pipelines.metadata import inert_check, markdown_table
 from pipelines.partitions import billing_period, monthly_partitions
@@ -32,8 +33,7 @@ def write_mismatches_csv(result: CrossCheck, folder: Path) -> Path | None:
         target.unlink(missing_ok=True)
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    with partial.open("w", encoding="utf-8-sig", newline="") as sink:
+    with replaced_whole(target, "w", encoding="utf-8-sig", newline="") as sink:
         writer = csv.writer(sink)
         writer.writerow(CSV_COLUMNS)
         for mismatch in result.mismatches:
@@ -43,7 +43,6 @@ def write_mismatches_csv(result: CrossCheck, folder: Path) -> Path | None:
                     for v in mismatch.row()
                 ]
             )
-    partial.replace(target)
     return target
 
 

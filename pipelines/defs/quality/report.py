@@ -6,6 +6,7 @@ import dagster as dg
 from pipelines.defs.config.assets import CONFIG_KEYS
 from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.files import write_whole
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.quality.azure_warnings import configured_spike_rule
 from pipelines.quality.report_data import load_report
@@ -42,9 +43,7 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
         data = load_report(con, period, billing_period(period), warehouse.paths.landing(period), spike_rule)
     target = warehouse.paths.exports(period) / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    partial.write_text(render_report(data), encoding="utf-8")
-    partial.replace(target)
+    write_whole(target, render_report(data))
     statuses = {b.invoice["invoice_number"]: b.invoice["status"] for b in data.invoices}
     return dg.MaterializeResult(
         metadata={

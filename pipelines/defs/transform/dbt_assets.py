@@ -15,6 +15,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
+from pipelines.files import write_whole
 from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
 from pipelines.quality.dbt_results import data_fingerprint, describe_test, record_results
 from pipelines.settings import dbt_environment, environment_for_dbt, process_settings
@@ -108,9 +109,7 @@ def start_from_last_parse(state_dir: Path, target: Path) -> None:
 def keep_parse_state(target: Path, state_dir: Path) -> None:
     written = target / PARSE_STATE
     if written.exists():
-        partial = state_dir / f".{PARSE_STATE}.partial"
-        shutil.copyfile(written, partial)
-        partial.replace(state_dir / PARSE_STATE)
+        write_whole(state_dir / PARSE_STATE, written.read_bytes())
     _prune_targets(state_dir)
 
 
