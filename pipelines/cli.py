@@ -7,7 +7,8 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.settings import DATA_DIR_ENV, SettingError, Settings, validate_period
+from pipelines.periods import validate_period
+from pipelines.settings import DATA_DIR_ENV, SettingError, Settings
 
 
 def _period(text: str) -> str:
@@ -23,13 +24,13 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pipelines.monthly_run import run_month
+    from pipelines.defs.runs.monthly_run import run_month
 
     return run_month(args.period, _settings(args), correct=args.correct)
 
 
 def _backfill(args: argparse.Namespace) -> int:
-    from pipelines.partitions import months_between
+    from pipelines.periods import months_between
 
     try:
         periods = months_between(args.first, args.last)
@@ -37,7 +38,7 @@ def _backfill(args: argparse.Namespace) -> int:
         print(error, file=sys.stderr)
         return 2
     settings = _settings(args)
-    from pipelines.monthly_run import run_month
+    from pipelines.defs.runs.monthly_run import run_month
 
     failed = []
     for period in periods:
@@ -51,7 +52,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def _ui(args: argparse.Namespace) -> int:
-    from pipelines.instance import prepare_dagster_home
+    from pipelines.defs.runs.instance import prepare_dagster_home
     from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, child_environment
 
     settings = _settings(args)
@@ -92,7 +93,7 @@ def _close_action(args: argparse.Namespace, action: str) -> int:
     """approve / issue: the same steps as the Dagster `close_month` job, refused with a sentence."""
     from pipelines.closing.status import StatusError
     from pipelines.defs.closing.assets import CloseMonthConfig, run_close_action
-    from pipelines.metadata import printable
+    from pipelines.inert import printable
 
     settings = _closing_settings(args)
     if settings is None:
@@ -125,7 +126,7 @@ def _issue(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from pipelines.closing.month import status_rows
     from pipelines.closing.status import history
-    from pipelines.metadata import printable
+    from pipelines.inert import printable
     from pipelines.warehouse_file import connect_waiting
 
     settings = _closing_settings(args)

@@ -6,7 +6,6 @@ workers, dbt) get theirs from `Settings.environment()` and `dbt_environment()`."
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -15,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-PERIOD_PATTERN = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+from pipelines.periods import validate_period
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -207,12 +206,6 @@ def _number(environ: Mapping[str, str], name: str, default: float | Decimal) -> 
 def resolve_data_dir(chosen: str | os.PathLike | None = None) -> Path:
     """The data directory, always absolute: `chosen`, else `./data`."""
     return Path(chosen or DEFAULT_DATA_DIR).expanduser().resolve()
-
-
-def validate_period(period: str) -> str:
-    if not PERIOD_PATTERN.match(period):
-        raise ValueError(f"'{period}' is not a billing month: write it as YYYY-MM, e.g. 2026-10.")
-    return period
 
 
 @dataclass(frozen=True)

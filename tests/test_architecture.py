@@ -1,8 +1,10 @@
-"""The design rules the code keeps, checked: where settings come from, and the asset graph."""
+"""The design rules the code keeps, checked: where settings come from, which code may import
+Dagster, that every folder is documented, and the asset graph."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 from tests.asset_graph import asset_graph_lines
@@ -40,3 +42,63 @@ def test_the_asset_graph_changes_only_deliberately(definitions):
         "`python -m tests.asset_graph > tests/fixtures/asset_graph.txt`"
     )
     assert len(current) == len(set(current))
+
+
+REPOSITORY = PACKAGE.parent
+WIRING = PACKAGE / "defs"
+# The two entry points: the command line and Dagster's code location.
+ENTRY_POINTS = {"cli.py", "definitions.py"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """Every module `path` imports, at its top or inside a function."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_the_library_never_imports_dagster_or_its_wiring():
+    wiring_imports = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if WIRING in path.parents or path.relative_to(PACKAGE).as_posix() in ENTRY_POINTS:
+            continue
+        found = sorted(
+            name
+            for name in _imported_modules(path)
+            if name.split(".")[0] in {"dagster", "dagster_dbt"} or name.startswith("pipelines.defs")
+        )
+        if found:
+            wiring_imports[path.relative_to(PACKAGE).as_posix()] = found
+    assert not wiring_imports, (
+        f"domain code imports the Dagster wiring (move it under pipelines/defs/): {wiring_imports}"
+    )
+
+
+def test_every_wiring_room_has_its_library_room():
+    rooms = {path.name for path in WIRING.iterdir() if (path / "__init__.py").exists()}
+    library = {path.name for path in PACKAGE.iterdir() if (path / "__init__.py").exists()} - {"defs"}
+    assert rooms - library == set(), f"wiring rooms without a library room of the same name: {rooms - library}"
+
+
+def test_every_folder_is_in_the_readme_layout():
+    """Each tracked folder is named in the README's layout section, by its path or by its path
+    below a folder listed there (`templates/report/` under pipelines/quality/)."""
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    layout = readme[readme.index("## Layout") :]
+    folders = {
+        Path(name).parent
+        for name in subprocess.run(
+            ["git", "ls-files"], cwd=REPOSITORY, capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+    } - {Path(".")}
+    unlisted = sorted(
+        folder.as_posix()
+        for folder in folders
+        if not any(f"`{Path(*folder.parts[start:]).as_posix()}/`" in layout for start in range(len(folder.parts)))
+    )
+    assert not unlisted, f"folders missing from the README's layout table: {unlisted}"

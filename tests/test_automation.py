@@ -15,7 +15,7 @@ from pipelines.automation.landing_watch import landed_months
 from pipelines.defs.automation.schedules import build_monthly_close_schedule
 from pipelines.defs.automation.sensors import build_landing_files_sensor
 from pipelines.defs.resources import Warehouse
-from pipelines.instance import prepare_dagster_home
+from pipelines.defs.runs.instance import prepare_dagster_home
 from pipelines.publishing.warehouse_copy import publish_month
 from pipelines.settings import CLOSE_DAY_ENV, CLOSE_TIME_ENV, SettingError, Settings
 

@@ -111,7 +111,7 @@ def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch, definitions):
 
 def test_a_failing_step_removes_the_months_drafts_and_keeps_what_was_issued(tmp_path, monkeypatch):
     from pipelines.defs.automation.jobs import drafts_removed_when_a_step_fails, monthly_close
-    from pipelines.partitions import MONTH_TAG
+    from pipelines.defs.partitions import MONTH_TAG
 
     month_dir = tmp_path / "exports" / "2026-10"
     (month_dir / "invoices").mkdir(parents=True)

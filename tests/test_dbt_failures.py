@@ -1,4 +1,4 @@
-from pipelines.defs.transform.failures import describe_dbt_failures
+from pipelines.transform.failures import describe_dbt_failures
 
 
 def test_configuration_problems_are_quoted_and_other_failures_named():

@@ -219,7 +219,7 @@ def dbt_test_failed(tmp_path_factory):
 def test_a_month_whose_dbt_test_failed_in_one_run_is_refused_invoices_in_another(dbt_test_failed, capsys, monkeypatch):
     import dagster as dg
 
-    from pipelines.defs.exports.assets import customer_invoices
+    from pipelines.defs.invoicing.assets import customer_invoices
     from pipelines.defs.resources import Warehouse
 
     data_dir, code = dbt_test_failed

@@ -8,9 +8,10 @@ import dagster as dg
 import pytest
 from markdown_it import MarkdownIt
 
-from pipelines.defs.exports.assets import BILLING_PROFILES_CHECK, customer_invoices
+from pipelines.defs.invoicing.assets import BILLING_PROFILES_CHECK, customer_invoices
+from pipelines.defs.metadata import inert_check, markdown_table
 from pipelines.defs.resources import Warehouse
-from pipelines.metadata import inert_check, inert_markdown, markdown_table, plain_text
+from pipelines.inert import inert_markdown, plain_text
 from pipelines.settings import DataPaths
 from tests.invoice_warehouse import PERIOD, Customer, build_warehouse, write_config
 
@@ -64,7 +65,7 @@ def test_a_check_description_naming_a_customer_reaches_the_ui_inert(tmp_path, mo
     paths = DataPaths(tmp_path.resolve())
     write_config(paths.root / "config", customers)
     build_warehouse(paths.warehouse, paths.root / "config", customers)
-    monkeypatch.setattr("pipelines.defs.exports.assets.require_month_passed", lambda *args: None)
+    monkeypatch.setattr("pipelines.defs.invoicing.assets.require_month_passed", lambda *args: None)
     result = dg.materialize(
         [customer_invoices], partition_key=PERIOD, resources={"warehouse": Warehouse(data_dir=str(paths.root))}
     )

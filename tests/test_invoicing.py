@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from pipelines.config import load_config
-from pipelines.defs.exports.assets import BILLING_PROFILES_CHECK, customer_invoices
+from pipelines.defs.invoicing.assets import BILLING_PROFILES_CHECK, customer_invoices
 from pipelines.defs.resources import Warehouse
 from pipelines.invoicing import INDEX_FILE, InvoiceDataError, load_month, write_month
 from pipelines.invoicing.csv_export import INDEX_HEADER, LINE_HEADER
@@ -246,7 +246,7 @@ def test_safety_helpers():
 def test_dagster_asset_exports_the_partition_and_names_the_customer_not_invoiced(tmp_path, monkeypatch):
     paths, expected = _setup(tmp_path)
     # This warehouse holds only what invoices are made from; the gate is tested in test_gate.py.
-    monkeypatch.setattr("pipelines.defs.exports.assets.require_month_passed", lambda *args: None)
+    monkeypatch.setattr("pipelines.defs.invoicing.assets.require_month_passed", lambda *args: None)
     result = dg.materialize(
         [customer_invoices], partition_key=PERIOD, resources={"warehouse": Warehouse(data_dir=str(paths.root))}
     )

@@ -19,10 +19,10 @@ import pytest
 
 from pipelines.defs.quality.reconciliation import invoices_match
 from pipelines.defs.quality.warnings import lines_below_cost
-from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.publishing.warehouse_copy import publish_month
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
+from pipelines.transform.failures import describe_dbt_failures
 from tests.dbt_warehouse import dbt, dicts, insert_rows, new_warehouse, query
 from tests.legacy_rows import CONTOSO, IBANEZ, load_legacy_month
 from tests.nce_rows import (

@@ -15,9 +15,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from pipelines.instance import prepare_dagster_home
-from pipelines.partitions import MONTH_TAG
-from pipelines.run_lock import MonthBusy, lock_file, month_lock
+from pipelines.defs.partitions import MONTH_TAG
+from pipelines.defs.runs.instance import prepare_dagster_home
+from pipelines.runs.lock import MonthBusy, lock_file, month_lock
 from pipelines.settings import REPO_ROOT, DataPaths
 from tests.corpus import generate_month
 
@@ -29,7 +29,7 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from pipelines.run_lock import month_lock
+    from pipelines.runs.lock import month_lock
     from pipelines.settings import DataPaths
     with month_lock(DataPaths(Path(sys.argv[1])), sys.argv[2]):
         print("held", flush=True)

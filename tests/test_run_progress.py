@@ -6,7 +6,7 @@ import time
 import dagster as dg
 from rich.console import Console
 
-from pipelines.run_progress import LiveProgress, duration_lines, step_times
+from pipelines.defs.runs.progress import LiveProgress, duration_lines, step_times
 
 
 @dg.op

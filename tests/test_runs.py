@@ -15,9 +15,9 @@ import dagster as dg
 import pytest
 
 from pipelines.cli import main
-from pipelines.instance import prepare_dagster_home
-from pipelines.monthly_run import worker_pid
-from pipelines.partitions import MONTH_TAG
+from pipelines.defs.partitions import MONTH_TAG
+from pipelines.defs.runs.instance import prepare_dagster_home
+from pipelines.defs.runs.monthly_run import worker_pid
 from pipelines.settings import REPO_ROOT, DataPaths
 
 PERIOD = "2026-10"

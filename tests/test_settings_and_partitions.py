@@ -3,7 +3,8 @@ from datetime import date
 
 import pytest
 
-from pipelines.partitions import billing_period, first_month, monthly_partitions, outside_partitions
+from pipelines.defs.partitions import first_month, monthly_partitions, outside_partitions
+from pipelines.periods import billing_period
 from pipelines.settings import (
     CLOSE_DAY_ENV,
     CLOSE_TIME_ENV,

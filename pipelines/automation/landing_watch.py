@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.ingest.month import landed_files
-from pipelines.settings import PERIOD_PATTERN
+from pipelines.periods import PERIOD_PATTERN
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ from pipelines.invoicing.model import (
     PrecedingInvoice,
 )
 from pipelines.invoicing.source import assemble_month
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 
 CARRIED_TABLE = "billing.carried_corrections"
@@ -333,11 +334,11 @@ def with_carried_corrections(con: duckdb.DuckDBPyConnection, month: MonthInvoice
 
 def next_open_period(after: date, final_periods: set[date]) -> date:
     """The first month after `after` whose invoices are not issued yet."""
-    candidate = after
+    candidate = BillingPeriod.containing(after)
     while True:
-        candidate = date(candidate.year + candidate.month // 12, candidate.month % 12 + 1, 1)
-        if candidate not in final_periods:
-            return candidate
+        candidate = candidate.shifted(1)
+        if candidate.start not in final_periods:
+            return candidate.start
 
 
 def _issued_invoice(con: duckdb.DuckDBPyConnection, number: str) -> CurrencyInvoice:

@@ -39,7 +39,7 @@ from pipelines.config import config_dir_in_use, load_config
 from pipelines.invoicing.issuing import content_fingerprint, issue_month
 from pipelines.invoicing.model import MonthInvoices
 from pipelines.invoicing.source import load_month
-from pipelines.partitions import billing_period
+from pipelines.periods import billing_period
 from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 

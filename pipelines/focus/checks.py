@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +31,7 @@ import duckdb
 from pipelines.focus.datasets import BILLING_PERIOD_STATUSES, CHARGE_CATEGORIES, CUSTOM_PREFIX, TAX
 from pipelines.focus.fast_checks import RowRules, sums_if_every_row_keeps_the_rules
 from pipelines.focus.files import PARQUET_SUFFIX, parquet_columns, read_rows
+from pipelines.periods import BillingPeriod
 
 MAX_SENTENCES = 20
 ROW_CHECKED = ("ChargeCategory", "BillingPeriodStatus")  # their values, on every row
@@ -221,8 +222,7 @@ def raise_on(sentences: list[str], what: str) -> None:
 
 
 def _next_month(moment: datetime) -> datetime:
-    year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
-    return datetime(year, month, 1, tzinfo=UTC)
+    return datetime.combine(BillingPeriod.containing(moment.date()).next_start, time(), tzinfo=UTC)
 
 
 def _as_decimal(text: str) -> Decimal | None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,8 @@ from pipelines.focus.files import (
 )
 from pipelines.invoicing.issuing import ISSUED_TABLE
 from pipelines.invoicing.safety import safe_file_stem
-from pipelines.settings import DataPaths, validate_period
+from pipelines.periods import BillingPeriod
+from pipelines.settings import DataPaths
 
 ALL_CUSTOMERS_STEM = "cost_and_usage_customers"
 INVOICE_SUMMARY = "raw.invoice_summary"
@@ -122,8 +123,7 @@ class FocusMonth:
 
 
 def month_start(period: str) -> date:
-    validate_period(period)
-    return date.fromisoformat(f"{period}-01")
+    return BillingPeriod.parse(period).start
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
@@ -203,7 +203,7 @@ def invoice_detail(
     once issued."""
     columns = [(name, INVOICE_DETAIL_TYPES.get(name, "VARCHAR")) for name in INVOICE_DETAIL.columns]
     start = datetime.combine(month_start(period), time())
-    end = datetime.combine((month_start(period) + timedelta(days=32)).replace(day=1), time())
+    end = datetime.combine(BillingPeriod.parse(period).next_start, time())
     table = Table(columns)
     for invoice in issued:
         issued_at = datetime.combine(invoice["issue_date"], time())

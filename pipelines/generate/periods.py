@@ -6,7 +6,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from pipelines.settings import validate_period
+from pipelines.periods import validate_period
 
 
 def us_date(day: date) -> str:

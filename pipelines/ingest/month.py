@@ -31,7 +31,7 @@ from pipelines.ingest.recognise import recognise_header
 from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file
 from pipelines.ingest.scan import ScannedFile, scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
-from pipelines.partitions import billing_period
+from pipelines.periods import BillingPeriod, billing_period
 from pipelines.settings import DataPaths
 from pipelines.sql import one_row
 
@@ -211,8 +211,8 @@ def _summary_from_json(documents: InvoiceDocuments, outcome: FileOutcome) -> lis
 
 def _month_bounds(period: str) -> tuple[date, date]:
     """The month's first day and the next month's: charges overlapping [start, end) are in it."""
-    start = billing_period(period)
-    return start, date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    month = BillingPeriod.parse(period)
+    return month.start, month.next_start
 
 
 def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str) -> None:

@@ -32,7 +32,8 @@ from pipelines.invoicing.model import CREDIT_NOTE, INVOICE, CurrencyInvoice, Cus
 from pipelines.invoicing.money import plain_amount
 from pipelines.invoicing.pdf_invoice import html_to_pdf
 from pipelines.invoicing.source import load_month
-from pipelines.settings import DataPaths, validate_period
+from pipelines.periods import validate_period
+from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 
 ISSUED_TABLE = "billing.issued_invoices"

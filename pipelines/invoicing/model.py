@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from pipelines.config import PartnerProfile
 from pipelines.invoicing.money import cents
+from pipelines.periods import BillingPeriod
 
 # The money columns of `marts.customer_monthly`, in the order the billing team's index lists them.
 MONEY_COLUMNS = (
@@ -188,13 +189,11 @@ class MonthInvoices:
 
     @property
     def period_start(self) -> date:
-        year, month = self.period.split("-")
-        return date(int(year), int(month), 1)
+        return BillingPeriod.parse(self.period).start
 
     @property
     def period_end(self) -> date:
-        start = self.period_start
-        return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return BillingPeriod.parse(self.period).end
 
     def totals_by_currency(self) -> dict[str, dict[str, Decimal]]:
         totals: dict[str, dict[str, Decimal]] = {}

@@ -10,7 +10,7 @@ float, so rows are fetched with `fetchall()`.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -29,7 +29,7 @@ from pipelines.invoicing.model import (
 )
 from pipelines.invoicing.money import to_decimal, to_number
 from pipelines.invoicing.safety import safe_file_stem
-from pipelines.settings import validate_period
+from pipelines.periods import BillingPeriod, validate_period
 from pipelines.sql import records
 
 CUSTOMER_MONTHLY = "marts.customer_monthly"
@@ -65,7 +65,7 @@ def load_month(con: duckdb.DuckDBPyConnection, period: str, seller: PartnerProfi
         [start],
     )
     buyers = {row["customer_id"]: row for row in _fetch(con, f"SELECT * FROM {CUSTOMERS}", [])}
-    month_end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    month_end = BillingPeriod(start).end
     return assemble_month(period, seller, monthly, charges, services, buyers, load_azure_lines(con, start, month_end))
 
 
@@ -83,8 +83,7 @@ def assemble_month(
     Azure usage is itemised (`azure_lines`, from the daily usage file) has those lines in place
     of its Azure plan lines per product."""
     azure_lines = azure_lines or {}
-    start = date.fromisoformat(f"{period}-01")
-    end = (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    start, end = BillingPeriod.parse(period).start, BillingPeriod.parse(period).end
     customer_rows = {str(key).lower(): row for key, row in customer_rows.items()}
     problems: list[str] = []
     monthly_of: dict[str, list[dict]] = defaultdict(list)

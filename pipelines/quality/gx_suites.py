@@ -15,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.periods import BillingPeriod
 from pipelines.quality.gx_sentences import Failure, failure_sentence
 from pipelines.quality.gx_suspects import SUSPECT_ROWS, suspect_condition
 from pipelines.quality.thresholds import ROW_ARITHMETIC_TOLERANCE
@@ -84,7 +85,7 @@ def suite_names(directory: Path = EXPECTATIONS_DIR) -> list[str]:
 def resolve_placeholders(suite: dict, month: date) -> dict:
     """`$window_start` / `$window_end`: the plausible charge-date window around the month, as
     datetimes, which GX compares with the frame's timestamp columns."""
-    month_end = date(month.year + month.month // 12, month.month % 12 + 1, 1) - timedelta(days=1)
+    month_end = BillingPeriod(month).end
     values = {
         "$window_start": datetime.combine(month - CHARGE_DATE_WINDOW, time.min),
         "$window_end": datetime.combine(month_end + CHARGE_DATE_WINDOW, time.max),

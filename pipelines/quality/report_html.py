@@ -14,6 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from pipelines.periods import months_ending
 from pipelines.quality import report_charts
 from pipelines.quality.daily_crosscheck import CrossCheck
 from pipelines.quality.report_charts import Chart
@@ -112,9 +113,7 @@ class CurrencyBudgets:
 
 def history_window(period: str, months: int = HISTORY_MONTHS) -> list[date]:
     """The `months` months ending with the report's month, oldest first."""
-    end = date.fromisoformat(f"{period}-01")
-    index = end.year * 12 + end.month - 1
-    return [date(i // 12, i % 12 + 1, 1) for i in range(index - months + 1, index + 1)]
+    return months_ending(period, months)
 
 
 def trends(data: ReportData) -> list[Trend]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.closing.drafts import remove_drafts
+from pipelines.defs.partitions import MONTH_TAG, monthly_partitions
 from pipelines.defs.resources import Warehouse
-from pipelines.partitions import MONTH_TAG, monthly_partitions
 
 MONTHLY_CLOSE_JOB = "monthly_close"
 

@@ -12,12 +12,12 @@ import dagster as dg
 from pipelines.defs.automation.jobs import monthly_close
 from pipelines.defs.automation.sensors import final_months
 from pipelines.defs.resources import Warehouse
-from pipelines.partitions import PARTITION_FORMAT
+from pipelines.periods import BillingPeriod
 from pipelines.settings import CLOSE_DAY_ENV, CLOSE_TIME_ENV, Settings, process_settings
 
 
 def month_before(day: date) -> str:
-    return date(day.year - (day.month == 1), (day.month - 2) % 12 + 1, 1).strftime(PARTITION_FORMAT)
+    return BillingPeriod.containing(day).shifted(-1).key
 
 
 def build_monthly_close_schedule(settings: Settings) -> dg.ScheduleDefinition:

@@ -10,11 +10,12 @@ from pipelines.closing import month as closing
 from pipelines.closing.marts import refresh_closing_marts
 from pipelines.closing.status import StatusError, history
 from pipelines.defs.closing.warnings import warning_checks
-from pipelines.defs.exports.assets import CUSTOMER_INVOICES
+from pipelines.defs.invoicing.assets import CUSTOMER_INVOICES
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import blocking_checks
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.metadata import markdown_table
-from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths, Settings, dbt_environment

@@ -9,7 +9,7 @@ import duckdb
 
 from pipelines.closing.month import WarningCheck
 from pipelines.config import config_dir_in_use, load_config
-from pipelines.defs.exports.assets import BILLING_PROFILES_CHECK
+from pipelines.defs.invoicing.assets import BILLING_PROFILES_CHECK
 from pipelines.defs.quality.warnings import cost_jumps_above, lines_below_cost, unknown_charge_types, usage_over_budget
 from pipelines.invoicing.source import load_month
 from pipelines.quality.gx_suites import (

@@ -9,8 +9,8 @@ import dagster as dg
 
 from pipelines.config import ConfigError, config_dir_in_use, load_config, load_into_warehouse
 from pipelines.config.tables import CONFIG_TABLES
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.partitions import monthly_partitions
 
 CONFIG_KEYS = {table.name: dg.AssetKey(["config", table.name]) for table in CONFIG_TABLES}
 # partner.toml as a one-row table: the invoice issuer the FOCUS datasets name.

@@ -8,13 +8,13 @@ produces no FOCUS files, and the previous ones stay as they were.
 import dagster as dg
 
 from pipelines.config import ConfigError, config_dir_in_use, load_config
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.focus.checks import FocusCheckError
 from pipelines.focus.datasets import FOCUS_DATASETS_VERSION, FOCUS_VERSION
 from pipelines.focus.export import export_month
-from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 
 FOCUS_FILES = dg.AssetKey(["exports", "focus"])
 COST_FROM_MICROSOFT = dg.AssetKey(["focus", "cost_and_usage_from_microsoft"])

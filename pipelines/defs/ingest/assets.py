@@ -2,13 +2,13 @@
 
 import dagster as dg
 
+from pipelines.defs.metadata import markdown_table
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.formats import FileKind
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.month import MonthLoad, load_month
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
-from pipelines.metadata import markdown_table
-from pipelines.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 
 
 def asset_key(table: str) -> dg.AssetKey:

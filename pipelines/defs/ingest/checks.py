@@ -6,10 +6,11 @@ import dagster as dg
 import duckdb
 
 from pipelines.defs.ingest.assets import MANIFEST_KEY
+from pipelines.defs.metadata import inert_check
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
-from pipelines.metadata import inert_check
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.periods import billing_period
 
 _LOADED_BY_FILE = " UNION ALL ".join(
     f"SELECT source_file, count(*) AS rows FROM {table} WHERE billing_period = $period GROUP BY source_file"

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.ingest.assets import MANIFEST_KEY
+from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.quality.gate import judge_month_now
 from pipelines.defs.resources import Warehouse
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
-from pipelines.partitions import MONTH_TAG, billing_period
+from pipelines.periods import billing_period
 from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 

@@ -11,12 +11,13 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.defs.metadata import inert_check, markdown_table
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.files import replaced_whole
 from pipelines.invoicing.safety import csv_safe_cell
-from pipelines.metadata import inert_check, markdown_table
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.quality.daily_crosscheck import CSV_COLUMNS, CSV_FILE, CrossCheck, cross_check
 
 

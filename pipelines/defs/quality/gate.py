@@ -18,7 +18,7 @@ from pipelines.defs.quality.reconciliation import every_line_priced, invoices_ma
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.transform.project import ensure_manifest
 from pipelines.ingest.quarantine import keep_as_last_good
-from pipelines.partitions import billing_period
+from pipelines.periods import billing_period
 from pipelines.quality.dbt_results import data_fingerprint, error_tests, judge_tests
 from pipelines.quality.gate import GateVerdict, judge_month
 from pipelines.quality.gx_suites import (

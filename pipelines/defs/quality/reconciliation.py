@@ -10,11 +10,12 @@ from datetime import date
 import dagster as dg
 import duckdb
 
+from pipelines.defs.metadata import inert_check, markdown_table
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
-from pipelines.metadata import inert_check, markdown_table
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.sql import one_row, records, scalar
 
 MonthQuery = Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]

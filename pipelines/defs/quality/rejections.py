@@ -6,10 +6,11 @@ invoices and the analysts' copy wait behind it; the rules are in `pipelines/qual
 
 import dagster as dg
 
+from pipelines.defs.metadata import inert_check, markdown_table
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.metadata import inert_check, markdown_table
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 
 

@@ -5,9 +5,10 @@ import dagster as dg
 
 from pipelines.defs.config.assets import CONFIG_KEYS
 from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.files import write_whole
-from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.quality.azure_warnings import configured_spike_rule
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report

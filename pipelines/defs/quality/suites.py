@@ -7,9 +7,10 @@ A suite that raises is an error of the check, never a pass.
 
 import dagster as dg
 
+from pipelines.defs.metadata import inert_check, markdown_table
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.metadata import inert_check, markdown_table
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.quality.gx_suites import (
     load_suite,
     outcome_sentences,

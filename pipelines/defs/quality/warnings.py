@@ -7,10 +7,12 @@ from decimal import Decimal
 import dagster as dg
 import duckdb
 
+from pipelines.defs.metadata import inert_check, markdown_table
+from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.reconciliation import month_check
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.metadata import inert_check, markdown_table, printable
-from pipelines.partitions import billing_period, monthly_partitions
+from pipelines.inert import printable
+from pipelines.periods import billing_period
 from pipelines.quality.azure_warnings import BUDGET, SPIKE, SpikeRule, azure_warning_rows, configured_spike_rule
 from pipelines.quality.thresholds import KNOWN_CHARGE_TYPES
 from pipelines.settings import process_settings

@@ -12,13 +12,14 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.defs.transform.failures import describe_dbt_failures
 from pipelines.defs.transform.project import dbt_project, ensure_manifest
 from pipelines.files import write_whole
-from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.periods import billing_period
 from pipelines.quality.dbt_results import data_fingerprint, describe_test, record_results
 from pipelines.settings import dbt_environment, environment_for_dbt, process_settings
+from pipelines.transform.failures import describe_dbt_failures
 
 
 class SchemaKeyedTranslator(DagsterDbtTranslator):

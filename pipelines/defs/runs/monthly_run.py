@@ -22,14 +22,15 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from pipelines.defs.partitions import MONTH_TAG, outside_partitions
+from pipelines.defs.runs.instance import prepare_dagster_home, prepare_launch_home
+from pipelines.defs.runs.progress import LiveProgress, duration_lines, step_times
+from pipelines.inert import plain_text, printable
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.ingest.quarantine import Settlement
-from pipelines.instance import prepare_dagster_home, prepare_launch_home
-from pipelines.metadata import plain_text, printable
-from pipelines.partitions import MONTH_TAG, billing_period, outside_partitions
+from pipelines.periods import billing_period
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
-from pipelines.run_lock import MonthBusy, month_lock
-from pipelines.run_progress import LiveProgress, duration_lines, step_times
+from pipelines.runs.lock import MonthBusy, month_lock
 from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, DataPaths, Settings, child_environment
 from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
@@ -424,7 +425,7 @@ def _print_summary(settings: Settings, period: str, files_heading: str) -> None:
 
 
 def _print_publication(events: list[dg.DagsterEvent], paths: DataPaths) -> None:
-    from pipelines.defs.publish.assets import PUBLISHED_WAREHOUSE
+    from pipelines.defs.publishing.assets import PUBLISHED_WAREHOUSE
 
     published = any(
         event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == PUBLISHED_WAREHOUSE

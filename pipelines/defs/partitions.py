@@ -6,9 +6,9 @@ from datetime import date
 
 import dagster as dg
 
-from pipelines.settings import FIRST_MONTH_ENV, PERIOD_PATTERN, Settings, process_settings
+from pipelines.periods import PERIOD_KEY_FORMAT, PERIOD_PATTERN, BillingPeriod
+from pipelines.settings import FIRST_MONTH_ENV, Settings, process_settings
 
-PARTITION_FORMAT = "%Y-%m"
 MONTH_TAG = "dagster/partition"
 
 
@@ -25,12 +25,11 @@ def first_month(settings: Settings) -> str:
     )
     if landed:
         return landed[0]
-    today = date.today()
-    return date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1).strftime(PARTITION_FORMAT)
+    return BillingPeriod.containing(date.today()).shifted(-1).key
 
 
 def partitions_for(settings: Settings) -> dg.MonthlyPartitionsDefinition:
-    return dg.MonthlyPartitionsDefinition(start_date=first_month(settings), fmt=PARTITION_FORMAT)
+    return dg.MonthlyPartitionsDefinition(start_date=first_month(settings), fmt=PERIOD_KEY_FORMAT)
 
 
 monthly_partitions = partitions_for(process_settings())
@@ -53,24 +52,6 @@ def outside_partitions(period: str, settings: Settings) -> str | None:
         return f"{period} is before the first month the pipeline runs, {first} ({why})"
     latest = f"the latest month that can run is {keys[-1]}" if keys else f"no month has ended since {first}"
     return f"{period} has not ended yet: {latest}"
-
-
-def billing_period(partition_key: str) -> date:
-    """The first day of the invoice month, as stored in every `billing_period` column."""
-    year, month = partition_key.split("-")
-    return date(int(year), int(month), 1)
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Partition keys from `first` to `last`, both included."""
-    start, end = billing_period(first), billing_period(last)
-    if start > end:
-        raise ValueError(f"{first} is after {last}: give the earlier month first.")
-    keys, month = [], start
-    while month <= end:
-        keys.append(month.strftime(PARTITION_FORMAT))
-        month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return keys
 
 
 # Every asset of the job has this policy: a backfill of N months is N runs, each a whole month

@@ -13,13 +13,14 @@ from pipelines.closing.corrections import with_carried_corrections
 from pipelines.closing.drafts import remove_drafts
 from pipelines.closing.status import FINAL, month_state
 from pipelines.config import ConfigError, config_dir_in_use, load_config
+from pipelines.defs.metadata import inert_check
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing import InvoiceDataError, load_month, write_month
 from pipelines.invoicing.azure_detail import load_usage_details
 from pipelines.invoicing.money import display_amount, plain_amount
-from pipelines.metadata import inert_check
-from pipelines.partitions import ONE_MONTH_PER_RUN, billing_period, monthly_partitions
+from pipelines.periods import billing_period
 
 CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
 CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])

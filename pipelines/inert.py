@@ -6,10 +6,6 @@ from __future__ import annotations
 import html
 import re
 
-import dagster as dg
-
-PREVIEW_ROWS = 20
-
 # ANSI/VT escape sequences (CSI, OSC, other ESC-introduced) first, then any other control
 # character: a file name must not colour, move or rewrite what the clerk reads.
 _ESCAPE_SEQUENCE = re.compile(
@@ -39,19 +35,3 @@ def inert_markdown(value: object) -> str:
 def plain_text(markdown: str | None) -> str:
     """What `inert_markdown` made of a text, back as the text (for the terminal)."""
     return html.unescape(_ESCAPED.sub(r"\1", markdown or ""))
-
-
-def inert_check(result: dg.AssetCheckResult) -> dg.AssetCheckResult:
-    """A check result as the UI gets it: its description, which the UI renders as markdown and
-    which names customers, files and values from the files, made inert."""
-    if result.description is None:
-        return result
-    return result._replace(description=inert_markdown(result.description))
-
-
-def markdown_table(rows: list[tuple], headers: tuple[str, ...], limit: int = PREVIEW_ROWS) -> dg.MetadataValue:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(inert_markdown(value) for value in row) + " |" for row in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"\n{len(rows) - limit} more not shown.")
-    return dg.MetadataValue.md("\n".join(lines))

@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.settings import DataPaths, validate_period
+from pipelines.periods import validate_period
+from pipelines.settings import DataPaths
 
 
 class MonthBusy(Exception):
