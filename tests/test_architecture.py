@@ -102,3 +102,30 @@ def test_every_folder_is_in_the_readme_layout():
         if not any(f"`{Path(*folder.parts[start:]).as_posix()}/`" in layout for start in range(len(folder.parts)))
     )
     assert not unlisted, f"folders missing from the README's layout table: {unlisted}"
+
+
+def test_the_readme_quality_map_lists_every_check_once(definitions):
+    from pipelines.defs.transform.project import ensure_manifest
+    from pipelines.settings import process_settings
+    from tests.quality_map import README, quality_map_rows, quality_map_table, readme_with_map
+
+    rows = quality_map_rows(definitions, ensure_manifest(process_settings()))
+    names = [name for _, _, name, _, _ in rows]
+    assert len(names) == len(set(names)) == len(definitions.resolve_asset_graph().asset_check_keys)
+    readme = README.read_text(encoding="utf-8")
+    assert readme_with_map(readme, quality_map_table(rows)) == readme, (
+        "the README's quality map is out of date: regenerate it with `python -m tests.quality_map`"
+    )
+
+
+def test_the_checks_the_map_calls_blocking_are_the_issuing_gate(definitions, tmp_path):
+    from pipelines.defs.quality.gate import blocking_checks
+    from pipelines.defs.transform.project import ensure_manifest
+    from pipelines.settings import Settings, process_settings
+    from tests.quality_map import quality_map_rows
+
+    manifest = ensure_manifest(process_settings())
+    rows = quality_map_rows(definitions, manifest)
+    mapped = {name for layer, _, name, _, effect in rows if layer != "dbt" and effect == "blocking"}
+    gate = {name for name, _ in blocking_checks(Settings(data_dir=tmp_path).paths, manifest)} - {"dbt_tests"}
+    assert mapped == gate

@@ -64,9 +64,7 @@ def test_row_arithmetic_says_which_figures_disagree():
 
 
 def test_a_mart_without_lineage_counts_rows_and_shows_values():
-    frame = pd.DataFrame({"invoice_number": ["A", "B"], "currency": ["EUR", "eur"], "status": ["matched", "fine"]})
-    suite = _only("marts_invoice_reconciliation", "expect_column_values_to_be_in_set", "status")
+    frame = pd.DataFrame({"customer_id": ["A", "B"], "currency": ["EUR", "eur"]})
+    suite = _only("marts_customer_monthly", "expect_column_values_to_match_regex", "currency")
     outcome = validate(frame, suite, 2)
-    assert outcome_sentences(outcome) == [
-        "1 row(s): status is 'fine', which is not one of 'matched', 'mismatch', 'missing_invoice', 'missing_recon'"
-    ]
+    assert outcome_sentences(outcome) == ["1 row(s): currency is 'eur', which is not a 3-letter currency code"]

@@ -30,25 +30,14 @@ LINEAGE = ("source_file", "source_line")
 # Annual subscriptions renew with a charge period of a year, in either direction.
 CHARGE_DATE_WINDOW = timedelta(days=400)
 
-_TOLERANCE = f"{ROW_ARITHMETIC_TOLERANCE}::DECIMAL(18,6)"
-# The rows each suite validates: the month's rows, with row arithmetic evaluated exactly here.
-SUITE_QUERIES: dict[str, str] = {
-    "raw_license_recon": "SELECT * FROM raw.license_recon WHERE billing_period = $month",
-    "raw_usage_recon": "SELECT * FROM raw.usage_recon WHERE billing_period = $month",
-    "raw_invoice_summary": "SELECT * FROM raw.invoice_summary WHERE billing_period = $month",
-    "raw_license_recon_arithmetic": f"""
-        SELECT source_file, source_line,
-               abs(subtotal + tax - total_for_customer) <= {_TOLERANCE} AS subtotal_plus_tax_is_total,
-               abs(amount - total_other_discount - subtotal) <= {_TOLERANCE} AS amount_less_discount_is_subtotal
-        FROM raw.license_recon WHERE billing_period = $month""",
-    "raw_usage_recon_arithmetic": f"""
-        SELECT source_file, source_line,
-               abs(pretax_charges + tax_amount - post_tax_total) <= {_TOLERANCE} AS pretax_plus_tax_is_post_tax_total
-        FROM raw.usage_recon WHERE billing_period = $month""",
-    "marts_fct_charges": "SELECT * EXCLUDE (cost_pretax, cost_tax, list_amount, billed_pretax, markup_amount, margin) FROM marts.fct_charges WHERE billing_period = $month",
-    "marts_customer_monthly": "SELECT * FROM marts.customer_monthly WHERE billing_period = $month",
-    "marts_invoice_reconciliation": "SELECT invoice_number, currency, status FROM marts.invoice_reconciliation WHERE billing_period = $month",
-}
+# A suite's rows are its `meta.query` for the month, with row arithmetic evaluated exactly in SQL
+# against this tolerance.
+ROW_TOLERANCE_PLACEHOLDER = "$row_tolerance"
+
+
+def suite_query(suite: dict) -> str:
+    """The month's rows the suite validates (`$month` is the query's parameter)."""
+    return suite["meta"]["query"].replace(ROW_TOLERANCE_PLACEHOLDER, f"{ROW_ARITHMETIC_TOLERANCE}::DECIMAL(18,6)")
 
 
 class SuiteError(Exception):
@@ -128,7 +117,7 @@ def month_frame(
     With `columns`, only those of them the query has are fetched (a missing one stays missing,
     for the suite to report): a wide table costs what the suite reads, not its width.
     """
-    query = SUITE_QUERIES[suite_name]
+    query = suite_query(suite or load_suite(suite_name))
     total = scalar(con, f"SELECT count(*) FROM ({query})", {"month": month})
     available = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0", {"month": month}).description]
     projection = "*"
