@@ -4,6 +4,8 @@ Dagster, that every folder is documented, and the asset graph."""
 from __future__ import annotations
 
 import ast
+import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -129,3 +131,23 @@ def test_the_checks_the_map_calls_blocking_are_the_issuing_gate(definitions, tmp
     mapped = {name for layer, _, name, _, effect in rows if layer != "dbt" and effect == "blocking"}
     gate = {name for name, _ in blocking_checks(Settings(data_dir=tmp_path).paths, manifest)} - {"dbt_tests"}
     assert mapped == gate
+
+
+def test_reconciliation_statuses_are_the_ones_the_model_writes_and_dbt_accepts():
+    from pipelines.defs.transform.project import ensure_manifest
+    from pipelines.quality.reconciliation_status import ReconciliationStatus
+    from pipelines.settings import process_settings
+
+    nodes = json.loads(ensure_manifest(process_settings()).read_text(encoding="utf-8"))["nodes"].values()
+    (accepted,) = [
+        node["test_metadata"]["kwargs"]["values"]
+        for node in nodes
+        if node["resource_type"] == "test"
+        and node.get("test_metadata", {}).get("name") == "accepted_values"
+        and node.get("column_name") == "status"
+        and "invoice_reconciliation" in node["name"]
+    ]
+    sql = (REPOSITORY / "dbt_project" / "models" / "marts" / "invoice_reconciliation.sql").read_text(encoding="utf-8")
+    status_case = sql[: sql.index("end as status")].rsplit("recon_line_count,", 1)[1]
+    written = set(re.findall(r"(?:then|else) '([a-z_]+)'", status_case))
+    assert set(accepted) == {status.value for status in ReconciliationStatus} == written

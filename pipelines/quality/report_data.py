@@ -45,7 +45,7 @@ def load_report(
     breakdowns = []
     for invoice in invoices:
         breakdown = InvoiceBreakdown(invoice)
-        if invoice["status"] != "matched":
+        if not breakdown.reconciled:
             params = [month, invoice["invoice_number"]]
             breakdown.by_charge_type = records(
                 con,

@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from pipelines.periods import months_ending
 from pipelines.quality import report_charts
 from pipelines.quality.daily_crosscheck import CrossCheck
+from pipelines.quality.reconciliation_status import ReconciliationStatus
 from pipelines.quality.report_charts import Chart
 
 HISTORY_MONTHS = 12
@@ -29,6 +30,10 @@ class InvoiceBreakdown:
     by_customer: list[dict] = field(default_factory=list)
     by_charge_type: list[dict] = field(default_factory=list)
     by_product: list[dict] = field(default_factory=list)
+
+    @property
+    def reconciled(self) -> bool:
+        return self.invoice["status"] == ReconciliationStatus.MATCHED
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.periods import billing_period
+from pipelines.quality.reconciliation_status import ReconciliationStatus
 from pipelines.sql import one_row, records, scalar
 
 MonthQuery = Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]
@@ -89,13 +90,13 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
         return dg.AssetCheckResult(
             passed=True, description=open_month_sentence(f"{month:%Y-%m}"), metadata={"invoices": 0, "open_month": True}
         )
-    failing = [invoice for invoice in invoices if invoice["status"] != "matched"]
+    failing = [invoice for invoice in invoices if invoice["status"] != ReconciliationStatus.MATCHED]
     sentences = []
     for invoice in failing:
         number, currency = invoice["invoice_number"], invoice["currency"]
-        if invoice["status"] == "missing_recon":
+        if invoice["status"] == ReconciliationStatus.MISSING_RECON:
             sentences.append(f"Invoice {number} ({currency}) has no line in the reconciliation files")
-        elif invoice["status"] == "missing_invoice":
+        elif invoice["status"] == ReconciliationStatus.MISSING_INVOICE:
             sentences.append(
                 f"Lines of invoice {number} ({currency}) are in the files but the invoice is not in the summary"
             )

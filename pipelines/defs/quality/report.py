@@ -10,6 +10,7 @@ from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.files import write_whole
 from pipelines.periods import billing_period
 from pipelines.quality.azure_warnings import configured_spike_rule
+from pipelines.quality.reconciliation_status import ReconciliationStatus
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
 
@@ -50,7 +51,7 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
         metadata={
             "path": dg.MetadataValue.path(str(target)),
             "invoices": len(statuses),
-            "invoices_not_matched": sum(status != "matched" for status in statuses.values()),
+            "invoices_not_matched": sum(status != ReconciliationStatus.MATCHED for status in statuses.values()),
             "rejected_lines": data.rejected_total,
             "statuses": dg.MetadataValue.json(statuses),
         }
