@@ -129,9 +129,13 @@ def test_a_failing_step_removes_the_months_drafts_and_keeps_what_was_issued(tmp_
         reconcile()
 
     assert drafts_removed_when_a_step_fails in monthly_close.hooks
-    result = failing_run.execute_in_process(
-        tags={MONTH_TAG: "2026-10"}, raise_on_error=False, resources={"warehouse": Warehouse(data_dir=str(tmp_path))}
-    )
+    with dg.instance_for_test() as instance:
+        result = failing_run.execute_in_process(
+            tags={MONTH_TAG: "2026-10"},
+            raise_on_error=False,
+            resources={"warehouse": Warehouse(data_dir=str(tmp_path))},
+            instance=instance,
+        )
     assert not result.success
     assert sorted(path.name for path in month_dir.iterdir()) == ["issued"]
     assert (month_dir / "issued" / "FA-000001.pdf").read_bytes() == b"sent"

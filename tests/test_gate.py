@@ -230,12 +230,14 @@ def test_a_month_whose_dbt_test_failed_in_one_run_is_refused_invoices_in_another
     refused = capsys.readouterr().err.strip().splitlines()[-1]  # after the definitions' own notices
     assert refused.startswith("2026-09 cannot be approved: its blocking checks fail")
     # A run of the invoices alone, as a partial materialisation from the UI would be.
-    result = dg.materialize(
-        [customer_invoices],
-        partition_key="2026-09",
-        resources={"warehouse": Warehouse(data_dir=str(data_dir))},
-        raise_on_error=False,
-    )
+    with dg.instance_for_test() as instance:  # its own: the CLI run above closed the current one
+        result = dg.materialize(
+            [customer_invoices],
+            partition_key="2026-09",
+            resources={"warehouse": Warehouse(data_dir=str(data_dir))},
+            raise_on_error=False,
+            instance=instance,
+        )
     assert not result.success
     [failure] = [event for event in result.all_events if event.event_type == dg.DagsterEventType.STEP_FAILURE]
     description = failure.step_failure_data.user_failure_data.description

@@ -66,9 +66,13 @@ def test_a_check_description_naming_a_customer_reaches_the_ui_inert(tmp_path, mo
     write_config(paths.root / "config", customers)
     build_warehouse(paths.warehouse, paths.root / "config", customers)
     monkeypatch.setattr("pipelines.defs.invoicing.assets.require_month_passed", lambda *args: None)
-    result = dg.materialize(
-        [customer_invoices], partition_key=PERIOD, resources={"warehouse": Warehouse(data_dir=str(paths.root))}
-    )
+    with dg.instance_for_test() as instance:  # its own: an earlier test's run may have closed the current one
+        result = dg.materialize(
+            [customer_invoices],
+            partition_key=PERIOD,
+            resources={"warehouse": Warehouse(data_dir=str(paths.root))},
+            instance=instance,
+        )
     assert result.success
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == BILLING_PROFILES_CHECK and not check.passed

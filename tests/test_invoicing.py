@@ -247,9 +247,13 @@ def test_dagster_asset_exports_the_partition_and_names_the_customer_not_invoiced
     paths, expected = _setup(tmp_path)
     # This warehouse holds only what invoices are made from; the gate is tested in test_gate.py.
     monkeypatch.setattr("pipelines.defs.invoicing.assets.require_month_passed", lambda *args: None)
-    result = dg.materialize(
-        [customer_invoices], partition_key=PERIOD, resources={"warehouse": Warehouse(data_dir=str(paths.root))}
-    )
+    with dg.instance_for_test() as instance:  # its own: an earlier test's run may have closed the current one
+        result = dg.materialize(
+            [customer_invoices],
+            partition_key=PERIOD,
+            resources={"warehouse": Warehouse(data_dir=str(paths.root))},
+            instance=instance,
+        )
     assert result.success
     metadata = result.asset_materializations_for_node("exports__customer_invoices")[0].metadata
     assert metadata["customers_exported"].value == len(INVOICED)
