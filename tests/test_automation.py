@@ -90,7 +90,7 @@ def test_the_close_runs_on_the_day_and_time_set():
 
 
 def test_schedule_closes_last_month(definitions, tmp_path):
-    schedule = definitions.get_schedule_def("monthly_close_schedule")
+    schedule = definitions.resolve_schedule_def("monthly_close_schedule")
     assert schedule.cron_schedule == "0 6 5 * *"
     assert schedule.default_status == dg.DefaultScheduleStatus.STOPPED
     # This month's tick: the partitions start no later than last month (first_month's fallback).
@@ -100,6 +100,7 @@ def test_schedule_closes_last_month(definitions, tmp_path):
             instance=instance,
             scheduled_execution_time=datetime(now.year, now.month, 5, 6, tzinfo=UTC),
             resources={"warehouse": Warehouse(data_dir=str(tmp_path))},
+            repository_def=definitions.get_repository_def(),  # a request names its partition, the repository its job's
         )
         [request] = list(schedule.evaluate_tick(context).run_requests)
     last_month = datetime(now.year - (now.month == 1), (now.month - 2) % 12 + 1, 1)

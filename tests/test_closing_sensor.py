@@ -93,18 +93,23 @@ def test_a_changed_file_of_an_issued_month_raises_correction_pending_and_starts_
 def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch, definitions):
     _land(tmp_path, "2026-10", "recon.csv", "as issued")
     warehouse = {"warehouse": Warehouse(data_dir=str(tmp_path))}
-    schedule = definitions.get_schedule_def("monthly_close_schedule")
+    schedule = definitions.resolve_schedule_def("monthly_close_schedule")
     tick = datetime(2026, 11, 5, 6, tzinfo=UTC)
+    repository = definitions.get_repository_def()
     with dg.instance_for_test() as instance:
         [request] = list(
             schedule.evaluate_tick(
-                dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, resources=warehouse)
+                dg.build_schedule_context(
+                    instance=instance, scheduled_execution_time=tick, resources=warehouse, repository_def=repository
+                )
             ).run_requests
         )
         assert request.partition_key == "2026-10"
         _issue_october(tmp_path)
         skipped = schedule.evaluate_tick(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick, resources=warehouse)
+            dg.build_schedule_context(
+                instance=instance, scheduled_execution_time=tick, resources=warehouse, repository_def=repository
+            )
         )
     assert not skipped.run_requests and "2026-10 is issued" in skipped.skip_message
 

@@ -257,8 +257,8 @@ def _close_with_the_job(data_dir: Path, **config) -> bool:
     """The `close_month` job as launched from the UI's launchpad."""
     from pipelines.definitions import defs
 
-    job = defs().get_job_def("close_month")
-    with dg.instance_for_test() as instance:
+    with dg.instance_for_test() as instance:  # loaded inside it: the CLI steps above closed the current one
+        job = defs().get_job_def("close_month")
         result = job.execute_in_process(
             run_config={
                 "ops": {"close_month_step": {"config": config}},

@@ -4,11 +4,13 @@ import warnings
 
 import dagster as dg
 
-# Partitioned asset checks (each dbt test and money check is a check of its month, issue 11) are a
-# preview feature of Dagster 1.13: chosen knowingly, so its notice is not repeated in every
-# process's output. Any other preview or beta notice still shows.
+# Two features of Dagster 1.13 chosen knowingly, so their notices are not repeated in every
+# process's output: partitioned asset checks (preview; each dbt test and money check is a check of
+# its month) and backfill policies (beta; a backfill of N months is N one-month runs). Any other
+# preview or beta notice still shows.
 warnings.filterwarnings(
     "ignore",
     message=r"Specifying a partitions_def on an AssetCheckSpec is currently in preview",
     category=dg.PreviewWarning,
 )
+warnings.filterwarnings("ignore", message=r"Parameter `backfill_policy` of function `asset`", category=dg.BetaWarning)

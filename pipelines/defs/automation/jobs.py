@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.closing.drafts import remove_drafts
-from pipelines.defs.partitions import MONTH_TAG, monthly_partitions
+from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.resources import Warehouse
 
 MONTHLY_CLOSE_JOB = "monthly_close"
@@ -25,8 +25,7 @@ def drafts_removed_when_a_step_fails(context: dg.HookContext) -> None:
 
 monthly_close = dg.define_asset_job(
     MONTHLY_CLOSE_JOB,
-    selection=dg.AssetSelection.all(),
-    partitions_def=monthly_partitions,
+    selection=dg.AssetSelection.all(),  # monthly partitions, as every asset of it has
     description="Ingest, transform, check, export and publish one invoice month.",
     # One process per run, not one per step: a small month from the UI takes about as long as
     # from the CLI, and a killed or cancelled run has a single process to account for.

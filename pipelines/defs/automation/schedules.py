@@ -41,7 +41,7 @@ def build_monthly_close_schedule(settings: Settings) -> dg.ScheduleDefinition:
                 f"{period} is issued: not run again (a change to it is a correction: "
                 f"csp-recon run --period {period} --correct)."
             )
-        return monthly_close.run_request_for_partition(partition_key=period, run_key=period)
+        return dg.RunRequest(partition_key=period, run_key=period)
 
     return monthly_close_schedule
 

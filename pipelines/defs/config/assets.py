@@ -9,7 +9,7 @@ import dagster as dg
 
 from pipelines.config import ConfigError, config_dir_in_use, load_config, load_into_warehouse
 from pipelines.config.tables import CONFIG_TABLES
-from pipelines.defs.partitions import monthly_partitions
+from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 
 CONFIG_KEYS = {table.name: dg.AssetKey(["config", table.name]) for table in CONFIG_TABLES}
@@ -36,6 +36,7 @@ PARTNER_PROFILE_KEY = dg.AssetKey(["config", "partner_profile"])
         )
     ],
     partitions_def=monthly_partitions,
+    backfill_policy=ONE_MONTH_PER_RUN,
     pool=WAREHOUSE_POOL,
 )
 def partner_config(context: dg.AssetExecutionContext, warehouse: Warehouse):

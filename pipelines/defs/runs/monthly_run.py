@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 import uuid
-import warnings
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,8 +43,6 @@ UNFINISHED = [
 ]
 WORKER_PID = re.compile(r"Started process for run \(pid: (\d+)\)")
 POLL_SECONDS = 0.5
-# The CLI reads the asset keys of the definitions; their beta notices are not for the clerk.
-warnings.filterwarnings("ignore", category=dg.BetaWarning)
 # A run still starting after this long (its process never reported) is taken as dead.
 START_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 20
