@@ -151,3 +151,46 @@ def test_reconciliation_statuses_are_the_ones_the_model_writes_and_dbt_accepts()
     status_case = sql[: sql.index("end as status")].rsplit("recon_line_count,", 1)[1]
     written = set(re.findall(r"(?:then|else) '([a-z_]+)'", status_case))
     assert set(accepted) == {status.value for status in ReconciliationStatus} == written
+
+
+SCHEMAS = ("raw", "staging", "intermediate", "marts", "focus", "config", "billing")
+RELATION = re.compile(rf"(?<![\w./-])({'|'.join(SCHEMAS)})\.([a-z_][a-z0-9_]*)\b")
+
+
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    ]
+
+
+def test_every_relation_the_code_names_is_a_dbt_relation_or_a_declared_table():
+    """SQL in Python names the dbt project's models and sources (the manifest) or a table the
+    pipeline owns, declared once as a module constant (`ISSUED_TABLE = "billing.issued_invoices"`):
+    a renamed or misspelt relation fails here, not in a partner's month."""
+    from pipelines.defs.transform.project import ensure_manifest
+    from pipelines.settings import process_settings
+
+    manifest = json.loads(ensure_manifest(process_settings()).read_text(encoding="utf-8"))
+    known = {
+        f"{node['schema']}.{node.get('alias') or node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+    } | {f"{source['schema']}.{source['identifier']}" for source in manifest["sources"].values()}
+    named: dict[str, list[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        known |= {
+            node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and RELATION.fullmatch(node.value.value)
+        }
+        for line, text in _strings(tree):
+            for match in RELATION.finditer(text):
+                named.setdefault(match.group(0), []).append(f"{path.relative_to(PACKAGE)}:{line}")
+    unknown = {relation: places for relation, places in named.items() if relation not in known}
+    assert not unknown, f"relations that are neither dbt's nor a declared table: {unknown}"

@@ -38,6 +38,8 @@ from pipelines.warehouse_file import connect_waiting
 
 ISSUED_TABLE = "billing.issued_invoices"
 ISSUED_LINES_TABLE = "billing.issued_invoice_lines"
+# Where the first version's rows wait while a warehouse from before corrections is migrated.
+FIRST_VERSION_TABLE = "billing.issued_invoices_first_version"
 ISSUED_DIR = "issued"
 ISSUED_INDEX_FILE = "issued_index.csv"
 NUMBER_DIGITS = 6
@@ -251,14 +253,14 @@ def _migrate_first_version(con: duckdb.DuckDBPyConnection) -> None:
     which a corrected invoice needs to break; its rows are kept as they were, as invoices."""
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"ALTER TABLE {ISSUED_TABLE} RENAME TO issued_invoices_first_version")
+        con.execute(f"ALTER TABLE {ISSUED_TABLE} RENAME TO {FIRST_VERSION_TABLE.split('.')[1]}")
         ensure_tables(con)
         con.execute(
             f"""INSERT INTO {ISSUED_TABLE} SELECT series, sequence, invoice_number, billing_period, customer_id, customer_name,
                 currency, issue_date, due_date, billed_pretax, customer_tax, billed_total, '{INVOICE}', NULL, NULL, NULL
-                FROM billing.issued_invoices_first_version"""
+                FROM {FIRST_VERSION_TABLE}"""
         )
-        con.execute("DROP TABLE billing.issued_invoices_first_version")
+        con.execute(f"DROP TABLE {FIRST_VERSION_TABLE}")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
