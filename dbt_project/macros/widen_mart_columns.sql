@@ -1,28 +1,18 @@
 {# Marts built by earlier versions hold money in DECIMAL(18, x), which overflows at 10^12 (a
-   large JPY or HUF customer). Those columns are widened in place, before any model runs: every
-   new type has as many decimals and more integer digits than the old one, so no value
-   changes, and the column order stays. One entry per column whose type changed. #}
+   large JPY or HUF customer). Those columns are widened in place, before any model runs, to the
+   type the mart's contract declares: every new type has as many decimals and more integer
+   digits than the old one, so no value changes, and the column order stays. Only DECIMAL
+   columns are widened; any other difference is the contract's to report. #}
 {% macro mart_column_types() -%}
-    {%- set money = 'DECIMAL(28,6)' -%}
-    {%- set billed = 'DECIMAL(28,2)' -%}
-    {%- do return({
-        'fct_charges': {
-            'quantity': 'DECIMAL(38,18)', 'cost_pretax': money, 'cost_tax': money,
-            'list_amount': 'DECIMAL(38,12)', 'billed_pretax': billed, 'markup_amount': money, 'margin': money,
-        },
-        'customer_monthly': {
-            'license_cost_pretax': money, 'usage_cost_pretax': money, 'cost_pretax': money,
-            'markup_amount': money, 'service_charges': billed, 'billed_pretax': billed,
-            'customer_tax': billed, 'billed_total': billed, 'margin': money,
-        },
-        'customer_invoice_lines': {'quantity': 'DECIMAL(38,18)', 'unit_price': 'DECIMAL(28,4)', 'amount': billed},
-        'invoice_reconciliation': {
-            'recon_license_pretax': money, 'recon_usage_pretax': money, 'recon_pretax': money,
-            'other_charges': money, 'invoice_license_pretax': money, 'invoice_usage_pretax': money,
-            'invoice_pretax': money, 'recon_tax': money, 'invoice_tax': money, 'invoice_total': money,
-            'pretax_difference': money, 'tax_difference': money, 'total_difference': money,
-        },
-    }) -%}
+    {%- set wanted = {} -%}
+    {%- for node in graph.nodes.values() if node.resource_type == 'model' and node.fqn[1] == 'marts' -%}
+        {%- set columns = {} -%}
+        {%- for column in node.columns.values() if (column.data_type or '')[:7] | lower == 'decimal' -%}
+            {%- do columns.update({column.name: column.data_type | replace(' ', '') | upper}) -%}
+        {%- endfor -%}
+        {%- do wanted.update({node.alias or node.name: columns}) -%}
+    {%- endfor -%}
+    {%- do return(wanted) -%}
 {%- endmacro %}
 
 {% macro widen_mart_columns() -%}
@@ -33,7 +23,7 @@
         ) -%}
         {%- for table, column, data_type in found.rows -%}
             {%- set target = wanted.get(table, {}).get(column) -%}
-            {%- if target and data_type | replace(' ', '') | upper != target -%}
+            {%- if target and data_type[:7] | upper == 'DECIMAL' and data_type | replace(' ', '') | upper != target -%}
                 {%- do log('Widening marts.' ~ table ~ '.' ~ column ~ ' from ' ~ data_type ~ ' to ' ~ target, info=true) -%}
                 {%- do run_query('alter table marts.' ~ table ~ ' alter column ' ~ column ~ ' type ' ~ target) -%}
             {%- endif -%}
