@@ -23,10 +23,20 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings.load(data_dir=args.data_dir, config_dir=getattr(args, "config_dir", None))
 
 
+def _pipeline_settings(args: argparse.Namespace) -> Settings:
+    """The settings of a command that loads the pipeline's definitions, which are built from the
+    dbt manifest: a fresh install's first such command parses the dbt project first."""
+    from pipelines.defs.transform.project import ensure_manifest
+
+    settings = _settings(args)
+    ensure_manifest(settings)
+    return settings
+
+
 def _run(args: argparse.Namespace) -> int:
     from pipelines.defs.runs.monthly_run import run_month
 
-    return run_month(args.period, _settings(args), correct=args.correct)
+    return run_month(args.period, _pipeline_settings(args), correct=args.correct)
 
 
 def _backfill(args: argparse.Namespace) -> int:
@@ -37,7 +47,7 @@ def _backfill(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(error, file=sys.stderr)
         return 2
-    settings = _settings(args)
+    settings = _pipeline_settings(args)
     from pipelines.defs.runs.monthly_run import run_month
 
     failed = []
@@ -55,7 +65,7 @@ def _ui(args: argparse.Namespace) -> int:
     from pipelines.defs.runs.instance import prepare_dagster_home
     from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, child_environment
 
-    settings = _settings(args)
+    settings = _pipeline_settings(args)
     # The UI's code location, daemon and runs rebuild these settings from their environment.
     environment = child_environment({**settings.environment(), DAGSTER_HOME_ENV: str(prepare_dagster_home(settings))})
     dagster = Path(sys.executable).with_name("dagster")
@@ -79,7 +89,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _closing_settings(args: argparse.Namespace) -> Settings | None:
-    settings = _settings(args)
+    settings = _pipeline_settings(args)
     if not settings.paths.warehouse.exists():
         print(
             f"There is no warehouse at {settings.paths.warehouse}: run {getattr(args, 'period', None) or 'a month'} first.",

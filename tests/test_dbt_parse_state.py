@@ -3,6 +3,8 @@ and only the latest run folders are kept."""
 
 import os
 
+import pytest
+
 from pipelines.defs.transform.dbt_assets import KEPT_TARGETS, PARSE_STATE, keep_parse_state, start_from_last_parse
 
 
@@ -34,3 +36,14 @@ def test_only_the_latest_run_folders_are_kept(tmp_path):
 def test_a_dbt_that_wrote_nothing_leaves_nothing_to_prune(tmp_path):
     keep_parse_state(tmp_path / "dbt" / "run-1", tmp_path / "dbt")
     assert not (tmp_path / "dbt").exists()
+
+
+def test_loading_the_definitions_never_runs_dbt_and_says_what_to_run(tmp_path):
+    from types import SimpleNamespace
+
+    from pipelines.defs.transform.project import parsed_manifest
+
+    unparsed = SimpleNamespace(manifest_path=tmp_path / "target" / "manifest.json")
+    with pytest.raises(FileNotFoundError, match=r"not parsed yet .*: run `make manifest`, or any csp-recon command"):
+        parsed_manifest(unparsed)
+    assert not (tmp_path / "target").exists(), "nothing was parsed"

@@ -238,12 +238,7 @@ def test_the_ui_says_which_figures_are_current_on_the_months_file_manifest(redel
 
     data_dir, *_ = redelivered
     with dg.DagsterInstance.from_config(str(data_dir / "dagster_home")) as instance:
-        [record] = instance.get_event_records(
-            dg.EventRecordsFilter(
-                dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])
-            ),
-            limit=5,
-        )
+        [record] = instance.fetch_observations(dg.AssetKey(["raw", "file_manifest"]), limit=5).records
     observation = record.asset_observation
     assert observation.partition == PERIOD
     assert observation.description.startswith("2026-09 still shows the delivery loaded on ")

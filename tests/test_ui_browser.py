@@ -320,11 +320,9 @@ def backfill(page, ui_url, data_dir):
         runs = {run.tags["dagster/partition"]: run for run in instance.get_runs() if run.tags.get("dagster/backfill")}
         assert sorted(runs) == list(MONTHS), "a backfill of three months is three runs, each whole, each with its month"
         # The quarantine sensor settles the failed month once the daemon sees the failure.
-        while time.monotonic() < deadline and not instance.get_event_records(
-            dg.EventRecordsFilter(
-                dg.DagsterEventType.ASSET_OBSERVATION, asset_key=dg.AssetKey(["raw", "file_manifest"])
-            ),
-            limit=1,
+        while (
+            time.monotonic() < deadline
+            and not instance.fetch_observations(dg.AssetKey(["raw", "file_manifest"]), limit=1).records
         ):
             time.sleep(2)
     return backfills[0], runs

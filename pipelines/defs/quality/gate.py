@@ -16,7 +16,7 @@ from pipelines.defs.ingest.checks import conservation_breaks
 from pipelines.defs.quality.daily_crosscheck import daily_crosscheck_problems
 from pipelines.defs.quality.reconciliation import every_line_priced, invoices_match, marts_tie_out
 from pipelines.defs.resources import Warehouse
-from pipelines.defs.transform.project import ensure_manifest
+from pipelines.defs.transform.project import parsed_manifest
 from pipelines.ingest.quarantine import keep_as_last_good
 from pipelines.periods import billing_period
 from pipelines.quality.dbt_results import data_fingerprint, error_tests, judge_tests
@@ -27,7 +27,7 @@ from pipelines.quality.gx_suites import (
     validate_month,
 )
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
-from pipelines.settings import DataPaths, Settings
+from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 
 
@@ -83,7 +83,7 @@ def blocking_checks(paths: DataPaths, manifest_path=None):
         ("every_line_priced", _from_check(every_line_priced)),
         ("daily_usage_crosscheck", daily_crosscheck_problems),
         ("rejected_lines_resolved", _rejected_lines(paths)),
-        ("dbt_tests", _dbt_tests(manifest_path or ensure_manifest(Settings(data_dir=paths.root)))),
+        ("dbt_tests", _dbt_tests(manifest_path or parsed_manifest())),
     ]
     for name in suite_names():
         suite = load_suite(name)

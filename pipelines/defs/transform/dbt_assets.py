@@ -14,11 +14,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.defs.transform.project import dbt_project, ensure_manifest
+from pipelines.defs.transform.project import dbt_project, parsed_manifest
 from pipelines.files import write_whole
 from pipelines.periods import billing_period
 from pipelines.quality.dbt_results import data_fingerprint, describe_test, record_results
-from pipelines.settings import dbt_environment, environment_for_dbt, process_settings
+from pipelines.settings import dbt_environment, environment_for_dbt
 from pipelines.transform.failures import describe_dbt_failures
 
 
@@ -53,7 +53,7 @@ class SchemaKeyedTranslator(DagsterDbtTranslator):
 
 
 @dbt_assets(
-    manifest=ensure_manifest(process_settings()),
+    manifest=parsed_manifest(),
     project=dbt_project,
     partitions_def=monthly_partitions,
     dagster_dbt_translator=SchemaKeyedTranslator(),

@@ -1,4 +1,6 @@
-"""The dbt project and its manifest, built on demand where `dagster dev` is not there to."""
+"""The dbt project and its manifest. The manifest is parsed by `make manifest` and by every
+csp-recon command that runs the pipeline, before it loads the definitions; loading them never
+runs dbt."""
 
 from __future__ import annotations
 
@@ -20,5 +22,15 @@ def prepare_manifest(settings: Settings, project: DbtProject = dbt_project) -> P
 
 
 def ensure_manifest(settings: Settings, project: DbtProject = dbt_project) -> Path:
-    """The manifest, parsed when missing: tests, CI, the CLI and the daemon all need it."""
+    """The manifest, parsed first when missing (a fresh install's first command)."""
     return project.manifest_path if project.manifest_path.exists() else prepare_manifest(settings, project)
+
+
+def parsed_manifest(project: DbtProject = dbt_project) -> Path:
+    """The manifest the definitions are built from, which must exist already."""
+    if not project.manifest_path.exists():
+        raise FileNotFoundError(
+            f"The dbt project is not parsed yet ({project.manifest_path} is missing): run `make manifest`, "
+            "or any csp-recon command, which parses it first."
+        )
+    return project.manifest_path
