@@ -8,6 +8,8 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DbtCliResource
 
+from pipelines.defs.partitions import MONTH_TAG
+from pipelines.defs.runs.month_runs import earlier_run_in_progress, interleaving_sentence
 from pipelines.settings import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
@@ -44,6 +46,16 @@ class Warehouse(dg.ConfigurableResource):
             memory_limit=settings.duckdb_memory_limit,
             lock_wait_seconds=settings.lock_wait_seconds,
         )
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run takes the warehouse here (once in process, at each step otherwise): a run of a month that another run of the
+        month, started first, is still running stops now, before anything touches the file."""
+        run = context.run
+        if run is None or context.instance is None:
+            return
+        earlier = earlier_run_in_progress(context.instance, run)
+        if earlier is not None:
+            raise dg.Failure(description=interleaving_sentence(run.tags[MONTH_TAG], earlier))
 
     @property
     def settings(self) -> Settings:

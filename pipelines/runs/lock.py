@@ -7,7 +7,8 @@ keeps the holder's process id, so the refusal can say who holds the month.
 
 Runs launched from the UI (a backfill, a re-execution), the sensor or the schedule go through the
 instance's queue, which lets one run per month start at a time (dagster.yaml); the CLI refuses a
-month with a run queued or started there (`monthly_run.unfinished_runs_of`).
+month with a run queued or started there (`month_runs.unfinished_runs_of`), and a
+run that slipped past the CLI's check stops at its first step (`month_runs.earlier_run_in_progress`).
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ from pipelines.defs.ingest.assets import MANIFEST_KEY
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.quality.gate import judge_month_now
 from pipelines.defs.resources import Warehouse
+from pipelines.defs.runs.month_runs import runs_in_progress
+from pipelines.inert import inert_markdown
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
 from pipelines.periods import billing_period
 from pipelines.settings import DataPaths
@@ -24,9 +26,10 @@ LAUNCHED_BY_TAG = "csp-recon/launched-by"
 LAUNCHED_BY_CLI = "cli"
 
 
-def settle_month(paths: DataPaths, period: str, run_id: str) -> Settlement | None:
-    """None when the month's blocking checks pass on its current data (nothing to settle)."""
-    if not paths.warehouse.exists():
+def settle_month(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id: str) -> Settlement | None:
+    """None when the month's blocking checks pass on its current data (nothing to settle), or when
+    another run of the month is in progress: the month's data is that run's, not this one's."""
+    if not paths.warehouse.exists() or runs_in_progress(instance, period, besides=run_id):
         return None
     verdict = judge_month_now(paths, period)
     if verdict.passed:
@@ -42,7 +45,11 @@ def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, se
         metadata["quarantined_files"] = ", ".join(settlement.failed.files)
     instance.report_runless_asset_event(
         dg.AssetObservation(
-            asset_key=MANIFEST_KEY, partition=period, description=settlement.sentence, metadata=metadata
+            # The UI renders an event's description as markdown; the files' names are untrusted.
+            asset_key=MANIFEST_KEY,
+            partition=period,
+            description=inert_markdown(settlement.sentence),
+            metadata=metadata,
         )
     )
 
@@ -58,7 +65,7 @@ def failed_delivery_quarantine(context: dg.RunFailureSensorContext, warehouse: W
     period = run.tags.get(MONTH_TAG)
     if not period or run.tags.get(LAUNCHED_BY_TAG) == LAUNCHED_BY_CLI:
         return
-    settlement = settle_month(warehouse.paths, period, run.run_id)
+    settlement = settle_month(context.instance, warehouse.paths, period, run.run_id)
     if settlement is not None:
         context.log.info(settlement.sentence)
         record_settlement(context.instance, period, run.run_id, settlement)

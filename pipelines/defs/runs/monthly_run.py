@@ -23,6 +23,7 @@ import duckdb
 
 from pipelines.defs.partitions import MONTH_TAG, outside_partitions
 from pipelines.defs.runs.instance import prepare_dagster_home, prepare_launch_home
+from pipelines.defs.runs.month_runs import IN_PROGRESS, unfinished_runs_of
 from pipelines.defs.runs.progress import LiveProgress, duration_lines, step_times
 from pipelines.inert import plain_text, printable
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
@@ -34,18 +35,12 @@ from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, DataPaths, Settings,
 from pipelines.warehouse_file import WarehouseLocked, connect_waiting
 
 RUN_LOG_CONFIG = {"loggers": {"console": {"config": {"log_level": "DEBUG"}}}}
-UNFINISHED = [
-    dg.DagsterRunStatus.QUEUED,
-    dg.DagsterRunStatus.NOT_STARTED,
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
 WORKER_PID = re.compile(r"Started process for run \(pid: (\d+)\)")
 POLL_SECONDS = 0.5
 # A run still starting after this long (its process never reported) is taken as dead.
 START_TIMEOUT_SECONDS = 180
 STOP_GRACE_SECONDS = 20
+_FAILURE_PREFIX = f"{dg.Failure.__module__}.{dg.Failure.__qualname__}: "
 
 
 class Interrupted(Exception):
@@ -163,7 +158,7 @@ def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id:
     from pipelines.defs.ingest.failed_deliveries import record_settlement, settle_month
 
     try:
-        settlement = settle_month(paths, period, run_id)
+        settlement = settle_month(instance, paths, period, run_id)
     except duckdb.Error as error:
         say(
             f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, paths)}): "
@@ -173,10 +168,6 @@ def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id:
     if settlement is not None:
         record_settlement(instance, period, run_id, settlement)
     return settlement
-
-
-def unfinished_runs_of(instance: dg.DagsterInstance, period: str) -> list[dg.DagsterRun]:
-    return list(instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: period}, statuses=UNFINISHED)))
 
 
 def worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
@@ -217,7 +208,7 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
     """Fail every run whose process is gone and free the pool slots it held, then the slots of
     finished runs: a killed run never blocks the next one."""
     released = []
-    for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED[2:])):
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS)):
         if run_is_dead(instance, run):
             instance.report_run_failed(
                 run,
@@ -348,20 +339,29 @@ def _failures(events: list[dg.DagsterEvent], success: bool, paths: DataPaths) ->
                 failures.append(f"step {event.step_key}: {_disk_full_or(described or _root_cause(data.error), paths)}")
     if not success and not failures:
         ended = next((e for e in reversed(events) if e.event_type == dg.DagsterEventType.RUN_FAILURE), None)
-        if ended is not None and ended.message:
-            failures.append(ended.message)
+        if ended is not None:
+            failures.append(_run_failure_reason(ended))
     if not success and not failures:
         failures.append("the run did not succeed: see the full log")
     return failures, warnings
 
 
+def _run_failure_reason(ended: dg.DagsterEvent) -> str:
+    """Why a run failed outside any step (a resource refused to start it), else Dagster's line."""
+    data = ended.job_failure_data
+    if data is not None and data.error is not None:
+        return _root_cause(data.error)
+    return ended.message or "the run did not succeed: see the full log"
+
+
 def _root_cause(error) -> str:
-    """The innermost error's message: what went wrong, not how Dagster wrapped it."""
+    """The innermost error's message: what went wrong, not how Dagster wrapped it (a Failure's
+    sentence without the class name)."""
     if error is None:
         return "failed"
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    return error.message.strip().removeprefix(_FAILURE_PREFIX)
 
 
 def _ingested(events: list[dg.DagsterEvent]) -> bool:
