@@ -17,6 +17,7 @@ import duckdb
 
 from pipelines.config import config_dir_in_use, load_config
 from pipelines.focus.export import export_month
+from pipelines.periods import BillingPeriod
 from pipelines.settings import Settings
 
 
@@ -32,7 +33,7 @@ def main() -> None:
     with duckdb.connect(
         str(paths.warehouse), read_only=True, config={"memory_limit": settings.duckdb_memory_limit}
     ) as con:
-        month = export_month(con, paths, args.period, partner)
+        month = export_month(con, paths, BillingPeriod.parse(args.period), partner)
     elapsed = time.perf_counter() - started
     print(
         f"{month.period}: {month.cost_rows} cost rows, {month.customer_rows} customer rows, "

@@ -33,6 +33,7 @@ from pipelines.focus.validation import run_focus_validator
 from pipelines.ingest.month import load_month
 from pipelines.invoicing.issuing import ISSUED_TABLE, ensure_tables
 from pipelines.invoicing.source import load_month as load_invoices
+from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import PUBLISHED_SCHEMAS
 from pipelines.settings import DataPaths
 from tests.dbt_warehouse import dbt, new_warehouse
@@ -141,7 +142,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _issue_first_invoice(warehouse, issued_customer, issued_currency)
     _billing_periods_fixture(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        exported = export_month(con, DataPaths(data_dir), PERIOD, PARTNER)
+        exported = export_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD), PARTNER)
         invoices = load_invoices(con, PERIOD, PARTNER)
     folder = exported.folder
     # Two hand-made breaches of a customer's file, for the validator and the checks.
@@ -208,7 +209,7 @@ def month_without_daily(tmp_path_factory: pytest.TempPathFactory) -> dict:
         load_month(con, DataPaths(data_dir), PERIOD)
     dbt(data_dir, [PERIOD], "run", "--select", "+cost_and_usage_from_microsoft", "+cost_and_usage_to_customers")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        folder = export_month(con, DataPaths(data_dir), PERIOD, PARTNER).folder
+        folder = export_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD), PARTNER).folder
     validator = run_focus_validator([folder / f"cost_and_usage_microsoft{suffix}" for suffix in FORMATS])
     return {"data_dir": data_dir, "folder": folder, "validator": validator}
 
@@ -494,7 +495,7 @@ def test_files_that_break_a_rule_are_not_published_and_the_previous_ones_stay(mo
         con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal + 0.01 WHERE invoice_number = ?", [invoice])
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con, pytest.raises(FocusCheckError) as refused:
-            export_month(con, DataPaths(data_dir), PERIOD, PARTNER)
+            export_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD), PARTNER)
     finally:
         with duckdb.connect(str(warehouse)) as con:
             con.execute("UPDATE raw.invoice_summary SET subtotal = subtotal - 0.01 WHERE invoice_number = ?", [invoice])

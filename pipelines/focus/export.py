@@ -23,7 +23,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ class Table:
 
 @dataclass(frozen=True)
 class FocusMonth:
-    period: str
+    period: BillingPeriod
     folder: Path
     files: tuple[Path, ...]
     cost_rows: int
@@ -120,10 +120,6 @@ class FocusMonth:
     customers: tuple[str, ...]  # customers given their own folder
     issued_invoices: int
     billing_period_rows: int | None  # None: marts.billing_periods not built yet
-
-
-def month_start(period: str) -> date:
-    return BillingPeriod.parse(period).start
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
@@ -139,7 +135,11 @@ def columns_of(con: duckdb.DuckDBPyConnection, table: str) -> list[Column]:
 
 
 def month_query(
-    con: duckdb.DuckDBPyConnection, table: str, columns: list[Column], period: str, customer: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[Column],
+    period: BillingPeriod,
+    customer: str | None = None,
 ) -> tuple[str, list]:
     """The month's rows of a focus table (one customer's when given), in a stable order. The
     customers' InvoiceId is the issued number as it stands now (an invoice issued after the
@@ -160,13 +160,15 @@ def month_query(
         if stamped
         else ""
     )
-    where, params = f" WHERE m.{PERIOD_COLUMN} = ?", [month_start(period)]
+    where, params = f" WHERE m.{PERIOD_COLUMN} = ?", [period.start]
     if customer is not None:
         where, params = where + ' AND m."BillingAccountId" = ?', params + [customer]
     return f'SELECT {", ".join(select)} FROM {table} AS m{join}{where} ORDER BY m."x_ChargeId"', params
 
 
-def month_values(con: duckdb.DuckDBPyConnection, table: str, period: str, select: str, rest: str = "") -> list[tuple]:
+def month_values(
+    con: duckdb.DuckDBPyConnection, table: str, period: BillingPeriod, select: str, rest: str = ""
+) -> list[tuple]:
     """`SELECT <select> FROM <the month's rows as exported> <rest>`: a few values, never the rows."""
     query, params = month_query(con, table, columns_of(con, table), period)
     return con.execute(f"SELECT {select} FROM ({query}) AS m {rest}", params).fetchall()
@@ -182,28 +184,32 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-def issued_invoices(con: duckdb.DuckDBPyConnection, period: str) -> list[dict]:
+def issued_invoices(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[dict]:
     if not _exists(con, ISSUED_TABLE):
         return []
     cursor = con.execute(
         f"SELECT invoice_number, customer_id, customer_name, currency, issue_date, due_date, billed_pretax, customer_tax "
         f"FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY sequence",
-        [month_start(period)],
+        [period.start],
     )
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def invoice_detail(
-    sums: dict[tuple[str, str], Decimal], issued: list[dict], issuer: str, payment_terms_days: int, period: str
+    sums: dict[tuple[str, str], Decimal],
+    issued: list[dict],
+    issuer: str,
+    payment_terms_days: int,
+    period: BillingPeriod,
 ) -> Table:
     """FOCUS 1.4 Invoice Detail of the issued invoices: one row per charge category of each
     (the grain the invoice shows: its pre-tax categories and its tax; `sums`: non-tax BilledCost
     per InvoiceId and ChargeCategory). Drafts have no InvoiceId yet, hence no row: they appear
     once issued."""
     columns = [(name, INVOICE_DETAIL_TYPES.get(name, "VARCHAR")) for name in INVOICE_DETAIL.columns]
-    start = datetime.combine(month_start(period), time())
-    end = datetime.combine(BillingPeriod.parse(period).next_start, time())
+    start = datetime.combine(period.start, time())
+    end = datetime.combine(period.next_start, time())
     table = Table(columns)
     for invoice in issued:
         issued_at = datetime.combine(invoice["issue_date"], time())
@@ -239,7 +245,7 @@ def invoice_detail(
     return table
 
 
-def billing_periods(con: duckdb.DuckDBPyConnection, period: str) -> Table | None:
+def billing_periods(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> Table | None:
     """FOCUS 1.4 Billing Period rows of the month from the month close's `marts.billing_periods`
     (None while that table does not exist)."""
     if not _exists(con, BILLING_PERIODS_TABLE):
@@ -247,7 +253,7 @@ def billing_periods(con: duckdb.DuckDBPyConnection, period: str) -> Table | None
     rows = con.execute(
         f"SELECT created_at, billing_period_end, last_updated_at, billing_period_start, billing_period_status, invoice_issuer_name, x_status "
         f"FROM {BILLING_PERIODS_TABLE} WHERE billing_period_start = ? ORDER BY invoice_issuer_name",
-        [month_start(period)],
+        [period.start],
     ).fetchall()
     columns = [(name, BILLING_PERIOD_TYPES.get(name, "VARCHAR")) for name in BILLING_PERIOD.columns]
     as_moment = lambda value: value if isinstance(value, datetime) or value is None else datetime.combine(value, time())  # noqa: E731
@@ -260,24 +266,26 @@ def billing_periods(con: duckdb.DuckDBPyConnection, period: str) -> Table | None
     )
 
 
-def microsoft_invoices(con: duckdb.DuckDBPyConnection, period: str, issuer: str) -> dict[tuple[str, ...], InvoiceTotal]:
+def microsoft_invoices(
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, issuer: str
+) -> dict[tuple[str, ...], InvoiceTotal]:
     """What each new-commerce G-invoice bills, from the invoice summary Microsoft sent (legacy
     D-invoices are tied out by the reconciliation report: their other charges have no line)."""
     rows = con.execute(
         f"SELECT invoice_number, subtotal, coalesce(tax, 0) FROM {INVOICE_SUMMARY} WHERE billing_period = ? AND subtotal IS NOT NULL",
-        [month_start(period)],
+        [period.start],
     ).fetchall()
     return {(issuer, number): InvoiceTotal(subtotal, tax) for number, subtotal, tax in rows}
 
 
 def customer_invoices(
-    con: duckdb.DuckDBPyConnection, period: str, issuer: str, invoiced: set[str]
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, issuer: str, invoiced: set[str]
 ) -> dict[tuple[str, ...], InvoiceTotal]:
     """What each customer's invoice bills: its pre-tax total and tax (customer_monthly, the one
     place invoices take them from), keyed by issuer, customer and currency."""
     rows = con.execute(
         f"SELECT customer_id, currency, billed_pretax, customer_tax FROM {CUSTOMER_MONTHLY} WHERE billing_period = ?",
-        [month_start(period)],
+        [period.start],
     ).fetchall()
     return {
         (issuer, customer, currency): InvoiceTotal(pretax, tax)
@@ -286,7 +294,9 @@ def customer_invoices(
     }
 
 
-def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, partner: PartnerProfile) -> FocusMonth:
+def export_month(
+    con: duckdb.DuckDBPyConnection, paths: DataPaths, period: BillingPeriod, partner: PartnerProfile
+) -> FocusMonth:
     """Write into a staging folder, check, swap in. Raises FocusCheckError (sentences) or
     LookupError (a table missing); the month's previous files then stay as they were."""
     microsoft = columns_of(con, COST_FROM_MICROSOFT_TABLE)
@@ -315,7 +325,7 @@ def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, 
     }
     expected_sell = customer_invoices(con, period, issuer, set(invoiced))
 
-    target = paths.inside(paths.exports(period) / FOCUS_DIR)
+    target = paths.inside(paths.exports(period.key) / FOCUS_DIR)
     staging = paths.inside(target.parent / f".focus-{uuid.uuid4().hex[:12]}")
     try:
         files = _write_all(con, staging, period, microsoft, customers, details, periods, invoiced, issuer)
@@ -336,7 +346,7 @@ def export_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str, 
 
 
 def _write_all(
-    con: duckdb.DuckDBPyConnection, staging: Path, period: str, microsoft: list[Column], customers: list[Column],
+    con: duckdb.DuckDBPyConnection, staging: Path, period: BillingPeriod, microsoft: list[Column], customers: list[Column],
     details: Table, periods: Table | None, invoiced: list[str], issuer: str,
 ) -> list[Path]:  # fmt: skip
     """The Cost and Usage files by COPY from the warehouse (no row through Python); the small

@@ -15,6 +15,7 @@ from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.focus.checks import FocusCheckError
 from pipelines.focus.datasets import FOCUS_DATASETS_VERSION, FOCUS_VERSION
 from pipelines.focus.export import export_month
+from pipelines.periods import BillingPeriod
 
 FOCUS_FILES = dg.AssetKey(["exports", "focus"])
 COST_FROM_MICROSOFT = dg.AssetKey(["focus", "cost_and_usage_from_microsoft"])
@@ -40,7 +41,7 @@ def focus_files(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.M
     try:
         partner = load_config(config_dir_in_use(warehouse.paths)).partner
         with warehouse.connect(read_only=True) as con:
-            month = export_month(con, warehouse.paths, period, partner)
+            month = export_month(con, warehouse.paths, BillingPeriod.parse(period), partner)
     except (ConfigError, FocusCheckError, LookupError) as error:
         raise dg.Failure(description=str(error)) from None
     if month.billing_period_rows is None:
