@@ -16,6 +16,7 @@ from pipelines.defs.automation.schedules import build_monthly_close_schedule
 from pipelines.defs.automation.sensors import build_landing_files_sensor
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.runs.instance import prepare_dagster_home
+from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import publish_month
 from pipelines.settings import CLOSE_DAY_ENV, CLOSE_TIME_ENV, SettingError, Settings
 
@@ -131,10 +132,10 @@ def test_published_months_keep_the_version_that_passed(tmp_path):
     source, target = tmp_path / "warehouse.duckdb", tmp_path / "published" / "warehouse.duckdb"
     august, september = date(2026, 8, 1), date(2026, 9, 1)
     _warehouse(source, {august: "100.00"})
-    publish_month(source, target, august, "run-1")
+    publish_month(source, target, BillingPeriod.containing(august), "run-1")
     # August is re-run and now holds figures that failed (never published); September passes.
     _warehouse(source, {august: "999.99", september: "200.00"})
-    publication = publish_month(source, target, september, "run-2")
+    publication = publish_month(source, target, BillingPeriod.containing(september), "run-2")
     with duckdb.connect(str(target), read_only=True) as con:
         rows = con.execute("SELECT billing_period, billed_pretax FROM marts.customer_monthly ORDER BY 1").fetchall()
         runs = con.execute("SELECT run_id FROM meta.published_months ORDER BY billing_period").fetchall()

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.periods import BillingPeriod
 from pipelines.publishing import immutable
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.settings import REPO_ROOT
@@ -64,7 +65,7 @@ def _figures(database: Path) -> dict[date, tuple[int, Decimal]]:
 def data(tmp_path):
     source, target = tmp_path / "warehouse.duckdb", tmp_path / "published" / "warehouse.duckdb"
     _warehouse(source, AUGUST)
-    publish_month(source, target, AUGUST, "run-august")
+    publish_month(source, target, BillingPeriod.containing(AUGUST), "run-august")
     _warehouse(source, AUGUST, SEPTEMBER)
     yield source, target
     immutable.release_tree(tmp_path)
@@ -122,7 +123,7 @@ def test_a_read_write_session_left_open_on_an_old_copy_never_reaches_the_next(da
     assert analyst.stdout.readline().strip() == "written"
     assert target.with_name(target.name + ".wal").exists()  # the session's change waits in its WAL
     try:
-        publish_month(source, target, SEPTEMBER, "run-september")
+        publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
         assert _figures(target) == _expected(AUGUST, SEPTEMBER)
     finally:
         analyst.send_signal(signal.SIGKILL)
@@ -143,7 +144,7 @@ def test_a_crashed_read_write_session_never_reaches_the_next_publication(data):
     assert wal.exists()
     # What the issue saw: every reader now gets the crashed session's 10 customers.
     assert _figures(target)[AUGUST][0] == 10
-    publish_month(source, target, SEPTEMBER, "run-september")
+    publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
     assert not wal.exists()
     assert _figures(target) == _expected(AUGUST, SEPTEMBER)
 
@@ -155,7 +156,7 @@ def test_a_copy_written_to_after_publication_is_refused_with_a_sentence(data):
     with duckdb.connect(str(target)) as con:
         con.execute("UPDATE marts.customer_monthly SET billed_pretax = 0 WHERE customer_id = 'c01'")
     with pytest.raises(PublishError) as refused:
-        publish_month(source, target, SEPTEMBER, "run-september")
+        publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
     assert "was changed after it was published" in str(refused.value)
     assert "is unchanged: it still holds 2026-08" in str(refused.value)
     assert sorted(_figures(target)) == sorted(before)
@@ -175,7 +176,7 @@ def test_a_publication_that_does_not_match_the_warehouse_is_not_swapped_in(data,
 
     monkeypatch.setattr(warehouse_copy, "_replace_month", losing_rows)
     with pytest.raises(PublishError) as refused:
-        publish_month(source, target, SEPTEMBER, "run-september")
+        publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
     message = str(refused.value)
     assert "failed its verification, so it was not published" in message
     assert "marts.customer_monthly (2026-08): rows is 17 in the new copy but 18 in the previous copy" in message
@@ -197,8 +198,8 @@ KILL_POINTS = [
 KILLED_PUBLISH = textwrap.dedent(
     """
     import os, signal, sys
-    from datetime import date
     from pathlib import Path
+    from pipelines.periods import BillingPeriod
     from pipelines.publishing import warehouse_copy
     name, source, target = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     real = getattr(warehouse_copy, name)
@@ -208,7 +209,7 @@ KILLED_PUBLISH = textwrap.dedent(
         result = real(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGKILL)
     setattr(warehouse_copy, name, killed)
-    warehouse_copy.publish_month(source, target, date(2026, 9, 1), "run-killed")
+    warehouse_copy.publish_month(source, target, BillingPeriod.parse("2026-09"), "run-killed")
     """
 )
 
@@ -226,7 +227,7 @@ def test_a_publication_killed_at_any_moment_leaves_a_whole_copy_and_the_next_wor
     after_kill = _figures(target)
     expected = _expected(AUGUST, SEPTEMBER) if point == "_remove_older" else _expected(AUGUST)
     assert after_kill == expected
-    publish_month(source, target, SEPTEMBER, "run-september")
+    publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
     assert _figures(target) == _expected(AUGUST, SEPTEMBER)
     assert not list(target.parent.rglob("*.partial"))
     versions = [path for path in (target.parent / "versions").iterdir() if path.suffix == ".duckdb"]
@@ -257,9 +258,9 @@ def test_a_full_disk_during_publication_leaves_the_previous_copy(tmp_path):
             "INSERT INTO marts.customer_monthly SELECT DATE '2026-09-01', 'bulk' || (i % 997), (i % 100000) / 100 FROM range(2000000) t(i)"
         )
     trial = tmp_path / "trial" / "warehouse.duckdb"
-    publish_month(source, trial, AUGUST, "run-trial")
+    publish_month(source, trial, BillingPeriod.containing(AUGUST), "run-trial")
     august_only = _folder_size(trial.parent)
-    publish_month(source, trial, SEPTEMBER, "run-trial")
+    publish_month(source, trial, BillingPeriod.containing(SEPTEMBER), "run-trial")
     with_september = _folder_size(trial.parent)
     immutable.release_tree(trial.parent)
     small_disk = tmp_path / "small"
@@ -267,10 +268,10 @@ def test_a_full_disk_during_publication_leaves_the_previous_copy(tmp_path):
         pytest.skip("a small tmpfs cannot be mounted here (needs root and mount rights)")
     try:
         target = small_disk / "published" / "warehouse.duckdb"
-        publish_month(source, target, AUGUST, "run-august")
+        publish_month(source, target, BillingPeriod.containing(AUGUST), "run-august")
         before = target.read_bytes()
         with pytest.raises(PublishError) as refused:
-            publish_month(source, target, SEPTEMBER, "run-september")
+            publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
         message = str(refused.value)
         assert "Publishing 2026-09 failed: the disk holding the analysts' copy is full" in message
         assert "is unchanged: it still holds 2026-08." in message
@@ -291,7 +292,7 @@ def _parquet_total(path: Path) -> tuple[int, Decimal]:
 
 def test_published_parquet_files_are_read_only_and_a_re_run_replaces_them(data):
     source, target = data
-    publication = publish_month(source, target, SEPTEMBER, "run-september")
+    publication = publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
     folder = target.parent / "parquet"
     september = folder / "customer_monthly" / "2026-09.parquet"
     assert _parquet_total(september) == _expected(SEPTEMBER)[SEPTEMBER]
@@ -319,7 +320,7 @@ def test_published_parquet_files_are_read_only_and_a_re_run_replaces_them(data):
         con.execute(
             "UPDATE marts.customer_monthly SET billed_pretax = billed_pretax + 1 WHERE billing_period = ?", [SEPTEMBER]
         )
-    publish_month(source, target, SEPTEMBER, "run-september-again")
+    publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september-again")
     count, total = _expected(SEPTEMBER)[SEPTEMBER]
     assert _parquet_total(september) == (count, total + count)
     assert oct(september.stat().st_mode & 0o777) == "0o444"
@@ -337,7 +338,7 @@ def test_nothing_can_be_put_beside_the_published_copy_and_a_re_run_still_publish
     """A WAL beside the copy is replayed by DuckDB onto every reader's view (a read-only one
     too): the folder is sealed between publications, opened only by the next one."""
     source, target = data
-    publication = publish_month(source, target, SEPTEMBER, "run-september")
+    publication = publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september")
     wal = target.with_name(target.name + ".wal")
     for folder in (target.parent, target.parent / "versions"):
         assert oct(folder.stat().st_mode & 0o777) == "0o555", folder
@@ -352,7 +353,7 @@ def test_nothing_can_be_put_beside_the_published_copy_and_a_re_run_still_publish
         con.execute(
             "UPDATE marts.customer_monthly SET billed_pretax = billed_pretax + 1 WHERE billing_period = ?", [SEPTEMBER]
         )
-    publish_month(source, target, SEPTEMBER, "run-september-again")
+    publish_month(source, target, BillingPeriod.containing(SEPTEMBER), "run-september-again")
     count, total = _expected(SEPTEMBER)[SEPTEMBER]
     assert _figures(target)[SEPTEMBER] == (count, total + count)
     assert oct(target.parent.stat().st_mode & 0o777) == "0o555" and not wal.exists()

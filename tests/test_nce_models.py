@@ -19,6 +19,7 @@ import pytest
 
 from pipelines.defs.quality.reconciliation import invoices_match
 from pipelines.defs.quality.warnings import lines_below_cost
+from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import publish_month
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
@@ -565,7 +566,9 @@ def test_a_month_with_a_customer_of_millions_publishes_and_its_trends_read(nce_m
     data_dir, _ = nce_month
     published = tmp_path / "published" / "warehouse.duckdb"
     for month in (date.fromisoformat(f"{PREVIOUS}-01"), MONTH):  # trends compare with the month before
-        publication = publish_month(data_dir / "warehouse.duckdb", published, month, "big-amounts")
+        publication = publish_month(
+            data_dir / "warehouse.duckdb", published, BillingPeriod.containing(month), "big-amounts"
+        )
     assert publication.months == [date.fromisoformat(f"{PREVIOUS}-01"), MONTH]
     with duckdb.connect(str(published), read_only=True) as con:
         costs = dict(

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.periods import BillingPeriod
 from pipelines.publishing import immutable
 from pipelines.publishing.figures import PERIOD_COLUMN, differences, table_figures
 from pipelines.settings import DEFAULT_DUCKDB_MEMORY_LIMIT
@@ -68,7 +69,7 @@ class Publication:
 
 
 def publish_month(
-    source: Path, target: Path, period: date, run_id: str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
+    source: Path, target: Path, period: BillingPeriod, run_id: str, memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
 ) -> Publication:
     """Point `target` at a new copy of itself in which `period` is as it is now in `source`,
     verified; and write that month's Parquet files of the marts beside it."""
@@ -87,13 +88,15 @@ def publish_month(
                     if folder.is_dir():
                         immutable.seal_folder(folder)
     except OSError as error:
-        outcome = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
+        outcome = f"Publishing {period} failed: {_reason(error)}."
     if isinstance(outcome, Publication):
         return outcome
     raise PublishError(f"{outcome} {_unchanged(target)}")
 
 
-def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str, memory_limit: str) -> Publication | str:
+def _publish_or_say_why(
+    source: Path, target: Path, period: BillingPeriod, run_id: str, memory_limit: str
+) -> Publication | str:
     """The publication, or the sentence saying why there is none (its leftovers removed)."""
     try:
         return _publish(source, target, period, run_id, memory_limit)
@@ -102,7 +105,7 @@ def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str, m
     except PublishError as error:
         failure = str(error)
     except (OSError, duckdb.Error) as error:
-        failure = f"Publishing {period:%Y-%m} failed: {_reason(error)}."
+        failure = f"Publishing {period} failed: {_reason(error)}."
     except BaseException:
         _remove_partials(target.parent, target.parent / VERSIONS_DIR)
         raise
@@ -110,7 +113,7 @@ def _publish_or_say_why(source: Path, target: Path, period: date, run_id: str, m
     return failure
 
 
-def _publish(source: Path, target: Path, period: date, run_id: str, memory_limit: str) -> Publication:
+def _publish(source: Path, target: Path, period: BillingPeriod, run_id: str, memory_limit: str) -> Publication:
     versions = target.parent / VERSIONS_DIR
     versions.mkdir(parents=True, exist_ok=True)
     _remove_partials(target.parent, versions)
@@ -138,7 +141,7 @@ def _publish(source: Path, target: Path, period: date, run_id: str, memory_limit
         _sync_directory(target.parent)
     except OSError as error:
         raise PublishedWithProblem(
-            f"{period:%Y-%m} is published in {target}, but finishing the publication failed: {_reason(error)}; "
+            f"{period} is published in {target}, but finishing the publication failed: {_reason(error)}; "
             "its Parquet files may still be the previous ones until the month is published again."
         ) from None
     return Publication(target, version, target.parent / "parquet", months, tables, locked)
@@ -244,7 +247,7 @@ def _sync_directory(folder: Path) -> None:
 
 
 def _update_copy(
-    source: Path, partial: Path, period: date, run_id: str, memory_limit: str
+    source: Path, partial: Path, period: BillingPeriod, run_id: str, memory_limit: str
 ) -> tuple[list[date], dict[str, int], dict[str, tuple[list, dict]]]:
     """Writes the month into the copy; returns the months it holds, each table's rows, and each
     table's columns and figures as the previous copy had them (what the other months must keep)."""
@@ -271,7 +274,12 @@ def _update_copy(
 
 
 def _verify(
-    source: Path, kept: dict[str, tuple[list, dict]], partial: Path, period: date, months: list[date], memory_limit: str
+    source: Path,
+    kept: dict[str, tuple[list, dict]],
+    partial: Path,
+    period: BillingPeriod,
+    months: list[date],
+    memory_limit: str,
 ) -> None:
     """The new copy holds the month exactly as the pipeline's warehouse, and every other
     month exactly as the previous copy: rows and DECIMAL totals per table."""
@@ -286,11 +294,11 @@ def _verify(
                 continue
             problems += differences(
                 table,
-                table_figures(con, "src", table, [period]),
-                {period: published.get(period, {"rows": 0})},
+                table_figures(con, "src", table, [period.start]),
+                {period.start: published.get(period.start, {"rows": 0})},
                 "the pipeline's warehouse",
             )
-            others = [month for month in months if month != period]
+            others = [month for month in months if month != period.start]
             if not others:
                 continue
             reshaped = table not in kept or kept[table][0] != _columns(con, "src", table)
@@ -298,25 +306,25 @@ def _verify(
                 expected = table_figures(con, "src", table, others)
             else:
                 expected = {month: figures for month, figures in kept[table][1].items() if month in others}
-            actual = {month: figures for month, figures in published.items() if month != period}
+            actual = {month: figures for month, figures in published.items() if month != period.start}
             problems += differences(
                 table, expected, actual, "the pipeline's warehouse" if reshaped else "the previous copy"
             )
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise PublishError(
-            f"The new analysts' copy for {period:%Y-%m} failed its verification, so it was not published: {shown}."
+            f"The new analysts' copy for {period} failed its verification, so it was not published: {shown}."
         )
 
 
-def _record_month(con: duckdb.DuckDBPyConnection, period: date, run_id: str) -> list[date]:
+def _record_month(con: duckdb.DuckDBPyConnection, period: BillingPeriod, run_id: str) -> list[date]:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS pub.{LEDGER_SCHEMA}")
     con.execute(
         f"CREATE TABLE IF NOT EXISTS pub.{LEDGER} "
         f"({PERIOD_COLUMN} DATE PRIMARY KEY, published_at TIMESTAMPTZ NOT NULL, run_id VARCHAR NOT NULL)"
     )
-    con.execute(f"DELETE FROM pub.{LEDGER} WHERE {PERIOD_COLUMN} = ?", [period])
-    con.execute(f"INSERT INTO pub.{LEDGER} VALUES (?, ?, ?)", [period, datetime.now(UTC), run_id])
+    con.execute(f"DELETE FROM pub.{LEDGER} WHERE {PERIOD_COLUMN} = ?", [period.start])
+    con.execute(f"INSERT INTO pub.{LEDGER} VALUES (?, ?, ?)", [period.start, datetime.now(UTC), run_id])
     return [row[0] for row in con.execute(f"SELECT {PERIOD_COLUMN} FROM pub.{LEDGER} ORDER BY 1").fetchall()]
 
 
@@ -336,14 +344,14 @@ def _columns(con: duckdb.DuckDBPyConnection, database: str, table: str) -> list[
     ).fetchall()
 
 
-def _replace_month(con: duckdb.DuckDBPyConnection, table: str, period: date) -> int:
+def _replace_month(con: duckdb.DuckDBPyConnection, table: str, period: BillingPeriod) -> int:
     """The month's rows of a monthly table, or the whole of a configuration table."""
     schema, _ = table.split(".")
     columns = _columns(con, "src", table)
     monthly = PERIOD_COLUMN in {name for name, _ in columns}
     if monthly and _columns(con, "pub", table) == columns:
-        con.execute(f"DELETE FROM pub.{table} WHERE {PERIOD_COLUMN} = ?", [period])
-        con.execute(f"INSERT INTO pub.{table} SELECT * FROM src.{table} WHERE {PERIOD_COLUMN} = ?", [period])
+        con.execute(f"DELETE FROM pub.{table} WHERE {PERIOD_COLUMN} = ?", [period.start])
+        con.execute(f"INSERT INTO pub.{table} SELECT * FROM src.{table} WHERE {PERIOD_COLUMN} = ?", [period.start])
     else:
         # New, reshaped or configuration table: start it afresh. A reshaped monthly table holds
         # the published months as the warehouse has them now.
@@ -367,11 +375,11 @@ def _copy_views(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("USE memory")
 
 
-def _stage_parquet(published: Path, folder: Path, period: date) -> list[tuple[Path, Path]]:
+def _stage_parquet(published: Path, folder: Path, period: BillingPeriod) -> list[tuple[Path, Path]]:
     """`parquet/<mart>/<YYYY-MM>.parquet` for the month of each monthly mart, and
     `parquet/<view>.parquet` for views over the history, written beside their final names;
     they replace those only once the copy they come from is published."""
-    month = f"{period:%Y-%m}"
+    month = period.key
     staged = []
     with duckdb.connect(str(published), read_only=True) as con:
         relations = con.execute(
@@ -388,7 +396,7 @@ def _stage_parquet(published: Path, folder: Path, period: date) -> list[tuple[Pa
             target.parent.mkdir(parents=True, exist_ok=True)
             immutable.writable_folder(target.parent)
             partial = target.with_name(f".{target.name}{PARTIAL_SUFFIX}")
-            where = f" WHERE {PERIOD_COLUMN} = DATE '{period.isoformat()}'" if monthly else ""
+            where = f" WHERE {PERIOD_COLUMN} = DATE '{period.start.isoformat()}'" if monthly else ""
             quoted = str(partial).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM {PARQUET_SCHEMA}.{name}{where}) TO '{quoted}' (FORMAT parquet)")
             staged.append((partial, target))

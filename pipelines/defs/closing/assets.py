@@ -15,7 +15,7 @@ from pipelines.defs.metadata import markdown_table
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import blocking_checks
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod, billing_period
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths, Settings, dbt_environment
@@ -85,10 +85,10 @@ def run_close_action(
     the month published again, so analysts see its status and due dates at once."""
     if config.action not in ("approve", "issue", "correct"):
         raise StatusError(f"action '{config.action}': write approve, issue or correct.")
-    period = billing_period(config.period)
+    period = BillingPeriod.parse(config.period)
     paths = settings.paths
     with connect_waiting(paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
-        problems = list(judge_month(con, period, blocking_checks(paths)).problems)
+        problems = list(judge_month(con, period.start, blocking_checks(paths)).problems)
     if config.action == "correct" and problems:
         raise StatusError(
             f"{config.period}: no correction is issued while its blocking checks fail ({'; '.join(problems)})."

@@ -13,7 +13,7 @@ from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import PUBLISHED_STORAGE_VERSION, PublishError, publish_month
 
 PUBLISHED_WAREHOUSE = dg.AssetKey(["published", "warehouse"])
@@ -33,7 +33,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
     checks, readable by DuckDB 1.1+ and 2.x, verified against the warehouse (rows and totals per
     table and month), unwritable by any client, swapped in atomically; `meta.published_months`
     says which months it holds and when each was published."""
-    period = billing_period(context.partition_key)
+    period = BillingPeriod.parse(context.partition_key)
     paths = warehouse.paths
     require_month_passed(warehouse, context.partition_key, "The analysts' copy")  # the gate holds across runs
     try:
@@ -51,12 +51,12 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
         customers = con.execute(
             """SELECT customer_id, customer_name, currency, cost_pretax, billed_pretax, margin
                FROM marts.customer_monthly WHERE billing_period = ? ORDER BY currency, billed_pretax DESC""",
-            [period],
+            [period.start],
         ).fetchall()
         invoices = con.execute(
             """SELECT invoice_number, currency, status, recon_pretax, invoice_pretax, pretax_difference
                FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
-            [period],
+            [period.start],
         ).fetchall()
     return dg.MaterializeResult(
         metadata={
