@@ -18,6 +18,7 @@ from decimal import Decimal
 
 
 def month_data(customers: int, currencies: list[str]):
+    from pipelines.periods import BillingPeriod
     from pipelines.quality.report_html import CustomerMargin, MonthFigures, ReportData, UsageBudget
 
     history, margins, budgets = [], [], []
@@ -44,7 +45,7 @@ def month_data(customers: int, currencies: list[str]):
             )
             if i % 3 == 0:
                 budgets.append(UsageBudget(f"{currency}-{i}", name, currency, cost, Decimal(120 + 30 * i)))
-    return ReportData("2026-12", [], [], [], 0, history, margins, budgets)
+    return ReportData(BillingPeriod.parse("2026-12"), [], [], [], 0, history, margins, budgets)
 
 
 def main() -> None:

@@ -7,13 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from pipelines.periods import validate_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DATA_DIR_ENV, SettingError, Settings
 
 
-def _period(text: str) -> str:
+def _period(text: str) -> BillingPeriod:
     try:
-        return validate_period(text)
+        return BillingPeriod.parse(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
@@ -54,7 +54,7 @@ def _backfill(args: argparse.Namespace) -> int:
     for period in periods:
         print(f"\n=== {period} ===")
         if run_month(period, settings) != 0:
-            failed.append(period)
+            failed.append(period.key)
     print(f"\nBackfill {args.first} to {args.last}: {len(periods) - len(failed)} of {len(periods)} month(s) passed.")
     if failed:
         print(f"Failed: {', '.join(failed)}")
@@ -109,7 +109,7 @@ def _close_action(args: argparse.Namespace, action: str) -> int:
     if settings is None:
         return 1
     config = CloseMonthConfig(
-        period=args.period,
+        period=args.period.key,
         action=action,
         by=args.by or settings.user,
         acknowledge=list(getattr(args, "acknowledge", None) or []),
@@ -155,7 +155,7 @@ def _status(args: argparse.Namespace) -> int:
         approved_at = f"{state.approved_at:%Y-%m-%d %H:%M}" if state.approved_at else "-"
         print(
             printable(
-                f"{state.period:%Y-%m}  {state.status.value:<19} {state.approved_by or '-':<22} {approved_at:<17} "
+                f"{state.period}  {state.status.value:<19} {state.approved_by or '-':<22} {approved_at:<17} "
                 f"{', '.join(state.acknowledged) or '-':<30} {state.updated_at:%Y-%m-%d %H:%M}"
             )
         )

@@ -1,6 +1,8 @@
-"""A billing period: one invoice month. It travels as its key, `YYYY-MM` (partition keys, month
-folders, CLI flags), and is stored as its first day in every `billing_period` column. The month
-arithmetic lives here alone."""
+"""A billing period: one invoice month, the value every month travels as inside the library.
+
+At the edges it is its key, `YYYY-MM` (CLI flags, partition keys, run tags, month folders, Dagster
+run config), parsed once there with `BillingPeriod.parse`; in the warehouse it is its first day,
+`period.start`, in every `billing_period` column. The month arithmetic lives here alone."""
 
 from __future__ import annotations
 
@@ -61,24 +63,12 @@ class BillingPeriod:
         return self.key
 
 
-def billing_period(key: str) -> date:
-    """The first day of the invoice month `key`, as stored in every `billing_period` column."""
-    return BillingPeriod.parse(key).start
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Period keys from `first` to `last`, both included."""
-    start, end = BillingPeriod.parse(first), BillingPeriod.parse(last)
-    if start > end:
+def months_between(first: BillingPeriod, last: BillingPeriod) -> list[BillingPeriod]:
+    """The periods from `first` to `last`, both included."""
+    if first > last:
         raise ValueError(f"{first} is after {last}: give the earlier month first.")
-    keys, period = [], start
-    while period <= end:
-        keys.append(period.key)
+    periods, period = [], first
+    while period <= last:
+        periods.append(period)
         period = period.shifted(1)
-    return keys
-
-
-def months_ending(key: str, months: int) -> list[date]:
-    """The first days of the `months` periods ending with `key`, oldest first."""
-    last = BillingPeriod.parse(key)
-    return [last.shifted(-back).start for back in range(months - 1, -1, -1)]
+    return periods

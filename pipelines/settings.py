@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from pipelines.periods import validate_period
+from pipelines.periods import BillingPeriod, validate_period
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
@@ -225,15 +225,15 @@ class DataPaths:
     def landing_root(self) -> Path:
         return self.root / "landing"
 
-    def landing(self, period: str) -> Path:
-        return self.inside(self.landing_root / validate_period(period))
+    def landing(self, period: BillingPeriod) -> Path:
+        return self.inside(self.landing_root / period.key)
 
     @property
     def warehouse(self) -> Path:
         return self.root / "warehouse.duckdb"
 
-    def exports(self, period: str) -> Path:
-        return self.inside(self.root / "exports" / validate_period(period))
+    def exports(self, period: BillingPeriod) -> Path:
+        return self.inside(self.root / "exports" / period.key)
 
     @property
     def published_dir(self) -> Path:
@@ -259,7 +259,7 @@ class DataPaths:
 
     @property
     def locks(self) -> Path:
-        """Each month's run lock (`run_lock.py`): files the kernel locks, never to delete by hand."""
+        """Each month's run lock (`pipelines/runs/lock.py`): files the kernel locks, never to delete by hand."""
         return self.root / "locks"
 
     @property

@@ -23,6 +23,7 @@ import duckdb
 
 from pipelines.cli import main
 from pipelines.ingest.month import MonthLoad, load_month
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 
 PERIOD = "2026-10"
@@ -419,7 +420,7 @@ def data_paths(data_dir: Path) -> DataPaths:
 def load(data_dir: Path, period: str = PERIOD) -> MonthLoad:
     """`load_month` against `<data_dir>/warehouse.duckdb`, as the ingest asset calls it."""
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
-        return load_month(con, data_paths(data_dir), period)
+        return load_month(con, data_paths(data_dir), BillingPeriod.parse(period))
 
 
 def query(data_dir: Path, sql: str, params: Sequence | None = None) -> list[tuple]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from pipelines.periods import BillingPeriod
 from pipelines.quality.report_html import CustomerMargin, InvoiceBreakdown, MonthFigures, ReportData, UsageBudget
 
-PERIOD = "2026-10"
+PERIOD = BillingPeriod.parse("2026-10")
 HOSTILE = "<script>alert('x')</script> & Sons"
 NON_LATIN = "Łódź Nguyễn Sp. z o.o."
 DOLLARS = "Cost $5 and $6 Ltd"  # mathtext would typeset `$5 and $` as a formula
@@ -27,7 +28,7 @@ def _invoice(number: str, status: str) -> dict:
     }  # fmt: skip
 
 
-def sample(period: str = PERIOD) -> ReportData:
+def sample(period: BillingPeriod = PERIOD) -> ReportData:
     """Two currencies: EUR with 10 months of history, USD with this month only."""
     history = [
         MonthFigures(

@@ -28,6 +28,7 @@ from pipelines.invoicing.azure_detail import load_usage_details
 from pipelines.invoicing.issuing import issue_month
 from pipelines.invoicing.safety import is_inert_csv_cell
 from pipelines.invoicing.source import assemble_month
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from tests.azure_rows import daily_row
 from tests.dbt_warehouse import dbt, dicts, insert_rows, new_warehouse, query
@@ -35,6 +36,7 @@ from tests.nce_rows import nce_row
 
 PERIOD = "2026-10"
 MONTH = date(2026, 10, 1)
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 INVOICE = "G000000201"
 CONTOSO = "3eb751bd-dd07-411e-97c2-fefcfffa92af"  # sample config: azure_grouping blank = subscription
 CAFE = "dedb9bf6-b9cd-4374-9646-2d7555a38231"  # sample config: azure_grouping resource_group
@@ -239,7 +241,7 @@ def azure_month(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def month_invoices(azure_month: Path):
     seller = load_config(SAMPLE_DIR).partner
     with duckdb.connect(str(azure_month / "warehouse.duckdb"), read_only=True) as con:
-        return load_month(con, PERIOD, seller), load_usage_details(con, MONTH)
+        return load_month(con, BILLING_PERIOD, seller), load_usage_details(con, BILLING_PERIOD)
 
 
 def _detail(data_dir: Path, customer: str) -> list[dict]:
@@ -343,7 +345,7 @@ def test_grouping_changes_no_total_and_no_vat(azure_month, month_invoices):
             row[0]: dict(zip([d[0] for d in con.description], row))
             for row in con.execute("SELECT * FROM config.customers").fetchall()
         }
-    per_product = assemble_month(PERIOD, seller, monthly, charges, [], buyers)
+    per_product = assemble_month(BILLING_PERIOD, seller, monthly, charges, [], buyers)
     for grouped, plain in zip(month.customers, per_product.customers, strict=True):
         assert grouped.invoices[0].totals == plain.invoices[0].totals
         assert grouped.invoices[0].vat_totals(grouped.buyer) == plain.invoices[0].vat_totals(plain.buyer)
@@ -369,7 +371,7 @@ def test_a_month_without_daily_rows_keeps_its_azure_lines_per_product(azure_mont
                   [september])  # fmt: skip
     assert lines == [("Log Analytics (Azure usage)", Decimal("60.00"))]  # 50.00 + 20 %
     with duckdb.connect(str(azure_month / "warehouse.duckdb"), read_only=True) as con:
-        month = load_month(con, "2026-09", load_config(SAMPLE_DIR).partner)
+        month = load_month(con, BillingPeriod.containing(september), load_config(SAMPLE_DIR).partner)
     assert [(line.description, line.amount) for line in month.customers[0].invoices[0].lines] == [
         ("Log Analytics (Azure usage)", Decimal("60.00"))
     ]
@@ -463,7 +465,7 @@ def test_issued_invoices_carry_their_usage_detail_which_adds_up_to_their_azure_l
     drafts (and their attachments) go once issued, the detail sent with the invoice stays."""
     data_dir = tmp_path / "issued"
     shutil.copytree(azure_month, data_dir)
-    result = issue_month(DataPaths(data_dir), PERIOD, date(2026, 11, 5))
+    result = issue_month(DataPaths(data_dir), BILLING_PERIOD, date(2026, 11, 5))
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
         numbers = dict(
             con.execute(

@@ -16,6 +16,7 @@ import pytest
 
 from pipelines.config import write_sample_config
 from pipelines.defs.quality.warnings import azure_usage_spikes, usage_over_budget
+from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows, configured_spike_rule, summary_lines
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import render_report
@@ -25,6 +26,7 @@ from tests.dbt_warehouse import dbt, new_warehouse, query
 
 PERIOD = "2026-11"
 MONTH = date(2026, 11, 1)
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 CAFE = "dedb9bf6-b9cd-4374-9646-2d7555a38231"  # sample config: budget 25000.00 EUR
 DUPONT = "e2ddfd8e-ff1f-4d0d-8617-9528ba85532e"  # sample config: budget 5000.00 EUR
 LODZ = "86313673-fb38-4e6a-b010-853ff57640e1"  # sample config: budget 40000.00 USD
@@ -92,8 +94,8 @@ def test_the_open_month_has_no_invoice_but_an_estimate(open_month):
 
 def test_budget_warnings_at_80_and_100_percent_before_any_invoice(open_month):
     with duckdb.connect(str(open_month / "warehouse.duckdb"), read_only=True) as con:
-        rows = [row for row in azure_warning_rows(con, MONTH) if row["kind"] == "budget"]
-        result = usage_over_budget(con, MONTH)
+        rows = [row for row in azure_warning_rows(con, BILLING_PERIOD) if row["kind"] == "budget"]
+        result = usage_over_budget(con, BILLING_PERIOD)
     # Dupont: 2 x 2750.00 = 5500.00 of 5000.00 = 110.0 %. Café: 11000 + 9900 + 110 + 330 + 0.011 +
     # 0.055 = 21340.066 of 25000.00 = 85.36 %. Łódź: 110.00 of 40000.00, no warning.
     assert [(r["customer_id"], r["level"], r["amount"], r["compared_with"]) for r in rows] == [
@@ -109,18 +111,18 @@ def test_budget_warnings_at_80_and_100_percent_before_any_invoice(open_month):
 
 def test_a_spike_is_flagged_and_a_tiny_one_is_not(open_month):
     with duckdb.connect(str(open_month / "warehouse.duckdb"), read_only=True) as con:
-        rows = [row for row in azure_warning_rows(con, MONTH) if row["kind"] == "spike"]
-        result = azure_usage_spikes(con, MONTH)
+        rows = [row for row in azure_warning_rows(con, BILLING_PERIOD) if row["kind"] == "spike"]
+        result = azure_usage_spikes(con, BILLING_PERIOD)
         # The partner's own rule: a day must cost 300 % more than the day before.
         strict = [
             row
-            for row in azure_warning_rows(con, MONTH, SpikeRule(Decimal(300), Decimal(50)))
+            for row in azure_warning_rows(con, BILLING_PERIOD, SpikeRule(Decimal(300), Decimal(50)))
             if row["kind"] == "spike"
         ]
         # ... or may rise by as little as 0.01 (then 0.011 -> 0.055 is one, +400 %).
         loose = [
             row
-            for row in azure_warning_rows(con, MONTH, SpikeRule(Decimal(100), Decimal("0.01")))
+            for row in azure_warning_rows(con, BILLING_PERIOD, SpikeRule(Decimal(100), Decimal("0.01")))
             if row["kind"] == "spike"
         ]
     # Spiky: 110.00 -> 330.00, up 220.00 (>= 50.00) and above 2 x 110.00. Łódź's subscription
@@ -163,8 +165,8 @@ def test_spike_rule_comes_from_partner_toml_with_documented_defaults(tmp_path: P
 
 def test_warnings_reach_the_cli_summary_and_the_report(open_month):
     with duckdb.connect(str(open_month / "warehouse.duckdb"), read_only=True) as con:
-        lines = summary_lines(con, MONTH, DataPaths(open_month))
-        report = render_report(load_report(con, PERIOD, MONTH))
+        lines = summary_lines(con, BILLING_PERIOD, DataPaths(open_month))
+        report = render_report(load_report(con, BILLING_PERIOD))
     assert lines[0].strip() == "Azure warnings (early, not blocking):" and len(lines) == 5
     assert any("Société Dupont, SA is over its monthly budget" in line for line in lines)
     assert "<h2>Azure early warnings (4)</h2>" in report

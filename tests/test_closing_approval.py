@@ -13,9 +13,11 @@ from pipelines.closing import month as closing
 from pipelines.closing.status import MonthStatus, StatusError, history, month_state
 from pipelines.defs.closing.warnings import judged_by
 from pipelines.defs.quality.warnings import cost_jumps
+from pipelines.periods import BillingPeriod
 from tests.closing_warehouse import DOMESTIC_ID, customers, new_data_dir, seats, set_month
 
 OCTOBER = "2026-10"
+OCTOBER_PERIOD = BillingPeriod.parse(OCTOBER)
 
 
 @pytest.fixture()
@@ -34,30 +36,30 @@ def spiking_month(tmp_path):
             "INSERT INTO marts.customer_trends VALUES ('2026-10-01', ?, 'Société Dupont, SA', 'EUR', 580.80, 230.0000)",
             [DOMESTIC_ID],
         )
-    closing.after_run(paths, OCTOBER, correct=False)
+    closing.after_run(paths, OCTOBER_PERIOD, correct=False)
     return paths
 
 
-CHECKS = [("no_cost_jump", judged_by(cost_jumps)), ("usage_within_budget", lambda con, month: [])]
+CHECKS = [("no_cost_jump", judged_by(cost_jumps)), ("usage_within_budget", lambda con, period: [])]
 
 
 def test_approval_is_refused_while_a_warning_fails_unacknowledged_naming_it(spiking_month):
     with pytest.raises(StatusError) as refused:
-        closing.approve(spiking_month, OCTOBER, "Jane Doe", [], CHECKS, [])
+        closing.approve(spiking_month, OCTOBER_PERIOD, "Jane Doe", [], CHECKS, [])
     assert "no_cost_jump (1 customer(s) cost more than" in str(refused.value) and "--acknowledge" in str(refused.value)
     assert "usage_within_budget" not in str(refused.value), "a passing check needs no acknowledgement"
     with pytest.raises(StatusError, match="no warning check is called 'no_cost_jumps'"):
-        closing.approve(spiking_month, OCTOBER, "Jane Doe", ["no_cost_jumps"], CHECKS, [])
+        closing.approve(spiking_month, OCTOBER_PERIOD, "Jane Doe", ["no_cost_jumps"], CHECKS, [])
     with duckdb.connect(str(spiking_month.warehouse), read_only=True) as con:
-        assert month_state(con, date(2026, 10, 1)).status == MonthStatus.OPEN
+        assert month_state(con, OCTOBER_PERIOD).status == MonthStatus.OPEN
 
 
 def test_approval_passes_once_the_warning_is_acknowledged_by_name(spiking_month):
-    approved = closing.approve(spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, [])
+    approved = closing.approve(spiking_month, OCTOBER_PERIOD, "Jane Doe", ["no_cost_jump"], CHECKS, [])
     assert approved.status == MonthStatus.APPROVED
     with duckdb.connect(str(spiking_month.warehouse), read_only=True) as con:
-        state = month_state(con, date(2026, 10, 1))
-        changes = history(con, date(2026, 10, 1))
+        state = month_state(con, OCTOBER_PERIOD)
+        changes = history(con, OCTOBER_PERIOD)
     assert (state.approved_by, state.acknowledged) == ("Jane Doe", ("no_cost_jump",))
     assert state.approved_at is not None
     assert changes[-1][1:] == ("Jane Doe", "open", "approved", "drafts approved; warnings acknowledged: no_cost_jump")
@@ -66,15 +68,15 @@ def test_approval_passes_once_the_warning_is_acknowledged_by_name(spiking_month)
 def test_blocking_problems_refuse_approval_and_issue(spiking_month):
     with pytest.raises(StatusError, match="blocking checks fail .invoices_reconcile: off by 0.01"):
         closing.approve(
-            spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, ["invoices_reconcile: off by 0.01"]
+            spiking_month, OCTOBER_PERIOD, "Jane Doe", ["no_cost_jump"], CHECKS, ["invoices_reconcile: off by 0.01"]
         )
-    closing.approve(spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, [])
+    closing.approve(spiking_month, OCTOBER_PERIOD, "Jane Doe", ["no_cost_jump"], CHECKS, [])
     with pytest.raises(StatusError, match="cannot be issued"):
-        closing.issue(spiking_month, OCTOBER, "Jane Doe", ["invoices_reconcile: off by 0.01"], None)
-    issued = closing.issue(spiking_month, OCTOBER, "Jane Doe", [], None, date(2026, 11, 5))
+        closing.issue(spiking_month, OCTOBER_PERIOD, "Jane Doe", ["invoices_reconcile: off by 0.01"], None)
+    issued = closing.issue(spiking_month, OCTOBER_PERIOD, "Jane Doe", [], None, date(2026, 11, 5))
     assert issued.documents == ("FA-000001", "FA-000002")
     with pytest.raises(StatusError, match="is issued: its invoices are issued, there is nothing to approve"):
-        closing.approve(spiking_month, OCTOBER, "Jane Doe", ["no_cost_jump"], CHECKS, [])
+        closing.approve(spiking_month, OCTOBER_PERIOD, "Jane Doe", ["no_cost_jump"], CHECKS, [])
     with duckdb.connect(str(spiking_month.warehouse), read_only=True) as con:
         total = con.execute("SELECT sum(billed_total) FROM billing.issued_invoices").fetchone()[0]
     assert total == Decimal("981.20")  # 726.00 + 20 % = 871.20, and 5 x 22.00 reverse charged = 110.00

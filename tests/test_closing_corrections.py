@@ -15,9 +15,11 @@ import pytest
 from pipelines.closing import month as closing
 from pipelines.closing.status import MonthStatus, StatusError, history, month_state
 from pipelines.invoicing.issuing import ISSUED_DIR
+from pipelines.periods import BillingPeriod
 from tests.closing_warehouse import DOMESTIC_ID, REVERSE_ID, customers, new_data_dir, seats, set_month
 
 OCTOBER, NOVEMBER = "2026-10", "2026-11"
+OCTOBER_PERIOD, NOVEMBER_PERIOD = BillingPeriod.parse(OCTOBER), BillingPeriod.parse(NOVEMBER)
 
 
 def _digests(folder) -> dict[str, str]:
@@ -34,13 +36,14 @@ def _issued(paths) -> list[tuple]:
 
 def _status(paths, period: str) -> MonthStatus:
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return month_state(con, date.fromisoformat(f"{period}-01")).status
+        return month_state(con, BillingPeriod.parse(period)).status
 
 
 def _close(paths, period: str, issue_date: date) -> closing.Outcome:
-    assert closing.after_run(paths, period, correct=False).status == MonthStatus.OPEN
-    closing.approve(paths, period, "Jane Doe (billing)", [], [], [])
-    return closing.issue(paths, period, "Jane Doe (billing)", [], None, issue_date)
+    billing_period = BillingPeriod.parse(period)
+    assert closing.after_run(paths, billing_period, correct=False).status == MonthStatus.OPEN
+    closing.approve(paths, billing_period, "Jane Doe (billing)", [], [], [])
+    return closing.issue(paths, billing_period, "Jane Doe (billing)", [], None, issue_date)
 
 
 @pytest.fixture(scope="module")
@@ -50,13 +53,13 @@ def corrected(tmp_path_factory):
     paths = new_data_dir(tmp_path_factory.mktemp("credit"), customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
     set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
     issued = _close(paths, OCTOBER, date(2026, 11, 5))
-    folder = paths.exports(OCTOBER) / ISSUED_DIR
+    folder = paths.exports(OCTOBER_PERIOD) / ISSUED_DIR
     before = _digests(folder)
     set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
-    pending = closing.after_run(paths, OCTOBER, correct=False)
+    pending = closing.after_run(paths, OCTOBER_PERIOD, correct=False)
     pending_documents = _issued(paths)
-    correction = closing.after_run(paths, OCTOBER, correct=True, issue_date=date(2026, 11, 20))
-    again = closing.after_run(paths, OCTOBER, correct=True, issue_date=date(2026, 11, 21))
+    correction = closing.after_run(paths, OCTOBER_PERIOD, correct=True, issue_date=date(2026, 11, 20))
+    again = closing.after_run(paths, OCTOBER_PERIOD, correct=True, issue_date=date(2026, 11, 21))
     return paths, issued, before, pending, pending_documents, correction, again
 
 
@@ -109,7 +112,7 @@ def test_correction_issues_a_credit_note_and_a_corrected_invoice_netting_to_the_
 
 def test_what_was_sent_is_byte_identical_and_the_corrections_are_new_files(corrected):
     paths, _, before, *_ = corrected
-    after = _digests(paths.exports(OCTOBER) / ISSUED_DIR)
+    after = _digests(paths.exports(OCTOBER_PERIOD) / ISSUED_DIR)
     assert {name: after[name] for name in before} == before
     assert set(after) - set(before) == {
         f"{number}.{kind}" for number in ("AV-000001", "FA-000003") for kind in ("html", "pdf", "xml")
@@ -118,7 +121,7 @@ def test_what_was_sent_is_byte_identical_and_the_corrections_are_new_files(corre
 
 def test_the_credit_note_is_a_381_referring_to_the_invoice_it_cancels(corrected):
     paths, *_ = corrected
-    folder = paths.exports(OCTOBER) / ISSUED_DIR
+    folder = paths.exports(OCTOBER_PERIOD) / ISSUED_DIR
     credit = (folder / "AV-000001.xml").read_text(encoding="utf-8")
     assert "<ram:TypeCode>381</ram:TypeCode>" in credit
     assert re.search(r"<ram:InvoiceReferencedDocument><ram:IssuerAssignedID>FA-000001</ram:IssuerAssignedID>"
@@ -138,7 +141,7 @@ def test_a_second_correcting_run_with_the_same_files_issues_nothing(corrected):
     assert again.documents == () and again.status == MonthStatus.ISSUED
     assert len(_issued(paths)) == 4
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        changes = [(before, after) for _, _, before, after, _ in history(con, date(2026, 10, 1))]
+        changes = [(before, after) for _, _, before, after, _ in history(con, OCTOBER_PERIOD)]
     assert changes == [
         ("open", "open"),
         ("open", "approved"),
@@ -152,11 +155,11 @@ def test_next_invoice_mode_puts_the_difference_on_next_month(tmp_path):
     paths = new_data_dir(tmp_path, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]), correction_mode="next_invoice")
     set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
     _close(paths, OCTOBER, date(2026, 11, 5))
-    sent = _digests(paths.exports(OCTOBER) / ISSUED_DIR)
+    sent = _digests(paths.exports(OCTOBER_PERIOD) / ISSUED_DIR)
     set_month(paths, NOVEMBER, customers([seats(33, NOVEMBER)], [seats(5, NOVEMBER)]))
     set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
 
-    carried = closing.after_run(paths, OCTOBER, correct=True)
+    carried = closing.after_run(paths, OCTOBER_PERIOD, correct=True)
     assert carried.documents == () and "carried onto the invoices of 2026-11" in carried.message
     november = _close(paths, NOVEMBER, date(2026, 12, 5))
 
@@ -174,8 +177,8 @@ def test_next_invoice_mode_puts_the_difference_on_next_month(tmp_path):
         Decimal("110.00"),
     )  # reverse charge, 5 x 22.00
     assert not any(row[2] == "credit_note" for row in rows.values())
-    assert _digests(paths.exports(OCTOBER) / ISSUED_DIR) == sent
-    html = (paths.exports(NOVEMBER) / ISSUED_DIR / "FA-000003.html").read_text(encoding="utf-8")
+    assert _digests(paths.exports(OCTOBER_PERIOD) / ISSUED_DIR) == sent
+    html = (paths.exports(NOVEMBER_PERIOD) / ISSUED_DIR / "FA-000003.html").read_text(encoding="utf-8")
     assert "Régularisation de la facture FA-000001 (octobre 2026)" in html and "22,00" in html
     assert _status(paths, OCTOBER) == MonthStatus.ISSUED
 
@@ -183,17 +186,17 @@ def test_next_invoice_mode_puts_the_difference_on_next_month(tmp_path):
 def test_a_run_of_an_approved_month_with_changed_figures_returns_it_to_open(tmp_path):
     paths = new_data_dir(tmp_path, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
     set_month(paths, OCTOBER, customers([seats(33, OCTOBER)], [seats(5, OCTOBER)]))
-    closing.after_run(paths, OCTOBER, correct=False)
-    closing.approve(paths, OCTOBER, "Jane Doe", [], [], [])
+    closing.after_run(paths, OCTOBER_PERIOD, correct=False)
+    closing.approve(paths, OCTOBER_PERIOD, "Jane Doe", [], [], [])
     assert (
-        closing.after_run(paths, OCTOBER, correct=False).status == MonthStatus.APPROVED
+        closing.after_run(paths, OCTOBER_PERIOD, correct=False).status == MonthStatus.APPROVED
     )  # same figures: still approved
 
     set_month(paths, OCTOBER, customers([seats(30, OCTOBER)], [seats(5, OCTOBER)]))
-    reopened = closing.after_run(paths, OCTOBER, correct=False)
+    reopened = closing.after_run(paths, OCTOBER_PERIOD, correct=False)
     assert reopened.status == MonthStatus.OPEN and "figures changed since Jane Doe approved them" in reopened.message
     with pytest.raises(StatusError, match="only an approved month is issued"):
-        closing.issue(paths, OCTOBER, "Jane Doe", [], None)
+        closing.issue(paths, OCTOBER_PERIOD, "Jane Doe", [], None)
     assert _issued(paths) == []
 
 
@@ -218,7 +221,7 @@ def _october_seat_carried_onto_november(tmp_path):
     _close(paths, OCTOBER, date(2026, 11, 5))
     set_month(paths, NOVEMBER, customers([seats(33, NOVEMBER)], [seats(5, NOVEMBER)]))
     set_month(paths, OCTOBER, customers([seats(34, OCTOBER)], [seats(5, OCTOBER)]))
-    closing.after_run(paths, OCTOBER, correct=True)
+    closing.after_run(paths, OCTOBER_PERIOD, correct=True)
     return paths
 
 
@@ -230,7 +233,7 @@ def test_switching_to_credit_notes_withdraws_a_difference_still_waiting_on_an_op
 
     _switch_to_credit_notes(paths)
     set_month(paths, OCTOBER, customers([seats(35, OCTOBER)], [seats(5, OCTOBER)]))
-    correction = closing.after_run(paths, OCTOBER, correct=True, issue_date=date(2026, 11, 20))
+    correction = closing.after_run(paths, OCTOBER_PERIOD, correct=True, issue_date=date(2026, 11, 20))
     assert correction.documents == ("AV-000001", "FA-000003")
     assert _dupont_total(paths, "AV-000001") == Decimal("-871.20")  # FA-000001 cancelled: 33 x 22.00 + 20 %
     assert _dupont_total(paths, "FA-000003") == Decimal("924.00")  # 35 x 22.00 = 770.00 + 20 %
@@ -238,7 +241,7 @@ def test_switching_to_credit_notes_withdraws_a_difference_still_waiting_on_an_op
     november = _close(paths, NOVEMBER, date(2026, 12, 5))
     assert november.documents == ("FA-000004", "FA-000005")
     assert _dupont_total(paths, "FA-000004") == Decimal("871.20"), "November's 33 seats, no carried seat"
-    html = (paths.exports(NOVEMBER) / ISSUED_DIR / "FA-000004.html").read_text(encoding="utf-8")
+    html = (paths.exports(NOVEMBER_PERIOD) / ISSUED_DIR / "FA-000004.html").read_text(encoding="utf-8")
     assert "Régularisation" not in html
     billed_for_october = sum(row[6] for row in _issued(paths) if row[1] == DOMESTIC_ID and row[7] < date(2026, 12, 1))
     assert billed_for_october == Decimal("924.00"), "October billed once: 35 seats with VAT"
@@ -253,7 +256,7 @@ def test_switching_to_credit_notes_credits_a_difference_already_billed_on_the_ne
 
     _switch_to_credit_notes(paths)
     set_month(paths, OCTOBER, customers([seats(35, OCTOBER)], [seats(5, OCTOBER)]))
-    correction = closing.after_run(paths, OCTOBER, correct=True, issue_date=date(2026, 12, 10))
+    correction = closing.after_run(paths, OCTOBER_PERIOD, correct=True, issue_date=date(2026, 12, 10))
     assert correction.documents == ("AV-000001", "FA-000005")
     assert _dupont_total(paths, "FA-000005") == Decimal("924.00")
 
@@ -263,7 +266,7 @@ def test_switching_to_credit_notes_credits_a_difference_already_billed_on_the_ne
     assert issued.documents == ("FA-000006", "FA-000007")
     # December's 33 seats (726.00) less the seat November billed for October (22.00): 704.00 + 20 %.
     assert _dupont_total(paths, "FA-000006") == Decimal("844.80")
-    html = (paths.exports(december) / ISSUED_DIR / "FA-000006.html").read_text(encoding="utf-8")
+    html = (paths.exports(BillingPeriod.parse(december)) / ISSUED_DIR / "FA-000006.html").read_text(encoding="utf-8")
     assert "Régularisation de la facture FA-000001 (octobre 2026)" in html and "-22,00" in html
     paid = sum(row[6] for row in _issued(paths) if row[1] == DOMESTIC_ID)
     assert paid == Decimal("924.00") + 2 * Decimal("871.20"), "October once at 35 seats, November and December at 33"

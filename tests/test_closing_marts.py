@@ -21,10 +21,12 @@ from pipelines.defs.closing.warnings import judged_by
 from pipelines.defs.quality.warnings import cost_jumps
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.invoicing.issuing import ISSUED_DIR
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, Settings, dbt_environment
 from tests.closing_warehouse import REVERSE_ID, customers, new_data_dir, seats, set_month
 
 AUGUST, SEPTEMBER, OCTOBER = "2026-08", "2026-09", "2026-10"
+AUGUST_PERIOD = BillingPeriod.parse(AUGUST)
 SEATS = {AUGUST: 30, SEPTEMBER: 31, OCTOBER: 33}
 ISSUED_ON = {AUGUST: date(2026, 9, 5), SEPTEMBER: date(2026, 10, 5), OCTOBER: date(2026, 11, 5)}
 MICROSOFT = [
@@ -66,17 +68,18 @@ def three_months(tmp_path_factory):
     refusals = {}
     for period in (AUGUST, SEPTEMBER, OCTOBER):
         set_month(paths, period, _month(period, SEATS[period]))
-        assert closing.after_run(paths, period, correct=False).status == MonthStatus.OPEN
+        billing_period = BillingPeriod.parse(period)
+        assert closing.after_run(paths, billing_period, correct=False).status == MonthStatus.OPEN
         try:
-            closing.approve(paths, period, "Jane Doe", [], CHECKS, [])
+            closing.approve(paths, billing_period, "Jane Doe", [], CHECKS, [])
         except StatusError as refused:
             refusals[period] = str(refused)
-            closing.approve(paths, period, "Jane Doe", ["no_cost_jump"], CHECKS, [])
-        closing.issue(paths, period, "Jane Doe", [], None, ISSUED_ON[period])
-    sent = _digests(paths.exports(AUGUST) / ISSUED_DIR)
+            closing.approve(paths, billing_period, "Jane Doe", ["no_cost_jump"], CHECKS, [])
+        closing.issue(paths, billing_period, "Jane Doe", [], None, ISSUED_ON[period])
+    sent = _digests(paths.exports(AUGUST_PERIOD) / ISSUED_DIR)
     set_month(paths, AUGUST, _month(AUGUST, 32))  # Microsoft's corrected August file: two more seats for Dupont
-    pending = closing.after_run(paths, AUGUST, correct=False)
-    corrected = closing.after_run(paths, AUGUST, correct=True, issue_date=date(2026, 11, 20))
+    pending = closing.after_run(paths, AUGUST_PERIOD, correct=False)
+    corrected = closing.after_run(paths, AUGUST_PERIOD, correct=True, issue_date=date(2026, 11, 20))
     command = [str(DBT_EXECUTABLE), "run", "--select", "stg_partner_center__invoices", "billing_periods", "payables_calendar",
                "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]  # fmt: skip
     done = subprocess.run(
@@ -110,7 +113,7 @@ def test_the_corrected_first_month_gets_a_credit_note_and_a_corrected_invoice_le
     paths, _, sent, pending, corrected = three_months
     assert pending.status == MonthStatus.CORRECTION_PENDING
     assert corrected.documents == ("AV-000001", "FA-000007")
-    after = _digests(paths.exports(AUGUST) / ISSUED_DIR)
+    after = _digests(paths.exports(AUGUST_PERIOD) / ISSUED_DIR)
     assert {name: after[name] for name in sent} == sent
     documents = _rows(paths, "SELECT invoice_number, document_kind, preceding_invoice, billed_total FROM billing.issued_invoices "
                              "WHERE billing_period = '2026-08-01' ORDER BY series, sequence")  # fmt: skip

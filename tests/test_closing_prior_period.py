@@ -16,10 +16,12 @@ from pipelines.ingest.month import load_month as ingest_month
 from pipelines.ingest.schema import ensure_raw_schema
 from pipelines.invoicing import load_month
 from pipelines.invoicing.html_invoice import render_html
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from tests.closing_warehouse import REVERSE_ID, customers, new_data_dir, seats, set_month
 
 OCTOBER = "2026-10"
+OCTOBER_PERIOD = BillingPeriod.parse(OCTOBER)
 # A credit of one September seat (22.00), billed on October's invoice.
 LATE_CREDIT = ("Microsoft 365 Business Premium", "sub-1", "2026-09-01", "2026-09-30", "1", "-22.00")
 
@@ -42,7 +44,7 @@ def test_a_file_of_late_credits_for_an_earlier_month_is_loaded(tmp_path):
     paths = DataPaths(tmp_path.resolve())
     with duckdb.connect(str(paths.warehouse)) as con:
         ensure_raw_schema(con)
-        loaded = ingest_month(con, paths, OCTOBER)
+        loaded = ingest_month(con, paths, OCTOBER_PERIOD)
         found = con.execute(
             "SELECT charge_start_date::DATE, subtotal FROM raw.nce_recon WHERE source_file = 'LateCredits_September.csv'"
         ).fetchall()
@@ -56,7 +58,7 @@ def test_a_late_credit_lands_on_the_current_invoice_as_a_correction_of_its_perio
     paths = new_data_dir(tmp_path, month_customers)
     set_month(paths, OCTOBER, month_customers)
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        month = load_month(con, OCTOBER, load_config(tmp_path / "config").partner)
+        month = load_month(con, OCTOBER_PERIOD, load_config(tmp_path / "config").partner)
     contoso = next(c for c in month.customers if c.customer_id == REVERSE_ID)
     [invoice] = contoso.invoices
     assert invoice.billed_pretax == Decimal("88.00")  # 5 x 22.00 - 22.00

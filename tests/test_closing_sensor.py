@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -15,9 +15,10 @@ from pipelines.automation.landing_watch import content_fingerprint
 from pipelines.closing.status import MonthStatus, change_status, history, month_state
 from pipelines.defs.automation.sensors import build_landing_files_sensor
 from pipelines.defs.resources import Warehouse
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths, Settings
 
-OCTOBER = date(2026, 10, 1)
+OCTOBER = BillingPeriod.parse("2026-10")
 
 
 def _land(root: Path, period: str, name: str, content: str, age_seconds: float = 3600) -> Path:
@@ -39,7 +40,7 @@ def _issue_october(root: Path) -> None:
             MonthStatus.ISSUED,
             "Jane Doe",
             "2 invoice(s) issued",
-            landing_fingerprint=content_fingerprint(paths.landing("2026-10")),
+            landing_fingerprint=content_fingerprint(paths.landing(OCTOBER)),
         )
 
 

@@ -10,7 +10,6 @@ hand arithmetic (Microsoft's ROUNDDOWN), written as literal Decimals.
 from __future__ import annotations
 
 import csv
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from pipelines.defs.quality.daily_crosscheck import crosscheck_result, daily_cro
 from pipelines.defs.quality.gate import blocking_checks, require_month_passed
 from pipelines.defs.resources import Warehouse
 from pipelines.generate import generate
+from pipelines.periods import BillingPeriod
 from pipelines.quality.daily_crosscheck import SKIPPED_NO_FILE, cross_check
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths
@@ -32,7 +32,7 @@ from tests.daily_rows import AZURE_PLAN, CUSTOMER_ID, DAILY_HEADER, daily_row
 from tests.test_nce_ingest import NCE_HEADER, NCE_SUMMARY_HEADER, nce_row, nce_summary
 
 PERIOD = "2026-10"
-MONTH = date(2026, 10, 1)
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 PEC = '["15.0% Partner earned credit for services managed"]'
 VM = "DZH318Z0BQ7C"  # AvailabilityId of the D2 v3 meter
 STORAGE = "DZH318Z0BQ9K"
@@ -134,7 +134,7 @@ def generated(tmp_path_factory):
 def test_generated_consistent_files_pass(generated):
     data_dir, month = generated
     with connect(data_dir) as con:
-        result = cross_check(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
     assert result.passed and not result.skipped
     assert [invoice.daily_file.name for invoice in month.invoices] == [
         f"{i.invoice_number}_DailyRatedUsage.csv" for i in month.invoices
@@ -145,14 +145,14 @@ def test_generated_consistent_files_pass(generated):
 
 def test_consistent_hand_made_files_pass_within_microsofts_truncation(consistent):
     with connect(consistent) as con:
-        result = cross_check(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
     assert result.passed and result.groups == 1 and result.mismatches == ()
 
 
 def test_a_daily_row_changed_by_ten_cents_fails_naming_subscription_meter_and_both_figures(mismatched):
     with connect(mismatched) as con:
-        result = cross_check(con, MONTH)
-        gate_sentences = daily_crosscheck_problems(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
+        gate_sentences = daily_crosscheck_problems(con, BILLING_PERIOD)
     assert not result.passed
     expected = (
         f"customer Société Dupont, SA ({CUSTOMER_ID}), subscription {AZURE_PLAN}, meter 'D2 v3/D2s v3 - EU West' "
@@ -174,10 +174,10 @@ def test_the_gate_blocks_the_months_invoices_on_a_mismatch(mismatched):
         (name, judge) for name, judge in blocking_checks(DataPaths(mismatched)) if name == "daily_usage_crosscheck"
     ]
     with connect(mismatched) as con:
-        verdict = judge_month(con, MONTH, crosscheck_only)
+        verdict = judge_month(con, BILLING_PERIOD, crosscheck_only)
     assert not verdict.passed and verdict.problems[0].startswith("daily_usage_crosscheck: customer Société Dupont, SA")
     with pytest.raises(dg.Failure) as failure:
-        require_month_passed(Warehouse(data_dir=str(mismatched)), PERIOD, "Customer invoices")
+        require_month_passed(Warehouse(data_dir=str(mismatched)), BILLING_PERIOD, "Customer invoices")
     assert "Customer invoices for 2026-10 not produced" in failure.value.description
     assert "daily pre-tax 4.0168 vs reconciliation Subtotal 3.91" in failure.value.description
 
@@ -187,7 +187,7 @@ def test_the_gate_entry_passes_consistent_files(consistent):
         (name, judge) for name, judge in blocking_checks(DataPaths(consistent)) if name == "daily_usage_crosscheck"
     ]
     with connect(consistent) as con:
-        assert judge_month(con, MONTH, crosscheck_only).passed
+        assert judge_month(con, BILLING_PERIOD, crosscheck_only).passed
 
 
 def test_quantities_must_agree_and_unmatched_groups_on_either_side_fail(tmp_path):
@@ -202,7 +202,7 @@ def test_quantities_must_agree_and_unmatched_groups_on_either_side_fail(tmp_path
     ]
     land_month(tmp_path, recon, daily)
     with connect(tmp_path) as con:
-        result = cross_check(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
     problems = sorted(m.problem for m in result.mismatches)
     assert problems == [
         "1 daily rated usage row(s) (pre-tax 0.05, quantity 1) have no Azure plan line in the reconciliation file",
@@ -219,11 +219,11 @@ def test_partner_earned_credit_segments_are_compared_apart(tmp_path):
     daily = [daily_row("10", "0.816"), daily_row("38", "3.648", day=2, pec="0")]
     land_month(tmp_path, recon, daily)
     with connect(tmp_path) as con:
-        assert cross_check(con, MONTH).passed
+        assert cross_check(con, BILLING_PERIOD).passed
     swapped = tmp_path / "swapped"
     land_month(swapped, recon, [daily_row("10", "0.816"), daily_row("38", "3.648", day=2, pec="15")])
     with connect(swapped) as con:
-        result = cross_check(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
     assert len(result.mismatches) == 2  # the credited segment is off, the uncredited one has no rows
 
 
@@ -233,23 +233,23 @@ def test_truncation_bound_widens_with_the_exchange_rate_only(tmp_path):
     recon = [azure_line("3.51", "48", "0.0816", fx="0.9")]
     land_month(tmp_path, recon, [daily_row("48", "3.52512", PCToBCExchangeRate="0.9")])
     with connect(tmp_path) as con:
-        assert cross_check(con, MONTH).passed
+        assert cross_check(con, BILLING_PERIOD).passed
     same_currency = tmp_path / "fx1"
     land_month(same_currency, [azure_line("3.51", "48", "0.0816")], [daily_row("48", "3.52512")])
     with connect(same_currency) as con:
-        (mismatch,) = cross_check(con, MONTH).mismatches
+        (mismatch,) = cross_check(con, BILLING_PERIOD).mismatches
     assert mismatch.tolerance == Decimal("0.01")
 
 
 def test_the_partners_allowance_widens_the_tolerance(mismatched):
     with duckdb.connect(str(mismatched / "warehouse.duckdb")) as con:
-        assert not cross_check(con, MONTH).passed  # no configuration loaded: no allowance
+        assert not cross_check(con, BILLING_PERIOD).passed  # no configuration loaded: no allowance
         con.execute("BEGIN TRANSACTION")  # the shared month is left as it was
         con.execute("CREATE SCHEMA IF NOT EXISTS config")
         con.execute("CREATE TABLE config.partner_settings AS SELECT 0.50::DECIMAL(28, 2) AS daily_usage_allowance")
-        result = cross_check(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
         assert result.passed and result.allowance == Decimal("0.50")
-        assert not cross_check(con, MONTH, allowance=Decimal("0.09")).passed
+        assert not cross_check(con, BILLING_PERIOD, allowance=Decimal("0.09")).passed
         con.execute("ROLLBACK")
 
 
@@ -271,7 +271,7 @@ def test_mismatching_lines_go_to_a_csv_with_names_made_inert(tmp_path, consisten
     recon = [azure_line("3.91", "48", "0.0816", CustomerName='=HYPERLINK("http://x")')]
     land_month(tmp_path, recon, CHANGED_DAILY)
     with connect(tmp_path) as con:
-        result = cross_check(con, MONTH)
+        result = cross_check(con, BILLING_PERIOD)
     written = write_mismatches_csv(result, tmp_path / "exports" / PERIOD)
     with written.open(encoding="utf-8-sig", newline="") as source:
         (row,) = list(csv.DictReader(source))
@@ -283,15 +283,15 @@ def test_mismatching_lines_go_to_a_csv_with_names_made_inert(tmp_path, consisten
     )
     assert row["subscription_id"] == AZURE_PLAN and row["meter"] == "D2 v3/D2s v3 - EU West"
     with connect(consistent) as con:
-        assert write_mismatches_csv(cross_check(con, MONTH), written.parent) is None
+        assert write_mismatches_csv(cross_check(con, BILLING_PERIOD), written.parent) is None
     assert not written.exists()  # an earlier run's list does not outlive the fix
 
 
 def test_a_month_without_a_daily_file_is_skipped_with_a_warning_and_does_not_block(tmp_path):
     land_month(tmp_path, VM_RECON, None)
     with connect(tmp_path) as con:
-        result = cross_check(con, MONTH)
-        assert daily_crosscheck_problems(con, MONTH) == []
+        result = cross_check(con, BILLING_PERIOD)
+        assert daily_crosscheck_problems(con, BILLING_PERIOD) == []
     assert result.skipped == SKIPPED_NO_FILE == "cross-check skipped: no daily rated usage file"
     assert result.summary() == "cross-check skipped: no daily rated usage file"
 
@@ -299,12 +299,12 @@ def test_a_month_without_a_daily_file_is_skipped_with_a_warning_and_does_not_blo
 def test_the_dagster_check_warns_when_skipped_and_fails_with_the_csv_and_a_safe_table_on_a_mismatch(tmp_path):
     skipped = tmp_path / "skipped"
     land_month(skipped, VM_RECON, None)
-    warning = crosscheck_result(Warehouse(data_dir=str(skipped)), PERIOD)
+    warning = crosscheck_result(Warehouse(data_dir=str(skipped)), BILLING_PERIOD)
     assert (warning.passed, warning.severity) == (False, dg.AssetCheckSeverity.WARN)  # visible, never blocking
     assert warning.description == "cross-check skipped: no daily rated usage file"
     recon = [azure_line("3.91", "48", "0.0816", CustomerName="[click](http://evil.example) | *x*")]
     land_month(tmp_path, recon, CHANGED_DAILY)
-    failed = crosscheck_result(Warehouse(data_dir=str(tmp_path)), PERIOD)
+    failed = crosscheck_result(Warehouse(data_dir=str(tmp_path)), BILLING_PERIOD)
     assert (failed.passed, failed.severity) == (False, dg.AssetCheckSeverity.ERROR)
     assert failed.description.startswith(
         "1 of 1 Azure plan group\\(s\\) disagree with the daily rated usage; first: customer \\[click\\]\\(http:&#47;&#47;"

@@ -326,11 +326,10 @@ def _empty_invoice_reconciliation(con) -> None:
 
 
 def test_the_open_months_reconciliation_check_passes_saying_so_and_a_normal_month_still_fails(tmp_path):
-    from datetime import date
-
     import duckdb
 
     from pipelines.defs.quality.reconciliation import invoices_match
+    from pipelines.periods import BillingPeriod
 
     land(
         tmp_path,
@@ -343,7 +342,7 @@ def test_the_open_months_reconciliation_check_passes_saying_so_and_a_normal_mont
     load(tmp_path)
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         _empty_invoice_reconciliation(con)
-        open_month = invoices_match(con, date(2026, 11, 1))
-        closed_month = invoices_match(con, date(2026, 10, 1))
+        open_month = invoices_match(con, BillingPeriod.parse("2026-11"))
+        closed_month = invoices_match(con, BillingPeriod.parse("2026-10"))
     assert open_month.passed and open_month.description == "2026-11 is open: month-to-date usage loaded, no invoice yet"
     assert not closed_month.passed and closed_month.description == "No invoice was found for the month"

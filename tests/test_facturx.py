@@ -13,6 +13,7 @@ from lxml import etree
 from pypdf import PdfReader
 
 from pipelines.invoicing.issuing import ISSUED_DIR, issue_month
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from tests.invoice_warehouse import PERIOD, build_warehouse, write_config
 from tests.test_invoice_legal import CUSTOMERS, DOMESTIC, EXEMPT, OUTSIDE, REVERSE
@@ -29,10 +30,11 @@ def issued(tmp_path_factory):
     paths = DataPaths(root)
     write_config(root / "config", CUSTOMERS)
     expected = build_warehouse(paths.warehouse, root / "config", CUSTOMERS)
-    result = issue_month(paths, PERIOD, date(2026, 11, 5))
+    period = BillingPeriod.parse(PERIOD)
+    result = issue_month(paths, period, date(2026, 11, 5))
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         numbers = dict(con.execute("SELECT customer_id, invoice_number FROM billing.issued_invoices").fetchall())
-    return paths.exports(PERIOD) / ISSUED_DIR, expected, numbers, result
+    return paths.exports(period) / ISSUED_DIR, expected, numbers, result
 
 
 def _text(tree, path: str) -> str:

@@ -25,10 +25,12 @@ import pytest
 from pipelines.cli import main
 from pipelines.ingest.month import load_month
 from pipelines.ingest.quarantine import fingerprint, keep_as_last_good, settle_failed_month
+from pipelines.periods import BillingPeriod
 from pipelines.quality.dbt_results import RESULTS_TABLE, record_results
 from pipelines.settings import DataPaths
 
 PERIOD, MONTH = "2026-09", date(2026, 9, 1)
+BILLING_PERIOD = BillingPeriod.containing(MONTH)
 # Where in each step a kill lands: fractions of the statements the step issues.
 KILLS = {"ingest": 6, "keep_as_last_good": 5, "settle": 6, "record_verdicts": 3}
 RESULTS = {"results": [{"unique_id": f"test.csp_recon.t{n}", "status": "pass", "failures": 0} for n in range(40)]}
@@ -58,13 +60,13 @@ class Killing:
 
 def _run_step(step: str, con, data_dir: Path) -> None:
     if step == "ingest":
-        load_month(con, DataPaths(data_dir), PERIOD)
+        load_month(con, DataPaths(data_dir), BILLING_PERIOD)
     elif step == "keep_as_last_good":
-        keep_as_last_good(con, MONTH, "run-keep")
+        keep_as_last_good(con, BILLING_PERIOD, "run-keep")
     elif step == "settle":
-        settle_failed_month(con, MONTH, "run-failed", ("invoices_reconcile: off by 1.00",))
+        settle_failed_month(con, BILLING_PERIOD, "run-failed", ("invoices_reconcile: off by 1.00",))
     else:
-        record_results(con, MONTH, "fp-new", RESULTS, "run-record")
+        record_results(con, BILLING_PERIOD, "fp-new", RESULTS, "run-record")
 
 
 def _step(states, step: str, kill_at: int, warehouse: Path) -> tuple[bool, int]:
@@ -158,16 +160,16 @@ def states(tmp_path_factory):
     paths = DataPaths(data_dir)
     good, delivered = root / "good.duckdb", root / "delivered.duckdb"
     with duckdb.connect(str(good)) as con:
-        load_month(con, paths, PERIOD)
+        load_month(con, paths, BILLING_PERIOD)
         _build_marts(con)
-        keep_as_last_good(con, MONTH, "run-good")
-        good_print = fingerprint(con, MONTH)
-    _tamper(paths.landing(PERIOD))
+        keep_as_last_good(con, BILLING_PERIOD, "run-good")
+        good_print = fingerprint(con, BILLING_PERIOD)
+    _tamper(paths.landing(BILLING_PERIOD))
     shutil.copyfile(good, delivered)
     with duckdb.connect(str(delivered)) as con:
-        load_month(con, paths, PERIOD)
+        load_month(con, paths, BILLING_PERIOD)
         _build_marts(con)
-        delivered_print = fingerprint(con, MONTH)
+        delivered_print = fingerprint(con, BILLING_PERIOD)
     assert good_print != delivered_print
     return {
         "root": root,
@@ -208,14 +210,14 @@ def test_a_step_killed_at_any_statement_leaves_a_whole_month_and_runs_again(stat
     assert killed
 
     with duckdb.connect(str(warehouse)) as con:
-        now = fingerprint(con, MONTH)
+        now = fingerprint(con, BILLING_PERIOD)
         if step == "ingest":
             # Never half a delivery: the previous one untouched, or the new one whole (kill after COMMIT).
             raw = _raw_rows(con)
             assert raw in (_raw_rows_of(states["good"]), _raw_rows_of(states["delivered"]))
             if raw == _raw_rows_of(states["good"]):
                 assert now == states["good_print"]
-            load_month(con, DataPaths(states["data_dir"]), PERIOD)
+            load_month(con, DataPaths(states["data_dir"]), BILLING_PERIOD)
             assert _raw_rows(con) == _raw_rows_of(states["delivered"])
         elif step == "keep_as_last_good":
             # Whatever the kill left, a failure now brings back exactly the rows last kept whole.
@@ -224,12 +226,12 @@ def test_a_step_killed_at_any_statement_leaves_a_whole_month_and_runs_again(stat
             ]
             assert kept in (states["good_print"], states["delivered_print"])
             con.execute("DELETE FROM marts.customer_monthly WHERE billing_period = ?", [MONTH])
-            settle_failed_month(con, MONTH, "run-later", ("x",))
-            assert fingerprint(con, MONTH) == kept
+            settle_failed_month(con, BILLING_PERIOD, "run-later", ("x",))
+            assert fingerprint(con, BILLING_PERIOD) == kept
         elif step == "settle":
             assert now in (states["good_print"], states["delivered_print"])
-            settlement = settle_failed_month(con, MONTH, "run-again", ("x",))
-            assert fingerprint(con, MONTH) == states["good_print"]
+            settlement = settle_failed_month(con, BILLING_PERIOD, "run-again", ("x",))
+            assert fingerprint(con, BILLING_PERIOD) == states["good_print"]
             assert settlement.outcome in ("restored", "unchanged")
             quarantined = con.execute("SELECT count(*) FROM quarantine.quarantined_usage_recon").fetchone()[0]
             assert (
@@ -242,7 +244,7 @@ def test_a_step_killed_at_any_statement_leaves_a_whole_month_and_runs_again(stat
             ).fetchone()
             count = con.execute(f"SELECT count(*) FROM {RESULTS_TABLE}").fetchone()[0] if exists else 0
             assert count in (0, len(RESULTS["results"]))  # no verdict, or all of them
-            record_results(con, MONTH, "fp-new", RESULTS, "run-again")
+            record_results(con, BILLING_PERIOD, "fp-new", RESULTS, "run-again")
             assert con.execute(f"SELECT count(*) FROM {RESULTS_TABLE}").fetchone()[0] == len(RESULTS["results"])
 
 

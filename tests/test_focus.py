@@ -135,7 +135,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     warehouse = new_warehouse(data_dir)
     assert main(["generate", "--out", str(data_dir / "landing"), *GENERATE]) == 0
     with duckdb.connect(str(warehouse)) as con:
-        load_month(con, DataPaths(data_dir), PERIOD)
+        load_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD))
     customers = _bill_generated_customers(warehouse)
     dbt(data_dir, [PERIOD], "run", "--select", "+cost_and_usage_from_microsoft", "+cost_and_usage_to_customers")
     issued_customer, issued_currency = customers[0]
@@ -143,7 +143,7 @@ def month(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _billing_periods_fixture(warehouse)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         exported = export_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD), PARTNER)
-        invoices = load_invoices(con, PERIOD, PARTNER)
+        invoices = load_invoices(con, BillingPeriod.parse(PERIOD), PARTNER)
     folder = exported.folder
     # Two hand-made breaches of a customer's file, for the validator and the checks.
     own = folder / "customers" / issued_customer / "cost_and_usage.csv"
@@ -206,7 +206,7 @@ def month_without_daily(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for path in (data_dir / "landing" / PERIOD).glob("*_DailyRatedUsage.csv"):
         path.unlink()
     with duckdb.connect(str(warehouse)) as con:
-        load_month(con, DataPaths(data_dir), PERIOD)
+        load_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD))
     dbt(data_dir, [PERIOD], "run", "--select", "+cost_and_usage_from_microsoft", "+cost_and_usage_to_customers")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         folder = export_month(con, DataPaths(data_dir), BillingPeriod.parse(PERIOD), PARTNER).folder

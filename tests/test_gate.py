@@ -1,14 +1,14 @@
 """The issuing gate judges the month's data as it is now: any problem of any blocking check
 stops invoices and publication, with the check's own sentence; a check that cannot run stops them too."""
 
-from datetime import date
 from decimal import Decimal
 
 import duckdb
 
+from pipelines.periods import BillingPeriod
 from pipelines.quality.gate import judge_month
 
-MONTH = date(2026, 9, 1)
+PERIOD = BillingPeriod.parse("2026-09")
 
 
 def _warehouse():
@@ -19,24 +19,24 @@ def _warehouse():
 
 
 def _total_is(expected):
-    def judge(con, month):
-        (found,) = con.execute("SELECT sum(amount) FROM lines WHERE billing_period = ?", [month]).fetchone()
+    def judge(con, period):
+        (found,) = con.execute("SELECT sum(amount) FROM lines WHERE billing_period = ?", [period.start]).fetchone()
         return [] if found == expected else [f"total {found} is not {expected}"]
 
     return judge
 
 
 def test_a_month_whose_checks_pass_on_its_current_data_passes():
-    verdict = judge_month(_warehouse(), MONTH, [("total", _total_is(Decimal("7.50")))])
+    verdict = judge_month(_warehouse(), PERIOD, [("total", _total_is(Decimal("7.50")))])
     assert verdict.passed and verdict.problems == ()
 
 
 def test_data_changed_since_a_pass_fails_the_gate_with_the_checks_sentence():
     con = _warehouse()
     checks = [("total", _total_is(Decimal("7.50")))]
-    assert judge_month(con, MONTH, checks).passed
+    assert judge_month(con, PERIOD, checks).passed
     con.execute("UPDATE lines SET amount = amount + 1 WHERE billing_period = '2026-09-01' AND amount > 0")
-    verdict = judge_month(con, MONTH, checks)
+    verdict = judge_month(con, PERIOD, checks)
     assert not verdict.passed
     assert verdict.problems == ("total: total 8.500000 is not 7.50",)
     assert verdict.sentence("Customer invoices").startswith("Customer invoices for 2026-09 not produced")
@@ -44,7 +44,7 @@ def test_data_changed_since_a_pass_fails_the_gate_with_the_checks_sentence():
 
 def test_a_check_that_cannot_run_blocks():
     verdict = judge_month(
-        _warehouse(), MONTH, [("missing", lambda con, month: con.execute("SELECT * FROM marts.nothing").fetchall())]
+        _warehouse(), PERIOD, [("missing", lambda con, period: con.execute("SELECT * FROM marts.nothing").fetchall())]
     )
     assert not verdict.passed and "could not be evaluated" in verdict.problems[0]
 
@@ -129,9 +129,9 @@ def _results(status: str, failures: int = 0) -> dict:
 
 def test_a_failed_dbt_test_blocks_the_month_while_its_data_is_unchanged():
     con = _month_warehouse()
-    record_results(con, MONTH, data_fingerprint(con, MONTH), _results("fail", 1), "run-1")
+    record_results(con, PERIOD, data_fingerprint(con, PERIOD), _results("fail", 1), "run-1")
     required = {NOT_NULL: "customer_id is never null in marts.customer_monthly"}
-    assert judge_tests(con, MONTH, data_fingerprint(con, MONTH), required) == [
+    assert judge_tests(con, PERIOD, data_fingerprint(con, PERIOD), required) == [
         "'customer_id is never null in marts.customer_monthly' failed (1 row(s) break it)"
     ]
 
@@ -139,21 +139,21 @@ def test_a_failed_dbt_test_blocks_the_month_while_its_data_is_unchanged():
 def test_a_verdict_about_other_data_does_not_count():
     con = _month_warehouse()
     required = {NOT_NULL: "customer_id is never null in marts.customer_monthly"}
-    passed_on = data_fingerprint(con, MONTH)
-    record_results(con, MONTH, passed_on, _results("pass"), "run-1")
-    assert judge_tests(con, MONTH, passed_on, required) == []
+    passed_on = data_fingerprint(con, PERIOD)
+    record_results(con, PERIOD, passed_on, _results("pass"), "run-1")
+    assert judge_tests(con, PERIOD, passed_on, required) == []
     # The month is rebuilt from another delivery: the pass was about the old rows.
     con.execute("UPDATE marts.customer_monthly SET billed_pretax = 11.00 WHERE customer_id = 'c1'")
-    now = data_fingerprint(con, MONTH)
+    now = data_fingerprint(con, PERIOD)
     assert now != passed_on
-    [problem] = judge_tests(con, MONTH, now, required)
+    [problem] = judge_tests(con, PERIOD, now, required)
     assert problem == (
         "1 dbt test(s) have no verdict on the month's current data ('customer_id is never null in marts.customer_monthly'): "
         "run the month's transform again"
     )
     # Another month's data is not part of this month's fingerprint.
     con.execute("INSERT INTO marts.customer_monthly VALUES ('2026-08-01', 'c9', 1.00)")
-    assert data_fingerprint(con, MONTH) == now
+    assert data_fingerprint(con, PERIOD) == now
 
 
 def test_rejected_lines_carrying_money_block_the_gate_until_acknowledged(tmp_path):
@@ -163,7 +163,7 @@ def test_rejected_lines_carrying_money_block_the_gate_until_acknowledged(tmp_pat
         "INSERT INTO raw.rejected_rows VALUES ('2026-09-01', 'usage.csv', 'usage_recon', 7, 'ConsumedQuantity', 'not a number', NULL, 'sha', NULL)"
     )
     [(name, judge)] = [(name, judge) for name, judge in blocking_checks(paths) if name == "rejected_lines_resolved"]
-    [problem] = judge(con, MONTH)
+    [problem] = judge(con, PERIOD)
     assert problem.startswith(
         "1 rejected line(s) carrying money are missing from the invoices, so 2026-09's invoices wait: file 'usage.csv', line 7"
     )
@@ -172,7 +172,7 @@ def test_rejected_lines_carrying_money_block_the_gate_until_acknowledged(tmp_pat
         "acknowledged:\n  - file: usage.csv\n    line: 7\n    by: Jane Doe (billing)\n    reason: credited next month\n",
         encoding="utf-8",
     )
-    assert judge(con, MONTH) == []
+    assert judge(con, PERIOD) == []
 
 
 @pytest.fixture(scope="module")

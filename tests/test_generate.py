@@ -106,7 +106,7 @@ def test_invoice_summary_dates_and_numbers(month):
 
 def test_returned_figures_are_those_written(month):
     summary = {row["InvoiceNumber"]: row for row in summary_rows(month)}
-    assert month.period == PERIOD
+    assert month.period.key == PERIOD
     assert [path.name for path in month.files][-1] == "invoice_summary.csv"
     for invoice in month.invoices:
         written = summary[invoice.invoice_number]
@@ -299,7 +299,7 @@ def test_customers_bill_in_one_currency_under_one_name(month):
 
 def test_months_keep_the_customers_and_vary_the_amounts(tmp_path):
     months = small_run(tmp_path, months=3)
-    assert [month.period for month in months] == ["2026-10", "2026-11", "2026-12"]
+    assert [month.period.key for month in months] == ["2026-10", "2026-11", "2026-12"]
     customers_by_month = []
     for month in months:
         customers = set()

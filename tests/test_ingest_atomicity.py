@@ -23,6 +23,7 @@ from corpus import (
 
 import pipelines.ingest.month as month_module
 from pipelines.ingest.month import load_month
+from pipelines.periods import BillingPeriod
 
 TESTS_DIR = Path(__file__).resolve().parent
 
@@ -66,7 +67,7 @@ def test_an_error_half_way_through_the_replace_leaves_the_previous_month(replace
     with duckdb.connect(str(data_dir / "warehouse.duckdb")) as con:
         failing = FailingConnection(con, trigger)
         with pytest.raises(RuntimeError, match="simulated failure"):
-            load_month(failing, data_paths(data_dir), "2026-10")
+            load_month(failing, data_paths(data_dir), BillingPeriod.parse("2026-10"))
     statements = failing.statements
     began = statements.index("BEGIN TRANSACTION")
     assert statements[-2].startswith(trigger) and statements[-1] == "ROLLBACK"
@@ -121,11 +122,12 @@ def test_a_killed_process_mid_replace_leaves_the_previous_month(replaced_month):
         from pathlib import Path
         from corpus import FailingConnection, data_paths
         from pipelines.ingest.month import load_month
+        from pipelines.periods import BillingPeriod
 
         data_dir = Path({str(data_dir)!r})
         con = duckdb.connect(str(data_dir / "warehouse.duckdb"))
         failing = FailingConnection(con, "INSERT INTO raw.file_manifest", kill=True)
-        load_month(failing, data_paths(data_dir), "2026-10")
+        load_month(failing, data_paths(data_dir), BillingPeriod.parse("2026-10"))
         print("the load finished: it should have been killed")
         """
     )

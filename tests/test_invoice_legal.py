@@ -21,6 +21,7 @@ from pipelines.config import load_config
 from pipelines.invoicing import load_month, write_month
 from pipelines.invoicing.issuing import ISSUED_DIR, issue_month
 from pipelines.invoicing.pdf_invoice import render_pdf
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from tests.invoice_warehouse import PERIOD, Customer, build_warehouse, write_config
 
@@ -36,6 +37,7 @@ PRORATED = (
     "45.16",
 )  # 11.29 a seat, half a month
 ANNUAL = ("Visio Plan 2", "sub-2", "2026-10-01", "2027-09-30", "2", "360.00")
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 
 DOMESTIC = Customer("0a1b2c3d-0000-4000-8000-000000000001", "Société Dupont, SA", vat_rate="0.20", language="fr",
                     charges=[SEATS, PRORATED, ANNUAL], services=[("Support hours", "6", "95.00")])  # fmt: skip
@@ -64,7 +66,7 @@ def month_data(tmp_path_factory):
     expected = build_warehouse(paths.warehouse, data_dir / "config", CUSTOMERS)
     seller = load_config(data_dir / "config").partner
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        month = load_month(con, PERIOD, seller)
+        month = load_month(con, BILLING_PERIOD, seller)
     return paths, expected, month
 
 
@@ -201,17 +203,17 @@ def test_numbers_are_sequential_across_months_and_reruns_and_issued_files_never_
     paths = DataPaths(tmp_path.resolve())
     write_config(tmp_path / "config", CUSTOMERS)
     build_warehouse(paths.warehouse, tmp_path / "config", CUSTOMERS)
-    first = issue_month(paths, PERIOD, date(2026, 11, 5))
+    first = issue_month(paths, BILLING_PERIOD, date(2026, 11, 5))
     assert first.issued == ("FA-000001", "FA-000002", "FA-000003", "FA-000004")
     assert len(first.blocked) == 2 and any("Not Configured Ltd" in text for text in first.blocked)
-    folder = paths.exports(PERIOD) / ISSUED_DIR
+    folder = paths.exports(BILLING_PERIOD) / ISSUED_DIR
     digests = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()}
     assert len(digests) == 12  # HTML, Factur-X PDF and XML per invoice
 
-    again = issue_month(paths, PERIOD, date(2026, 11, 9))  # a re-run issues nothing new
+    again = issue_month(paths, BILLING_PERIOD, date(2026, 11, 9))  # a re-run issues nothing new
     seller = load_config(tmp_path / "config").partner
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        write_month(load_month(con, PERIOD, seller), paths)  # and a draft run of the month leaves them alone
+        write_month(load_month(con, BILLING_PERIOD, seller), paths)  # and a draft run of the month leaves them alone
     assert again.issued == () and again.already_issued == first.issued
     assert {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.iterdir()} == digests
 
@@ -222,7 +224,7 @@ def test_numbers_are_sequential_across_months_and_reruns_and_issued_files_never_
         )
         con.execute("UPDATE marts.fct_charges SET billing_period = '2026-11-01'")
         con.execute("UPDATE marts.service_charges_monthly SET billing_period = '2026-11-01'")
-    november = issue_month(paths, "2026-11", date(2026, 12, 5))
+    november = issue_month(paths, BillingPeriod.parse("2026-11"), date(2026, 12, 5))
     assert november.issued == ("FA-000005", "FA-000006", "FA-000007", "FA-000008")
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         sequences = [

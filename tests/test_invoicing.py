@@ -23,12 +23,14 @@ from pipelines.invoicing import INDEX_FILE, InvoiceDataError, load_month, write_
 from pipelines.invoicing.csv_export import INDEX_HEADER, LINE_HEADER
 from pipelines.invoicing.rendering import render_month
 from pipelines.invoicing.safety import csv_safe_cell, is_inert_csv_cell, safe_file_stem
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from tests.invoice_warehouse import MONEY, PERIOD, Customer, build_warehouse, write_config
 
 SCRIPT = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://x")'
 MONTH = ("2026-10-01", "2026-10-31")
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 CUSTOMERS = [
     Customer("0a1b2c3d-0000-4000-8000-000000000001", SCRIPT, vat_rate="0.21",
              charges=[("Microsoft 365 E3", "s1", *MONTH, "10", "325.00"), ('<img src=x onerror="alert(2)">', "s2", *MONTH, "1", "15.00")]),
@@ -52,7 +54,7 @@ def _setup(root: Path) -> tuple[DataPaths, dict]:
 
 def _month(paths: DataPaths):
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        return load_month(con, PERIOD, load_config(paths.root / "config").partner)
+        return load_month(con, BILLING_PERIOD, load_config(paths.root / "config").partner)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def _dicts(path: Path) -> list[dict[str, str]]:
 
 def test_every_invoiced_customer_has_csv_html_and_pdf_named_by_id(exported):
     paths, _, result = exported
-    invoices = paths.exports(PERIOD) / "invoices"
+    invoices = paths.exports(BILLING_PERIOD) / "invoices"
     assert sorted(p.name for p in invoices.iterdir()) == sorted(
         f"{c.customer_id}.{kind}" for c in INVOICED for kind in ("csv", "html", "pdf")
     )
@@ -83,7 +85,7 @@ def test_every_invoiced_customer_has_csv_html_and_pdf_named_by_id(exported):
     for customer in INVOICED:
         assert (invoices / f"{customer.customer_id}.pdf").read_bytes().startswith(b"%PDF")
         assert (invoices / f"{customer.customer_id}.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert not list(paths.exports(PERIOD).parent.glob(".staging-*")), "staging folder left behind"
+    assert not list(paths.exports(BILLING_PERIOD).parent.glob(".staging-*")), "staging folder left behind"
     assert not list(invoices.glob("*index*")), (
         "the billing team's index (cost, margin) is not among the customers' files"
     )
@@ -106,7 +108,7 @@ class _Collector(HTMLParser):
 
 def test_script_name_renders_as_text(exported):
     paths, _, _ = exported
-    page = (paths.exports(PERIOD) / "invoices" / "0a1b2c3d-0000-4000-8000-000000000001.html").read_text(
+    page = (paths.exports(BILLING_PERIOD) / "invoices" / "0a1b2c3d-0000-4000-8000-000000000001.html").read_text(
         encoding="utf-8"
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -122,7 +124,7 @@ def test_script_name_renders_as_text(exported):
 
 def test_accents_survive_in_html_and_the_pdf_embeds_its_fonts(exported):
     paths, _, _ = exported
-    invoices = paths.exports(PERIOD) / "invoices"
+    invoices = paths.exports(BILLING_PERIOD) / "invoices"
     page = (invoices / "0a1b2c3d-0000-4000-8000-000000000006.html").read_text(encoding="utf-8")
     assert "Société Générale Łódź 東京 GmbH" in page and "Dynamics 365 – Ärzte “premium” € plan" in page
     fonts = subprocess.run(
@@ -140,7 +142,7 @@ def test_accents_survive_in_html_and_the_pdf_embeds_its_fonts(exported):
 
 def test_csv_cells_are_never_formulas(exported):
     paths, _, _ = exported
-    month_dir = paths.exports(PERIOD)
+    month_dir = paths.exports(BILLING_PERIOD)
     files = [month_dir / INDEX_FILE, *sorted((month_dir / "invoices").glob("*.csv"))]
     for path in files:
         for row in _csv_rows(path):
@@ -169,7 +171,7 @@ def test_csv_cells_are_never_formulas(exported):
 def test_csv_lines_sum_to_customer_monthly(exported):
     paths, expected, _ = exported
     for customer in INVOICED:
-        rows = _dicts(paths.exports(PERIOD) / "invoices" / f"{customer.customer_id}.csv")
+        rows = _dicts(paths.exports(BILLING_PERIOD) / "invoices" / f"{customer.customer_id}.csv")
         assert list(rows[0]) == list(LINE_HEADER)
         assert all(row["invoice_number"] == "DRAFT" for row in rows), "a draft carries no number"
         assert sum(Decimal(row["amount"]) for row in rows) == expected[customer.customer_id]["billed_pretax"]
@@ -177,7 +179,7 @@ def test_csv_lines_sum_to_customer_monthly(exported):
 
 def test_index_lists_every_invoice_with_totals_and_the_customers_not_invoiced(exported):
     paths, expected, result = exported
-    index = _dicts(paths.exports(PERIOD) / INDEX_FILE)
+    index = _dicts(paths.exports(BILLING_PERIOD) / INDEX_FILE)
     assert list(index[0]) == list(INDEX_HEADER)
     drafts = [row for row in index if row["status"] == "draft"]
     assert {row["customer_id"] for row in drafts} == {c.customer_id for c in INVOICED}
@@ -200,7 +202,7 @@ def test_rerun_replaces_the_drafts_and_is_identical(tmp_path, monkeypatch, excha
     if not exchange:
         monkeypatch.setattr("pipelines.invoicing.writer._renameat2", lambda: None)
     paths, _ = _setup(tmp_path)
-    month_dir = paths.exports(PERIOD)
+    month_dir = paths.exports(BILLING_PERIOD)
     (month_dir / "invoices").mkdir(parents=True)
     (month_dir / "invoices" / "dropped-customer.pdf").write_bytes(b"stale")
     (month_dir / "reconciliation_report.html").write_text("someone else's file")

@@ -38,6 +38,7 @@ from tests.nce_rows import (
 
 PERIOD, PREVIOUS = "2026-10", "2026-09"
 MONTH = date(2026, 10, 1)
+BILLING_PERIOD = BillingPeriod.containing(MONTH)
 CENT = Decimal("0.01")
 ZOE = "42c07649-0f06-4a51-8db5-75433746c84e"  # seeds: Zoë's Café, EUR
 DUPONT = "e2ddfd8e-ff1f-4d0d-8617-9528ba85532e"  # seeds: Société Dupont, EUR, 20 % VAT
@@ -527,7 +528,7 @@ def test_each_g_invoice_ties_out_and_the_legacy_one_too(nce_month):
     assert g["recon_credits"] == sum(line["subtotal"] for line in eur if line["subtotal"] < 0)
     assert rows["G000773581"]["invoice_kind"] == "api"
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        result = invoices_match(con, MONTH)
+        result = invoices_match(con, BILLING_PERIOD)
     assert result.passed, result.description
 
 
@@ -597,7 +598,7 @@ def test_reseller_monthly_rolls_up_per_reseller(nce_month):
 def test_lines_below_cost_are_listed(nce_month):
     data_dir, _ = nce_month
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as con:
-        result = lines_below_cost(con, MONTH)
+        result = lines_below_cost(con, BILLING_PERIOD)
     # Marketplace 10 % below list is below Microsoft's cost (partner-earned credit aside).
     assert not result.passed
     assert "Contoso Backup" in result.description and "backup-list" in result.description
@@ -623,8 +624,8 @@ def test_a_summary_off_by_a_cent_blocks_and_is_drilled_into(nce_month, tmp_path:
         con.execute("UPDATE raw.invoice_summary SET total = total + 1 WHERE invoice_number = ?", [D_EUR])
     build(data_dir, PERIOD, "--select", "marts")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        result = invoices_match(con, MONTH)
-        report = render_report(load_report(con, PERIOD, MONTH))
+        result = invoices_match(con, BILLING_PERIOD)
+        report = render_report(load_report(con, BILLING_PERIOD))
     assert not result.passed
     assert f"Invoice {G_EUR} (EUR) does not reconcile" in result.description
     assert "difference -0.01" in result.description and "charges in the files" in result.description

@@ -12,6 +12,7 @@ from pipelines.config import load_config
 from pipelines.invoicing import load_month
 from pipelines.invoicing.html_invoice import ZERO_WIDTH_SPACE, breakable, render_html
 from pipelines.invoicing.pdf_invoice import render_pdf
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from tests.invoice_warehouse import PERIOD, Customer, build_warehouse, write_config
 from tests.test_invoice_legal import _pdf_text
@@ -37,8 +38,8 @@ def _month(tmp_path, description: str):
     write_config(tmp_path / "config", [customer])
     build_warehouse(paths.warehouse, tmp_path / "config", [customer])
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
-        month = load_month(con, PERIOD, load_config(tmp_path / "config").partner)
-    assert len(month.customers) == 1 and month.period_start.strftime("%Y-%m") == PERIOD
+        month = load_month(con, BillingPeriod.parse(PERIOD), load_config(tmp_path / "config").partner)
+    assert len(month.customers) == 1 and month.period.start.strftime("%Y-%m") == PERIOD
     return month, month.customers[0]
 
 

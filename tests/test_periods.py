@@ -6,13 +6,14 @@ from datetime import date
 
 import pytest
 
-from pipelines.periods import BillingPeriod, billing_period, months_between, months_ending
+from pipelines.periods import BillingPeriod, months_between
+from pipelines.quality.report_html import history_window
 
 
 def test_a_period_is_its_key_and_its_first_day():
     period = BillingPeriod.parse("2026-10")
     assert (period.key, str(period), period.start) == ("2026-10", "2026-10", date(2026, 10, 1))
-    assert billing_period("2026-02") == date(2026, 2, 1)
+    assert BillingPeriod.parse("2026-02").start == date(2026, 2, 1)
     assert BillingPeriod.containing(date(2026, 10, 31)) == period
 
 
@@ -42,11 +43,19 @@ def test_periods_shift_across_years_both_ways():
 
 
 def test_ranges_of_months_include_both_ends_and_cross_years():
-    assert months_between("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
-    assert months_between("2026-10", "2026-10") == ["2026-10"]
-    assert months_ending("2027-01", 3) == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1)]
+    def keys(first: str, last: str) -> list[str]:
+        return [period.key for period in months_between(BillingPeriod.parse(first), BillingPeriod.parse(last))]
+
+    assert keys("2026-11", "2027-02") == ["2026-11", "2026-12", "2027-01", "2027-02"]
+    assert keys("2026-10", "2026-10") == ["2026-10"]
     with pytest.raises(ValueError, match="2027-01 is after 2026-12: give the earlier month first"):
-        months_between("2027-01", "2026-12")
+        keys("2027-01", "2026-12")
+
+
+def test_the_report_history_is_the_months_ending_with_the_period_oldest_first():
+    january = BillingPeriod.parse("2027-01")
+    assert history_window(january, 3) == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1)]
+    assert history_window(january, 1) == [date(2027, 1, 1)]
 
 
 @pytest.mark.parametrize("bad", ["2026-13", "2026-00", "26-10", "2026/10", "2026-1", ""])

@@ -13,6 +13,7 @@ from pipelines.cli import main
 from pipelines.defs.ingest.checks import conservation_breaks
 from pipelines.defs.quality.reconciliation import every_line_priced, invoices_match, marts_tie_out
 from pipelines.defs.quality.warnings import cost_jumps, unknown_charge_types, usage_over_budget
+from pipelines.periods import BillingPeriod
 from pipelines.quality import gx_suites
 from pipelines.quality.gx_suites import (
     SuiteError,
@@ -25,6 +26,7 @@ from pipelines.quality.gx_suites import (
 )
 
 MONTH = date(2026, 10, 1)
+PERIOD = BillingPeriod.containing(MONTH)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +98,9 @@ WARNINGS = [
 
 def test_clean_month_passes_every_blocking_check(warehouse):
     for check, _ in BLOCKING:
-        result = check(warehouse, MONTH)
+        result = check(warehouse, PERIOD)
         assert result.passed, (check.__name__, result.description)
-    assert conservation_breaks(warehouse, MONTH) == []
+    assert conservation_breaks(warehouse, PERIOD) == []
 
 
 @pytest.mark.parametrize(
@@ -108,7 +110,7 @@ def test_clean_month_passes_every_blocking_check(warehouse):
 )
 def test_blocking_check_fails_on_tampered_month(warehouse, check, tamper):
     warehouse.execute(tamper)
-    result = check(warehouse, MONTH)
+    result = check(warehouse, PERIOD)
     assert not result.passed
     assert result.description
 
@@ -119,33 +121,33 @@ def test_invoice_mismatch_names_invoice_and_difference(warehouse):
         "UPDATE marts.invoice_reconciliation SET status = 'mismatch', invoice_pretax = invoice_pretax + 1, pretax_difference = -1 WHERE invoice_number = ?",
         [number],
     )
-    description = invoices_match(warehouse, MONTH).description
+    description = invoices_match(warehouse, PERIOD).description
     assert f"Invoice {number}" in description and "difference -1.00" in description
 
 
 def test_row_conservation_fails_when_a_line_goes_missing(warehouse):
     warehouse.execute("DELETE FROM raw.usage_recon WHERE rowid = (SELECT min(rowid) FROM raw.usage_recon)")
-    breaks = conservation_breaks(warehouse, MONTH)
+    breaks = conservation_breaks(warehouse, PERIOD)
     assert len(breaks) == 1 and "Usage" in breaks[0]
 
 
 def test_clean_month_raises_no_warning_but_budget(warehouse):
-    assert unknown_charge_types(warehouse, MONTH).passed
-    assert cost_jumps(warehouse, MONTH).passed
+    assert unknown_charge_types(warehouse, PERIOD).passed
+    assert cost_jumps(warehouse, PERIOD).passed
 
 
 @pytest.mark.parametrize(("check", "tamper"), WARNINGS, ids=["unknown_charge_type", "over_budget", "cost_jump"])
 def test_warning_fires_on_tampered_month(warehouse, check, tamper):
     warehouse.execute("UPDATE config.customers SET monthly_usage_budget = NULL")
-    assert check(warehouse, MONTH).passed
+    assert check(warehouse, PERIOD).passed
     warehouse.execute(tamper)
-    result = check(warehouse, MONTH)
+    result = check(warehouse, PERIOD)
     assert not result.passed
     assert result.severity.value == "WARN"
 
 
 def _run_suite(con, name):
-    return validate_month(con, name, load_suite(name), MONTH)
+    return validate_month(con, name, load_suite(name), PERIOD)
 
 
 @pytest.mark.parametrize("name", suite_names())
@@ -196,7 +198,7 @@ def test_every_suite_fails_on_a_tampered_month(warehouse, name):
 
 
 def test_a_suite_that_cannot_run_is_an_error_not_a_pass(warehouse):
-    frame, total = month_frame(warehouse, "raw_invoice_summary", MONTH)
+    frame, total = month_frame(warehouse, "raw_invoice_summary", PERIOD)
     broken = {
         "name": "broken",
         "expectations": [
@@ -254,8 +256,8 @@ def test_a_sampled_month_still_names_its_one_bad_line(warehouse, monkeypatch):
 def test_a_sampled_clean_month_passes_and_validates_no_row_twice(warehouse, monkeypatch):
     lines = _grow_usage_lines(warehouse, 50)
     monkeypatch.setattr(gx_suites, "SAMPLE_ROWS", 100)
-    suite = resolve_placeholders(load_suite("raw_usage_recon"), MONTH)
-    frame, total = month_frame(warehouse, "raw_usage_recon", MONTH, suite=suite)
+    suite = resolve_placeholders(load_suite("raw_usage_recon"), PERIOD)
+    frame, total = month_frame(warehouse, "raw_usage_recon", PERIOD, suite=suite)
     assert total == lines and 0 < len(frame) < lines
     assert not frame.duplicated(subset=["source_file", "source_line"]).any()
     assert _run_suite(warehouse, "raw_usage_recon").passed

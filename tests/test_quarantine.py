@@ -17,8 +17,10 @@ import pytest
 from pipelines.cli import main
 from pipelines.ingest.quarantine import fingerprint, keep_as_last_good, settle_failed_month
 from pipelines.ingest.schema import ensure_raw_schema
+from pipelines.periods import BillingPeriod
 
 SEPTEMBER, AUGUST = date(2026, 9, 1), date(2026, 8, 1)
+SEPTEMBER_PERIOD = BillingPeriod.containing(SEPTEMBER)
 LOADED = datetime(2026, 11, 8, 9, 30)
 
 
@@ -65,7 +67,7 @@ def warehouse():
 
 def test_a_failed_delivery_goes_to_quarantine_and_the_last_good_month_comes_back(warehouse):
     con = warehouse
-    assert keep_as_last_good(con, SEPTEMBER, "run-good")
+    assert keep_as_last_good(con, SEPTEMBER_PERIOD, "run-good")
     good = {
         table: _figures(con, table)
         for table in ("raw.invoice_summary", "raw.daily_usage", "raw.file_manifest", "marts.customer_monthly")
@@ -76,7 +78,7 @@ def test_a_failed_delivery_goes_to_quarantine_and_the_last_good_month_comes_back
     )
 
     settlement = settle_failed_month(
-        con, SEPTEMBER, "run-bad", ("invoices_reconcile: Invoice G000000002 differs by 1.00",)
+        con, SEPTEMBER_PERIOD, "run-bad", ("invoices_reconcile: Invoice G000000002 differs by 1.00",)
     )
 
     assert settlement.outcome == "restored"
@@ -102,13 +104,13 @@ def test_a_failed_delivery_goes_to_quarantine_and_the_last_good_month_comes_back
 
 def test_settling_twice_changes_nothing_the_second_time(warehouse):
     con = warehouse
-    keep_as_last_good(con, SEPTEMBER, "run-good")
-    kept = fingerprint(con, SEPTEMBER)
+    keep_as_last_good(con, SEPTEMBER_PERIOD, "run-good")
+    kept = fingerprint(con, SEPTEMBER_PERIOD)
     _deliver(con, SEPTEMBER, {"new.csv": Decimal("1.00")}, datetime(2026, 12, 1))
-    assert fingerprint(con, SEPTEMBER) != kept
-    settle_failed_month(con, SEPTEMBER, "run-bad", ("x",))
-    assert fingerprint(con, SEPTEMBER) == kept
-    again = settle_failed_month(con, SEPTEMBER, "run-bad", ("x",))
+    assert fingerprint(con, SEPTEMBER_PERIOD) != kept
+    settle_failed_month(con, SEPTEMBER_PERIOD, "run-bad", ("x",))
+    assert fingerprint(con, SEPTEMBER_PERIOD) == kept
+    again = settle_failed_month(con, SEPTEMBER_PERIOD, "run-bad", ("x",))
     assert again.outcome == "unchanged"
     assert "2026-09 shows the delivery loaded on 2026-11-08 09:30 UTC (files good.csv)" in again.sentence
     assert con.execute("SELECT count(*) FROM quarantine.deliveries").fetchone() == (1,)
@@ -116,7 +118,7 @@ def test_settling_twice_changes_nothing_the_second_time(warehouse):
 
 def test_a_first_ever_month_that_fails_has_no_last_good_data_and_says_so(warehouse):
     con = warehouse
-    settlement = settle_failed_month(con, SEPTEMBER, "run-bad", ("x",))
+    settlement = settle_failed_month(con, SEPTEMBER_PERIOD, "run-bad", ("x",))
     assert settlement.outcome == "first_delivery"
     assert settlement.sentence.startswith("2026-09 has no earlier delivery that passed its blocking checks")
     assert (
@@ -128,16 +130,16 @@ def test_a_first_ever_month_that_fails_has_no_last_good_data_and_says_so(warehou
 
 def test_columns_and_marts_added_since_the_last_good_month_are_followed(warehouse):
     con = warehouse
-    keep_as_last_good(con, SEPTEMBER, "run-good")
+    keep_as_last_good(con, SEPTEMBER_PERIOD, "run-good")
     # A later version widens a mart's money column, adds a column and builds a new mart.
     con.execute("ALTER TABLE marts.customer_monthly ALTER COLUMN billed_pretax TYPE DECIMAL(38,2)")
     con.execute("ALTER TABLE marts.customer_monthly ADD COLUMN margin DECIMAL(28,6)")
     con.execute("CREATE TABLE marts.new_mart (billing_period DATE, figure INTEGER)")
     con.execute("INSERT INTO marts.new_mart VALUES ('2026-09-01', 1), ('2026-08-01', 2)")
     _deliver(con, SEPTEMBER, {"huge.csv": Decimal("5000000000000.00")}, datetime(2026, 12, 1))
-    assert keep_as_last_good(con, SEPTEMBER, "run-good-2")  # the huge month passed: kept in the widened copy
+    assert keep_as_last_good(con, SEPTEMBER_PERIOD, "run-good-2")  # the huge month passed: kept in the widened copy
     _deliver(con, SEPTEMBER, {"bad.csv": Decimal("1.00")}, datetime(2026, 12, 2))
-    settle_failed_month(con, SEPTEMBER, "run-bad", ("x",))
+    settle_failed_month(con, SEPTEMBER_PERIOD, "run-bad", ("x",))
     assert _figures(con, "marts.customer_monthly") == [(SEPTEMBER, "c-huge.csv", Decimal("5000000000000.00"), None)]
     assert con.execute("SELECT * FROM marts.new_mart ORDER BY 1").fetchall() == [(AUGUST, 2), (SEPTEMBER, 1)]
 

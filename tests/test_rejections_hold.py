@@ -12,6 +12,7 @@ import pytest
 from corpus import PERIOD, generate_month, landed_files, query, rejected, run_month, write_csv
 
 from pipelines.formats import LICENSE_RECON_COLUMNS, USAGE_RECON_COLUMNS
+from pipelines.periods import BillingPeriod
 from pipelines.quality.rejections import (
     AcknowledgementError,
     RejectedLine,
@@ -23,6 +24,7 @@ from pipelines.quality.rejections import (
 )
 
 USAGE_HEADER = [c.name for c in USAGE_RECON_COLUMNS]
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 
 
 def _line(values: dict[str, str], header=USAGE_HEADER, **fields) -> RejectedLine:
@@ -51,7 +53,7 @@ def test_offsetting_rejected_lines_both_hold_the_month():
     minus = _line({"PretaxCharges": "-250.00", "PostTaxTotal": "-250.00"}, line=40)
     held, let_through = holding_lines([plus, minus], {"u.csv": USAGE_HEADER}, {})
     assert [h.line.line_number for h in held] == [12, 40] and not let_through
-    sentence = holding_sentence(held, PERIOD)
+    sentence = holding_sentence(held, BILLING_PERIOD)
     assert "file 'u.csv', line 12: PretaxCharges 250.00" in sentence
     assert "file 'u.csv', line 40: PretaxCharges -250.00" in sentence
     assert f"acknowledge each line by file and line in acknowledgements/{PERIOD}.yml" in sentence
@@ -107,7 +109,7 @@ def offsetting_month(tmp_path_factory):
     lines = (len(usage.rows) + 2, len(usage.rows) + 3)
     first_code, first_output = run_month(data_dir)
     first_invoices = (data_dir / "exports" / PERIOD / "invoices").exists()
-    acknowledgement = acknowledgements_path(data_dir, PERIOD)
+    acknowledgement = acknowledgements_path(data_dir, BILLING_PERIOD)
     acknowledgement.parent.mkdir(parents=True)
     acknowledgement.write_text(
         "acknowledged:\n"

@@ -18,10 +18,13 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.periods import BillingPeriod
 from pipelines.quality.report_data import load_report
 from pipelines.quality.report_html import CustomerMargin, render_report
 from tests.corpus import LICENSE_HEADER, PERIOD, license_row, load, summary_row, write_csv, write_summary
 from tests.report_sample import DOLLARS, MONTH, NON_LATIN, sample
+
+BILLING_PERIOD = BillingPeriod.parse(PERIOD)
 
 
 @pytest.fixture(scope="module")
@@ -207,8 +210,8 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
         con.execute("INSERT INTO config.customers VALUES ('c2', ?, 'EUR', 250.00), ('c3', 'Fabrikam', 'EUR', 99.00), "
                     "('c1', 'Contoso', 'EUR', NULL)", [NON_LATIN])  # fmt: skip
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
-        data = load_report(con, PERIOD, MONTH, landing)
-        without_landing = load_report(con, PERIOD, MONTH)
+        data = load_report(con, BILLING_PERIOD, landing)
+        without_landing = load_report(con, BILLING_PERIOD)
     months = sorted({h.billing_period for h in data.history})
     assert months[0] == date(2025, 11, 1) and months[-1] == MONTH and len(months) == 12, (
         "12 months, none after this one"
@@ -226,7 +229,7 @@ def test_loaded_from_the_warehouse_twelve_months_budgets_and_amounts_as_written(
     assert without_landing.rejected[0]["amounts_as_written"] == written, "the file's header is kept with the line"
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("UPDATE raw.rejected_rows SET file_header = NULL")  # as kept before the header was
-        assert load_report(con, PERIOD, MONTH, landing).rejected[0]["amounts_as_written"] == written, "read again"
+        assert load_report(con, BILLING_PERIOD, landing).rejected[0]["amounts_as_written"] == written, "read again"
     html = render_report(data)
     assert f"<td>{written}</td>" in html and "<th>Amounts as written</th>" in html
     assert "132.2 % of 250.00, over" in html

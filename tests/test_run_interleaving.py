@@ -13,6 +13,7 @@ from pipelines.defs.ingest.failed_deliveries import settle_month
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.runs.monthly_run import _failures
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 
 PERIOD = "2026-09"
@@ -84,14 +85,14 @@ def test_a_failed_run_never_settles_a_month_another_run_is_writing(tmp_path):
         _add_run(instance, dg.DagsterRunStatus.STARTED)
         refused = _add_run(instance, dg.DagsterRunStatus.FAILURE)
 
-        assert settle_month(instance, paths, PERIOD, refused) is None
+        assert settle_month(instance, paths, BillingPeriod.parse(PERIOD), refused) is None
         alone = _add_run(instance, dg.DagsterRunStatus.FAILURE, "2026-08")
         with pytest.raises(Exception):  # noqa: B017 - alone in its month, it does open the warehouse
-            settle_month(instance, paths, "2026-08", alone)
+            settle_month(instance, paths, BillingPeriod.parse("2026-08"), alone)
 
 
 def test_the_settlement_the_ui_shows_names_hostile_files_as_inert_text():
-    from datetime import date, datetime
+    from datetime import datetime
 
     from pipelines.defs.ingest.failed_deliveries import record_settlement
     from pipelines.inert import plain_text
@@ -99,10 +100,13 @@ def test_the_settlement_the_ui_shows_names_hostile_files_as_inert_text():
 
     hostile = "[Pay here](https://evil.example)![x](https://evil.example/x.png).csv"
     settlement = Settlement(
-        date(2026, 9, 1), "restored", Delivery(datetime(2026, 10, 2), ("good.csv",)), Delivery(None, (hostile,))
+        BillingPeriod.parse(PERIOD),
+        "restored",
+        Delivery(datetime(2026, 10, 2), ("good.csv",)),
+        Delivery(None, (hostile,)),
     )
     with dg.instance_for_test() as instance:
-        record_settlement(instance, PERIOD, str(uuid.uuid4()), settlement)
+        record_settlement(instance, BillingPeriod.parse(PERIOD), str(uuid.uuid4()), settlement)
         [record] = instance.fetch_observations(dg.AssetKey(["raw", "file_manifest"]), limit=1).records
     assert hostile in settlement.sentence
     description = record.asset_observation.description

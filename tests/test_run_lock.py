@@ -17,6 +17,7 @@ import pytest
 
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.runs.instance import prepare_dagster_home
+from pipelines.periods import BillingPeriod
 from pipelines.runs.lock import MonthBusy, lock_file, month_lock
 from pipelines.settings import REPO_ROOT, DataPaths
 from tests.corpus import generate_month
@@ -29,9 +30,10 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
+    from pipelines.periods import BillingPeriod
     from pipelines.runs.lock import month_lock
     from pipelines.settings import DataPaths
-    with month_lock(DataPaths(Path(sys.argv[1])), sys.argv[2]):
+    with month_lock(DataPaths(Path(sys.argv[1])), BillingPeriod.parse(sys.argv[2])):
         print("held", flush=True)
         sys.stdin.readline()
     """
@@ -105,17 +107,19 @@ def test_a_run_of_a_month_another_process_runs_is_refused_at_once_with_a_sentenc
 
 def test_the_lock_of_a_killed_run_is_released_by_the_kernel_and_other_months_are_free(tmp_path, holder):
     paths = DataPaths(tmp_path)
-    with month_lock(paths, OTHER):  # another month runs meanwhile
+    period, other = BillingPeriod.parse(PERIOD), BillingPeriod.parse(OTHER)
+    with month_lock(paths, other):  # another month runs meanwhile
         with pytest.raises(MonthBusy) as busy:
-            with month_lock(paths, PERIOD):
+            with month_lock(paths, period):
                 pass
-    assert (busy.value.period, busy.value.holder) == (PERIOD, holder.pid)
+    assert (busy.value.period, busy.value.holder) == (period, holder.pid)
     holder.send_signal(signal.SIGKILL)  # no clean-up can run: the kernel drops the lock
     holder.wait(timeout=30)
-    assert lock_file(paths, PERIOD).exists()
-    with month_lock(paths, PERIOD) as held:
+    assert lock_file(paths, period) == tmp_path / "locks" / f"run-{PERIOD}.lock"
+    assert lock_file(paths, period).exists()
+    with month_lock(paths, period) as held:
         assert held.read_text(encoding="ascii").strip() == str(os.getpid())
-    assert lock_file(paths, PERIOD).read_text(encoding="ascii") == ""
+    assert lock_file(paths, period).read_text(encoding="ascii") == ""
 
 
 def test_two_runs_of_a_month_started_together_one_runs_the_other_is_refused(tmp_path):

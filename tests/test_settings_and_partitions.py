@@ -4,7 +4,7 @@ from datetime import date
 import pytest
 
 from pipelines.defs.partitions import first_month, monthly_partitions, outside_partitions
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import (
     CLOSE_DAY_ENV,
     CLOSE_TIME_ENV,
@@ -39,13 +39,9 @@ def test_partitions_start_at_the_setting_else_the_earliest_landing_month(tmp_pat
     last = first_month(Settings(data_dir=tmp_path / "none"))
     today = date.today()
     assert (
-        billing_period(last) < date(today.year, today.month, 1)
-        and (date(today.year, today.month, 1) - billing_period(last)).days <= 31
+        BillingPeriod.parse(last).start < date(today.year, today.month, 1)
+        and (date(today.year, today.month, 1) - BillingPeriod.parse(last).start).days <= 31
     )
-
-
-def test_billing_period_is_first_day_of_month():
-    assert billing_period("2026-02") == date(2026, 2, 1)
 
 
 def test_dbt_gets_the_warehouse_its_memory_limit_and_the_whole_range_of_months_in_any_order(tmp_path):
@@ -129,11 +125,12 @@ def test_periods_are_validated(bad):
 
 def test_paths_stay_inside_the_data_dir(tmp_path):
     paths = DataPaths(tmp_path)
-    assert paths.landing("2026-10") == tmp_path / "landing" / "2026-10"
+    assert paths.landing(BillingPeriod.parse("2026-10")) == tmp_path / "landing" / "2026-10"
+    assert paths.exports(BillingPeriod.parse("2026-10")) == tmp_path / "exports" / "2026-10"
     with pytest.raises(ValueError, match="outside"):
         paths.inside(tmp_path / ".." / "elsewhere")
-    with pytest.raises(ValueError):
-        paths.exports("../../etc")
+    with pytest.raises(ValueError, match="YYYY-MM"):  # a month folder is named by a period, never by path text
+        BillingPeriod.parse("../../etc")
 
 
 @pytest.mark.parametrize(
@@ -175,8 +172,8 @@ def test_a_backfill_of_months_before_the_first_refuses_each_with_a_sentence(tmp_
 def test_the_first_month_named_by_the_landing_folder_says_how_to_run_earlier_months(tmp_path):
     (tmp_path / "landing" / "2026-07").mkdir(parents=True)
     settings = Settings(data_dir=tmp_path)
-    assert outside_partitions("2026-07", settings) is None
-    assert outside_partitions("2026-06", settings) == (
+    assert outside_partitions(BillingPeriod.parse("2026-07"), settings) is None
+    assert outside_partitions(BillingPeriod.parse("2026-06"), settings) == (
         "2026-06 is before the first month the pipeline runs, 2026-07 (the earliest month folder in the landing "
         "folder: set CSP_RECON_FIRST_MONTH=2026-06 to run earlier months)"
     )

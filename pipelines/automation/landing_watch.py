@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipelines.ingest.month import landed_files
-from pipelines.periods import PERIOD_PATTERN
+from pipelines.periods import PERIOD_PATTERN, BillingPeriod
 
 
 @dataclass(frozen=True)
 class LandedMonth:
-    period: str
+    period: BillingPeriod
     fingerprint: str
     newest_change: float
     files: int
@@ -62,6 +62,11 @@ def landed_months(landing_root: Path) -> list[LandedMonth]:
         for name, stat in stats:
             digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
         months.append(
-            LandedMonth(folder.name, digest.hexdigest()[:16], max(stat.st_mtime for _, stat in stats), len(stats))
+            LandedMonth(
+                BillingPeriod.parse(folder.name),
+                digest.hexdigest()[:16],
+                max(stat.st_mtime for _, stat in stats),
+                len(stats),
+            )
         )
     return months

@@ -97,7 +97,7 @@ def ensure_carried_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def billed_basis(con: duckdb.DuckDBPyConnection, period: date) -> dict[tuple[str, str], Basis]:
+def billed_basis(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dict[tuple[str, str], Basis]:
     ensure_carried_table(con)
     in_force = con.execute(
         f"""SELECT i.customer_id, i.currency, i.invoice_number, i.issue_date, i.content_fingerprint, i.billed_pretax, i.customer_tax,
@@ -106,7 +106,7 @@ def billed_basis(con: duckdb.DuckDBPyConnection, period: date) -> dict[tuple[str
             WHERE i.billing_period = ? AND i.document_kind = ?
               AND NOT EXISTS (SELECT 1 FROM {ISSUED_TABLE} c WHERE c.document_kind = ? AND c.preceding_invoice = i.invoice_number)
             ORDER BY i.series, i.sequence""",
-        [period, INVOICE, CREDIT_NOTE],
+        [period.start, INVOICE, CREDIT_NOTE],
     ).fetchall()
     latest: dict[tuple[str, str], tuple] = {}
     totals: dict[tuple[str, str], list[Decimal]] = {}
@@ -117,7 +117,7 @@ def billed_basis(con: duckdb.DuckDBPyConnection, period: date) -> dict[tuple[str
     carried = con.execute(
         f"""SELECT customer_id, currency, billed_pretax, customer_tax, billed_total, content_fingerprint, created_at
             FROM {CARRIED_TABLE} WHERE billing_period = ? ORDER BY created_at""",
-        [period],
+        [period.start],
     ).fetchall()
     for customer_id, currency, pretax, tax, total, fingerprint, at in carried:
         key = (customer_id, currency)
@@ -135,7 +135,7 @@ def billed_basis(con: duckdb.DuckDBPyConnection, period: date) -> dict[tuple[str
 
 def month_changes(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> list[CustomerChange]:
     """Every customer and currency whose invoice now differs from what was billed for the month."""
-    basis = billed_basis(con, month.period_start)
+    basis = billed_basis(con, month.period)
     current = {
         (customer.customer_id, invoice.currency): (customer, invoice)
         for customer in month.customers
@@ -155,7 +155,7 @@ def month_changes(con: duckdb.DuckDBPyConnection, month: MonthInvoices) -> list[
             and not (before.billed_pretax or before.customer_tax or before.billed_total)
         ):
             continue  # credited in full already
-        name = customer.billing_name if customer else _billed_name(con, month.period_start, key)
+        name = customer.billing_name if customer else _billed_name(con, month.period, key)
         changes.append(CustomerChange(key[0], key[1], name, before, invoice, customer))
     return changes
 
@@ -200,7 +200,7 @@ def issue_credit_notes(
 
 
 def carry_differences(
-    con: duckdb.DuckDBPyConnection, month: MonthInvoices, changes: list[CustomerChange], target: date, by: str
+    con: duckdb.DuckDBPyConnection, month: MonthInvoices, changes: list[CustomerChange], target: BillingPeriod, by: str
 ) -> int:
     """Record each change's difference for `target`'s invoice; the month's documents stay as issued."""
     ensure_carried_table(con)
@@ -210,12 +210,12 @@ def carry_differences(
         [
             [
                 uuid.uuid4().hex,
-                month.period_start,
+                month.period.start,
                 change.customer_id,
                 change.name,
                 change.currency,
                 change.basis.invoice_number if change.basis else None,
-                target,
+                target.start,
                 change.difference("billed_pretax"),
                 change.difference("customer_tax"),
                 change.difference("billed_total"),
@@ -230,7 +230,11 @@ def carry_differences(
 
 
 def withdraw_carried_differences(
-    con: duckdb.DuckDBPyConnection, period: date, changes: list[CustomerChange], final_periods: set[date], by: str
+    con: duckdb.DuckDBPyConnection,
+    period: BillingPeriod,
+    changes: list[CustomerChange],
+    final_periods: set[BillingPeriod],
+    by: str,
 ) -> int:
     """Take back what earlier runs carried from `period` for the customers now corrected by a credit
     note and a corrected invoice (the partner switched to credit notes): the corrected invoice bills
@@ -247,7 +251,7 @@ def withdraw_carried_differences(
             GROUP BY customer_id, customer_name, currency, corrects_invoice, target_period
             HAVING sum(billed_pretax) <> 0 OR sum(customer_tax) <> 0 OR sum(billed_total) <> 0
             ORDER BY customer_id, currency, target_period""",
-        [period],
+        [period.start],
     ).fetchall()
     withdrawn = [row for row in outstanding if (row[0], row[2]) in keys]
     if not withdrawn:
@@ -259,12 +263,12 @@ def withdraw_carried_differences(
         [
             [
                 uuid.uuid4().hex,
-                period,
+                period.start,
                 customer_id,
                 name,
                 currency,
                 number,
-                open_month if target in final_periods else target,
+                open_month.start if BillingPeriod(target) in final_periods else target,
                 -pretax,
                 -tax,
                 -total,
@@ -302,7 +306,7 @@ def with_carried_corrections(con: duckdb.DuckDBPyConnection, month: MonthInvoice
             GROUP BY customer_id, currency, corrects_invoice, billing_period
             HAVING sum(billed_pretax) <> 0 OR sum(customer_tax) <> 0
             ORDER BY billing_period, min(created_at), customer_id""",
-        [month.period_start],
+        [month.period.start],
     ).fetchall()
     if not carried:
         return month
@@ -332,13 +336,12 @@ def with_carried_corrections(con: duckdb.DuckDBPyConnection, month: MonthInvoice
     return replace(month, customers=tuple(customers[key] for key in sorted(customers)))
 
 
-def next_open_period(after: date, final_periods: set[date]) -> date:
+def next_open_period(after: BillingPeriod, final_periods: set[BillingPeriod]) -> BillingPeriod:
     """The first month after `after` whose invoices are not issued yet."""
-    candidate = BillingPeriod.containing(after)
-    while True:
+    candidate = after.shifted(1)
+    while candidate in final_periods:
         candidate = candidate.shifted(1)
-        if candidate.start not in final_periods:
-            return candidate.start
+    return candidate
 
 
 def _issued_invoice(con: duckdb.DuckDBPyConnection, number: str) -> CurrencyInvoice:
@@ -390,9 +393,9 @@ def _customer_without_charges(month: MonthInvoices, change: CustomerChange, buye
     return customer
 
 
-def _billed_name(con: duckdb.DuckDBPyConnection, period: date, key: tuple[str, str]) -> str:
+def _billed_name(con: duckdb.DuckDBPyConnection, period: BillingPeriod, key: tuple[str, str]) -> str:
     row = con.execute(
         f"SELECT customer_name FROM {ISSUED_TABLE} WHERE billing_period = ? AND customer_id = ? AND currency = ? LIMIT 1",
-        [period, *key],
+        [period.start, *key],
     ).fetchone()
     return row[0] if row else key[0]

@@ -9,10 +9,11 @@ import shutil
 import uuid
 
 from pipelines.invoicing.writer import INDEX_FILE, INVOICES_DIR
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 
 
-def remove_drafts(paths: DataPaths, period: str) -> bool:
+def remove_drafts(paths: DataPaths, period: BillingPeriod) -> bool:
     """Take the month's drafts away (a failed run, an issued month); True if there were any.
 
     The folder is first renamed out of the way in one step, so no reader sees half of it."""

@@ -39,12 +39,12 @@ from pipelines.config import config_dir_in_use, load_config
 from pipelines.invoicing.issuing import content_fingerprint, issue_month
 from pipelines.invoicing.model import MonthInvoices
 from pipelines.invoicing.source import load_month
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 
 # A warning check judged on the month's data: (name, problems), no problem when it passes.
-WarningCheck = tuple[str, Callable[[duckdb.DuckDBPyConnection, date], list[str]]]
+WarningCheck = tuple[str, Callable[[duckdb.DuckDBPyConnection, BillingPeriod], list[str]]]
 RUN_ACTOR = "monthly run"
 
 
@@ -52,14 +52,14 @@ RUN_ACTOR = "monthly run"
 class Outcome:
     """What a step of the close did, in a sentence for the clerk; `changed` when the status moved."""
 
-    period: str
+    period: BillingPeriod
     status: MonthStatus
     message: str
     documents: tuple[str, ...] = ()
     changed: bool = False
 
 
-def current_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) -> MonthInvoices:
+def current_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: BillingPeriod) -> MonthInvoices:
     """The month's invoices as a run would draft them now: its marts plus differences carried onto it."""
     seller = load_config(config_dir_in_use(paths)).partner
     return with_carried_corrections(con, load_month(con, period, seller))
@@ -78,7 +78,7 @@ def month_fingerprint(month: MonthInvoices) -> str:
 
 def approve(
     paths: DataPaths,
-    period: str,
+    period: BillingPeriod,
     by: str,
     acknowledged: list[str],
     warning_checks: list[WarningCheck],
@@ -86,7 +86,6 @@ def approve(
 ) -> Outcome:
     """Approve the month's drafts. Refused, with every reason named, while a blocking check fails
     or a warning check fails without being acknowledged by its name."""
-    start = billing_period(period)
     if blocking_problems:
         raise StatusError(f"{period} cannot be approved: its blocking checks fail ({'; '.join(blocking_problems)}).")
     names = [name for name, _ in warning_checks]
@@ -96,18 +95,18 @@ def approve(
             f"{period}: no warning check is called {', '.join(map(repr, unknown))}; the warning checks are {', '.join(names)}."
         )
     with connect_waiting(paths.warehouse) as con:
-        state = month_state(con, start)
+        state = month_state(con, period)
         if state.status in FINAL:
             raise StatusError(
                 f"{period} is {state.status.value}: its invoices are issued, there is nothing to approve."
             )
         month = current_month(con, paths, period)
-        record_seen(con, start, by, month.seller.legal_name)
+        record_seen(con, period, by, month.seller.legal_name)
         if not month.customers and not month.blocked:
             raise StatusError(
                 f"{period} has no draft invoice: run the month first (`csp-recon run --period {period}`)."
             )
-        failing = [(name, problems) for name, judge in warning_checks if (problems := _judged(judge, con, start))]
+        failing = [(name, problems) for name, judge in warning_checks if (problems := _judged(judge, con, period))]
         missing = [f"{name} ({'; '.join(problems)})" for name, problems in failing if name not in acknowledged]
         if missing:
             raise StatusError(
@@ -121,7 +120,7 @@ def approve(
         )
         new = change_status(
             con,
-            start,
+            period,
             MonthStatus.APPROVED,
             by,
             reason,
@@ -132,26 +131,25 @@ def approve(
     return Outcome(period, new.status, f"{period} approved by {by} ({reason}).", changed=True)
 
 
-def _judged(judge, con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+def _judged(judge, con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
     """A check that cannot be evaluated (a missing table) fails: it is never taken as passed."""
     try:
-        return judge(con, month)
+        return judge(con, period)
     except duckdb.Error as error:
         return [f"could not be evaluated ({str(error).splitlines()[0]})"]
 
 
 def issue(
     paths: DataPaths,
-    period: str,
+    period: BillingPeriod,
     by: str,
     blocking_problems: list[str],
     landing_fingerprint: str | None,
     issue_date: date | None = None,
 ) -> Outcome:
     """Issue an approved month whose figures are still the approved ones."""
-    start = billing_period(period)
     with connect_waiting(paths.warehouse) as con:
-        state = month_state(con, start)
+        state = month_state(con, period)
         if state.status != MonthStatus.APPROVED:
             raise StatusError(
                 f"{period} is {state.status.value}: only an approved month is issued (`csp-recon approve --period {period} --by NAME`)."
@@ -162,7 +160,7 @@ def issue(
             )
         if month_fingerprint(current_month(con, paths, period)) != state.approved_fingerprint:
             change_status(
-                con, start, MonthStatus.OPEN, by, "the figures changed since they were approved: approve them again"
+                con, period, MonthStatus.OPEN, by, "the figures changed since they were approved: approve them again"
             )
             raise StatusError(
                 f"{period} not issued: its figures changed since {state.approved_by} approved them; the month is open again, approve it again."
@@ -171,7 +169,7 @@ def issue(
     with connect_waiting(paths.warehouse) as con:
         new = change_status(
             con,
-            start,
+            period,
             MonthStatus.ISSUED,
             by,
             f"{len(result.issued)} invoice(s) issued: {', '.join(result.issued) or 'none'}",
@@ -185,21 +183,20 @@ def issue(
 
 
 def after_run(
-    paths: DataPaths, period: str, correct: bool, issue_date: date | None = None, by: str = RUN_ACTOR
+    paths: DataPaths, period: BillingPeriod, correct: bool, issue_date: date | None = None, by: str = RUN_ACTOR
 ) -> Outcome:
     """Keep the status true to the month's new figures after a run.
 
     An approved month whose figures changed is open again. An issued month whose figures
     differ from what was billed is marked correction pending, or, when the run is a deliberate
     correction (`correct`), gets its corrections issued or carried per the partner's mode."""
-    start = billing_period(period)
     with connect_waiting(paths.warehouse) as con:
         month = current_month(con, paths, period)
-        state = record_seen(con, start, by, month.seller.legal_name)
+        state = record_seen(con, period, by, month.seller.legal_name)
         if state.status == MonthStatus.APPROVED and month_fingerprint(month) != state.approved_fingerprint:
             new = change_status(
                 con,
-                start,
+                period,
                 MonthStatus.OPEN,
                 by,
                 f"the figures changed since {state.approved_by} approved them: approve again",
@@ -218,7 +215,7 @@ def after_run(
             if state.status == MonthStatus.CORRECTION_PENDING:
                 new = change_status(
                     con,
-                    start,
+                    period,
                     MonthStatus.ISSUED,
                     by,
                     "the figures are again those issued: nothing to correct",
@@ -234,43 +231,42 @@ def after_run(
         listed = "; ".join(map(str, changes))
         if not correct:
             reason = f"{len(changes)} customer invoice(s) differ from what was issued ({listed}): run `csp-recon run --period {period} --correct`"
-            new = change_status(con, start, MonthStatus.CORRECTION_PENDING, by, reason, pending_reason=reason)
+            new = change_status(con, period, MonthStatus.CORRECTION_PENDING, by, reason, pending_reason=reason)
             return Outcome(period, new.status, f"{period} correction pending: {reason}.", changed=True)
         seller = month.seller
         final = {s.period for s in all_states(con) if s.status in FINAL}
         if seller.correction_mode == CREDIT_NOTE_MODE:
-            withdraw_carried_differences(con, start, changes, final, by)
+            withdraw_carried_differences(con, period, changes, final, by)
             numbers = issue_credit_notes(
                 con, paths, month, changes, issue_date or datetime.now(UTC).date(), billing_profiles(con)
             )
             reason = f"corrections issued: {', '.join(numbers)} ({listed})"
         else:
-            target = next_open_period(start, final)
+            target = next_open_period(period, final)
             carry_differences(con, month, changes, target, by)
             numbers = ()
-            reason = f"differences carried onto the invoices of {target:%Y-%m} ({listed})"
-        new = change_status(con, start, MonthStatus.ISSUED, by, reason, landing_fingerprint=landing_now(paths, period))
+            reason = f"differences carried onto the invoices of {target} ({listed})"
+        new = change_status(con, period, MonthStatus.ISSUED, by, reason, landing_fingerprint=landing_now(paths, period))
     return Outcome(period, new.status, f"{period}: {reason}.", numbers, changed=True)
 
 
-def landing_now(paths: DataPaths, period: str) -> str:
+def landing_now(paths: DataPaths, period: BillingPeriod) -> str:
     """The landing files' content now: what the month's documents are from, once corrected."""
     return landing_content(paths.landing(period)) or ""
 
 
-def mark_correction_pending(paths: DataPaths, period: str, reason: str, by: str) -> Outcome | None:
+def mark_correction_pending(paths: DataPaths, period: BillingPeriod, reason: str, by: str) -> Outcome | None:
     """A changed landing file for an issued month: recorded, never run (the sensor's part)."""
-    start = billing_period(period)
     with connect_waiting(paths.warehouse) as con:
-        state = month_state(con, start)
+        state = month_state(con, period)
         if state.status not in FINAL:
             return None
         if state.status == MonthStatus.CORRECTION_PENDING and state.pending_reason == reason:
             return Outcome(period, state.status, reason)
-        new = change_status(con, start, MonthStatus.CORRECTION_PENDING, by, reason, pending_reason=reason)
+        new = change_status(con, period, MonthStatus.CORRECTION_PENDING, by, reason, pending_reason=reason)
     return Outcome(period, new.status, reason, changed=True)
 
 
-def status_rows(con: duckdb.DuckDBPyConnection, period: str | None = None) -> list[MonthState]:
+def status_rows(con: duckdb.DuckDBPyConnection, period: BillingPeriod | None = None) -> list[MonthState]:
     states = all_states(con)
-    return [state for state in states if period is None or state.period == billing_period(period)]
+    return [state for state in states if period is None or state.period == period]

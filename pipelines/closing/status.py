@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 import duckdb
+
+from pipelines.periods import BillingPeriod
 
 STATUS_TABLE = "billing.month_status"
 HISTORY_TABLE = "billing.month_status_history"
@@ -56,7 +58,7 @@ class StatusError(Exception):
 
 @dataclass(frozen=True)
 class MonthState:
-    period: date
+    period: BillingPeriod
     status: MonthStatus
     approved_by: str | None = None
     approved_at: datetime | None = None
@@ -94,13 +96,13 @@ def has_tables(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def month_state(con: duckdb.DuckDBPyConnection, period: date) -> MonthState:
+def month_state(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> MonthState:
     if not has_tables(con):
         return MonthState(period, MonthStatus.OPEN)
     row = con.execute(
         f"""SELECT status, approved_by, approved_at, acknowledged_checks, approved_fingerprint, landing_fingerprint,
                    pending_reason, created_at, updated_at, invoice_issuer_name FROM {STATUS_TABLE} WHERE billing_period = ?""",
-        [period],
+        [period.start],
     ).fetchone()
     if row is None:
         return MonthState(period, MonthStatus.OPEN)
@@ -126,12 +128,12 @@ def all_states(con: duckdb.DuckDBPyConnection) -> list[MonthState]:
     periods = [
         row[0] for row in con.execute(f"SELECT billing_period FROM {STATUS_TABLE} ORDER BY billing_period").fetchall()
     ]
-    return [month_state(con, period) for period in periods]
+    return [month_state(con, BillingPeriod(start)) for start in periods]
 
 
 def change_status(
     con: duckdb.DuckDBPyConnection,
-    period: date,
+    period: BillingPeriod,
     to: MonthStatus,
     by: str,
     reason: str,
@@ -154,7 +156,7 @@ def change_status(
     current = month_state(con, period)
     if (current.status, to) not in ALLOWED:
         raise StatusError(
-            f"{period:%Y-%m} is {current.status.value}: it cannot become {to.value} ({_why_not(current.status, to)})."
+            f"{period} is {current.status.value}: it cannot become {to.value} ({_why_not(current.status, to)})."
         )
     if to == MonthStatus.APPROVED:
         kept = (approved_by, now, acknowledged, approved_fingerprint)
@@ -166,11 +168,11 @@ def change_status(
     pending = pending_reason if to == MonthStatus.CORRECTION_PENDING else None
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {STATUS_TABLE} WHERE billing_period = ?", [period])
+        con.execute(f"DELETE FROM {STATUS_TABLE} WHERE billing_period = ?", [period.start])
         con.execute(
             f"INSERT INTO {STATUS_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                period,
+                period.start,
                 to.value,
                 kept[0],
                 kept[1],
@@ -185,7 +187,7 @@ def change_status(
         )
         con.execute(
             f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-            [period, now, by, current.status.value, to.value, reason],
+            [period.start, now, by, current.status.value, to.value, reason],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -195,15 +197,15 @@ def change_status(
 
 
 def record_seen(
-    con: duckdb.DuckDBPyConnection, period: date, by: str, issuer_name: str, now: datetime | None = None
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, by: str, issuer_name: str, now: datetime | None = None
 ) -> MonthState:
     """A month run for the first time gets its open row (its FOCUS billing period is created);
     every run records who issues its invoices (the partner's legal name, from the config)."""
     ensure_tables(con)
-    if con.execute(f"SELECT 1 FROM {STATUS_TABLE} WHERE billing_period = ?", [period]).fetchone():
+    if con.execute(f"SELECT 1 FROM {STATUS_TABLE} WHERE billing_period = ?", [period.start]).fetchone():
         con.execute(
             f"UPDATE {STATUS_TABLE} SET invoice_issuer_name = ? WHERE billing_period = ? AND invoice_issuer_name IS DISTINCT FROM ?",
-            [issuer_name, period, issuer_name],
+            [issuer_name, period.start, issuer_name],
         )
         return month_state(con, period)
     now = now or datetime.now(UTC).replace(tzinfo=None)
@@ -211,11 +213,18 @@ def record_seen(
     try:
         con.execute(
             f"INSERT INTO {STATUS_TABLE} VALUES (?, ?, NULL, NULL, '[]', NULL, NULL, NULL, ?, ?, ?)",
-            [period, MonthStatus.OPEN.value, now, now, issuer_name],
+            [period.start, MonthStatus.OPEN.value, now, now, issuer_name],
         )
         con.execute(
             f"INSERT INTO {HISTORY_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-            [period, now, by, MonthStatus.OPEN.value, MonthStatus.OPEN.value, "first run of the month: drafts made"],
+            [
+                period.start,
+                now,
+                by,
+                MonthStatus.OPEN.value,
+                MonthStatus.OPEN.value,
+                "first run of the month: drafts made",
+            ],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -224,12 +233,12 @@ def record_seen(
     return month_state(con, period)
 
 
-def history(con: duckdb.DuckDBPyConnection, period: date) -> list[tuple]:
+def history(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[tuple]:
     if not has_tables(con):
         return []
     return con.execute(
         f"SELECT changed_at, changed_by, from_status, to_status, reason FROM {HISTORY_TABLE} WHERE billing_period = ? ORDER BY changed_at, rowid",
-        [period],
+        [period.start],
     ).fetchall()
 
 

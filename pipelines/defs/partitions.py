@@ -35,14 +35,14 @@ def partitions_for(settings: Settings) -> dg.MonthlyPartitionsDefinition:
 monthly_partitions = partitions_for(process_settings())
 
 
-def outside_partitions(period: str, settings: Settings) -> str | None:
+def outside_partitions(period: BillingPeriod, settings: Settings) -> str | None:
     """Why `period` is no month the pipeline can run (the UI's partitions: from the first month to
     the last ended one), in a clerk's words; None when it is one."""
     keys = partitions_for(settings).get_partition_keys()
-    if period in keys:
+    if period.key in keys:
         return None
     first = first_month(settings)
-    if period < first:
+    if period.key < first:
         if settings.first_month:
             why = f"{FIRST_MONTH_ENV} is {first}: set it to {period} or earlier to run this month"
         else:

@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.runs.month_runs import earlier_run_in_progress, interleaving_sentence
+from pipelines.periods import BillingPeriod
 from pipelines.settings import (
     DBT_EXECUTABLE,
     DBT_PROJECT_DIR,
@@ -55,7 +56,7 @@ class Warehouse(dg.ConfigurableResource):
             return
         earlier = earlier_run_in_progress(context.instance, run)
         if earlier is not None:
-            raise dg.Failure(description=interleaving_sentence(run.tags[MONTH_TAG], earlier))
+            raise dg.Failure(description=interleaving_sentence(BillingPeriod.parse(run.tags[MONTH_TAG]), earlier))
 
     @property
     def settings(self) -> Settings:

@@ -325,7 +325,7 @@ def export_month(
     }
     expected_sell = customer_invoices(con, period, issuer, set(invoiced))
 
-    target = paths.inside(paths.exports(period.key) / FOCUS_DIR)
+    target = paths.inside(paths.exports(period) / FOCUS_DIR)
     staging = paths.inside(target.parent / f".focus-{uuid.uuid4().hex[:12]}")
     try:
         files = _write_all(con, staging, period, microsoft, customers, details, periods, invoiced, issuer)

@@ -32,6 +32,7 @@ from pipelines.generate.book import Partner
 from pipelines.generate.nce_file import AzurePlanLine, rounddown
 from pipelines.generate.periods import BillingMonth, add_months, us_date
 from pipelines.generate.writer import RowLayout, csv_file
+from pipelines.periods import BillingPeriod
 
 QUANTITY_DIGITS = 9  # daily Quantity decimals
 AMOUNT_DIGITS = 15  # daily BillingPreTaxTotal / PricingPreTaxTotal decimals (15 seen, §5)
@@ -74,7 +75,7 @@ def daily_file_name(invoice_number: str) -> str:
     return f"{invoice_number}_DailyRatedUsage.csv"
 
 
-def unbilled_file_name(period: str, currency: str) -> str:
+def unbilled_file_name(period: BillingPeriod, currency: str) -> str:
     return f"Unbilled_DailyRatedUsage_{period}_{currency}.csv"
 
 

@@ -33,6 +33,7 @@ from pipelines.generate.nce_file import AzurePlanLine, NceTotals, azure_plan_lin
 from pipelines.generate.periods import BillingMonth, billing_months
 from pipelines.generate.usage_file import usage_layout, write_usage_file
 from pipelines.generate.writer import csv_file
+from pipelines.periods import BillingPeriod
 
 INVOICE_SUMMARY_FILE = "invoice_summary.csv"
 COMMERCES = ("nce", "legacy")
@@ -87,7 +88,7 @@ class GeneratedUnbilled:
 
 @dataclass(frozen=True)
 class GeneratedMonth:
-    period: str  # YYYY-MM
+    period: BillingPeriod
     directory: Path
     files: tuple[Path, ...]  # in the order written; the invoice summary last
     # The open month of --unbilled-through holds its unbilled daily files, no invoice.
@@ -106,7 +107,7 @@ def nce_file_name(invoice_number: str) -> str:
     return f"{invoice_number}_InvoiceReconciliation.csv"
 
 
-def invoice_number(seed: int, period: str, currency: str, commerce: str = "legacy") -> str:
+def invoice_number(seed: int, period: BillingPeriod, currency: str, commerce: str = "legacy") -> str:
     """A legacy (`D0` + 8 characters) or G-invoice number (`G0` + 8), the same for the same
     seed, month and currency."""
     rng = random.Random(f"{seed}/{period}/{currency}/invoice")
@@ -141,7 +142,7 @@ def generate(
         raise ValueError(
             f"--commerce is one of {', '.join(COMMERCES)} and --header-form one of {', '.join(HEADER_FORMS)}."
         )
-    calendar = billing_months(period, months)
+    calendar = billing_months(BillingPeriod.parse(period), months)
     open_month = _open_month(unbilled_through, calendar, commerce, daily_resources)
     out = Path(out_dir)
     planned = {month.period: _planned_names(seed, month, currencies, commerce, daily) for month in calendar}
@@ -162,7 +163,7 @@ def generate(
     usage = usage_layout()
     generated = []
     for month in calendar:
-        directory = out / month.period
+        directory = out / month.period.key
         directory.mkdir(parents=True, exist_ok=True)
         invoices = []
         for currency in currencies:
@@ -233,7 +234,7 @@ def _nce_month(
     daily: bool = True,
     daily_resources: int = DEFAULT_RESOURCES_PER_LINE,
 ) -> GeneratedMonth:
-    directory = out / month.period
+    directory = out / month.period.key
     directory.mkdir(parents=True, exist_ok=True)
     layout = nce_layout()
     invoices = []
@@ -311,7 +312,7 @@ def _open_month(
         raise ValueError(
             "--unbilled-through writes the new-commerce daily rated usage file: use it with --commerce nce."
         )
-    (open_month,) = billing_months(f"{through.year:04d}-{through.month:02d}", 1)
+    (open_month,) = billing_months(BillingPeriod.containing(through), 1)
     if any(month.period == open_month.period for month in calendar):
         raise ValueError(
             f"{open_month.period} is both a billed month and the open month of --unbilled-through {through.isoformat()}: "
@@ -333,7 +334,7 @@ def _unbilled_month(
     """The open month's folder: per currency, the unbilled daily rated usage from the 1st through
     `through`, blank InvoiceNumber; no reconciliation file and no invoice summary (Microsoft has
     not invoiced the month yet)."""
-    directory = out / month.period
+    directory = out / month.period.key
     directory.mkdir(parents=True, exist_ok=True)
     unbilled = []
     for position, currency in enumerate(currencies):
@@ -421,11 +422,11 @@ def _planned_names(
     return {INVOICE_SUMMARY_FILE, *map(license_file_name, numbers), *map(usage_file_name, numbers)}
 
 
-def _refuse_foreign_files(out: Path, planned: dict[str, set[str]]) -> None:
+def _refuse_foreign_files(out: Path, planned: dict[BillingPeriod, set[str]]) -> None:
     """The pipeline reads every file of a month folder: files left by another run (another
     seed, other currencies) would be billed too. Only files this run rewrites may be there."""
     for period, names in planned.items():
-        directory = out / period
+        directory = out / period.key
         if not directory.is_dir():
             continue
         foreign = sorted(

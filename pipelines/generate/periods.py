@@ -6,7 +6,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date
 
-from pipelines.periods import validate_period
+from pipelines.periods import BillingPeriod
 
 
 def us_date(day: date) -> str:
@@ -26,13 +26,16 @@ def add_months(day: date, months: int) -> date:
 
 @dataclass(frozen=True)
 class BillingMonth:
-    start: date
-    end: date
+    period: BillingPeriod
     sequence: int  # 0 for the first generated month: drives the customers' slow growth
 
     @property
-    def period(self) -> str:
-        return f"{self.start.year:04d}-{self.start.month:02d}"
+    def start(self) -> date:
+        return self.period.start
+
+    @property
+    def end(self) -> date:
+        return self.period.end
 
     @property
     def days(self) -> int:
@@ -46,11 +49,5 @@ class BillingMonth:
         return self.start.replace(day=number)
 
 
-def billing_months(first_period: str, count: int) -> list[BillingMonth]:
-    year, month = (int(part) for part in validate_period(first_period).split("-"))
-    months = []
-    for sequence in range(count):
-        start = add_months(date(year, month, 1), sequence)
-        end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
-        months.append(BillingMonth(start, end, sequence))
-    return months
+def billing_months(first: BillingPeriod, count: int) -> list[BillingMonth]:
+    return [BillingMonth(first.shifted(sequence), sequence) for sequence in range(count)]

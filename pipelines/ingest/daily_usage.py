@@ -21,12 +21,11 @@ customer invoice is made from them.
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 
 from pipelines.formats import DAILY_USAGE_RATE_HEADERS, Column, FileKind, header_key
 from pipelines.ingest.schema import FILE_MANIFEST
+from pipelines.periods import BillingPeriod
 
 PERCENTAGE_COLUMNS = ("PartnerEarnedCreditPercentage", "CreditPercentage")
 PERCENT_SCALE = 100  # stored scale: 15 for 15 %
@@ -88,16 +87,16 @@ def billed_rows(con: duckdb.DuckDBPyConnection, table: str) -> int:
     return con.execute(f"SELECT count(*) FROM {table} WHERE nullif(trim(invoice_number), '') IS NOT NULL").fetchone()[0]
 
 
-def open_month_sentence(period: str) -> str:
+def open_month_sentence(period: BillingPeriod) -> str:
     return f"{period} is open: month-to-date usage loaded, no invoice yet"
 
 
-def is_open_month(con: duckdb.DuckDBPyConnection, month: date) -> bool:
+def is_open_month(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> bool:
     """The month as loaded holds only unbilled daily rated usage: files were loaded, every one a
     daily file without an invoice number, and no invoice summary or reconciliation file."""
     kinds = con.execute(
         f"""SELECT count(*), count(*) FILTER (file_kind = ? AND invoice_number IS NULL)
             FROM {FILE_MANIFEST} WHERE billing_period = ? AND status = 'loaded'""",
-        [FileKind.DAILY_USAGE.value, month],
+        [FileKind.DAILY_USAGE.value, period.start],
     ).fetchone()
     return kinds[0] > 0 and kinds[0] == kinds[1]

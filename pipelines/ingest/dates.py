@@ -6,7 +6,6 @@ M/D, its days up to 12 would become wrong months without a word. Such a file is 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -23,6 +22,7 @@ from pipelines.formats import (
     US_DATETIME_FORMATS,
 )
 from pipelines.ingest.errors import IngestError
+from pipelines.periods import BillingPeriod
 from pipelines.sql import one_row
 
 if TYPE_CHECKING:  # recon_csv builds its SQL from this module
@@ -128,10 +128,8 @@ def refuse_day_first_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead) 
     )
 
 
-def refuse_day_first_period(
-    con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str, start: date, end: date
-) -> None:
-    """Stop the month when a file's charges lie in the month [start, end) only if its dates are
+def refuse_day_first_period(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: BillingPeriod) -> None:
+    """Stop the month when a file's charges lie in the month [start, next start) only if its dates are
     read day first: every charge of the file is in the month read D/M, and some are not read M/D.
     Such a file has no day above 12 (refuse_day_first_dates finds those): without this, it would
     load with its charges moved to other months, without a word."""
@@ -144,7 +142,7 @@ def refuse_day_first_period(
     begins, ends = "charge_start_date", "charge_end_date"
     month_first = [f"try_strptime({c}, {_US_FORMATS_SQL})" for c in (begins, ends)]
     day_first = [f"try_strptime({c}, {_DAY_FIRST_FORMATS_SQL})" for c in (begins, ends)]
-    bounds = f"TIMESTAMP '{start.isoformat()}'", f"TIMESTAMP '{end.isoformat()}'"
+    bounds = f"TIMESTAMP '{period.start.isoformat()}'", f"TIMESTAMP '{period.next_start.isoformat()}'"
     in_month_day_first = f"coalesce({day_first[0]} < {bounds[1]} AND {day_first[1]} >= {bounds[0]}, false)"
     in_month_month_first = f"coalesce({month_first[0]} < {bounds[1]} AND {month_first[1]} >= {bounds[0]}, false)"
     lines, only_day_first, day_first_in_month = one_row(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -31,7 +31,7 @@ from pipelines.ingest.recognise import recognise_header
 from pipelines.ingest.recon_csv import ReconFileRead, insert_rejected_rows, read_recon_file
 from pipelines.ingest.scan import ScannedFile, scan_file
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS, ensure_raw_schema
-from pipelines.periods import BillingPeriod, billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from pipelines.sql import one_row
 
@@ -55,7 +55,7 @@ class FileOutcome:
 
 @dataclass
 class MonthLoad:
-    period: str
+    period: BillingPeriod
     files: list[FileOutcome] = field(default_factory=list)
     invoices: list[InvoiceFigures] = field(default_factory=list)
     # Only unbilled daily rated usage landed: Microsoft has not invoiced the month yet.
@@ -70,7 +70,7 @@ class MonthLoad:
         return sum(f.rows_loaded for f in chosen), sum(f.rows_rejected for f in chosen)
 
 
-def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) -> MonthLoad:
+def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: BillingPeriod) -> MonthLoad:
     landing = paths.landing(period)
     folder = survey_landing(landing, paths.scratch)
     files = folder.files
@@ -90,8 +90,8 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
     loaded_before = {
         name
         for (name,) in con.execute(
-            f"SELECT file_name FROM {FILE_MANIFEST} WHERE billing_period = ?::DATE AND status = 'loaded'",
-            [billing_period(period).isoformat()],
+            f"SELECT file_name FROM {FILE_MANIFEST} WHERE billing_period = ? AND status = 'loaded'",
+            [period.start],
         ).fetchall()
     }
     files.sort(key=lambda landed: (landed.name not in loaded_before, landed.name))
@@ -137,7 +137,7 @@ def load_month(con: duckdb.DuckDBPyConnection, paths: DataPaths, period: str) ->
             continue
         read = read_recon_file(con, scanned, recognised, slot=len(reads))
         refuse_day_first_dates(con, read)
-        refuse_day_first_period(con, read, period, *_month_bounds(period))
+        refuse_day_first_period(con, read, period)
         _check_charge_dates(con, read, period)
         reads.append(read)
         outcome.rows_read, outcome.rows_loaded, outcome.rows_rejected = (
@@ -209,15 +209,9 @@ def _summary_from_json(documents: InvoiceDocuments, outcome: FileOutcome) -> lis
     return documents.invoices
 
 
-def _month_bounds(period: str) -> tuple[date, date]:
-    """The month's first day and the next month's: charges overlapping [start, end) are in it."""
-    month = BillingPeriod.parse(period)
-    return month.start, month.next_start
-
-
-def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: str) -> None:
-    """A file whose charges all lie outside the month was dropped in the wrong folder."""
-    start, end = _month_bounds(period)
+def _check_charge_dates(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: BillingPeriod) -> None:
+    """A file whose charges all lie outside the month [start, next start) was dropped in the wrong folder."""
+    start, end = period.start, period.next_start
     charge_start, charge_end = datetime_sql("charge_start_date"), datetime_sql("charge_end_date")
     # One line in the month settles it, and the scan stops there.
     in_month = con.execute(
@@ -281,7 +275,7 @@ def _replace_month(
     reads: list[ReconFileRead],
     attributions: dict[int, dict[str, str]],
 ) -> None:
-    period_start = billing_period(month.period).isoformat()
+    period_start = month.period.start
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     previous_loads = dict(
         con.execute(

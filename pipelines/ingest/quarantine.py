@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 import duckdb
 
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
+from pipelines.periods import BillingPeriod
 
 LAST_GOOD_SCHEMA = "last_good"
 QUARANTINE_SCHEMA = "quarantine"
@@ -51,13 +52,14 @@ def month_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [table for table in raw_tables() if _exists(con, table)] + marts
 
 
-def fingerprint(con: duckdb.DuckDBPyConnection, month: date) -> str:
+def fingerprint(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> str:
     """A digest of the month's rows in every raw table and mart: equal exactly when the month's
     data is the same (order-independent; a re-run from the same files gives the same digest)."""
     digest = hashlib.sha256()
     for table in month_tables(con):
         count, total = con.execute(
-            f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {table} t WHERE billing_period = ?", [month]
+            f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {table} t WHERE billing_period = ?",
+            [period.start],
         ).fetchone()
         digest.update(f"{table}:{count}:{total};".encode())
     return digest.hexdigest()
@@ -77,12 +79,12 @@ class Delivery:
         return shown or "no file"
 
 
-def current_delivery(con: duckdb.DuckDBPyConnection, month: date, manifest: str = FILE_MANIFEST) -> Delivery:
+def current_delivery(con: duckdb.DuckDBPyConnection, period: BillingPeriod, manifest: str = FILE_MANIFEST) -> Delivery:
     if not _exists(con, manifest):
         return Delivery(None, ())
     rows = con.execute(
         f"SELECT file_name, loaded_at FROM {manifest} WHERE billing_period = ? AND status = 'loaded' ORDER BY file_name",
-        [month],
+        [period.start],
     ).fetchall()
     return Delivery(max((loaded for _, loaded in rows), default=None), tuple(name for name, _ in rows))
 
@@ -128,43 +130,49 @@ def _align(con: duckdb.DuckDBPyConnection, source: str, copy: str, extra: tuple[
 
 
 def _move_rows(
-    con: duckdb.DuckDBPyConnection, source: str, target: str, month: date, constants: dict[str, object] | None = None
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    target: str,
+    period: BillingPeriod,
+    constants: dict[str, object] | None = None,
 ) -> None:
     """Replace the month's rows of `target` with those of `source`, column by name."""
     shared = [column for column in _columns(con, source) if column in _columns(con, target)]
     constants = constants or {}
-    con.execute(f"DELETE FROM {target} WHERE billing_period = ?", [month])
+    con.execute(f"DELETE FROM {target} WHERE billing_period = ?", [period.start])
     names = ", ".join([*constants, *shared])
     values = ", ".join(["?" for _ in constants] + shared)
     con.execute(
         f"INSERT INTO {target} ({names}) SELECT {values} FROM {source} WHERE billing_period = ?",
-        [*constants.values(), month],
+        [*constants.values(), period.start],
     )
 
 
-def keep_as_last_good(con: duckdb.DuckDBPyConnection, month: date, run_id: str) -> bool:
+def keep_as_last_good(con: duckdb.DuckDBPyConnection, period: BillingPeriod, run_id: str) -> bool:
     """Keep the month's rows as its last good data (the month has just passed its blocking
     checks); False when they are kept already."""
-    digest = fingerprint(con, month)
+    digest = fingerprint(con, period)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {LAST_GOOD_SCHEMA}")
     con.execute(
         f"""CREATE TABLE IF NOT EXISTS {LAST_GOOD_MONTHS} (billing_period DATE PRIMARY KEY, fingerprint VARCHAR NOT NULL,
             delivery_loaded_at TIMESTAMP, files VARCHAR[] NOT NULL, tables VARCHAR[] NOT NULL, run_id VARCHAR, kept_at TIMESTAMP NOT NULL)"""
     )
-    kept = con.execute(f"SELECT fingerprint FROM {LAST_GOOD_MONTHS} WHERE billing_period = ?", [month]).fetchone()
+    kept = con.execute(
+        f"SELECT fingerprint FROM {LAST_GOOD_MONTHS} WHERE billing_period = ?", [period.start]
+    ).fetchone()
     if kept and kept[0] == digest:
         return False
     tables = month_tables(con)
-    delivery = current_delivery(con, month)
+    delivery = current_delivery(con, period)
     con.execute("BEGIN TRANSACTION")
     try:
         for table in tables:
             copy = _copy_name(LAST_GOOD_SCHEMA, table)
             _align(con, table, copy)
-            _move_rows(con, table, copy, month)
+            _move_rows(con, table, copy, period)
         con.execute(
             f"INSERT OR REPLACE INTO {LAST_GOOD_MONTHS} VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [month, digest, delivery.loaded_at, list(delivery.files), tables, run_id, _now()],
+            [period.start, digest, delivery.loaded_at, list(delivery.files), tables, run_id, _now()],
         )
         con.execute("COMMIT")
     except BaseException:
@@ -177,53 +185,54 @@ def keep_as_last_good(con: duckdb.DuckDBPyConnection, month: date, run_id: str) 
 class Settlement:
     """What a failed month's warehouse holds after the failure, in the clerk's words."""
 
-    month: date
+    period: BillingPeriod
     outcome: str  # restored | first_delivery | unchanged
     current: Delivery
     failed: Delivery | None = None
 
     @property
     def sentence(self) -> str:
-        period = f"{self.month:%Y-%m}"
         if self.outcome == "restored":
             return (
-                f"{period} still shows the delivery loaded on {_when(self.current.loaded_at)} (files {self.current.named()}); "
+                f"{self.period} still shows the delivery loaded on {_when(self.current.loaded_at)} (files {self.current.named()}); "
                 f"the new delivery (files {self.failed.named()}) failed its blocking checks and is in "
                 f"{QUARANTINE_SCHEMA}.{QUARANTINED_PREFIX}* for inspection (see {DELIVERIES})."
             )
         if self.outcome == "first_delivery" and not self.current.files:
-            return f"{period} has no figures in the warehouse: no delivery of it has passed its blocking checks yet."
+            return (
+                f"{self.period} has no figures in the warehouse: no delivery of it has passed its blocking checks yet."
+            )
         if self.outcome == "first_delivery":
             return (
-                f"{period} has no earlier delivery that passed its blocking checks, so there are no good figures to keep: "
+                f"{self.period} has no earlier delivery that passed its blocking checks, so there are no good figures to keep: "
                 f"the warehouse shows the failed delivery (files {self.current.named()}), which is neither invoiced nor published."
             )
         return (
-            f"{period} shows the delivery loaded on {_when(self.current.loaded_at)} (files {self.current.named()}), "
+            f"{self.period} shows the delivery loaded on {_when(self.current.loaded_at)} (files {self.current.named()}), "
             f"the last that passed its blocking checks; this run did not replace it."
         )
 
 
 def settle_failed_month(
-    con: duckdb.DuckDBPyConnection, month: date, run_id: str, problems: tuple[str, ...]
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, run_id: str, problems: tuple[str, ...]
 ) -> Settlement:
     """After the month's blocking checks failed on its current data: if that data is not the last
     good one, quarantine its raw rows and bring the last good rows back (raw and marts)."""
-    current = current_delivery(con, month)
+    current = current_delivery(con, period)
     kept = (
         con.execute(
             f"SELECT fingerprint, delivery_loaded_at, files, tables FROM {LAST_GOOD_MONTHS} WHERE billing_period = ?",
-            [month],
+            [period.start],
         ).fetchone()
         if _exists(con, LAST_GOOD_MONTHS)
         else None
     )
     if kept is None:
-        return Settlement(month, "first_delivery", current)
+        return Settlement(period, "first_delivery", current)
     kept_print, kept_loaded_at, kept_files, kept_tables = kept
     good = Delivery(kept_loaded_at, tuple(kept_files))
-    if fingerprint(con, month) == kept_print:
-        return Settlement(month, "unchanged", good)
+    if fingerprint(con, period) == kept_print:
+        return Settlement(period, "unchanged", good)
     now = _now()
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
     con.execute(
@@ -238,17 +247,17 @@ def settle_failed_month(
             if _exists(con, table):
                 copy = _copy_name(QUARANTINE_SCHEMA, table)
                 _align(con, table, copy, extra=stamp)
-                _move_rows(con, table, copy, month, constants={"quarantine_run_id": run_id, "quarantined_at": now})
+                _move_rows(con, table, copy, period, constants={"quarantine_run_id": run_id, "quarantined_at": now})
         for table in month_tables(con):
             copy = _copy_name(LAST_GOOD_SCHEMA, table)
             if table in kept_tables and _exists(con, copy):
-                _move_rows(con, copy, table, month)
+                _move_rows(con, copy, table, period)
             else:  # a table that did not exist when the month last passed: it had no rows then
-                con.execute(f"DELETE FROM {table} WHERE billing_period = ?", [month])
+                con.execute(f"DELETE FROM {table} WHERE billing_period = ?", [period.start])
         con.execute(
             f"INSERT INTO {DELIVERIES} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                month,
+                period.start,
                 run_id,
                 now,
                 current.loaded_at,
@@ -262,7 +271,7 @@ def settle_failed_month(
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return Settlement(month, "restored", good, current)
+    return Settlement(period, "restored", good, current)
 
 
 def _now() -> datetime:

@@ -9,6 +9,7 @@ where the cast loses nothing. Line numbers count the header as line 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import duckdb
 
@@ -76,7 +77,7 @@ class ReconFileRead:
         return column.sql_name
 
     def insert_sql(
-        self, target_table: str, billing_period: str, invoice_by_currency: dict[str, str]
+        self, target_table: str, billing_period: date, invoice_by_currency: dict[str, str]
     ) -> tuple[str, list]:
         """INSERT of the accepted, value-checked lines with their lineage. A license file has no
         invoice number: each line gets the invoice of its currency."""
@@ -377,7 +378,7 @@ def _exact_number_pattern(column: Column) -> str:
     return rf" *[+-]?0*([0-9]{{1,{integer_digits}}}{decimals}|\.[0-9]{{1,{max(column.scale, 1)}}}0*) *"
 
 
-def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, billing_period: str) -> None:
+def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, billing_period: date) -> None:
     """Both kinds of rejected lines into raw.rejected_rows, with their file line numbers and the
     file's header (which field of the line is which: its amounts as written, after the file is gone)."""
     header = list(read.recognised.header)

@@ -14,7 +14,6 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import duckdb
@@ -22,6 +21,7 @@ import polars as pl
 
 from pipelines.invoicing.model import InvoiceLine
 from pipelines.invoicing.safety import CSV_FORMULA_PATTERN
+from pipelines.periods import BillingPeriod
 
 AZURE_DETAIL = "marts.azure_daily_usage"
 AZURE_PLAN_SOURCE = "azure_plan"
@@ -81,9 +81,7 @@ def has_azure_detail(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(found[0])
 
 
-def load_azure_lines(
-    con: duckdb.DuckDBPyConnection, month_start: date, month_end: date
-) -> dict[tuple[str, str], list[InvoiceLine]]:
+def load_azure_lines(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dict[tuple[str, str], list[InvoiceLine]]:
     """Per (customer, currency) itemised this month: one invoice line per invoice_group, sorted."""
     if not has_azure_detail(con):
         return {}
@@ -92,7 +90,7 @@ def load_azure_lines(
             FROM {AZURE_DETAIL}
             WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)})
             GROUP BY ALL ORDER BY customer_id, currency, invoice_group""",
-        [month_start, *INVOICED_STATUSES],
+        [period.start, *INVOICED_STATUSES],
     ).fetchall()
     lines: dict[tuple[str, str], list[InvoiceLine]] = defaultdict(list)
     for customer_id, currency, group, amount in found:
@@ -102,15 +100,15 @@ def load_azure_lines(
                 quantity=None,
                 unit_price=None,
                 amount=amount,
-                period_start=month_start,
-                period_end=month_end,
+                period_start=period.start,
+                period_end=period.end,
             )
         )
     return dict(lines)
 
 
 def load_usage_details(
-    con: duckdb.DuckDBPyConnection, month_start: date, customer_ids: Iterable[str] | None = None
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, customer_ids: Iterable[str] | None = None
 ) -> dict[str, UsageDetail]:
     """Every itemised customer's invoiced Azure rows of the month (or only `customer_ids`'),
     read through Arrow, so DECIMAL stays exact and no row becomes a Python object."""
@@ -128,7 +126,7 @@ def load_usage_details(
                 WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in INVOICED_STATUSES)}) {only}
                 ORDER BY customer_id, currency, invoice_group, usage_date NULLS LAST, entitlement_id, resource_group, meter_category,
                          meter_name, product_name, tags::VARCHAR""",
-            params=[month_start, *INVOICED_STATUSES, *([wanted] if wanted is not None else [])],
+            params=[period.start, *INVOICED_STATUSES, *([wanted] if wanted is not None else [])],
         ).pl()
     inert = _inert_attachment(frame)
     return {

@@ -73,7 +73,7 @@ def render_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes
     return buffer.getvalue().encode(ENCODING)
 
 
-def customer_csv(customer: CustomerInvoice, period_start: str) -> bytes:
+def customer_csv(customer: CustomerInvoice) -> bytes:
     """One row per invoice line, every currency of the customer; each row names its invoice."""
     rows = []
     for invoice in customer.invoices:
@@ -81,7 +81,7 @@ def customer_csv(customer: CustomerInvoice, period_start: str) -> bytes:
             rows.append(
                 (
                     invoice.number or "DRAFT",
-                    period_start,
+                    customer.period.start.isoformat(),
                     customer.customer_id,
                     customer.billing_name,
                     invoice.currency,
@@ -108,7 +108,7 @@ def index_csv(month: MonthInvoices, files_of: dict[str, dict[str, str]]) -> byte
         for invoice in customer.invoices:
             rows.append(
                 (
-                    month.period_start.isoformat(),
+                    month.period.start.isoformat(),
                     status,
                     invoice.number or "",
                     customer.customer_id,
@@ -132,7 +132,7 @@ def index_csv(month: MonthInvoices, files_of: dict[str, dict[str, str]]) -> byte
     for blocked in month.blocked:
         rows.append(
             (
-                month.period_start.isoformat(),
+                month.period.start.isoformat(),
                 "blocked",
                 "",
                 blocked.customer_id,

@@ -54,7 +54,7 @@ def document(month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[Cu
         "numbers": numbers,
         "issue_date": l["not_issued"] if draft else fmt.date(month.issue.issue_date),
         "due_date": l["due_after"].format(days=seller.payment_terms_days) if draft else fmt.date(month.issue.due_date),
-        "period": fmt.month(month.period_start),
+        "period": fmt.month(month.period.start),
         "customer_id": customer.customer_id,
         "logo_data_uri": _data_uri(seller.logo),
         "seller": Party(

@@ -32,7 +32,7 @@ from pipelines.invoicing.model import CREDIT_NOTE, INVOICE, CurrencyInvoice, Cus
 from pipelines.invoicing.money import plain_amount
 from pipelines.invoicing.pdf_invoice import html_to_pdf
 from pipelines.invoicing.source import load_month
-from pipelines.periods import validate_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 
@@ -47,7 +47,7 @@ NUMBER_DIGITS = 6
 
 @dataclass(frozen=True)
 class IssueResult:
-    period: str
+    period: BillingPeriod
     issued: tuple[str, ...]  # numbers given in this call
     already_issued: tuple[str, ...]  # numbers of earlier calls, left as they were
     blocked: tuple[str, ...]  # customers not invoiced, with the reason
@@ -58,12 +58,11 @@ def invoice_number(series: str, sequence: int) -> str:
     return f"{series}-{sequence:0{NUMBER_DIGITS}d}"
 
 
-def issue_month(paths: DataPaths, period: str, issue_date: date | None = None, adjust=None) -> IssueResult:
+def issue_month(paths: DataPaths, period: BillingPeriod, issue_date: date | None = None, adjust=None) -> IssueResult:
     """Number and write the final documents of every invoice of `period` not issued yet.
 
     `adjust(con, month)`, when given, returns the month to issue (e.g. with corrections of
     earlier months carried onto it)."""
-    validate_period(period)
     issue_date = issue_date or datetime.now(UTC).date()
     seller = load_config(config_dir_in_use(paths)).partner
     with connect_waiting(paths.warehouse) as con:
@@ -73,7 +72,7 @@ def issue_month(paths: DataPaths, period: str, issue_date: date | None = None, a
         if adjust is not None:
             month = adjust(con, month)
         month = replace(month, issue=Issue(issue_date, seller.payment_terms_days))
-        issued_before = issued_keys(con, month.period_start)
+        issued_before = issued_keys(con, month.period)
         pending = [
             (customer, invoice)
             for customer in month.customers
@@ -124,7 +123,7 @@ def issue_documents(
             folder,
             month,
             numbered,
-            load_usage_details(con, month.period_start, [customer.customer_id for customer, _ in documents]),
+            load_usage_details(con, month.period, [customer.customer_id for customer, _ in documents]),
         )
         issued_at = datetime.now(UTC).replace(tzinfo=None)
         for customer, invoice, series, sequence in numbered:
@@ -135,7 +134,7 @@ def issue_documents(
                     series,
                     sequence,
                     invoice.number,
-                    month.period_start,
+                    month.period.start,
                     customer.customer_id,
                     customer.billing_name,
                     invoice.currency,
@@ -196,29 +195,18 @@ def _n(value):
     return None if value is None else format(value.normalize(), "f")
 
 
-def issued_keys(con: duckdb.DuckDBPyConnection, period_start: date) -> dict[tuple[str, str], str]:
+def issued_keys(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dict[tuple[str, str], str]:
     """(customer, currency) -> number of the month's first invoice: a month is issued once per
     customer and currency; what follows are corrections."""
     ensure_tables(con)
     rows = con.execute(
         f"SELECT customer_id, currency, invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? AND document_kind = ? ORDER BY series, sequence",
-        [period_start, INVOICE],
+        [period.start, INVOICE],
     ).fetchall()
     found: dict[tuple[str, str], str] = {}
     for customer_id, currency, number in rows:
         found.setdefault((customer_id, currency), number)
     return found
-
-
-def issued_numbers(con: duckdb.DuckDBPyConnection, period_start: date) -> list[str]:
-    ensure_tables(con)
-    return [
-        row[0]
-        for row in con.execute(
-            f"SELECT invoice_number FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY series, sequence",
-            [period_start],
-        ).fetchall()
-    ]
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -304,7 +292,7 @@ def _write_index(con: duckdb.DuckDBPyConnection, month: MonthInvoices, path: Pat
         f"""SELECT invoice_number, customer_id, customer_name, currency, issue_date, due_date, billed_pretax, customer_tax, billed_total,
                    document_kind, preceding_invoice
             FROM {ISSUED_TABLE} WHERE billing_period = ? ORDER BY coalesce(issued_at, issue_date::TIMESTAMP), series, sequence""",
-        [month.period_start],
+        [month.period.start],
     ).fetchall()
     header = ("invoice_number", "customer_id", "customer_name", "currency", "issue_date", "due_date", "billed_pretax", "customer_tax", "billed_total",
               "pdf_file", "document_kind", "preceding_invoice")  # fmt: skip

@@ -143,7 +143,7 @@ class CurrencyInvoice:
 class CustomerInvoice:
     """Everything one customer is sent for the month: one document, one section per currency."""
 
-    period: str
+    period: BillingPeriod
     customer_id: str
     customer_name: str
     file_stem: str
@@ -181,19 +181,11 @@ class Issue:
 
 @dataclass(frozen=True)
 class MonthInvoices:
-    period: str
+    period: BillingPeriod
     seller: PartnerProfile
     customers: tuple[CustomerInvoice, ...] = field(default_factory=tuple)
     blocked: tuple[BlockedCustomer, ...] = field(default_factory=tuple)
     issue: Issue | None = None  # None: drafts
-
-    @property
-    def period_start(self) -> date:
-        return BillingPeriod.parse(self.period).start
-
-    @property
-    def period_end(self) -> date:
-        return BillingPeriod.parse(self.period).end
 
     def totals_by_currency(self) -> dict[str, dict[str, Decimal]]:
         totals: dict[str, dict[str, Decimal]] = {}

@@ -20,7 +20,7 @@ def render_pdf(
     month: MonthInvoices, customer: CustomerInvoice, invoices: tuple[CurrencyInvoice, ...] | None = None
 ) -> bytes:
     return html_to_pdf(
-        render_html(month, customer, invoices, pdf=True), month.issue.issue_date if month.issue else month.period_end
+        render_html(month, customer, invoices, pdf=True), month.issue.issue_date if month.issue else month.period.end
     )
 
 

@@ -32,7 +32,7 @@ def render_customer(
     """The customer's documents by file name: CSV, HTML, PDF, and its Azure usage detail (CSV,
     XLSX: writing a large XLSX costs as much as a PDF) when it has one."""
     documents = (
-        customer_csv(customer, month.period_start.isoformat()),
+        customer_csv(customer),
         render_html(month, customer).encode("utf-8"),
         render_pdf(month, customer),
     )

@@ -29,7 +29,7 @@ from pipelines.invoicing.model import (
 )
 from pipelines.invoicing.money import to_decimal, to_number
 from pipelines.invoicing.safety import safe_file_stem
-from pipelines.periods import BillingPeriod, validate_period
+from pipelines.periods import BillingPeriod
 from pipelines.sql import records
 
 CUSTOMER_MONTHLY = "marts.customer_monthly"
@@ -43,34 +43,30 @@ UNIT_PRICE_PLACES = Decimal("0.0001")
 USAGE_SOURCES = ("usage", "azure_plan")
 
 
-def load_month(con: duckdb.DuckDBPyConnection, period: str, seller: PartnerProfile) -> MonthInvoices:
-    validate_period(period)
-    year, month = period.split("-")
-    start = date(int(year), int(month), 1)
+def load_month(con: duckdb.DuckDBPyConnection, period: BillingPeriod, seller: PartnerProfile) -> MonthInvoices:
     monthly = _fetch(
         con,
         f"SELECT customer_id, currency, customer_name, {', '.join(MONEY_COLUMNS)}, line_count FROM {CUSTOMER_MONTHLY} "
         "WHERE billing_period = ? ORDER BY customer_id, currency",
-        [start],
+        [period.start],
     )
     charges = _fetch(
         con,
         f"SELECT customer_id, currency, source, product_name, subscription_id, charge_start_date::DATE AS period_start, "
         f"charge_end_date::DATE AS period_end, quantity, billed_pretax FROM {CHARGES} WHERE billing_period = ?",
-        [start],
+        [period.start],
     )
     services = _fetch(
         con,
         f"SELECT customer_id, currency, description, quantity, unit_price, amount FROM {SERVICE_CHARGES} WHERE billing_period = ?",
-        [start],
+        [period.start],
     )
     buyers = {row["customer_id"]: row for row in _fetch(con, f"SELECT * FROM {CUSTOMERS}", [])}
-    month_end = BillingPeriod(start).end
-    return assemble_month(period, seller, monthly, charges, services, buyers, load_azure_lines(con, start, month_end))
+    return assemble_month(period, seller, monthly, charges, services, buyers, load_azure_lines(con, period))
 
 
 def assemble_month(
-    period: str,
+    period: BillingPeriod,
     seller: PartnerProfile,
     monthly_rows: list[dict],
     charge_rows: list[dict],
@@ -83,7 +79,6 @@ def assemble_month(
     Azure usage is itemised (`azure_lines`, from the daily usage file) has those lines in place
     of its Azure plan lines per product."""
     azure_lines = azure_lines or {}
-    start, end = BillingPeriod.parse(period).start, BillingPeriod.parse(period).end
     customer_rows = {str(key).lower(): row for key, row in customer_rows.items()}
     problems: list[str] = []
     monthly_of: dict[str, list[dict]] = defaultdict(list)
@@ -123,7 +118,7 @@ def assemble_month(
                 charge_rows if itemised is None else [row for row in charge_rows if row["source"] != AZURE_PLAN_SOURCE]
             )
             lines = (
-                product_lines(charges, customer_id, currency, buyer.grouping, start, end)
+                product_lines(charges, customer_id, currency, buyer.grouping, period)
                 + (itemised or [])
                 + _service_lines(service_rows, customer_id, currency)
             )
@@ -156,7 +151,7 @@ def assemble_month(
 
 
 def product_lines(
-    charge_rows: list[dict], customer_id: str, currency: str, grouping: str, month_start: date, month_end: date
+    charge_rows: list[dict], customer_id: str, currency: str, grouping: str, period: BillingPeriod
 ) -> list[InvoiceLine]:
     """One line per product, implied unit price and service period (and subscription when the
     customer's invoice_grouping says so); credits apart from charges."""
@@ -186,7 +181,7 @@ def product_lines(
             subscription_id=subscription,
             period_start=period_start,
             period_end=period_end,
-            period_kind=period_kind(period_start, period_end, month_start, month_end),
+            period_kind=period_kind(period_start, period_end, period),
         )
         for (description, subscription, period_start, period_end, unit, _), (quantity, amount) in groups.items()
     ]
@@ -202,18 +197,19 @@ def product_lines(
     )
 
 
-def period_kind(period_start: date | None, period_end: date | None, month_start: date, month_end: date) -> str | None:
+def period_kind(period_start: date | None, period_end: date | None, billed: BillingPeriod) -> str | None:
     """How the service period differs from the billed month: what the invoice must say."""
     if period_start is None or period_end is None:
         return None
-    if period_end < month_start:
+    if period_end < billed.start:
         return "prior_period"  # a correction of an earlier month (issue 14), shown with its own service period
     days = (period_end - period_start).days + 1
     if days >= 360:
         return "annual"
-    if days > (month_end - month_start).days + 1:
+    month_days = (billed.end - billed.start).days + 1
+    if days > month_days:
         return "multi_month"
-    if days < (month_end - month_start).days + 1:
+    if days < month_days:
         return "prorated"
     return None
 

@@ -24,6 +24,7 @@ from pipelines.invoicing.azure_detail import UsageDetail
 from pipelines.invoicing.csv_export import index_csv
 from pipelines.invoicing.model import MonthInvoices
 from pipelines.invoicing.rendering import DOCUMENT_KINDS, render_month
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 
 INVOICES_DIR = "invoices"
@@ -86,7 +87,7 @@ def write_month(
     )
 
 
-def _remove_leftovers(exports_root: Path, period: str) -> None:
+def _remove_leftovers(exports_root: Path, period: BillingPeriod) -> None:
     """Staging folders of an earlier run of the month that was killed half-way."""
     for prefix in (".staging-", ".retired-"):
         for leftover in exports_root.glob(f"{prefix}{period}-*"):

@@ -17,6 +17,7 @@ from decimal import Decimal
 import duckdb
 
 from pipelines.config import ConfigError, PartnerProfile, config_dir_in_use, load_config
+from pipelines.periods import BillingPeriod
 from pipelines.quality.thresholds import (
     AZURE_BUDGET_WARNING_PERCENTS,
     AZURE_SPIKE_MINIMUM_INCREASE,
@@ -64,16 +65,18 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def azure_warning_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule | None = None) -> list[dict]:
+def azure_warning_rows(
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, rule: SpikeRule | None = None
+) -> list[dict]:
     """Every warning of the month, budgets first (the most consumed first), then spikes (the
     largest increase first). Each row: kind, level, customer_id, customer_name, currency,
     azure_subscription_id, azure_subscription_name, usage_date, amount, compared_with, message."""
     tables = _tables(con)
     if CUSTOMERS not in tables:
         return []
-    rows = _budget_rows(con, month)
+    rows = _budget_rows(con, period)
     if AZURE_DETAIL in tables:
-        rows += _spike_rows(con, month, rule or SpikeRule())
+        rows += _spike_rows(con, period, rule or SpikeRule())
     return rows
 
 
@@ -90,7 +93,7 @@ class BudgetSpend:
     budget: Decimal
 
 
-def budget_spend(con: duckdb.DuckDBPyConnection, month: date) -> list[BudgetSpend]:
+def budget_spend(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[BudgetSpend]:
     """Every customer with a budget, used or not this month, the most consumed first: what the
     budget warnings judge and the report draws."""
     tables = _tables(con)
@@ -105,7 +108,7 @@ def budget_spend(con: duckdb.DuckDBPyConnection, month: date) -> list[BudgetSpen
                 FROM {AZURE_DETAIL} WHERE billing_period = ? AND line_status IN ({", ".join("?" for _ in SPEND_STATUSES)})
                 GROUP BY customer_id, currency"""
         )
-        params += [month, *SPEND_STATUSES]
+        params += [period.start, *SPEND_STATUSES]
     if CHARGES in tables:
         itemised = (
             f"AND customer_id NOT IN (SELECT customer_id FROM {AZURE_DETAIL} WHERE billing_period = ?)"
@@ -118,7 +121,7 @@ def budget_spend(con: duckdb.DuckDBPyConnection, month: date) -> list[BudgetSpen
                 FROM {CHARGES} WHERE billing_period = ? AND source IN ({", ".join("?" for _ in USAGE_SOURCES)}) {itemised}
                 GROUP BY customer_id, currency"""
         )
-        params += [month, *USAGE_SOURCES] + ([month] if itemised else [])
+        params += [period.start, *USAGE_SOURCES] + ([period.start] if itemised else [])
     found = con.execute(
         f"""WITH spend (customer_id, currency, file_name, spend, through, estimated) AS ({" UNION ALL ".join(spend_queries) or NO_SPEND})
             SELECT c.customer_id, coalesce(c.billing_name, s.file_name), upper(c.currency), coalesce(s.spend, 0)::DECIMAL(38, 6),
@@ -132,11 +135,11 @@ def budget_spend(con: duckdb.DuckDBPyConnection, month: date) -> list[BudgetSpen
     return [BudgetSpend(*row) for row in found]
 
 
-def _budget_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
+def _budget_rows(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[dict]:
     threshold = min(AZURE_BUDGET_WARNING_PERCENTS)
     found = [
         (b.customer_id, b.customer_name, b.currency, b.spend, b.through, b.estimated, b.budget)
-        for b in budget_spend(con, month)
+        for b in budget_spend(con, period)
         if b.spend * 100 >= b.budget * threshold
     ]
     rows = []
@@ -158,7 +161,7 @@ def _budget_rows(con: duckdb.DuckDBPyConnection, month: date) -> list[dict]:
     return rows
 
 
-def _spike_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule) -> list[dict]:
+def _spike_rows(con: duckdb.DuckDBPyConnection, period: BillingPeriod, rule: SpikeRule) -> list[dict]:
     found = con.execute(
         f"""WITH daily AS (
                 SELECT customer_id, currency, entitlement_id, usage_date, max(entitlement_description) AS subscription_name,
@@ -180,7 +183,7 @@ def _spike_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule) ->
               AND d.spend - coalesce(p.spend, 0) >= ?
               AND d.spend * 100 > coalesce(p.spend, 0) * (100 + ?)
             ORDER BY d.spend - coalesce(p.spend, 0) DESC, d.customer_id, d.entitlement_id, d.usage_date""",
-        [month, *SPEND_STATUSES, month, rule.minimum_increase, rule.percent],
+        [period.start, *SPEND_STATUSES, period.start, rule.minimum_increase, rule.percent],
     ).fetchall()
     rows = []
     for customer_id, name, currency, subscription, subscription_name, day, spend, previous in found:
@@ -201,9 +204,9 @@ def _spike_rows(con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule) ->
 SUMMARY_SHOWN = 10
 
 
-def summary_lines(con: duckdb.DuckDBPyConnection, month: date, paths: DataPaths) -> list[str]:
+def summary_lines(con: duckdb.DuckDBPyConnection, period: BillingPeriod, paths: DataPaths) -> list[str]:
     """The CLI summary's Azure section: one line per warning (empty when there is none)."""
-    rows = azure_warning_rows(con, month, configured_spike_rule(paths))
+    rows = azure_warning_rows(con, period, configured_spike_rule(paths))
     if not rows:
         return []
     shown = [f"  - {row['kind']}: {row['message']}" for row in rows[:SUMMARY_SHOWN]]

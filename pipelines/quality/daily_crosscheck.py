@@ -29,12 +29,12 @@ month with no billed daily row is not cross-checked, and says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 
 import duckdb
 
 from pipelines.config.partner import DEFAULT_DAILY_USAGE_ALLOWANCE, PARTNER_SETTINGS
+from pipelines.periods import BillingPeriod
 
 QUANTITY_TOLERANCE = Decimal("0.000001")  # BillableQuantity is written to 6 decimals (0.005001)
 SKIPPED_NO_FILE = "cross-check skipped: no daily rated usage file"
@@ -127,7 +127,7 @@ class Mismatch:
 
 @dataclass(frozen=True)
 class CrossCheck:
-    month: date
+    period: BillingPeriod
     skipped: str  # why the month was not cross-checked; empty when it was
     groups: int
     allowance: Decimal
@@ -163,7 +163,7 @@ def partner_allowance(con: duckdb.DuckDBPyConnection) -> Decimal:
     return DEFAULT_DAILY_USAGE_ALLOWANCE if row is None or row[0] is None else Decimal(row[0])
 
 
-def cross_check(con: duckdb.DuckDBPyConnection, month: date, allowance: Decimal | None = None) -> CrossCheck:
+def cross_check(con: duckdb.DuckDBPyConnection, period: BillingPeriod, allowance: Decimal | None = None) -> CrossCheck:
     """The month's Azure plan groups compared; `allowance` defaults to the loaded configuration's."""
     allowance = partner_allowance(con) if allowance is None else allowance
     daily_files, billed_rows = con.execute(
@@ -171,17 +171,17 @@ def cross_check(con: duckdb.DuckDBPyConnection, month: date, allowance: Decimal 
                    WHERE billing_period = $month AND status = 'loaded' AND file_kind = 'daily_usage'),
                   (SELECT count(*) FROM raw.daily_usage
                    WHERE billing_period = $month AND nullif(trim(invoice_number), '') IS NOT NULL)""",
-        {"month": month},
+        {"month": period.start},
     ).fetchone()
     if not daily_files:
-        return CrossCheck(month, SKIPPED_NO_FILE, 0, allowance, ())
+        return CrossCheck(period, SKIPPED_NO_FILE, 0, allowance, ())
     if not billed_rows:
-        return CrossCheck(month, SKIPPED_UNBILLED, 0, allowance, ())
+        return CrossCheck(period, SKIPPED_UNBILLED, 0, allowance, ())
     rows = con.execute(
-        _GROUPS_SQL, {"month": month, "allowance": allowance, "quantity_tolerance": QUANTITY_TOLERANCE}
+        _GROUPS_SQL, {"month": period.start, "allowance": allowance, "quantity_tolerance": QUANTITY_TOLERANCE}
     ).fetchall()
     mismatches = tuple(_mismatch(row) for row in rows if row[-1])
-    return CrossCheck(month, "", len(rows), allowance, mismatches)
+    return CrossCheck(period, "", len(rows), allowance, mismatches)
 
 
 def _mismatch(row: tuple) -> Mismatch:

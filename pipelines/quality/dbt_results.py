@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 
 from pipelines.ingest.quarantine import fingerprint
+from pipelines.periods import BillingPeriod
 
 CONFIG_SCHEMA = "config"
 RESULTS_TABLE = "meta.dbt_test_results"
@@ -95,10 +96,10 @@ def _relation(manifest: Mapping[str, Any], unique_id: str) -> str:
     return f"{node['schema']}.{node['name']}" if node.get("schema") and node.get("name") else unique_id.split(".")[-1]
 
 
-def data_fingerprint(con: duckdb.DuckDBPyConnection, month: date) -> str:
+def data_fingerprint(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> str:
     """What the month's dbt tests judge: its raw rows and marts, and the partner's configuration
     (pricing rules and customers are tested too)."""
-    parts = [fingerprint(con, month)]
+    parts = [fingerprint(con, period)]
     for (table,) in con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() WHERE schema_name = ? ORDER BY 1", [CONFIG_SCHEMA]
     ).fetchall():
@@ -125,7 +126,7 @@ def ensure_results_table(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_results(
-    con: duckdb.DuckDBPyConnection, month: date, fingerprint: str, run_results: Mapping[str, Any], run_id: str
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, fingerprint: str, run_results: Mapping[str, Any], run_id: str
 ) -> int:
     """Store the verdict of every test in `run_results` (dbt's run_results.json) as being about the
     month's data with this fingerprint; the number of verdicts stored."""
@@ -133,7 +134,7 @@ def record_results(
     tested_at = datetime.now(UTC).replace(tzinfo=None)
     rows = [
         [
-            month,
+            period.start,
             fingerprint,
             result["unique_id"],
             result.get("status") or "unknown",
@@ -151,13 +152,13 @@ def record_results(
         f"""DELETE FROM {RESULTS_TABLE} WHERE billing_period = ? AND fingerprint NOT IN (
               SELECT fingerprint FROM {RESULTS_TABLE} WHERE billing_period = ?
               GROUP BY fingerprint ORDER BY max(tested_at) DESC LIMIT {KEPT_FINGERPRINTS})""",
-        [month, month],
+        [period.start, period.start],
     )
     return len(rows)
 
 
 def judge_tests(
-    con: duckdb.DuckDBPyConnection, month: date, fingerprint: str, required: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, fingerprint: str, required: Mapping[str, str]
 ) -> list[str]:
     """The month's problems with its dbt tests on the data with this fingerprint: tests that failed,
     and tests with no verdict on this data (never run on it, or skipped)."""
@@ -170,7 +171,7 @@ def judge_tests(
             unique_id: (status, failures, message)
             for unique_id, status, failures, message in con.execute(
                 f"SELECT unique_id, status, failures, message FROM {RESULTS_TABLE} WHERE billing_period = ? AND fingerprint = ?",
-                [month, fingerprint],
+                [period.start, fingerprint],
             ).fetchall()
         }
     failed = [

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 
+from pipelines.periods import BillingPeriod
+
 # A blocking check: the month's problems in sentences, empty when it passes.
-Judgement = Callable[[duckdb.DuckDBPyConnection, date], list[str]]
+Judgement = Callable[[duckdb.DuckDBPyConnection, BillingPeriod], list[str]]
 
 
 @dataclass(frozen=True)
 class GateVerdict:
-    month: date
+    period: BillingPeriod
     problems: tuple[str, ...]
 
     @property
@@ -28,16 +29,18 @@ class GateVerdict:
 
     def sentence(self, what: str) -> str:
         listed = "; ".join(self.problems)
-        return f"{what} for {self.month:%Y-%m} not produced: the month's blocking checks do not pass on its current data ({listed})."
+        return f"{what} for {self.period} not produced: the month's blocking checks do not pass on its current data ({listed})."
 
 
-def judge_month(con: duckdb.DuckDBPyConnection, month: date, checks: Iterable[tuple[str, Judgement]]) -> GateVerdict:
+def judge_month(
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, checks: Iterable[tuple[str, Judgement]]
+) -> GateVerdict:
     """Every blocking check on the month; a check that cannot run (missing table) fails the gate."""
     problems = []
     for name, judge in checks:
         try:
-            found = judge(con, month)
+            found = judge(con, period)
         except duckdb.Error as error:
             found = [f"could not be evaluated ({str(error).splitlines()[0]})"]
         problems += [f"{name}: {problem}" for problem in found]
-    return GateVerdict(month, tuple(problems))
+    return GateVerdict(period, tuple(problems))

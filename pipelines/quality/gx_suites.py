@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -71,13 +71,12 @@ def suite_names(directory: Path = EXPECTATIONS_DIR) -> list[str]:
     return sorted(path.stem for path in directory.glob("*.json"))
 
 
-def resolve_placeholders(suite: dict, month: date) -> dict:
+def resolve_placeholders(suite: dict, period: BillingPeriod) -> dict:
     """`$window_start` / `$window_end`: the plausible charge-date window around the month, as
     datetimes, which GX compares with the frame's timestamp columns."""
-    month_end = BillingPeriod(month).end
     values = {
-        "$window_start": datetime.combine(month - CHARGE_DATE_WINDOW, time.min),
-        "$window_end": datetime.combine(month_end + CHARGE_DATE_WINDOW, time.max),
+        "$window_start": datetime.combine(period.start - CHARGE_DATE_WINDOW, time.min),
+        "$window_end": datetime.combine(period.end + CHARGE_DATE_WINDOW, time.max),
     }
 
     def resolved(node):
@@ -106,7 +105,7 @@ def suite_columns(suite: dict) -> set[str]:
 def month_frame(
     con: duckdb.DuckDBPyConnection,
     suite_name: str,
-    month: date,
+    period: BillingPeriod,
     columns: set[str] | None = None,
     suite: dict | None = None,
 ):
@@ -118,6 +117,7 @@ def month_frame(
     for the suite to report): a wide table costs what the suite reads, not its width.
     """
     query = suite_query(suite or load_suite(suite_name))
+    month = period.start
     total = scalar(con, f"SELECT count(*) FROM ({query})", {"month": month})
     available = [d[0] for d in con.execute(f"SELECT * FROM ({query}) LIMIT 0", {"month": month}).description]
     projection = "*"
@@ -139,10 +139,10 @@ def month_frame(
     return frame, total
 
 
-def validate_month(con: duckdb.DuckDBPyConnection, suite_name: str, suite: dict, month: date) -> SuiteOutcome:
+def validate_month(con: duckdb.DuckDBPyConnection, suite_name: str, suite: dict, period: BillingPeriod) -> SuiteOutcome:
     """The suite on the month's rows (sampled above SAMPLE_ROWS, with every suspect row)."""
-    resolved = resolve_placeholders(suite, month)
-    frame, total = month_frame(con, suite_name, month, suite_columns(suite), resolved)
+    resolved = resolve_placeholders(suite, period)
+    frame, total = month_frame(con, suite_name, period, suite_columns(suite), resolved)
     return validate(frame, resolved, total)
 
 

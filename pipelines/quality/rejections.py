@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import yaml
 
 from pipelines.formats import COLUMNS_BY_KIND, MONEY, FileKind, header_key
 from pipelines.ingest.schema import REJECTED_ROWS
+from pipelines.periods import BillingPeriod
 
 ACKNOWLEDGEMENTS_DIR = "acknowledgements"
 SHOWN_IN_SENTENCE = 5
@@ -76,8 +76,8 @@ class Acknowledgement:
     reason: str
 
 
-def acknowledgements_path(data_dir: Path, period: str) -> Path:
-    return data_dir / ACKNOWLEDGEMENTS_DIR / f"{period}.yml"
+def acknowledgements_path(data_dir: Path, period: BillingPeriod) -> Path:
+    return data_dir / ACKNOWLEDGEMENTS_DIR / f"{period.key}.yml"
 
 
 def money_columns(kind: str | None, header: list[str] | None) -> dict[int, str]:
@@ -169,7 +169,7 @@ def parse_acknowledgements(text: str, source: str) -> dict[tuple[str, int], Ackn
     return found
 
 
-def read_acknowledgements(data_dir: Path, period: str) -> dict[tuple[str, int], Acknowledgement]:
+def read_acknowledgements(data_dir: Path, period: BillingPeriod) -> dict[tuple[str, int], Acknowledgement]:
     path = acknowledgements_path(data_dir, period)
     if not path.is_file() or path.is_symlink():
         return {}
@@ -222,7 +222,7 @@ def holding_lines(
 
 
 def month_rejections(
-    con: duckdb.DuckDBPyConnection, month: date, landing: Path, data_dir: Path
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, landing: Path, data_dir: Path
 ) -> tuple[list[RejectedLine], list[HeldLine], list[tuple[HeldLine, Acknowledgement]]]:
     """(the month's rejected lines, those that hold it, those let through by an acknowledgement),
     read from the warehouse, the month's landing folder `landing` and `data_dir`'s acknowledgements.
@@ -230,16 +230,16 @@ def month_rejections(
     rows = con.execute(
         f"""SELECT file_name, line_number, file_kind, column_name, reason, raw_line FROM {REJECTED_ROWS}
             WHERE billing_period = ? ORDER BY file_name, line_number""",
-        [month],
+        [period.start],
     ).fetchall()
     lines = [RejectedLine(*row) for row in rows]
     headers = {name: read_header(landing, name) for name in {line.file_name for line in lines}}
-    acknowledged = read_acknowledgements(data_dir, f"{month:%Y-%m}")
+    acknowledged = read_acknowledgements(data_dir, period)
     held, let_through = holding_lines(lines, headers, acknowledged)
     return lines, held, let_through
 
 
-def holding_sentence(held: list[HeldLine], period: str) -> str:
+def holding_sentence(held: list[HeldLine], period: BillingPeriod) -> str:
     """What the clerk reads: which lines, where, with which amounts, and how to release them."""
     shown = "; ".join(
         f"file '{h.line.file_name}', line {h.line.line_number if h.line.line_number is not None else '(unknown)'}"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 import duckdb
 
 from pipelines.closing.report_section import closing_section
 from pipelines.invoicing.money import CENT
+from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import SpikeRule, azure_warning_rows, budget_spend
 from pipelines.quality.daily_crosscheck import cross_check
 from pipelines.quality.rejections import RejectedLine, amounts_as_written, file_headers
@@ -27,8 +27,7 @@ REJECTED_SHOWN = 200
 
 def load_report(
     con: duckdb.DuckDBPyConnection,
-    period: str,
-    month: date,
+    period: BillingPeriod,
     landing: Path | None = None,
     spike_rule: SpikeRule | None = None,
 ) -> ReportData:
@@ -40,13 +39,13 @@ def load_report(
                   pretax_difference, invoice_tax, recon_tax, tax_difference, status,
                   invoice_charges, recon_charges, invoice_credits, recon_credits, invoice_total_difference
            FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
-        [month],
+        [period.start],
     )
     breakdowns = []
     for invoice in invoices:
         breakdown = InvoiceBreakdown(invoice)
         if not breakdown.reconciled:
-            params = [month, invoice["invoice_number"]]
+            params = [period.start, invoice["invoice_number"]]
             breakdown.by_charge_type = records(
                 con,
                 """SELECT source, charge_type, count(*) AS lines, sum(cost_pretax) AS cost_pretax
@@ -81,30 +80,30 @@ def load_report(
         con,
         """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected, note
            FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
-        [month],
+        [period.start],
     )
-    total = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month]).fetchone()[0]
+    total = con.execute("SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [period.start]).fetchone()[0]
     return ReportData(
         period=period,
         invoices=breakdowns,
         files=files,
-        rejected=_rejected(con, month, landing),
+        rejected=_rejected(con, period, landing),
         rejected_total=total,
         history=_history(con, period),
-        margins=_margins(con, month),
-        budgets=_budgets(con, month),
-        azure_warnings=azure_warning_rows(con, month, spike_rule),
-        closing=closing_section(con, month),
-        daily_crosscheck=cross_check(con, month),
+        margins=_margins(con, period),
+        budgets=_budgets(con, period),
+        azure_warnings=azure_warning_rows(con, period, spike_rule),
+        closing=closing_section(con, period),
+        daily_crosscheck=cross_check(con, period),
     )
 
 
-def _rejected(con: duckdb.DuckDBPyConnection, month: date, landing: Path | None) -> list[dict]:
+def _rejected(con: duckdb.DuckDBPyConnection, period: BillingPeriod, landing: Path | None) -> list[dict]:
     rows = records(
         con,
         """SELECT file_name, line_number, file_kind, column_name, reason, raw_line, file_header FROM raw.rejected_rows
            WHERE billing_period = ? ORDER BY file_name, line_number LIMIT ?""",
-        [month, REJECTED_SHOWN],
+        [period.start, REJECTED_SHOWN],
     )
     headers = file_headers({row["file_name"]: row.pop("file_header") for row in rows}, landing)
     for row in rows:
@@ -115,7 +114,7 @@ def _rejected(con: duckdb.DuckDBPyConnection, month: date, landing: Path | None)
     return rows
 
 
-def _history(con: duckdb.DuckDBPyConnection, period: str) -> list[MonthFigures]:
+def _history(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[MonthFigures]:
     """Each currency's months in the window ending with this month; later months are never read."""
     window = history_window(period)
     rows = con.execute(
@@ -127,17 +126,17 @@ def _history(con: duckdb.DuckDBPyConnection, period: str) -> list[MonthFigures]:
     return [MonthFigures(*row) for row in rows]
 
 
-def _margins(con: duckdb.DuckDBPyConnection, month: date) -> list[CustomerMargin]:
+def _margins(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[CustomerMargin]:
     rows = con.execute(
         """SELECT customer_id, customer_name, currency, cost_pretax, billed_pretax, margin
            FROM marts.customer_monthly WHERE billing_period = ? ORDER BY currency, customer_id""",
-        [month],
+        [period.start],
     ).fetchall()
     return [CustomerMargin(*row) for row in rows]
 
 
-def _budgets(con: duckdb.DuckDBPyConnection, month: date) -> list[UsageBudget]:
+def _budgets(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[UsageBudget]:
     """Every customer with a budget, in the budget's currency (the customer's), used or not this
     month: Azure spend at sell price, as the budget warnings measure it."""
-    found = sorted(budget_spend(con, month), key=lambda b: (b.currency, b.customer_id))
+    found = sorted(budget_spend(con, period), key=lambda b: (b.currency, b.customer_id))
     return [UsageBudget(b.customer_id, b.customer_name, b.currency, b.spend.quantize(CENT), b.budget) for b in found]

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from pipelines.periods import months_ending
+from pipelines.periods import BillingPeriod
 from pipelines.quality import report_charts
 from pipelines.quality.daily_crosscheck import CrossCheck
 from pipelines.quality.reconciliation_status import ReconciliationStatus
@@ -80,7 +80,7 @@ class UsageBudget:
 
 @dataclass
 class ReportData:
-    period: str
+    period: BillingPeriod
     invoices: list[InvoiceBreakdown]
     files: list[dict]
     rejected: list[dict]  # each with `amounts_as_written`: the line's money fields as the file has them
@@ -116,9 +116,9 @@ class CurrencyBudgets:
     left_out: int  # customers furthest below their budget, not drawn (all are in the table)
 
 
-def history_window(period: str, months: int = HISTORY_MONTHS) -> list[date]:
-    """The `months` months ending with the report's month, oldest first."""
-    return months_ending(period, months)
+def history_window(period: BillingPeriod, months: int = HISTORY_MONTHS) -> list[date]:
+    """The first days of the `months` months ending with the report's month, oldest first."""
+    return [period.shifted(-back).start for back in range(months - 1, -1, -1)]
 
 
 def trends(data: ReportData) -> list[Trend]:

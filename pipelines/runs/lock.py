@@ -19,21 +19,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from pipelines.periods import validate_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 
 
 class MonthBusy(Exception):
     """Another process holds the month's run lock."""
 
-    def __init__(self, period: str, holder: int | None, lock_file: Path) -> None:
+    def __init__(self, period: BillingPeriod, holder: int | None, lock_file: Path) -> None:
         self.period, self.holder, self.lock_file = period, holder, lock_file
         by = f" (process {holder})" if holder else ""
         super().__init__(f"another run of {period} is in progress{by}")
 
 
-def lock_file(paths: DataPaths, period: str) -> Path:
-    return paths.locks / f"run-{validate_period(period)}.lock"
+def lock_file(paths: DataPaths, period: BillingPeriod) -> Path:
+    return paths.locks / f"run-{period.key}.lock"
 
 
 def _holder(path: Path) -> int | None:
@@ -45,7 +45,7 @@ def _holder(path: Path) -> int | None:
 
 
 @contextmanager
-def month_lock(paths: DataPaths, period: str) -> Iterator[Path]:
+def month_lock(paths: DataPaths, period: BillingPeriod) -> Iterator[Path]:
     """Hold `period`'s run lock for the block, or raise MonthBusy at once if another process has it."""
     path = lock_file(paths, period)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ import dagster as dg
 from pipelines.closing.drafts import remove_drafts
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.resources import Warehouse
+from pipelines.periods import BillingPeriod
 
 MONTHLY_CLOSE_JOB = "monthly_close"
 
@@ -15,9 +16,12 @@ MONTHLY_CLOSE_JOB = "monthly_close"
 def drafts_removed_when_a_step_fails(context: dg.HookContext) -> None:
     """A failing run leaves no drafts of an earlier passing run: the exports folder matches the month."""
     run = context.instance.get_run_by_id(context.run_id)
-    period = run.tags.get(MONTH_TAG) if run else None
+    key = run.tags.get(MONTH_TAG) if run else None
+    if not key:
+        return
+    period = BillingPeriod.parse(key)
     warehouse: Warehouse = context.resources.warehouse
-    if period and remove_drafts(warehouse.paths, period):
+    if remove_drafts(warehouse.paths, period):
         context.log.warning(
             f"Step {context.step_key} failed: the draft invoices of {period} were removed (no stale drafts)."
         )

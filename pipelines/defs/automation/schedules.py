@@ -16,8 +16,8 @@ from pipelines.periods import BillingPeriod
 from pipelines.settings import CLOSE_DAY_ENV, CLOSE_TIME_ENV, Settings, process_settings
 
 
-def month_before(day: date) -> str:
-    return BillingPeriod.containing(day).shifted(-1).key
+def month_before(day: date) -> BillingPeriod:
+    return BillingPeriod.containing(day).shifted(-1)
 
 
 def build_monthly_close_schedule(settings: Settings) -> dg.ScheduleDefinition:
@@ -41,7 +41,7 @@ def build_monthly_close_schedule(settings: Settings) -> dg.ScheduleDefinition:
                 f"{period} is issued: not run again (a change to it is a correction: "
                 f"csp-recon run --period {period} --correct)."
             )
-        return dg.RunRequest(partition_key=period, run_key=period)
+        return dg.RunRequest(partition_key=period.key, run_key=period.key)
 
     return monthly_close_schedule
 

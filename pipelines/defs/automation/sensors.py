@@ -15,21 +15,22 @@ from pipelines.closing.month import mark_correction_pending
 from pipelines.closing.status import FINAL, all_states
 from pipelines.defs.automation.jobs import monthly_close
 from pipelines.defs.resources import Warehouse
+from pipelines.periods import BillingPeriod
 from pipelines.settings import SETTLE_SECONDS_ENV, DataPaths, Settings, process_settings
 
 SENSOR_ACTOR = "landing sensor"
 
 
-def final_months(paths: DataPaths) -> dict[str, str | None]:
+def final_months(paths: DataPaths) -> dict[BillingPeriod, str | None]:
     """Issued months (or with a correction pending) -> the landing files' fingerprint they were issued from."""
     if not paths.warehouse.exists():
         return {}
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         states = all_states(con)
-    return {f"{state.period:%Y-%m}": state.landing_fingerprint for state in states if state.status in FINAL}
+    return {state.period: state.landing_fingerprint for state in states if state.status in FINAL}
 
 
-def correction_pending_reason(period: str, files: int) -> str:
+def correction_pending_reason(period: BillingPeriod, files: int) -> str:
     return (
         f"landing files of {period} changed after its invoices were issued ({files} file(s)): correction pending, "
         f"not run; run it deliberately with `csp-recon run --period {period} --correct`"
@@ -67,7 +68,7 @@ def build_landing_files_sensor(settings: Settings) -> dg.SensorDefinition:
             if month.period not in final:
                 yield dg.RunRequest(
                     run_key=month.run_key,
-                    partition_key=month.period,
+                    partition_key=month.period.key,
                     tags={"csp-recon/landing-fingerprint": month.fingerprint, "csp-recon/files": str(month.files)},
                 )
                 continue
@@ -85,11 +86,11 @@ def build_landing_files_sensor(settings: Settings) -> dg.SensorDefinition:
         messages = []
         if pending:
             messages.append(
-                f"Correction pending for {', '.join(pending)}: files changed after the month was issued; no run started "
+                f"Correction pending for {', '.join(map(str, pending))}: files changed after the month was issued; no run started "
                 f"(run it deliberately: csp-recon run --period {pending[0]} --correct)."
             )
         if settling:
-            messages.append(f"Files still changing in {', '.join(settling)}: waiting until they settle.")
+            messages.append(f"Files still changing in {', '.join(map(str, settling))}: waiting until they settle.")
         if messages:
             yield dg.SkipReason(" ".join(messages))
 

@@ -15,7 +15,7 @@ from pipelines.defs.metadata import markdown_table
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import blocking_checks
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.periods import BillingPeriod, billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths, Settings, dbt_environment
@@ -29,7 +29,7 @@ CORRECT_TAG = "csp-recon/correct"
 
 def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
     with connect_waiting(paths.warehouse, read_only=True) as con:
-        changes = history(con, billing_period(outcome.period))
+        changes = history(con, outcome.period)
     return {
         "status": outcome.status.value,
         "what_happened": outcome.message,
@@ -58,7 +58,7 @@ def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
     ),
 )
 def month_status(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    period = context.partition_key
+    period = BillingPeriod.parse(context.partition_key)
     correct = context.run.tags.get(CORRECT_TAG, "").lower() == "true"
     outcome = closing.after_run(warehouse.paths, period, correct)
     (context.log.warning if outcome.changed else context.log.info)(outcome.message)
@@ -88,21 +88,17 @@ def run_close_action(
     period = BillingPeriod.parse(config.period)
     paths = settings.paths
     with connect_waiting(paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
-        problems = list(judge_month(con, period.start, blocking_checks(paths)).problems)
+        problems = list(judge_month(con, period, blocking_checks(paths)).problems)
     if config.action == "correct" and problems:
-        raise StatusError(
-            f"{config.period}: no correction is issued while its blocking checks fail ({'; '.join(problems)})."
-        )
+        raise StatusError(f"{period}: no correction is issued while its blocking checks fail ({'; '.join(problems)}).")
     if config.action == "approve":
         outcome = closing.approve(
-            paths, config.period, config.by, list(config.acknowledge), warning_checks(settings), problems
+            paths, period, config.by, list(config.acknowledge), warning_checks(settings), problems
         )
     elif config.action == "issue":
-        outcome = closing.issue(
-            paths, config.period, config.by, problems, content_fingerprint(paths.landing(config.period))
-        )
+        outcome = closing.issue(paths, period, config.by, problems, content_fingerprint(paths.landing(period)))
     else:
-        outcome = closing.after_run(paths, config.period, correct=True, by=config.by)
+        outcome = closing.after_run(paths, period, correct=True, by=config.by)
     if not refresh_marts:
         return outcome
     not_refreshed = refresh_closing_marts(paths, dbt_environment(settings))
@@ -125,7 +121,7 @@ def close_month_step(context: dg.OpExecutionContext, config: CloseMonthConfig, w
     context.log.info(outcome.message)
     context.log_event(
         dg.AssetObservation(
-            asset_key=MONTH_STATUS, partition=config.period, metadata=status_metadata(warehouse.paths, outcome)
+            asset_key=MONTH_STATUS, partition=outcome.period.key, metadata=status_metadata(warehouse.paths, outcome)
         )
     )
 

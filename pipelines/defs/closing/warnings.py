@@ -3,8 +3,6 @@ functions the run's WARN checks call, judged on the warehouse as it is now."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import duckdb
 
 from pipelines.closing.month import WarningCheck
@@ -12,6 +10,7 @@ from pipelines.config import config_dir_in_use, load_config
 from pipelines.defs.invoicing.assets import BILLING_PROFILES_CHECK
 from pipelines.defs.quality.warnings import cost_jumps_above, lines_below_cost, unknown_charge_types, usage_over_budget
 from pipelines.invoicing.source import load_month
+from pipelines.periods import BillingPeriod
 from pipelines.quality.gx_suites import (
     load_suite,
     suite_names,
@@ -21,26 +20,26 @@ from pipelines.settings import DataPaths, Settings
 
 
 def judged_by(query):
-    """A WARN check function of the run (con, month) -> AssetCheckResult, as a list of problems."""
+    """A WARN check function of the run (con, period) -> AssetCheckResult, as a list of problems."""
 
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        result = query(con, month)
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
+        result = query(con, period)
         return [] if result.passed else [result.description or "failed"]
 
     return judge
 
 
 def _warn_suite(name: str, suite: dict):
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        outcome = validate_month(con, name, suite, month)
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
+        outcome = validate_month(con, name, suite, period)
         return [f"{f['expectation']} {f['column']} ({f['unexpected_count']} rows)" for f in outcome.failures]
 
     return judge
 
 
 def _billing_profiles(paths: DataPaths):
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        invoices = load_month(con, f"{month:%Y-%m}", load_config(config_dir_in_use(paths)).partner)
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
+        invoices = load_month(con, period, load_config(config_dir_in_use(paths)).partner)
         return [f"not invoiced: {blocked}" for blocked in invoices.blocked]
 
     return judge

@@ -36,17 +36,17 @@ def focus_files(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.M
     the customers' invoices, FOCUS 1.4 Invoice Detail and Billing Period, and one folder per
     invoiced customer to hand over (without Microsoft's cost, the markup or the pricing rule).
     Replaced as a whole on each run, after the files pass the FOCUS checks."""
-    period = context.partition_key
+    period = BillingPeriod.parse(context.partition_key)
     require_month_passed(warehouse, period, "The FOCUS files")  # the gate holds across runs
     try:
         partner = load_config(config_dir_in_use(warehouse.paths)).partner
         with warehouse.connect(read_only=True) as con:
-            month = export_month(con, warehouse.paths, BillingPeriod.parse(period), partner)
+            month = export_month(con, warehouse.paths, period, partner)
     except (ConfigError, FocusCheckError, LookupError) as error:
         raise dg.Failure(description=str(error)) from None
     if month.billing_period_rows is None:
         context.log.warning(
-            "marts.billing_periods does not exist yet: no Billing Period dataset was written for " + period + "."
+            f"marts.billing_periods does not exist yet: no Billing Period dataset was written for {period}."
         )
     if not month.issued_invoices:
         context.log.info(

@@ -9,6 +9,7 @@ from pipelines.formats import FileKind
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.month import MonthLoad, load_month
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
+from pipelines.periods import BillingPeriod
 
 
 def asset_key(table: str) -> dg.AssetKey:
@@ -48,7 +49,7 @@ _DESCRIPTIONS = {
 def raw_partner_center_files(context: dg.AssetExecutionContext, warehouse: Warehouse):
     """Reads every file in `<data>/landing/<YYYY-MM>/`, recognised by header, and replaces the
     month's rows of all raw tables at once."""
-    period = context.partition_key
+    period = BillingPeriod.parse(context.partition_key)
     with warehouse.connect() as con:
         try:
             month = load_month(con, warehouse.paths, period)

@@ -1,7 +1,5 @@
 """Row conservation: every line read is either loaded or rejected, per file."""
 
-from datetime import date
-
 import dagster as dg
 import duckdb
 
@@ -10,7 +8,7 @@ from pipelines.defs.metadata import inert_check
 from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 
 _LOADED_BY_FILE = " UNION ALL ".join(
     f"SELECT source_file, count(*) AS rows FROM {table} WHERE billing_period = $period GROUP BY source_file"
@@ -19,7 +17,7 @@ _LOADED_BY_FILE = " UNION ALL ".join(
 )
 
 
-def conservation_breaks(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+def conservation_breaks(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
     """Per file: rows read against rows found in its raw table and in raw.rejected_rows."""
     rows = con.execute(
         f"""
@@ -33,7 +31,7 @@ def conservation_breaks(con: duckdb.DuckDBPyConnection, month: date) -> list[str
         WHERE m.billing_period = $period AND m.status = 'loaded' AND m.file_kind <> 'invoice_summary'
         ORDER BY 1
         """,
-        {"period": month},
+        {"period": period.start},
     ).fetchall()
     return [
         f"{name}: {read} lines read but {loaded} loaded and {rejected} rejected"
@@ -46,7 +44,7 @@ def conservation_breaks(con: duckdb.DuckDBPyConnection, month: date) -> list[str
 def row_conservation(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
     """Per file: rows read = rows loaded + rows rejected, nothing lost."""
     with warehouse.connect(read_only=True) as con:
-        broken = conservation_breaks(con, billing_period(context.partition_key))
+        broken = conservation_breaks(con, BillingPeriod.parse(context.partition_key))
     return inert_check(
         dg.AssetCheckResult(
             passed=not broken,

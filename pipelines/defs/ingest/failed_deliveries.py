@@ -17,7 +17,7 @@ from pipelines.defs.resources import Warehouse
 from pipelines.defs.runs.month_runs import runs_in_progress
 from pipelines.inert import inert_markdown
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.settings import DataPaths
 from pipelines.warehouse_file import connect_waiting
 
@@ -26,7 +26,9 @@ LAUNCHED_BY_TAG = "csp-recon/launched-by"
 LAUNCHED_BY_CLI = "cli"
 
 
-def settle_month(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id: str) -> Settlement | None:
+def settle_month(
+    instance: dg.DagsterInstance, paths: DataPaths, period: BillingPeriod, run_id: str
+) -> Settlement | None:
     """None when the month's blocking checks pass on its current data (nothing to settle), or when
     another run of the month is in progress: the month's data is that run's, not this one's."""
     if not paths.warehouse.exists() or runs_in_progress(instance, period, besides=run_id):
@@ -35,10 +37,10 @@ def settle_month(instance: dg.DagsterInstance, paths: DataPaths, period: str, ru
     if verdict.passed:
         return None
     with connect_waiting(paths.warehouse) as con:
-        return settle_failed_month(con, billing_period(period), run_id, verdict.problems)
+        return settle_failed_month(con, period, run_id, verdict.problems)
 
 
-def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, settlement: Settlement) -> None:
+def record_settlement(instance: dg.DagsterInstance, period: BillingPeriod, run_id: str, settlement: Settlement) -> None:
     """The outcome on the month's file manifest in the UI (its Events and partition view)."""
     metadata = {"failed_run": run_id, "current_files": ", ".join(settlement.current.files) or "none"}
     if settlement.failed is not None:
@@ -47,7 +49,7 @@ def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, se
         dg.AssetObservation(
             # The UI renders an event's description as markdown; the files' names are untrusted.
             asset_key=MANIFEST_KEY,
-            partition=period,
+            partition=period.key,
             description=inert_markdown(settlement.sentence),
             metadata=metadata,
         )
@@ -62,9 +64,10 @@ def record_settlement(instance: dg.DagsterInstance, period: str, run_id: str, se
 )
 def failed_delivery_quarantine(context: dg.RunFailureSensorContext, warehouse: Warehouse):
     run = context.dagster_run
-    period = run.tags.get(MONTH_TAG)
-    if not period or run.tags.get(LAUNCHED_BY_TAG) == LAUNCHED_BY_CLI:
+    key = run.tags.get(MONTH_TAG)
+    if not key or run.tags.get(LAUNCHED_BY_TAG) == LAUNCHED_BY_CLI:
         return
+    period = BillingPeriod.parse(key)
     settlement = settle_month(context.instance, warehouse.paths, period, run.run_id)
     if settlement is not None:
         context.log.info(settlement.sentence)

@@ -20,7 +20,7 @@ from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.invoicing import InvoiceDataError, load_month, write_month
 from pipelines.invoicing.azure_detail import load_usage_details
 from pipelines.invoicing.money import display_amount, plain_amount
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 
 CUSTOMER_INVOICES = dg.AssetKey(["exports", "customer_invoices"])
 CUSTOMER_INVOICE_LINES = dg.AssetKey(["marts", "customer_invoice_lines"])
@@ -52,7 +52,7 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     (and `<customer_id>-azure-usage.csv|.xlsx`, its Azure usage detail, when the daily usage
     file itemises it) and `invoice_index.csv` with every customer's totals, replaced as a whole on each run. Issued
     invoices (`csp-recon issue`) live apart, in `issued/`, and are never touched here."""
-    period = context.partition_key
+    period = BillingPeriod.parse(context.partition_key)
     if not warehouse.paths.warehouse.exists():
         raise dg.Failure(
             description=f"There is no warehouse at {warehouse.paths.warehouse}: load and transform {period} first."
@@ -61,11 +61,11 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
     try:
         seller = load_config(config_dir_in_use(warehouse.paths)).partner
         with warehouse.connect() as con:
-            status = month_state(con, billing_period(period)).status
+            status = month_state(con, period).status
             month = with_carried_corrections(
                 con, load_month(con, period, seller)
             )  # issue 14: corrections of issued months
-            usage_details = load_usage_details(con, month.period_start, [c.customer_id for c in month.customers])
+            usage_details = load_usage_details(con, month.period, [c.customer_id for c in month.customers])
     except (ConfigError, InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
         raise dg.Failure(description=str(error)) from None
     if status in FINAL:  # issue 14: an issued month's documents are final, its changes corrections

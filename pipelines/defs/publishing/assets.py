@@ -35,7 +35,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
     says which months it holds and when each was published."""
     period = BillingPeriod.parse(context.partition_key)
     paths = warehouse.paths
-    require_month_passed(warehouse, context.partition_key, "The analysts' copy")  # the gate holds across runs
+    require_month_passed(warehouse, period, "The analysts' copy")  # the gate holds across runs
     try:
         publication = publish_month(
             paths.warehouse, paths.published_warehouse, period, context.run_id, warehouse.memory_limit

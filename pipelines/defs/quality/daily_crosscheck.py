@@ -4,7 +4,6 @@ check's metadata and in `<data>/exports/<YYYY-MM>/daily_usage_crosscheck.csv`; a
 billed daily file passes with a warning that it was not cross-checked."""
 
 import csv
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,13 +16,13 @@ from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.files import replaced_whole
 from pipelines.invoicing.safety import csv_safe_cell
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.daily_crosscheck import CSV_COLUMNS, CSV_FILE, CrossCheck, cross_check
 
 
-def daily_crosscheck_problems(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
+def daily_crosscheck_problems(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
     """For the issuing gate: the mismatch sentences; none when the month agrees or was skipped."""
-    return cross_check(con, month).sentences()
+    return cross_check(con, period).sentences()
 
 
 def write_mismatches_csv(result: CrossCheck, folder: Path) -> Path | None:
@@ -62,13 +61,13 @@ def write_mismatches_csv(result: CrossCheck, folder: Path) -> Path | None:
     pool=WAREHOUSE_POOL,
 )
 def daily_usage_crosscheck(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    return crosscheck_result(warehouse, context.partition_key)
+    return crosscheck_result(warehouse, BillingPeriod.parse(context.partition_key))
 
 
-def crosscheck_result(warehouse: Warehouse, period: str) -> dg.AssetCheckResult:
+def crosscheck_result(warehouse: Warehouse, period: BillingPeriod) -> dg.AssetCheckResult:
     """The month's cross-check as the UI shows it, its mismatching lines written to the CSV."""
     with warehouse.connect(read_only=True) as con:
-        result = cross_check(con, billing_period(period))
+        result = cross_check(con, period)
     written = write_mismatches_csv(result, warehouse.paths.exports(period))
     metadata = {
         "azure_plan_groups": result.groups,

@@ -7,7 +7,6 @@ month's data has the fingerprint they were recorded with (pipelines/quality/dbt_
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import dagster as dg
 import duckdb
@@ -18,7 +17,7 @@ from pipelines.defs.quality.reconciliation import every_line_priced, invoices_ma
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.transform.project import parsed_manifest
 from pipelines.ingest.quarantine import keep_as_last_good
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.dbt_results import data_fingerprint, error_tests, judge_tests
 from pipelines.quality.gate import GateVerdict, judge_month
 from pipelines.quality.gx_suites import (
@@ -32,16 +31,16 @@ from pipelines.warehouse_file import connect_waiting
 
 
 def _from_check(month_check):
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        result = month_check(con, month)
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
+        result = month_check(con, period)
         return [] if result.passed else [result.description or "failed"]
 
     return judge
 
 
 def _suite(name: str, suite: dict):
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        outcome = validate_month(con, name, suite, month)
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
+        outcome = validate_month(con, name, suite, period)
         return (
             []
             if outcome.passed
@@ -53,10 +52,9 @@ def _suite(name: str, suite: dict):
 
 
 def _rejected_lines(paths: DataPaths):
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        period = f"{month:%Y-%m}"
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
         try:
-            _, held, _ = month_rejections(con, month, paths.landing(period), paths.root)
+            _, held, _ = month_rejections(con, period, paths.landing(period), paths.root)
         except AcknowledgementError as error:
             return [str(error)]
         return [holding_sentence(held, period)] if held else []
@@ -67,8 +65,8 @@ def _rejected_lines(paths: DataPaths):
 def _dbt_tests(manifest_path):
     required = error_tests(json.loads(manifest_path.read_text(encoding="utf-8")))
 
-    def judge(con: duckdb.DuckDBPyConnection, month: date) -> list[str]:
-        return judge_tests(con, month, data_fingerprint(con, month), required)
+    def judge(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> list[str]:
+        return judge_tests(con, period, data_fingerprint(con, period), required)
 
     return judge
 
@@ -92,19 +90,19 @@ def blocking_checks(paths: DataPaths, manifest_path=None):
     return checks
 
 
-def judge_month_now(paths: DataPaths, period: str) -> GateVerdict:
+def judge_month_now(paths: DataPaths, period: BillingPeriod) -> GateVerdict:
     """The gate's verdict on the month's data as it is in the warehouse now."""
     with connect_waiting(paths.warehouse, read_only=True) as con:
-        return judge_month(con, billing_period(period), blocking_checks(paths))
+        return judge_month(con, period, blocking_checks(paths))
 
 
-def require_month_passed(warehouse: Warehouse, partition_key: str, what: str, run_id: str | None = None) -> None:
+def require_month_passed(warehouse: Warehouse, period: BillingPeriod, what: str, run_id: str | None = None) -> None:
     """Raise a Failure with a sentence unless every blocking check of the month passes now; when
     they pass, the month's rows are kept as its last good data (a later failed delivery comes back
     to them)."""
     with warehouse.connect(read_only=True) as con:
-        verdict = judge_month(con, billing_period(partition_key), blocking_checks(warehouse.paths))
+        verdict = judge_month(con, period, blocking_checks(warehouse.paths))
     if not verdict.passed:
         raise dg.Failure(description=verdict.sentence(what))
     with warehouse.connect() as con:
-        keep_as_last_good(con, billing_period(partition_key), run_id)
+        keep_as_last_good(con, period, run_id)

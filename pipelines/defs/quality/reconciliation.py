@@ -5,7 +5,6 @@ copy depend on: when one fails, neither is produced for the month.
 """
 
 from collections.abc import Callable
-from datetime import date
 
 import dagster as dg
 import duckdb
@@ -15,11 +14,11 @@ from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.reconciliation_status import ReconciliationStatus
 from pipelines.sql import one_row, records, scalar
 
-MonthQuery = Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]
+MonthQuery = Callable[[duckdb.DuckDBPyConnection, BillingPeriod], dg.AssetCheckResult]
 
 
 def month_check(name: str, description: str, query: MonthQuery, blocking: bool = True) -> dg.AssetChecksDefinition:
@@ -36,7 +35,7 @@ def month_check(name: str, description: str, query: MonthQuery, blocking: bool =
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         with warehouse.connect(read_only=True) as con:
-            return inert_check(query(con, billing_period(context.partition_key)))
+            return inert_check(query(con, BillingPeriod.parse(context.partition_key)))
 
     return _check
 
@@ -75,7 +74,7 @@ def _mismatch_sentence(invoice: dict) -> str:
     return f"Invoice {number} ({currency}) does not reconcile: " + "; ".join(parts)
 
 
-def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+def invoices_match(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dg.AssetCheckResult:
     invoices = records(
         con,
         """SELECT invoice_number, currency, status, invoice_kind, recon_pretax + other_charges AS found_pretax,
@@ -83,12 +82,12 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
                   recon_charges, invoice_charges, charges_difference, recon_credits, invoice_credits,
                   credits_difference, invoice_total_difference
            FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
-        [month],
+        [period.start],
     )
-    if not invoices and is_open_month(con, month):
+    if not invoices and is_open_month(con, period):
         # Only unbilled daily usage landed: there is no invoice to reconcile yet, and none to issue.
         return dg.AssetCheckResult(
-            passed=True, description=open_month_sentence(f"{month:%Y-%m}"), metadata={"invoices": 0, "open_month": True}
+            passed=True, description=open_month_sentence(period), metadata={"invoices": 0, "open_month": True}
         )
     failing = [invoice for invoice in invoices if invoice["status"] != ReconciliationStatus.MATCHED]
     sentences = []
@@ -105,7 +104,7 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
     if not invoices:
         sentences.append("No invoice was found for the month")
     if sentences:
-        sentences += _rejected_lines_sentence(con, month)
+        sentences += _rejected_lines_sentence(con, period)
     return dg.AssetCheckResult(
         passed=not sentences,
         description="; ".join(sentences) or f"{len(invoices)} invoice(s) matched to the cent",
@@ -130,14 +129,14 @@ def invoices_match(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheck
     )
 
 
-def _rejected_lines_sentence(con: duckdb.DuckDBPyConnection, month: date, examples: int = 3) -> list[str]:
+def _rejected_lines_sentence(con: duckdb.DuckDBPyConnection, period: BillingPeriod, examples: int = 3) -> list[str]:
     """Lines set aside at ingest are missing from the files' totals: often the whole difference."""
-    count = scalar(con, "SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [month])
+    count = scalar(con, "SELECT count(*) FROM raw.rejected_rows WHERE billing_period = ?", [period.start])
     if not count:
         return []
     shown = con.execute(
         "SELECT file_name, line_number, reason FROM raw.rejected_rows WHERE billing_period = ? ORDER BY file_name, line_number LIMIT ?",
-        [month, examples],
+        [period.start, examples],
     ).fetchall()
     listed = "; ".join(f"{name} line {line}: {reason}" for name, line, reason in shown)
     return [
@@ -145,7 +144,7 @@ def _rejected_lines_sentence(con: duckdb.DuckDBPyConnection, month: date, exampl
     ]
 
 
-def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+def marts_tie_out(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dg.AssetCheckResult:
     """fct_charges -> customer_monthly -> invoice_reconciliation, and invoice lines -> billed."""
     breaks = con.execute(
         """
@@ -182,7 +181,7 @@ def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckR
         FROM per_currency WHERE expected_cost <> found_cost
         ORDER BY 1
         """,
-        {"month": month},
+        {"month": period.start},
     ).fetchall()
     return dg.AssetCheckResult(
         passed=not breaks,
@@ -200,13 +199,13 @@ def marts_tie_out(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckR
     )
 
 
-def every_line_priced(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+def every_line_priced(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dg.AssetCheckResult:
     total, unpriced, positive_credits = one_row(
         con,
         """SELECT count(*), count(*) FILTER (pricing_rule_id IS NULL OR billed_pretax IS NULL),
                   count(*) FILTER (cost_pretax < 0 AND billed_pretax > 0)
            FROM marts.fct_charges WHERE billing_period = ?""",
-        [month],
+        [period.start],
     )
     problems = []
     if unpriced:

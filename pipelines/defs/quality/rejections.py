@@ -10,7 +10,7 @@ from pipelines.defs.metadata import inert_check, markdown_table
 from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
 
 
@@ -26,11 +26,11 @@ from pipelines.quality.rejections import AcknowledgementError, holding_sentence,
     pool=WAREHOUSE_POOL,
 )
 def rejected_lines_resolved(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-    period = context.partition_key
+    period = BillingPeriod.parse(context.partition_key)
     paths = warehouse.paths
     try:
         with warehouse.connect(read_only=True) as con:
-            lines, held, let_through = month_rejections(con, billing_period(period), paths.landing(period), paths.root)
+            lines, held, let_through = month_rejections(con, period, paths.landing(period), paths.root)
     except AcknowledgementError as error:
         return inert_check(dg.AssetCheckResult(passed=False, description=str(error)))
     if held:

@@ -8,7 +8,7 @@ from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.files import write_whole
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import configured_spike_rule
 from pipelines.quality.reconciliation_status import ReconciliationStatus
 from pipelines.quality.report_data import load_report
@@ -39,10 +39,10 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
     """`<data>/exports/<YYYY-MM>/reconciliation_report.html`: each invoice expected vs found,
     and for a mismatch the breakdown by charge type and customer; charts of the last 12 months,
     margin per customer and Azure usage against budget; files and rejected lines."""
-    period = context.partition_key
+    period = BillingPeriod.parse(context.partition_key)
     spike_rule = configured_spike_rule(warehouse.paths)
     with warehouse.connect(read_only=True) as con:
-        data = load_report(con, period, billing_period(period), warehouse.paths.landing(period), spike_rule)
+        data = load_report(con, period, warehouse.paths.landing(period), spike_rule)
     target = warehouse.paths.exports(period) / REPORT_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     write_whole(target, render_report(data))

@@ -10,7 +10,7 @@ import dagster as dg
 from pipelines.defs.metadata import inert_check, markdown_table
 from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.gx_suites import (
     load_suite,
     outcome_sentences,
@@ -33,9 +33,8 @@ def suite_check(name: str) -> dg.AssetChecksDefinition:
         pool=WAREHOUSE_POOL,
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        month = billing_period(context.partition_key)
         with warehouse.connect(read_only=True) as con:
-            outcome = validate_month(con, name, suite, month)
+            outcome = validate_month(con, name, suite, BillingPeriod.parse(context.partition_key))
         total = outcome.rows_total
         sampled = f" (in a sample of {outcome.rows_validated:,} of its {total:,} rows)" if outcome.sampled else ""
         sentences = outcome_sentences(outcome)

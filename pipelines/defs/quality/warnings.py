@@ -1,7 +1,6 @@
 """Warnings: visible in the UI and the run summary, never blocking an invoice."""
 
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 
 import dagster as dg
@@ -12,7 +11,7 @@ from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.quality.reconciliation import month_check
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.inert import printable
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import BUDGET, SPIKE, SpikeRule, azure_warning_rows, configured_spike_rule
 from pipelines.quality.thresholds import KNOWN_CHARGE_TYPES
 from pipelines.settings import process_settings
@@ -22,9 +21,10 @@ AZURE_DAILY_USAGE = dg.AssetKey(["marts", "azure_daily_usage"])
 WARN = dg.AssetCheckSeverity.WARN
 
 
-def unknown_charge_types(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+def unknown_charge_types(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dg.AssetCheckResult:
     found = con.execute(
-        "SELECT charge_type, count(*) FROM marts.fct_charges WHERE billing_period = ? GROUP BY ALL ORDER BY 1", [month]
+        "SELECT charge_type, count(*) FROM marts.fct_charges WHERE billing_period = ? GROUP BY ALL ORDER BY 1",
+        [period.start],
     ).fetchall()
     unknown = [(kind, lines) for kind, lines in found if (kind or "").strip().lower() not in KNOWN_CHARGE_TYPES]
     return dg.AssetCheckResult(
@@ -37,15 +37,15 @@ def unknown_charge_types(con: duckdb.DuckDBPyConnection, month: date) -> dg.Asse
     )
 
 
-def cost_jumps_above(percent: Decimal) -> Callable[[duckdb.DuckDBPyConnection, date], dg.AssetCheckResult]:
+def cost_jumps_above(percent: Decimal) -> Callable[[duckdb.DuckDBPyConnection, BillingPeriod], dg.AssetCheckResult]:
     """The check of customers whose cost rose by more than `percent` over last month."""
 
-    def cost_jumps(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+    def cost_jumps(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dg.AssetCheckResult:
         jumps = con.execute(
             """SELECT customer_id, customer_name, currency, cost_pretax, cost_change_percent
                FROM marts.customer_trends
                WHERE billing_period = ? AND cost_change_percent > ? ORDER BY cost_change_percent DESC""",
-            [month, percent],
+            [period.start, percent],
         ).fetchall()
         return dg.AssetCheckResult(
             passed=not jumps,
@@ -67,10 +67,10 @@ def cost_jumps_above(percent: Decimal) -> Callable[[duckdb.DuckDBPyConnection, d
 cost_jumps = cost_jumps_above(process_settings().cost_jump_percent)
 
 
-def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCheckResult:
+def usage_over_budget(con: duckdb.DuckDBPyConnection, period: BillingPeriod) -> dg.AssetCheckResult:
     """Customers whose month-to-date Azure spend at sell price reached 80 % or 100 % of their budget."""
     return _azure_result(
-        azure_warning_rows(con, month),
+        azure_warning_rows(con, period),
         BUDGET,
         "customer(s) past 80 % of their monthly Azure budget",
         "usage within budgets",
@@ -78,12 +78,12 @@ def usage_over_budget(con: duckdb.DuckDBPyConnection, month: date) -> dg.AssetCh
 
 
 def azure_usage_spikes(
-    con: duckdb.DuckDBPyConnection, month: date, rule: SpikeRule | None = None
+    con: duckdb.DuckDBPyConnection, period: BillingPeriod, rule: SpikeRule | None = None
 ) -> dg.AssetCheckResult:
     """Azure subscriptions whose day cost jumped above the partner's spike rule."""
     rule = rule or SpikeRule()
     return _azure_result(
-        azure_warning_rows(con, month, rule),
+        azure_warning_rows(con, period, rule),
         SPIKE,
         f"day-over-day Azure spike(s) (a day more than {rule.percent:f} % above the day before, by {rule.minimum_increase:,.2f} or more)",
         "no day-over-day Azure spike",
@@ -126,17 +126,17 @@ def _azure_check(name: str, description: str, evaluate) -> dg.AssetChecksDefinit
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
         rule = configured_spike_rule(warehouse.paths)
         with warehouse.connect(read_only=True) as con:
-            return inert_check(evaluate(con, billing_period(context.partition_key), rule))
+            return inert_check(evaluate(con, BillingPeriod.parse(context.partition_key), rule))
 
     return _check
 
 
-def lines_below_cost(con: duckdb.DuckDBPyConnection, month: date, examples: int = 20) -> dg.AssetCheckResult:
+def lines_below_cost(con: duckdb.DuckDBPyConnection, period: BillingPeriod, examples: int = 20) -> dg.AssetCheckResult:
     """Charges billed for less than Microsoft charges the partner: a pricing rule losing money."""
     count, loss = con.execute(
         """SELECT count(*), coalesce(sum(cost_pretax - billed_pretax), 0) FROM marts.fct_charges
            WHERE billing_period = ? AND cost_pretax > 0 AND billed_pretax < cost_pretax""",
-        [month],
+        [period.start],
     ).fetchone()
     shown = con.execute(
         """SELECT customer_id, customer_name, product_name, pricing_rule_id, cost_pretax, billed_pretax,
@@ -144,7 +144,7 @@ def lines_below_cost(con: duckdb.DuckDBPyConnection, month: date, examples: int 
            FROM marts.fct_charges
            WHERE billing_period = ? AND cost_pretax > 0 AND billed_pretax < cost_pretax
            ORDER BY cost_pretax - billed_pretax DESC, source_file, source_line LIMIT ?""",
-        [month, examples],
+        [period.start, examples],
     ).fetchall()
     return dg.AssetCheckResult(
         passed=not count,
@@ -173,7 +173,7 @@ no_cost_jump = month_check(
 usage_within_budget = _azure_check(
     "usage_within_budget",
     "Each customer's month-to-date Azure spend at sell price below 80 % of its monthly_usage_budget (warns at 80 % and 100 %).",
-    lambda con, month, _rule: usage_over_budget(con, month),
+    lambda con, period, _rule: usage_over_budget(con, period),
 )
 no_azure_usage_spike = _azure_check(
     "no_azure_usage_spike",

@@ -12,18 +12,19 @@ from __future__ import annotations
 import dagster as dg
 
 from pipelines.defs.partitions import MONTH_TAG
+from pipelines.periods import BillingPeriod
 
 IN_PROGRESS = [dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
 UNFINISHED = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, *IN_PROGRESS]
 
 
-def unfinished_runs_of(instance: dg.DagsterInstance, period: str) -> list[dg.DagsterRun]:
-    return list(instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: period}, statuses=UNFINISHED)))
+def unfinished_runs_of(instance: dg.DagsterInstance, period: BillingPeriod) -> list[dg.DagsterRun]:
+    return list(instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: period.key}, statuses=UNFINISHED)))
 
 
-def runs_in_progress(instance: dg.DagsterInstance, period: str, besides: str) -> list[dg.DagsterRun]:
+def runs_in_progress(instance: dg.DagsterInstance, period: BillingPeriod, besides: str) -> list[dg.DagsterRun]:
     """The runs of `period` other than `besides` that are starting, running or being cancelled."""
-    runs = instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: period}, statuses=IN_PROGRESS))
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={MONTH_TAG: period.key}, statuses=IN_PROGRESS))
     return [run for run in runs if run.run_id != besides]
 
 
@@ -40,7 +41,7 @@ def earlier_run_in_progress(instance: dg.DagsterInstance, run: dg.DagsterRun) ->
     return min(earlier, key=lambda r: r.create_timestamp).dagster_run if earlier else None
 
 
-def interleaving_sentence(period: str, earlier: dg.DagsterRun) -> str:
+def interleaving_sentence(period: BillingPeriod, earlier: dg.DagsterRun) -> str:
     return (
         f"This run of {period} stopped before touching the warehouse, because run {earlier.run_id} of {period} "
         f"started first and is {earlier.status.value.lower()} (one run per month at a time). "

@@ -28,7 +28,7 @@ from pipelines.defs.runs.progress import LiveProgress, duration_lines, step_time
 from pipelines.inert import plain_text, printable
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
 from pipelines.ingest.quarantine import Settlement
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import summary_lines as azure_summary_lines
 from pipelines.runs.lock import MonthBusy, month_lock
 from pipelines.settings import DAGSTER_HOME_ENV, REPO_ROOT, DataPaths, Settings, child_environment
@@ -52,7 +52,7 @@ def say(text: str = "") -> None:
     print(printable(text))
 
 
-def run_month(period: str, settings: Settings, correct: bool = False) -> int:
+def run_month(period: BillingPeriod, settings: Settings, correct: bool = False) -> int:
     """`correct`: a deliberate run of an issued month that issues its corrections (issue 14).
 
     The month's run lock is held from the check for other runs until the summary is printed: a
@@ -74,7 +74,7 @@ def run_month(period: str, settings: Settings, correct: bool = False) -> int:
         return _run_locked_month(period, settings, dagster_home, correct)
 
 
-def _busy_sentence(period: str, run: dg.DagsterRun | None, busy: MonthBusy | None = None) -> str:
+def _busy_sentence(period: BillingPeriod, run: dg.DagsterRun | None, busy: MonthBusy | None = None) -> str:
     if run is not None:
         why = f"run {run.run_id} of {period} is {run.status.value.lower()}"
     else:
@@ -85,7 +85,7 @@ def _busy_sentence(period: str, run: dg.DagsterRun | None, busy: MonthBusy | Non
     )
 
 
-def _run_locked_month(period: str, settings: Settings, dagster_home: Path, correct: bool) -> int:
+def _run_locked_month(period: BillingPeriod, settings: Settings, dagster_home: Path, correct: bool) -> int:
     from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
     from pipelines.defs.closing.assets import CORRECT_TAG
 
@@ -153,7 +153,7 @@ def _run_locked_month(period: str, settings: Settings, dagster_home: Path, corre
     return 0
 
 
-def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: str, run_id: str) -> Settlement | None:
+def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: BillingPeriod, run_id: str) -> Settlement | None:
     """A run that did not succeed: the month back to its last good delivery, the failed one kept apart."""
     from pipelines.defs.ingest.failed_deliveries import record_settlement, settle_month
 
@@ -225,7 +225,13 @@ def release_dead_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def _launch(
-    job: str, period: str, run_id: str, home: Path, settings: Settings, log, tags: dict[str, str] | None = None
+    job: str,
+    period: BillingPeriod,
+    run_id: str,
+    home: Path,
+    settings: Settings,
+    log,
+    tags: dict[str, str] | None = None,
 ) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
@@ -242,7 +248,7 @@ def _launch(
         "--run-id",
         run_id,
         "--tags",
-        json.dumps({MONTH_TAG: period, LAUNCHED_BY_TAG: LAUNCHED_BY_CLI, **(tags or {})}),
+        json.dumps({MONTH_TAG: period.key, LAUNCHED_BY_TAG: LAUNCHED_BY_CLI, **(tags or {})}),
         "--config-json",
         json.dumps(RUN_LOG_CONFIG),
     ]
@@ -373,11 +379,10 @@ def _ingested(events: list[dg.DagsterEvent]) -> bool:
     )
 
 
-def _print_summary(settings: Settings, period: str, files_heading: str) -> None:
+def _print_summary(settings: Settings, period: BillingPeriod, files_heading: str) -> None:
     paths = settings.paths
     if not paths.warehouse.exists():
         return
-    month = billing_period(period)
     with connect_waiting(paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
         tables = {
             row[0]
@@ -388,7 +393,7 @@ def _print_summary(settings: Settings, period: str, files_heading: str) -> None:
             for name, kind, status, read, loaded, rejected in con.execute(
                 """SELECT file_name, file_kind, status, rows_read, rows_loaded, rows_rejected
                    FROM raw.file_manifest WHERE billing_period = ? ORDER BY file_name""",
-                [month],
+                [period.start],
             ).fetchall():
                 say(
                     f"  {name:<44} {kind:<16} {status:<12} read {read:>9,}  loaded {loaded:>9,}  rejected {rejected:>6,}"
@@ -398,9 +403,9 @@ def _print_summary(settings: Settings, period: str, files_heading: str) -> None:
             invoices = con.execute(
                 """SELECT invoice_number, currency, status, recon_pretax, invoice_pretax, pretax_difference, tax_difference
                    FROM marts.invoice_reconciliation WHERE billing_period = ? ORDER BY invoice_number""",
-                [month],
+                [period.start],
             ).fetchall()
-            if not invoices and "raw.file_manifest" in tables and is_open_month(con, month):
+            if not invoices and "raw.file_manifest" in tables and is_open_month(con, period):
                 say(f"  {open_month_sentence(period)}")
             for number, currency, status, recon, invoice, difference, tax_difference in invoices:
                 say(
@@ -412,12 +417,12 @@ def _print_summary(settings: Settings, period: str, files_heading: str) -> None:
             for currency, customers, cost, billed, margin in con.execute(
                 """SELECT currency, count(DISTINCT customer_id), sum(cost_pretax), sum(billed_pretax), sum(margin)
                    FROM marts.customer_monthly WHERE billing_period = ? GROUP BY currency ORDER BY currency""",
-                [month],
+                [period.start],
             ).fetchall():
                 say(
                     f"  {currency}: {customers} customers, cost {_money(cost)}, billed {_money(billed)}, margin {_money(margin)}"
                 )
-        for line in azure_summary_lines(con, month, paths):  # budgets and spikes, before the invoice exists
+        for line in azure_summary_lines(con, period, paths):  # budgets and spikes, before the invoice exists
             say(line)
 
 

@@ -16,7 +16,7 @@ from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
 from pipelines.defs.transform.project import dbt_project, parsed_manifest
 from pipelines.files import write_whole
-from pipelines.periods import billing_period
+from pipelines.periods import BillingPeriod
 from pipelines.quality.dbt_results import data_fingerprint, describe_test, record_results
 from pipelines.settings import dbt_environment, environment_for_dbt
 from pipelines.transform.failures import describe_dbt_failures
@@ -83,8 +83,8 @@ def csp_recon_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         run_results = {"results": []}
     with warehouse.connect() as con:  # dbt has finished: the warehouse is free
         for key in context.partition_keys:
-            month = billing_period(key)
-            record_results(con, month, data_fingerprint(con, month), run_results, context.run_id)
+            period = BillingPeriod.parse(key)
+            record_results(con, period, data_fingerprint(con, period), run_results, context.run_id)
     if not invocation.is_successful():
         with warehouse.connect(read_only=True) as con:
             description = describe_dbt_failures(
