@@ -7,17 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 CENT = Decimal("0.01")
 
 
-def to_decimal(value: object, what: str) -> Decimal:
-    """A money value from the warehouse: DECIMAL (or an integer); a float is a contract breach."""
-    if value is None:
-        return Decimal(0)
-    if isinstance(value, bool) or isinstance(value, float):
-        raise TypeError(
-            f"{what} is {type(value).__name__} {value!r}: money must be DECIMAL in the warehouse, never DOUBLE."
-        )
-    if isinstance(value, (Decimal, int)):
-        return Decimal(value)
-    return Decimal(str(value))
+def mart_amount(value: Decimal | None) -> Decimal:
+    """A money value of a public mart, NULL as zero. It is DECIMAL by the mart's enforced dbt
+    contract (customer_monthly, fct_charges, service_charges_monthly), never DOUBLE."""
+    return Decimal(0) if value is None else value
 
 
 def to_number(value: object) -> Decimal | None:

@@ -27,7 +27,7 @@ from pipelines.invoicing.model import (
     InvoiceLine,
     MonthInvoices,
 )
-from pipelines.invoicing.money import to_decimal, to_number
+from pipelines.invoicing.money import mart_amount, to_number
 from pipelines.invoicing.safety import safe_file_stem
 from pipelines.periods import BillingPeriod
 from pipelines.sql import records
@@ -124,10 +124,7 @@ def assemble_month(
             )
             invoice = CurrencyInvoice(
                 currency=currency,
-                totals={
-                    column: to_decimal(row[column], f"customer_monthly.{column} of customer {customer_id}")
-                    for column in MONEY_COLUMNS
-                },
+                totals={column: mart_amount(row[column]) for column in MONEY_COLUMNS},
                 line_count=int(row.get("line_count") or 0),
                 lines=tuple(lines),
             )
@@ -159,7 +156,7 @@ def product_lines(
     for row in charge_rows:
         if str(row["customer_id"]).lower() != customer_id or row["currency"] != currency:
             continue
-        amount = to_decimal(row["billed_pretax"], f"billed_pretax of a charge of customer {customer_id}")
+        amount = mart_amount(row["billed_pretax"])
         quantity = to_number(row["quantity"])
         if quantity is not None and amount < 0 < quantity:
             quantity = -quantity  # a credit: negative quantity at the price charged
@@ -220,7 +217,7 @@ def _service_lines(service_rows: list[dict], customer_id: str, currency: str) ->
             description=str(row["description"]),
             quantity=to_number(row["quantity"]),
             unit_price=to_number(row["unit_price"]),
-            amount=to_decimal(row["amount"], f"a service charge of customer {customer_id}"),
+            amount=mart_amount(row["amount"]),
         )
         for row in service_rows
         if str(row["customer_id"]).lower() == customer_id and row["currency"] == currency

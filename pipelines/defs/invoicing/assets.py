@@ -66,7 +66,7 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
                 con, load_month(con, period, seller)
             )  # issue 14: corrections of issued months
             usage_details = load_usage_details(con, month.period, [c.customer_id for c in month.customers])
-    except (ConfigError, InvoiceDataError, TypeError) as error:  # TypeError: a money column that is not DECIMAL
+    except (ConfigError, InvoiceDataError) as error:
         raise dg.Failure(description=str(error)) from None
     if status in FINAL:  # issue 14: an issued month's documents are final, its changes corrections
         remove_drafts(warehouse.paths, period)
