@@ -14,7 +14,7 @@ from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.runs.monthly_run import _failures
 from pipelines.periods import BillingPeriod
-from pipelines.settings import DataPaths
+from pipelines.settings import DataPaths, Settings
 
 PERIOD = "2026-09"
 PARTITIONS = dg.MonthlyPartitionsDefinition(start_date="2026-01", fmt="%Y-%m")
@@ -78,17 +78,18 @@ def test_a_run_goes_on_beside_finished_queued_or_other_months_runs(tmp_path, sta
 
 
 def test_a_failed_run_never_settles_a_month_another_run_is_writing(tmp_path):
-    paths = DataPaths(tmp_path)
+    settings = Settings(data_dir=tmp_path)
+    paths = settings.paths
     paths.warehouse.parent.mkdir(parents=True, exist_ok=True)
     paths.warehouse.write_bytes(b"not a DuckDB file: opening it would raise")
     with dg.instance_for_test() as instance:
         _add_run(instance, dg.DagsterRunStatus.STARTED)
         refused = _add_run(instance, dg.DagsterRunStatus.FAILURE)
 
-        assert settle_month(instance, paths, BillingPeriod.parse(PERIOD), refused) is None
+        assert settle_month(instance, settings, BillingPeriod.parse(PERIOD), refused) is None
         alone = _add_run(instance, dg.DagsterRunStatus.FAILURE, "2026-08")
         with pytest.raises(Exception):  # noqa: B017 - alone in its month, it does open the warehouse
-            settle_month(instance, paths, BillingPeriod.parse("2026-08"), alone)
+            settle_month(instance, settings, BillingPeriod.parse("2026-08"), alone)
 
 
 def test_the_settlement_the_ui_shows_names_hostile_files_as_inert_text():

@@ -18,7 +18,7 @@ from pipelines.defs.runs.month_runs import runs_in_progress
 from pipelines.inert import inert_markdown
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
 from pipelines.periods import BillingPeriod
-from pipelines.settings import DataPaths
+from pipelines.settings import Settings
 from pipelines.warehouse_file import connect_waiting
 
 # Runs `csp-recon run` launched carry this tag: it settles them itself.
@@ -27,16 +27,17 @@ LAUNCHED_BY_CLI = "cli"
 
 
 def settle_month(
-    instance: dg.DagsterInstance, paths: DataPaths, period: BillingPeriod, run_id: str
+    instance: dg.DagsterInstance, settings: Settings, period: BillingPeriod, run_id: str
 ) -> Settlement | None:
     """None when the month's blocking checks pass on its current data (nothing to settle), or when
     another run of the month is in progress: the month's data is that run's, not this one's."""
+    paths = settings.paths
     if not paths.warehouse.exists() or runs_in_progress(instance, period, besides=run_id):
         return None
-    verdict = judge_month_now(paths, period)
+    verdict = judge_month_now(settings, period)
     if verdict.passed:
         return None
-    with connect_waiting(paths.warehouse) as con:
+    with connect_waiting(paths.warehouse, wait_seconds=settings.lock_wait_seconds) as con:
         return settle_failed_month(con, period, run_id, verdict.problems)
 
 
@@ -68,7 +69,7 @@ def failed_delivery_quarantine(context: dg.RunFailureSensorContext, warehouse: W
     if not key or run.tags.get(LAUNCHED_BY_TAG) == LAUNCHED_BY_CLI:
         return
     period = BillingPeriod.parse(key)
-    settlement = settle_month(context.instance, warehouse.paths, period, run.run_id)
+    settlement = settle_month(context.instance, warehouse.settings, period, run.run_id)
     if settlement is not None:
         context.log.info(settlement.sentence)
         record_settlement(context.instance, period, run.run_id, settlement)

@@ -26,7 +26,7 @@ from pipelines.quality.gx_suites import (
     validate_month,
 )
 from pipelines.quality.rejections import AcknowledgementError, holding_sentence, month_rejections
-from pipelines.settings import DataPaths
+from pipelines.settings import DataPaths, Settings
 from pipelines.warehouse_file import connect_waiting
 
 
@@ -90,9 +90,11 @@ def blocking_checks(paths: DataPaths, manifest_path=None):
     return checks
 
 
-def judge_month_now(paths: DataPaths, period: BillingPeriod) -> GateVerdict:
-    """The gate's verdict on the month's data as it is in the warehouse now."""
-    with connect_waiting(paths.warehouse, read_only=True) as con:
+def judge_month_now(settings: Settings, period: BillingPeriod) -> GateVerdict:
+    """The gate's verdict on the month's data as it is in the warehouse now (waiting for the file
+    as long as the settings say)."""
+    paths = settings.paths
+    with connect_waiting(paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
         return judge_month(con, period, blocking_checks(paths))
 
 

@@ -110,7 +110,7 @@ def _run_locked_month(period: BillingPeriod, settings: Settings, dagster_home: P
             run = _wait(instance, run_id)
         except Interrupted as stop:
             run = _stop(instance, run_id)
-            settlement = _settle(instance, paths, period, run_id)
+            settlement = _settle(instance, settings, period, run_id)
             say(
                 f"csp-recon run {period}: stopped by {stop} (run {run_id} {run.status.value.lower()}); "
                 f"customer invoices and the analysts' warehouse are as they were before a step that did not finish. Run it again when ready."
@@ -118,7 +118,7 @@ def _run_locked_month(period: BillingPeriod, settings: Settings, dagster_home: P
             if settlement is not None:
                 say(f"Current figures: {settlement.sentence}")
             return 130
-        settlement = None if run.status == dg.DagsterRunStatus.SUCCESS else _settle(instance, paths, period, run_id)
+        settlement = None if run.status == dg.DagsterRunStatus.SUCCESS else _settle(instance, settings, period, run_id)
         entries = instance.all_logs(run_id)
     events = [entry.dagster_event for entry in entries if entry.dagster_event]
     failures, notices = _failures(events, run.status == dg.DagsterRunStatus.SUCCESS, paths)
@@ -153,15 +153,15 @@ def _run_locked_month(period: BillingPeriod, settings: Settings, dagster_home: P
     return 0
 
 
-def _settle(instance: dg.DagsterInstance, paths: DataPaths, period: BillingPeriod, run_id: str) -> Settlement | None:
+def _settle(instance: dg.DagsterInstance, settings: Settings, period: BillingPeriod, run_id: str) -> Settlement | None:
     """A run that did not succeed: the month back to its last good delivery, the failed one kept apart."""
     from pipelines.defs.ingest.failed_deliveries import record_settlement, settle_month
 
     try:
-        settlement = settle_month(instance, paths, period, run_id)
+        settlement = settle_month(instance, settings, period, run_id)
     except duckdb.Error as error:
         say(
-            f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, paths)}): "
+            f"\nThe failed delivery of {period} could not be set aside ({_disk_full_or(error, settings.paths)}): "
             f"the warehouse may show it until the month runs again."
         )
         return None
