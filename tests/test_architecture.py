@@ -35,6 +35,37 @@ def test_only_the_settings_module_touches_the_environment():
     assert set(touching) == {"settings.py"}, f"the environment is read in settings.py only: {touching}"
 
 
+# A month travels as a BillingPeriod; its key (str) and first day (date) are its forms at the
+# edges and in SQL. The one function that checks a key's text is the exception.
+MONTH_PARAMETERS = {"period", "month", "billing_period"}
+TEXT_KEY_CHECK = ("periods.py", "validate_period")
+
+
+def _months_as_text_or_dates(path: Path) -> list[str]:
+    """`function(name: annotation)` of every month parameter of `path` typed str or date."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if (path.name, node.name) == TEXT_KEY_CHECK:
+            continue
+        for argument in [*node.args.args, *node.args.kwonlyargs]:
+            annotation = ast.unparse(argument.annotation) if argument.annotation else ""
+            if argument.arg in MONTH_PARAMETERS and re.fullmatch(r"(str|date|dt\.date)( \| None)?", annotation):
+                found.append(f"{node.name}({argument.arg}: {annotation})")
+    return found
+
+
+def test_months_travel_as_billing_periods():
+    typed_otherwise = {
+        str(path.relative_to(PACKAGE)): found
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if (found := _months_as_text_or_dates(path))
+    }
+    assert typed_otherwise == {}, f"a month parameter is a BillingPeriod (pipelines/periods.py): {typed_otherwise}"
+
+
 def test_the_asset_graph_changes_only_deliberately(definitions):
     current = asset_graph_lines(definitions)
     recorded = SNAPSHOT.read_text(encoding="utf-8").splitlines()

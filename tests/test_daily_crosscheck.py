@@ -118,7 +118,7 @@ def generated(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("generated")
     (month,) = generate(
         data_dir / "landing",
-        PERIOD,
+        BillingPeriod.parse(PERIOD),
         customers=4,
         license_rows=8,
         usage_rows=20,

@@ -17,6 +17,7 @@ import pytest
 from pipelines.formats import LEGACY_SUMMARY_HEADER, LICENSE_RECON_COLUMNS, USAGE_RECON_COLUMNS
 from pipelines.generate import command, generate
 from pipelines.generate.catalog import currency_terms
+from pipelines.periods import BillingPeriod
 
 PERIOD = "2026-10"
 CURRENCIES = ("EUR", "USD")
@@ -47,7 +48,7 @@ def small_run(out: Path, **options) -> list:
         seed=7,
     )
     arguments.update(options)
-    return generate(out, PERIOD, **arguments)
+    return generate(out, BillingPeriod.parse(PERIOD), **arguments)
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.generate import generate
+from pipelines.periods import BillingPeriod
 from tests.corpus import load, query
 
 PERIOD = "2026-10"
@@ -210,13 +211,29 @@ def test_same_seed_same_bytes_and_legacy_is_unchanged(tmp_path):
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
     for run in ("a", "b"):
-        generate(tmp_path / run, PERIOD, customers=3, license_rows=4, usage_rows=10, commerce="nce", seed=9)
+        generate(
+            tmp_path / run,
+            BillingPeriod.parse(PERIOD),
+            customers=3,
+            license_rows=4,
+            usage_rows=10,
+            commerce="nce",
+            seed=9,
+        )
     assert fingerprint(tmp_path / "a" / PERIOD) == fingerprint(tmp_path / "b" / PERIOD)
-    generate(tmp_path / "c", PERIOD, customers=3, license_rows=4, usage_rows=10, commerce="nce", seed=10)
+    generate(
+        tmp_path / "c", BillingPeriod.parse(PERIOD), customers=3, license_rows=4, usage_rows=10, commerce="nce", seed=10
+    )
     assert fingerprint(tmp_path / "c" / PERIOD) != fingerprint(tmp_path / "a" / PERIOD)
     # The legacy files as the generator wrote them before the daily file existed.
     (legacy,) = generate(
-        tmp_path / "legacy", PERIOD, customers=5, license_rows=20, usage_rows=40, seed=3, commerce="legacy"
+        tmp_path / "legacy",
+        BillingPeriod.parse(PERIOD),
+        customers=5,
+        license_rows=20,
+        usage_rows=40,
+        seed=3,
+        commerce="legacy",
     )
     assert fingerprint(legacy.directory) == {
         "D07WOUF97T_LicenseBasedRecon.csv": "0877795142e6209d720460ec62b3ffd88de611263be5c38921b5440c3ffac645",

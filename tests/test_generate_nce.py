@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.cli import main
 from pipelines.generate import generate
+from pipelines.periods import BillingPeriod
 from tests.corpus import load, query
 
 PERIOD = "2026-10"
@@ -216,7 +217,9 @@ def test_legacy_keeps_todays_files_and_same_seed_same_bytes(tmp_path):
         return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
 
     assert main(["generate", "--out", str(tmp_path / "cli"), "--period", PERIOD, "--commerce", "legacy"]) == 0
-    (library,) = generate(tmp_path / "library", PERIOD)  # the library's default is the legacy layout
+    (library,) = generate(
+        tmp_path / "library", BillingPeriod.parse(PERIOD)
+    )  # the library's default is the legacy layout
     assert fingerprint(tmp_path / "cli" / PERIOD) == fingerprint(library.directory)
     assert all(name.startswith("D0") or name == "invoice_summary.csv" for name in fingerprint(library.directory))
     for run in ("a", "b"):

@@ -9,6 +9,7 @@ from datetime import date
 
 from pipelines.generate.daily_file import DEFAULT_RESOURCES_PER_LINE
 from pipelines.generate.months import COMMERCES, HEADER_FORMS, GeneratedNceInvoice, GeneratedUnbilled, generate
+from pipelines.periods import BillingPeriod
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         months = generate(
             out_dir=args.out,
-            period=args.period,
+            period=BillingPeriod.parse(args.period),
             months=args.months,
             customers=args.customers,
             license_rows=args.license_rows,

@@ -117,7 +117,7 @@ def invoice_number(seed: int, period: BillingPeriod, currency: str, commerce: st
 
 def generate(
     out_dir: str | os.PathLike,
-    period: str,
+    period: BillingPeriod,
     months: int = 1,
     customers: int = 12,
     license_rows: int = 200,
@@ -142,7 +142,7 @@ def generate(
         raise ValueError(
             f"--commerce is one of {', '.join(COMMERCES)} and --header-form one of {', '.join(HEADER_FORMS)}."
         )
-    calendar = billing_months(BillingPeriod.parse(period), months)
+    calendar = billing_months(period, months)
     open_month = _open_month(unbilled_through, calendar, commerce, daily_resources)
     out = Path(out_dir)
     planned = {month.period: _planned_names(seed, month, currencies, commerce, daily) for month in calendar}

@@ -288,9 +288,9 @@ def _replace_month(
         for table in (*RAW_TABLES.values(), FILE_MANIFEST, REJECTED_ROWS):
             con.execute(f"DELETE FROM {table} WHERE billing_period = ?::DATE", [period_start])
         for read in reads:
-            sql, params = read.insert_sql(RAW_TABLES[read.kind], period_start, attributions[id(read)])
+            sql, params = read.insert_sql(RAW_TABLES[read.kind], month.period, attributions[id(read)])
             con.execute(sql, params)
-            insert_rejected_rows(con, read, period_start)
+            insert_rejected_rows(con, read, month.period)
         summary_files = {
             number: f.name
             for f in month.files

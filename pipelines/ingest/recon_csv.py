@@ -9,7 +9,6 @@ where the cast loses nothing. Line numbers count the header as line 1.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 import duckdb
 
@@ -26,6 +25,7 @@ from pipelines.ingest.dates import date_problem_sql, datetime_sql
 from pipelines.ingest.recognise import RecognisedHeader
 from pipelines.ingest.scan import ScannedFile
 from pipelines.ingest.schema import ATTRIBUTED_COLUMNS, LINEAGE_COLUMNS, REJECTED_ROWS, REJECTED_ROWS_COLUMNS
+from pipelines.periods import BillingPeriod
 from pipelines.sql import scalar
 
 
@@ -77,7 +77,7 @@ class ReconFileRead:
         return column.sql_name
 
     def insert_sql(
-        self, target_table: str, billing_period: date, invoice_by_currency: dict[str, str]
+        self, target_table: str, period: BillingPeriod, invoice_by_currency: dict[str, str]
     ) -> tuple[str, list]:
         """INSERT of the accepted, value-checked lines with their lineage. A license file has no
         invoice number: each line gets the invoice of its currency."""
@@ -95,7 +95,7 @@ class ReconFileRead:
             params += [list(invoice_by_currency.values()), list(invoice_by_currency.keys())]
         extra_sql, extra_params = self._extra_columns_sql()
         values += ["?::DATE", "?", self.file_line_sql("lines.source_line"), "?", extra_sql]
-        params += [billing_period, self.scanned.name, self.scanned.sha256, *extra_params]
+        params += [period.start, self.scanned.name, self.scanned.sha256, *extra_params]
         if self.every_line_accepted:
             source = f"(SELECT *, rowid AS record, rowid + 2 AS source_line FROM {self.table}) AS lines"
         else:
@@ -378,11 +378,11 @@ def _exact_number_pattern(column: Column) -> str:
     return rf" *[+-]?0*([0-9]{{1,{integer_digits}}}{decimals}|\.[0-9]{{1,{max(column.scale, 1)}}}0*) *"
 
 
-def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, billing_period: date) -> None:
+def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, period: BillingPeriod) -> None:
     """Both kinds of rejected lines into raw.rejected_rows, with their file line numbers and the
     file's header (which field of the line is which: its amounts as written, after the file is gone)."""
     header = list(read.recognised.header)
-    lineage = [billing_period, read.scanned.name, read.kind.value, read.scanned.sha256, header]
+    lineage = [period.start, read.scanned.name, read.kind.value, read.scanned.sha256, header]
     con.execute(
         f"""
         INSERT INTO {REJECTED_ROWS} ({REJECTED_ROWS_COLUMNS})
@@ -407,7 +407,7 @@ def insert_rejected_rows(con: duckdb.DuckDBPyConnection, read: ReconFileRead, bi
             f"INSERT INTO {REJECTED_ROWS} ({REJECTED_ROWS_COLUMNS}) VALUES (?::DATE, ?, ?, ?, ?, ?, ?, ?, ?::VARCHAR[])",
             [
                 [
-                    billing_period,
+                    period.start,
                     read.scanned.name,
                     read.kind.value,
                     line,

@@ -111,8 +111,9 @@ def _labels_inches(labels: Sequence[str]) -> float:
     return longest * CHAR_INCHES + 0.2
 
 
-def month_label(month: date) -> str:
-    return f"{month:%Y-%m}"
+def month_label(first_day: date) -> str:
+    """A `billing_period` value (a month's first day) as its month."""
+    return f"{first_day:%Y-%m}"
 
 
 def trend_chart(currency: str, months: Sequence[date], figures: dict[date, tuple[Decimal, Decimal, Decimal]]) -> Chart:
