@@ -157,9 +157,9 @@ def child_environment(variables: Mapping[str, str]) -> dict[str, str]:
 def environment_for_dbt(variables: Mapping[str, str]) -> Iterator[None]:
     """`variables` in this process's environment while the block runs, then as they were.
 
-    dagster-dbt's `DbtCliResource.cli` (0.29) takes no environment: it starts dbt with a copy of
-    this process's, and reads the profile in-process from it too. This is the one place the
-    pipeline changes its environment, for the duration of one dbt invocation."""
+    dbt runs in the step's process and reads its profile and macros' `env_var()` from this
+    process's environment. This is the one place the pipeline changes its environment, for the
+    duration of one dbt invocation."""
     saved = {name: os.environ.get(name) for name in variables}
     os.environ.update(variables)
     try:

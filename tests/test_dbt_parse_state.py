@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from pipelines.defs.transform.dbt_assets import KEPT_TARGETS, PARSE_STATE, keep_parse_state, start_from_last_parse
+from pipelines.transform.dbt_runner import KEPT_TARGETS, PARSE_STATE, keep_parse_state, start_from_last_parse
 
 
 def test_a_run_starts_from_the_parse_state_the_previous_run_left(tmp_path):

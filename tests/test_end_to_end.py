@@ -251,3 +251,38 @@ def test_customer_billing_adds_lines_and_service_charges_and_invoices_match(clea
         # A customer without a billing profile in the config is not invoiced (the index says why).
         expected_files = {".csv", ".html", ".pdf"} if customer in configured else set()
         assert {p.suffix for p in exported.glob(f"{customer}.*")} == expected_files
+
+
+def test_a_subset_of_the_dbt_assets_builds_only_those_models_and_their_tests(clean_month):
+    """The UI's "Materialize selected" (and a re-execution of some assets): dbt builds the chosen
+    model and runs only its tests, and Dagster records exactly those."""
+    import json
+
+    import dagster as dg
+
+    from pipelines.defs.resources import Warehouse
+    from pipelines.defs.transform.dbt_assets import csp_recon_dbt_models
+
+    data_dir, _, _ = clean_month
+    chosen = dg.AssetKey(["marts", "reseller_monthly"])
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [csp_recon_dbt_models],
+            selection=dg.AssetSelection.assets(chosen),
+            partition_key=PERIOD,
+            resources={"warehouse": Warehouse(data_dir=str(data_dir))},
+            instance=instance,
+        )
+    assert result.success
+    assert [event.asset_key for event in result.get_asset_materialization_events()] == [chosen]
+    evaluations = result.get_asset_check_evaluations()
+    tests_of_chosen = {spec.name for spec in csp_recon_dbt_models.check_specs if spec.asset_key == chosen}
+    assert tests_of_chosen, "reseller_monthly has dbt tests"
+    assert {evaluation.check_name for evaluation in evaluations} == tests_of_chosen
+    assert all(evaluation.passed for evaluation in evaluations)
+    [target] = [path for path in (data_dir / "dbt").iterdir() if path.name == result.run_id]
+    ran = {entry["unique_id"] for entry in json.loads((target / "run_results.json").read_text())["results"]}
+    assert {node for node in ran if node.startswith("model.")} == {"model.csp_recon.reseller_monthly"}
+    assert {node for node in ran if node.startswith("test.")} == {
+        spec.metadata["dagster_dbt/unique_id"] for spec in csp_recon_dbt_models.check_specs if spec.asset_key == chosen
+    }

@@ -268,7 +268,7 @@ def test_month_is_a_materialised_partition(page, ui_url):
 
 
 def _cli_run(instance, period: str):
-    from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_TAG
+    from pipelines.defs.runs.names import LAUNCHED_BY_TAG
 
     [run] = [
         run

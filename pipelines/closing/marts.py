@@ -4,9 +4,10 @@ status and the due dates without waiting for the next run."""
 
 from __future__ import annotations
 
-import subprocess
+import uuid
 
-from pipelines.settings import DBT_EXECUTABLE, DBT_PROJECT_DIR, DataPaths, child_environment
+from pipelines.settings import DataPaths
+from pipelines.transform.dbt_runner import invoke_dbt
 from pipelines.warehouse_file import connect_waiting
 
 CLOSING_MARTS = ("billing_periods", "payables_calendar")
@@ -21,20 +22,18 @@ def refresh_closing_marts(paths: DataPaths, environment: dict[str, str]) -> str 
         }
     if "customer_monthly" not in found:
         return "the marts are built by the month's first run"
-    command = [
-        str(DBT_EXECUTABLE),
-        "run",
-        "--select",
-        *CLOSING_MARTS,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--quiet",
-    ]
-    done = subprocess.run(
-        command, cwd=DBT_PROJECT_DIR, env=child_environment(environment), capture_output=True, text=True
+    done = invoke_dbt(
+        ["run", "--select", *CLOSING_MARTS, "--quiet"],
+        environment=environment,
+        state_dir=paths.dbt_targets,
+        run_name=f"closing-{uuid.uuid4().hex[:12]}",
     )
-    if done.returncode != 0:
-        return f"dbt could not rebuild {', '.join(CLOSING_MARTS)}: {(done.stdout + done.stderr).strip().splitlines()[-1:] or 'no output'}"
+    if not done.success:
+        failed = [
+            result.get("message") for result in done.run_results.get("results", []) if result.get("status") == "error"
+        ]
+        why = (
+            done.error or "; ".join(message for message in failed if message) or "see the dbt log in the data directory"
+        )
+        return f"dbt could not rebuild {', '.join(CLOSING_MARTS)}: {why}"
     return None

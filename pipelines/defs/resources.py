@@ -1,4 +1,4 @@
-"""Resources shared by every domain: the warehouse and the dbt CLI, configured from the settings."""
+"""The resource shared by every domain: the warehouse, configured from the settings."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -6,14 +6,11 @@ from dataclasses import replace
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource
 
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.runs.month_runs import earlier_run_in_progress, interleaving_sentence
 from pipelines.periods import BillingPeriod
 from pipelines.settings import (
-    DBT_EXECUTABLE,
-    DBT_PROJECT_DIR,
     DEFAULT_DUCKDB_MEMORY_LIMIT,
     DEFAULT_LOCK_WAIT_SECONDS,
     DataPaths,
@@ -30,8 +27,8 @@ WAREHOUSE_POOL = "warehouse"
 class Warehouse(dg.ConfigurableResource):
     """The pipeline-owned DuckDB file under the data directory, and the partner's configuration.
 
-    Connections are short-lived: DuckDB allows one writer process, and dbt runs as a
-    subprocess that needs the same file.
+    Connections are short-lived: DuckDB allows one writer process, and other processes (the
+    quarantine sensor, closing commands) need the same file between steps.
     """
 
     data_dir: str
@@ -99,10 +96,5 @@ def resources() -> dg.Definitions:
     return dg.Definitions(
         resources={
             "warehouse": Warehouse.from_settings(process_settings()),
-            "dbt": DbtCliResource(
-                project_dir=str(DBT_PROJECT_DIR),
-                profiles_dir=str(DBT_PROJECT_DIR),
-                dbt_executable=str(DBT_EXECUTABLE),
-            ),
         }
     )

@@ -6,9 +6,12 @@ from typing import Any
 ProblemQuery = Callable[[str], list[str]]
 
 
-def describe_dbt_failures(run_results: Mapping[str, Any], problems_of: ProblemQuery, examples: int = 3) -> str:
+def describe_dbt_failures(
+    run_results: Mapping[str, Any], problems_of: ProblemQuery, examples: int = 3, stopped: str | None = None
+) -> str:
     """One line per failed node. Configuration checks select a `problem` sentence per bad row:
-    those sentences are quoted, so the message says what to fix, not just which test failed."""
+    those sentences are quoted, so the message says what to fix, not just which test failed.
+    `stopped`: dbt's own error when it ran no node (a broken project, profile or file)."""
     lines = []
     for result in run_results.get("results", []):
         if result.get("status") not in ("fail", "error"):
@@ -19,4 +22,8 @@ def describe_dbt_failures(run_results: Mapping[str, Any], problems_of: ProblemQu
             sentences = problems_of(f"select problem from ({result['compiled_code']}) limit {examples}")
         detail = "; ".join(sentences) if sentences else (result.get("message") or "failed")
         lines.append(f"dbt {name}: {detail}")
-    return "\n".join(lines) or "dbt failed before running any model (see the run log)"
+    if lines:
+        return "\n".join(lines)
+    if stopped:
+        return f"dbt stopped before running any model: {stopped}"
+    return "dbt failed before running any model (see the run log)"

@@ -7,9 +7,8 @@ import dagster as dg
 from pipelines.closing.drafts import remove_drafts
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.resources import Warehouse
+from pipelines.defs.runs.names import MONTHLY_CLOSE_JOB
 from pipelines.periods import BillingPeriod
-
-MONTHLY_CLOSE_JOB = "monthly_close"
 
 
 @dg.failure_hook(name="drafts_removed_when_a_step_fails", required_resource_keys={"warehouse"})

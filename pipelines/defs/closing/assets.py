@@ -15,16 +15,12 @@ from pipelines.defs.metadata import markdown_table
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import blocking_checks
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.defs.runs.names import CORRECT_TAG, MONTH_STATUS
 from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
 from pipelines.settings import DataPaths, Settings, dbt_environment
 from pipelines.warehouse_file import connect_waiting
-
-MONTH_STATUS = dg.AssetKey(["closing", "month_status"])
-# A run launched with this tag (`csp-recon run --period P --correct`, or from the UI) issues the
-# corrections of an issued month whose figures changed; without it they are only marked pending.
-CORRECT_TAG = "csp-recon/correct"
 
 
 def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:

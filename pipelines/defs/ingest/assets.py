@@ -5,10 +5,11 @@ import dagster as dg
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.defs.runs.names import MANIFEST_KEY
 from pipelines.formats import FileKind
 from pipelines.ingest.errors import IngestError
 from pipelines.ingest.month import MonthLoad, load_month
-from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
+from pipelines.ingest.schema import RAW_TABLES, REJECTED_ROWS
 from pipelines.periods import BillingPeriod
 
 
@@ -17,7 +18,6 @@ def asset_key(table: str) -> dg.AssetKey:
 
 
 RAW_KEYS = {kind: asset_key(table) for kind, table in RAW_TABLES.items()}
-MANIFEST_KEY = asset_key(FILE_MANIFEST)
 REJECTED_KEY = asset_key(REJECTED_ROWS)
 
 _DESCRIPTIONS = {

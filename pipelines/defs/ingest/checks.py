@@ -3,10 +3,10 @@
 import dagster as dg
 import duckdb
 
-from pipelines.defs.ingest.assets import MANIFEST_KEY
 from pipelines.defs.metadata import inert_check
 from pipelines.defs.partitions import monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.defs.runs.names import MANIFEST_KEY
 from pipelines.ingest.schema import FILE_MANIFEST, RAW_TABLES, REJECTED_ROWS
 from pipelines.periods import BillingPeriod
 

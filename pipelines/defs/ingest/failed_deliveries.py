@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.defs.ingest.assets import MANIFEST_KEY
 from pipelines.defs.partitions import MONTH_TAG
 from pipelines.defs.quality.gate import judge_month_now
 from pipelines.defs.resources import Warehouse
 from pipelines.defs.runs.month_runs import runs_in_progress
+from pipelines.defs.runs.names import LAUNCHED_BY_CLI, LAUNCHED_BY_TAG, MANIFEST_KEY
 from pipelines.inert import inert_markdown
 from pipelines.ingest.quarantine import Settlement, settle_failed_month
 from pipelines.periods import BillingPeriod
@@ -22,8 +22,6 @@ from pipelines.settings import Settings
 from pipelines.warehouse_file import connect_waiting
 
 # Runs `csp-recon run` launched carry this tag: it settles them itself.
-LAUNCHED_BY_TAG = "csp-recon/launched-by"
-LAUNCHED_BY_CLI = "cli"
 
 
 def settle_month(

@@ -6,17 +6,15 @@ fail never reaches the published copy, and the copy analysts hold stays as it wa
 
 import dagster as dg
 
-from pipelines.defs.closing.assets import MONTH_STATUS
 from pipelines.defs.invoicing.assets import CUSTOMER_INVOICES
 from pipelines.defs.metadata import markdown_table
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.quality.gate import require_month_passed
 from pipelines.defs.quality.report import RECONCILIATION_REPORT
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.defs.runs.names import MONTH_STATUS, PUBLISHED_WAREHOUSE
 from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import PUBLISHED_STORAGE_VERSION, PublishError, publish_month
-
-PUBLISHED_WAREHOUSE = dg.AssetKey(["published", "warehouse"])
 
 
 @dg.asset(

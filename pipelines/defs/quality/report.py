@@ -4,9 +4,10 @@ customer invoices and the analysts' copy wait behind (its blocking checks)."""
 import dagster as dg
 
 from pipelines.defs.config.assets import CONFIG_KEYS
-from pipelines.defs.ingest.assets import MANIFEST_KEY, REJECTED_KEY
+from pipelines.defs.ingest.assets import REJECTED_KEY
 from pipelines.defs.partitions import ONE_MONTH_PER_RUN, monthly_partitions
 from pipelines.defs.resources import WAREHOUSE_POOL, Warehouse
+from pipelines.defs.runs.names import MANIFEST_KEY
 from pipelines.files import write_whole
 from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import configured_spike_rule

@@ -24,6 +24,15 @@ import duckdb
 from pipelines.defs.partitions import MONTH_TAG, outside_partitions
 from pipelines.defs.runs.instance import prepare_dagster_home, prepare_launch_home
 from pipelines.defs.runs.month_runs import IN_PROGRESS, unfinished_runs_of
+from pipelines.defs.runs.names import (
+    CORRECT_TAG,
+    LAUNCHED_BY_CLI,
+    LAUNCHED_BY_TAG,
+    MANIFEST_KEY,
+    MONTH_STATUS,
+    MONTHLY_CLOSE_JOB,
+    PUBLISHED_WAREHOUSE,
+)
 from pipelines.defs.runs.progress import LiveProgress, duration_lines, step_times
 from pipelines.inert import plain_text, printable
 from pipelines.ingest.daily_usage import is_open_month, open_month_sentence
@@ -86,9 +95,6 @@ def _busy_sentence(period: BillingPeriod, run: dg.DagsterRun | None, busy: Month
 
 
 def _run_locked_month(period: BillingPeriod, settings: Settings, dagster_home: Path, correct: bool) -> int:
-    from pipelines.defs.automation.jobs import MONTHLY_CLOSE_JOB
-    from pipelines.defs.closing.assets import CORRECT_TAG
-
     paths = settings.paths
     log_path = paths.logs / f"run-{period}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -235,8 +241,6 @@ def _launch(
 ) -> bool:
     """`dagster job launch` through a home sharing the instance's storage: the run gets the code
     location's origin, as from the UI, and starts at once."""
-    from pipelines.defs.ingest.failed_deliveries import LAUNCHED_BY_CLI, LAUNCHED_BY_TAG
-
     command = [
         str(Path(sys.executable).with_name("dagster")),
         "job",
@@ -371,8 +375,6 @@ def _root_cause(error) -> str:
 
 
 def _ingested(events: list[dg.DagsterEvent]) -> bool:
-    from pipelines.defs.ingest.assets import MANIFEST_KEY
-
     return any(
         event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == MANIFEST_KEY
         for event in events
@@ -427,8 +429,6 @@ def _print_summary(settings: Settings, period: BillingPeriod, files_heading: str
 
 
 def _print_publication(events: list[dg.DagsterEvent], paths: DataPaths) -> None:
-    from pipelines.defs.publishing.assets import PUBLISHED_WAREHOUSE
-
     published = any(
         event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == PUBLISHED_WAREHOUSE
         for event in events
@@ -441,8 +441,6 @@ def _print_publication(events: list[dg.DagsterEvent], paths: DataPaths) -> None:
 
 def _print_month_status(events: list[dg.DagsterEvent]) -> None:
     """What the run did to the month's status (issue 14): drafts, open again, correction pending or corrected."""
-    from pipelines.defs.closing.assets import MONTH_STATUS
-
     for event in events:
         if event.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and event.asset_key == MONTH_STATUS:
             said = event.step_materialization_data.materialization.metadata.get("what_happened")
