@@ -4,6 +4,8 @@ issued month starts no run; it raises a visible correction pending instead."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +91,38 @@ def test_a_changed_file_of_an_issued_month_raises_correction_pending_and_starts_
 
     _evaluate(tmp_path, monkeypatch)  # the next tick records nothing new
     assert len(_october(tmp_path)[1]) == len(changes)
+
+
+READ_ONLY_HOLD = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("holding", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_tick_that_cannot_write_the_status_does_not_wait_and_the_next_tick_does(tmp_path, monkeypatch):
+    """Another process reading the warehouse lets the sensor see the issued month but not mark it:
+    the tick ends at once (a tick has a minute, a held file can stay held much longer) and the
+    next tick marks it."""
+    _land(tmp_path, "2026-10", "recon.csv", "as issued")
+    _issue_october(tmp_path)
+    _land(tmp_path, "2026-10", "recon.csv", "corrected by Microsoft")
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READ_ONLY_HOLD, str(DataPaths(tmp_path).warehouse)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "holding"
+        started = time.monotonic()
+        _evaluate(tmp_path, monkeypatch)
+        waited = time.monotonic() - started
+    finally:
+        reader.kill()
+        reader.wait(timeout=30)
+    assert waited < 30, f"the tick waited {waited:.0f} s for the warehouse"
+    assert _october(tmp_path)[0].status == MonthStatus.ISSUED, "nothing was written while the file was held"
+    _evaluate(tmp_path, monkeypatch)
+    assert _october(tmp_path)[0].status == MonthStatus.CORRECTION_PENDING
 
 
 def test_the_schedule_skips_an_issued_month(tmp_path, monkeypatch, definitions):

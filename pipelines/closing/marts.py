@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import uuid
 
-from pipelines.settings import DataPaths
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS, DataPaths
 from pipelines.transform.dbt_runner import invoke_dbt
 from pipelines.warehouse_file import connect_waiting
 
 CLOSING_MARTS = ("billing_periods", "payables_calendar")
 
 
-def refresh_closing_marts(paths: DataPaths, environment: dict[str, str]) -> str | None:
+def refresh_closing_marts(
+    paths: DataPaths, environment: dict[str, str], *, wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
+) -> str | None:
     """Rebuild the two marts with dbt; None when done, else why not (the status itself is recorded)."""
-    with connect_waiting(paths.warehouse, read_only=True) as con:
+    with connect_waiting(paths.warehouse, read_only=True, wait_seconds=wait_seconds) as con:
         found = {
             row[0]
             for row in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts'").fetchall()

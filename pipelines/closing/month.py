@@ -40,7 +40,7 @@ from pipelines.invoicing.issuing import content_fingerprint, issue_month
 from pipelines.invoicing.model import MonthInvoices
 from pipelines.invoicing.source import load_month
 from pipelines.periods import BillingPeriod
-from pipelines.settings import DataPaths
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS, DataPaths
 from pipelines.warehouse_file import connect_waiting
 
 # A warning check judged on the month's data: (name, problems), no problem when it passes.
@@ -83,6 +83,8 @@ def approve(
     acknowledged: list[str],
     warning_checks: list[WarningCheck],
     blocking_problems: list[str],
+    *,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> Outcome:
     """Approve the month's drafts. Refused, with every reason named, while a blocking check fails
     or a warning check fails without being acknowledged by its name."""
@@ -94,7 +96,7 @@ def approve(
         raise StatusError(
             f"{period}: no warning check is called {', '.join(map(repr, unknown))}; the warning checks are {', '.join(names)}."
         )
-    with connect_waiting(paths.warehouse) as con:
+    with connect_waiting(paths.warehouse, wait_seconds=wait_seconds) as con:
         state = month_state(con, period)
         if state.status in FINAL:
             raise StatusError(
@@ -146,9 +148,11 @@ def issue(
     blocking_problems: list[str],
     landing_fingerprint: str | None,
     issue_date: date | None = None,
+    *,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> Outcome:
     """Issue an approved month whose figures are still the approved ones."""
-    with connect_waiting(paths.warehouse) as con:
+    with connect_waiting(paths.warehouse, wait_seconds=wait_seconds) as con:
         state = month_state(con, period)
         if state.status != MonthStatus.APPROVED:
             raise StatusError(
@@ -165,8 +169,8 @@ def issue(
             raise StatusError(
                 f"{period} not issued: its figures changed since {state.approved_by} approved them; the month is open again, approve it again."
             )
-    result = issue_month(paths, period, issue_date, adjust=with_carried_corrections)
-    with connect_waiting(paths.warehouse) as con:
+    result = issue_month(paths, period, issue_date, adjust=with_carried_corrections, wait_seconds=wait_seconds)
+    with connect_waiting(paths.warehouse, wait_seconds=wait_seconds) as con:
         new = change_status(
             con,
             period,
@@ -183,14 +187,20 @@ def issue(
 
 
 def after_run(
-    paths: DataPaths, period: BillingPeriod, correct: bool, issue_date: date | None = None, by: str = RUN_ACTOR
+    paths: DataPaths,
+    period: BillingPeriod,
+    correct: bool,
+    issue_date: date | None = None,
+    by: str = RUN_ACTOR,
+    *,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
 ) -> Outcome:
     """Keep the status true to the month's new figures after a run.
 
     An approved month whose figures changed is open again. An issued month whose figures
     differ from what was billed is marked correction pending, or, when the run is a deliberate
     correction (`correct`), gets its corrections issued or carried per the partner's mode."""
-    with connect_waiting(paths.warehouse) as con:
+    with connect_waiting(paths.warehouse, wait_seconds=wait_seconds) as con:
         month = current_month(con, paths, period)
         state = record_seen(con, period, by, month.seller.legal_name)
         if state.status == MonthStatus.APPROVED and month_fingerprint(month) != state.approved_fingerprint:
@@ -255,9 +265,11 @@ def landing_now(paths: DataPaths, period: BillingPeriod) -> str:
     return landing_content(paths.landing(period)) or ""
 
 
-def mark_correction_pending(paths: DataPaths, period: BillingPeriod, reason: str, by: str) -> Outcome | None:
+def mark_correction_pending(
+    paths: DataPaths, period: BillingPeriod, reason: str, by: str, *, wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS
+) -> Outcome | None:
     """A changed landing file for an issued month: recorded, never run (the sensor's part)."""
-    with connect_waiting(paths.warehouse) as con:
+    with connect_waiting(paths.warehouse, wait_seconds=wait_seconds) as con:
         state = month_state(con, period)
         if state.status not in FINAL:
             return None

@@ -33,7 +33,7 @@ from pipelines.invoicing.money import plain_amount
 from pipelines.invoicing.pdf_invoice import html_to_pdf
 from pipelines.invoicing.source import load_month
 from pipelines.periods import BillingPeriod
-from pipelines.settings import DataPaths
+from pipelines.settings import DEFAULT_LOCK_WAIT_SECONDS, DataPaths
 from pipelines.warehouse_file import connect_waiting
 
 ISSUED_TABLE = "billing.issued_invoices"
@@ -58,14 +58,21 @@ def invoice_number(series: str, sequence: int) -> str:
     return f"{series}-{sequence:0{NUMBER_DIGITS}d}"
 
 
-def issue_month(paths: DataPaths, period: BillingPeriod, issue_date: date | None = None, adjust=None) -> IssueResult:
+def issue_month(
+    paths: DataPaths,
+    period: BillingPeriod,
+    issue_date: date | None = None,
+    adjust=None,
+    *,
+    wait_seconds: float = DEFAULT_LOCK_WAIT_SECONDS,
+) -> IssueResult:
     """Number and write the final documents of every invoice of `period` not issued yet.
 
     `adjust(con, month)`, when given, returns the month to issue (e.g. with corrections of
     earlier months carried onto it)."""
     issue_date = issue_date or datetime.now(UTC).date()
     seller = load_config(config_dir_in_use(paths)).partner
-    with connect_waiting(paths.warehouse) as con:
+    with connect_waiting(paths.warehouse, wait_seconds=wait_seconds) as con:
         ensure_tables(con)
         # Issued from what the month's last run computed (totals, VAT, buyers): the drafts' figures.
         month = load_month(con, period, seller)

@@ -77,7 +77,8 @@ def build_landing_files_sensor(settings: Settings) -> dg.SensorDefinition:
                 continue  # re-copied or touched, same content: nothing changed
             reason = correction_pending_reason(month.period, month.files)
             try:
-                outcome = mark_correction_pending(paths, month.period, reason, SENSOR_ACTOR)
+                # No wait: a tick has a minute at most, and a run holding the file ends later.
+                outcome = mark_correction_pending(paths, month.period, reason, SENSOR_ACTOR, wait_seconds=0)
             except duckdb.IOException:
                 outcome = None
             if outcome is not None and outcome.changed:

@@ -19,12 +19,12 @@ from pipelines.defs.runs.names import CORRECT_TAG, MONTH_STATUS
 from pipelines.periods import BillingPeriod
 from pipelines.publishing.warehouse_copy import PublishError, publish_month
 from pipelines.quality.gate import judge_month
-from pipelines.settings import DataPaths, Settings, dbt_environment
+from pipelines.settings import Settings, dbt_environment
 from pipelines.warehouse_file import connect_waiting
 
 
-def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
-    with connect_waiting(paths.warehouse, read_only=True) as con:
+def status_metadata(settings: Settings, outcome: closing.Outcome) -> dict:
+    with connect_waiting(settings.paths.warehouse, read_only=True, wait_seconds=settings.lock_wait_seconds) as con:
         changes = history(con, outcome.period)
     return {
         "status": outcome.status.value,
@@ -56,13 +56,15 @@ def status_metadata(paths: DataPaths, outcome: closing.Outcome) -> dict:
 def month_status(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     period = BillingPeriod.parse(context.partition_key)
     correct = context.run.tags.get(CORRECT_TAG, "").lower() == "true"
-    outcome = closing.after_run(warehouse.paths, period, correct)
+    outcome = closing.after_run(warehouse.paths, period, correct, wait_seconds=warehouse.lock_wait_seconds)
     (context.log.warning if outcome.changed else context.log.info)(outcome.message)
     if outcome.changed:  # the run's dbt built the close marts with the status before this step
-        not_refreshed = refresh_closing_marts(warehouse.paths, dbt_environment(warehouse.settings))
+        not_refreshed = refresh_closing_marts(
+            warehouse.paths, dbt_environment(warehouse.settings), wait_seconds=warehouse.lock_wait_seconds
+        )
         if not_refreshed:
             context.log.warning(f"marts.billing_periods and marts.payables_calendar not rebuilt: {not_refreshed}")
-    return dg.MaterializeResult(metadata=status_metadata(warehouse.paths, outcome))
+    return dg.MaterializeResult(metadata=status_metadata(warehouse.settings, outcome))
 
 
 class CloseMonthConfig(dg.Config):
@@ -89,15 +91,28 @@ def run_close_action(
         raise StatusError(f"{period}: no correction is issued while its blocking checks fail ({'; '.join(problems)}).")
     if config.action == "approve":
         outcome = closing.approve(
-            paths, period, config.by, list(config.acknowledge), warning_checks(settings), problems
+            paths,
+            period,
+            config.by,
+            list(config.acknowledge),
+            warning_checks(settings),
+            problems,
+            wait_seconds=settings.lock_wait_seconds,
         )
     elif config.action == "issue":
-        outcome = closing.issue(paths, period, config.by, problems, content_fingerprint(paths.landing(period)))
+        outcome = closing.issue(
+            paths,
+            period,
+            config.by,
+            problems,
+            content_fingerprint(paths.landing(period)),
+            wait_seconds=settings.lock_wait_seconds,
+        )
     else:
-        outcome = closing.after_run(paths, period, correct=True, by=config.by)
+        outcome = closing.after_run(paths, period, correct=True, by=config.by, wait_seconds=settings.lock_wait_seconds)
     if not refresh_marts:
         return outcome
-    not_refreshed = refresh_closing_marts(paths, dbt_environment(settings))
+    not_refreshed = refresh_closing_marts(paths, dbt_environment(settings), wait_seconds=settings.lock_wait_seconds)
     if not_refreshed:
         return replace(outcome, message=f"{outcome.message} (marts not rebuilt: {not_refreshed})")
     try:
@@ -117,7 +132,7 @@ def close_month_step(context: dg.OpExecutionContext, config: CloseMonthConfig, w
     context.log.info(outcome.message)
     context.log_event(
         dg.AssetObservation(
-            asset_key=MONTH_STATUS, partition=outcome.period.key, metadata=status_metadata(warehouse.paths, outcome)
+            asset_key=MONTH_STATUS, partition=outcome.period.key, metadata=status_metadata(warehouse.settings, outcome)
         )
     )
 
