@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 
 from pipelines.focus.checks import InvoiceTotal, check_file
-from pipelines.focus.files import text_expression
+from pipelines.focus.files import copy_dataset, text_expression
 from pipelines.invoicing.safety import csv_safe_cell
 from pipelines.sql import quote_identifier, string_literal
 
@@ -98,7 +99,10 @@ def test_the_sql_formula_guard_quotes_what_the_python_one_quotes():
         "\tTab",
         "\rCR",
         "\nLF",
+        "   =HYPERLINK()",
         "Contoso",
+        "Émile = Zola",
+        "\u00a0=not a space",
         "a=b",
         "",
         "  plain",
@@ -109,7 +113,7 @@ def test_the_sql_formula_guard_quotes_what_the_python_one_quotes():
         con.executemany("INSERT INTO t VALUES (?, ?)", list(enumerate(cells)))
         guarded = con.execute(f"SELECT {text_expression('cell', 'VARCHAR')} FROM t ORDER BY i").fetchall()
     assert [cell for (cell,) in guarded] == [csv_safe_cell(cell) for cell in cells]
-    assert [csv_safe_cell(cell).startswith("'") for cell in cells] == [True] * 7 + [False] * 5
+    assert [csv_safe_cell(cell).startswith("'") for cell in cells] == [True] * 8 + [False] * 7
 
 
 def test_identifiers_and_literals_are_quoted_for_duckdb():
@@ -162,3 +166,24 @@ def test_a_bad_row_among_clean_ones_is_still_named_by_row(tmp_path):
     assert check_file(_file(tmp_path, *lines), REQUIRED, REQUIRED) == [
         "focus.csv, row 502: BilledCost is '1,00', not a decimal number."
     ]
+
+
+def test_the_csv_keeps_the_order_of_the_sorted_rows_across_threads(tmp_path: Path):
+    """The CSV is written from the Parquet file the sorted query wrote: every row must come out in
+    that order, also when DuckDB scans the file with two threads (400,000 rows: four row groups)
+    and the guard runs on every text cell (a cell a formula guard quotes is among them)."""
+    rows = 400_000
+    columns = [("x_ChargeId", "VARCHAR"), ("Name", "VARCHAR"), ("BilledCost", "DECIMAL(28,2)")]
+    with duckdb.connect(config={"threads": 2}) as con:
+        con.execute(
+            f"""CREATE TABLE charges AS
+                SELECT printf('%07d', ({rows} - i) * 7 % {rows}) AS x_ChargeId,
+                       CASE WHEN i % 1000 = 0 THEN '=HYPERLINK()' ELSE 'Contoso ' || i END AS Name,
+                       (i / 100)::DECIMAL(28,2) AS BilledCost
+                FROM range({rows}) AS t(i)"""
+        )
+        copy_dataset(con, tmp_path, "charges", columns, "SELECT * FROM charges ORDER BY x_ChargeId", [])
+    with (tmp_path / "charges.csv").open(encoding="utf-8", newline="") as written:
+        charge_ids = [row["x_ChargeId"] for row in csv.DictReader(written)]
+    assert len(charge_ids) == rows
+    assert charge_ids == sorted(charge_ids)

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from pipelines.config import load_config
-from pipelines.defs.invoicing.assets import BILLING_PROFILES_CHECK, customer_invoices
+from pipelines.defs.invoicing.assets import BILLING_PROFILES_CHECK, customer_invoices, not_invoiced_sentence
 from pipelines.defs.resources import Warehouse
 from pipelines.invoicing import INDEX_FILE, InvoiceDataError, load_month, write_month
 from pipelines.invoicing.csv_export import INDEX_HEADER, LINE_HEADER
@@ -266,3 +266,12 @@ def test_dagster_asset_exports_the_partition_and_names_the_customer_not_invoiced
     (check,) = result.get_asset_check_evaluations()
     assert check.check_name == BILLING_PROFILES_CHECK and not check.passed
     assert "Unknown To Config" in check.description and "0a1b2c3d-0000-4000-8000-000000000007" in check.description
+
+
+def test_a_month_with_hundreds_of_customers_not_invoiced_names_ten_and_counts_the_rest():
+    blocked = [f"Customer {n} (id-{n}): not in customers.csv of the config" for n in range(1, 391)]
+    sentence = not_invoiced_sentence(blocked, "/data/exports/2026-10/index.csv")
+    assert sentence.startswith("Not invoiced: 390 customers, Customer 1 (id-1): not in customers.csv")
+    assert "Customer 10 (id-10)" in sentence and "Customer 11 (id-11)" not in sentence
+    assert sentence.endswith("; and 380 more, each listed in /data/exports/2026-10/index.csv")
+    assert not_invoiced_sentence(blocked[:2], "index.csv") == "Not invoiced: " + "; ".join(blocked[:2])

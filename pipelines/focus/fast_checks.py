@@ -21,7 +21,7 @@ import duckdb
 
 from pipelines.focus.datasets import BILLING_PERIOD_STATUSES, CHARGE_CATEGORIES, TAX
 from pipelines.focus.files import PARQUET_SUFFIX, parquet_columns, text_expression
-from pipelines.sql import quote_identifier, scalar, string_literal
+from pipelines.sql import quote_identifier, string_literal
 
 # An amount these match is a decimal Python reads exactly, without exponent; 18 places at most.
 PLAIN_DECIMAL = r"-?[0-9]+(\.[0-9]{1,18})?"
@@ -47,28 +47,53 @@ class RowRules:
 def sums_if_every_row_keeps_the_rules(path: Path, header: Sequence[str], rules: RowRules) -> Sums | None:
     """(pre-tax, tax) BilledCost per invoice key when no row can break a row rule; None when one
     may, or DuckDB reads the file otherwise than a CSV reader would (a ragged row): the caller
-    then reads the rows."""
+    then reads the rows. One scan of the file answers all three: each invoice key's sums, whether
+    any of its rows is suspect, and the distinct periods its rows name."""
+    pairs = [(start, end) for start, end in rules.period_pairs if start in header and end in header]
     try:
         with duckdb.connect() as con:
-            con.execute(f"CREATE TEMP VIEW cells AS {_as_text(con, path, header)}")
-            if _any_row_suspect(con, header, rules) or _any_period_wrong(con, header, rules):
-                return None
-            return _invoice_sums(con, header, rules.key_columns)
+            groups = con.execute(_per_invoice_sql(con, path, header, rules, pairs)).fetchall()
     except duckdb.Error:
         return None
+    keys = len(rules.key_columns)
+    if any(group[-1] for group in groups):  # a row is suspect
+        return None
+    for index, (start_column, end_column) in enumerate(pairs):
+        periods = {tuple(period) for group in groups for period in group[keys + 3 + index] or ()}
+        if any(rules.period_problems(start_column, end_column, *period) for period in periods):
+            return None
+    pretax: dict[InvoiceKey, Decimal] = {}
+    tax: dict[InvoiceKey, Decimal] = {}
+    for group in groups:
+        taxed, total, places = group[keys : keys + 3]
+        (tax if taxed else pretax)[tuple(group[:keys])] = Decimal(total).quantize(Decimal(1).scaleb(-places))
+    return pretax, tax
 
 
-def _any_period_wrong(con: duckdb.DuckDBPyConnection, header: Sequence[str], rules: RowRules) -> bool:
-    """The period rule on each distinct period of the file (a month has a few hundred)."""
-    for start_column, end_column in rules.period_pairs:
-        if start_column in header and end_column in header:
-            start, end = quote_identifier(start_column), quote_identifier(end_column)
-            pairs = con.execute(
-                f"SELECT DISTINCT {start}, {end} FROM cells WHERE {start} <> '' AND {end} <> ''"
-            ).fetchall()
-            if any(rules.period_problems(start_column, end_column, *pair) for pair in pairs):
-                return True
-    return False
+def _per_invoice_sql(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    header: Sequence[str],
+    rules: RowRules,
+    pairs: Sequence[tuple[str, str]],
+) -> str:
+    """Per invoice key and tax or not: the exact BilledCost sum and its decimal places, the
+    distinct (start, end) of each period pair (a month has a few hundred), and last whether any
+    row is suspect."""
+    keys = [quote_identifier(c) if c in header else "''" for c in rules.key_columns]
+    is_tax = f'"ChargeCategory" = {string_literal(TAX)}' if "ChargeCategory" in header else "false"
+    amount = '"BilledCost"' if "BilledCost" in header else "''"
+    periods = "".join(
+        f"list(DISTINCT [{start}, {end}]) FILTER (WHERE {start} <> '' AND {end} <> ''), "
+        for start, end in ((quote_identifier(a), quote_identifier(b)) for a, b in pairs)
+    )
+    return f"""
+        SELECT {", ".join(keys)}, {is_tax} AS tax,
+               coalesce(sum(CASE WHEN {amount} = '' THEN 0 ELSE try_cast({amount} AS DECIMAL(38, 18)) END), 0)::VARCHAR,
+               coalesce(max(CASE WHEN {amount} LIKE '%.%' THEN length(split_part({amount}, '.', 2)) ELSE 0 END), 0),
+               {periods}bool_or({_suspect_sql(header, rules)})
+        FROM ({_as_text(con, path, header)}) AS cells
+        GROUP BY ALL"""
 
 
 def _as_text(con: duckdb.DuckDBPyConnection, path: Path, header: Sequence[str]) -> str:
@@ -85,7 +110,8 @@ def _as_text(con: duckdb.DuckDBPyConnection, path: Path, header: Sequence[str]) 
     return f"SELECT {cells} FROM read_csv({string_literal(path)}, {options})"
 
 
-def _any_row_suspect(con: duckdb.DuckDBPyConnection, header: Sequence[str], rules: RowRules) -> bool:
+def _suspect_sql(header: Sequence[str], rules: RowRules) -> str:
+    """True on every row a row rule could reject (and perhaps on a few it accepts)."""
     conditions = [
         f"regexp_full_match({quote_identifier(c)}, {string_literal(BLANK)})" for c in rules.not_null if c in header
     ]
@@ -98,32 +124,11 @@ def _any_row_suspect(con: duckdb.DuckDBPyConnection, header: Sequence[str], rule
         conditions.append(f'("ChargeCategory" <> \'\' AND "ChargeCategory" NOT IN ({_listed(CHARGE_CATEGORIES)}))')
     if "BillingPeriodStatus" in header:
         conditions.append(f'"BillingPeriodStatus" NOT IN ({_listed(BILLING_PERIOD_STATUSES)})')
-    if "BilledCost" in header:  # summed below: only plain decimals, or empty (counted as 0)
+    if "BilledCost" in header:  # summed: only plain decimals, or empty (counted as 0)
         conditions.append(
             f'("BilledCost" <> \'\' AND NOT regexp_full_match("BilledCost", {string_literal(PLAIN_DECIMAL)}))'
         )
-    if not conditions:
-        return False
-    return bool(scalar(con, f"SELECT EXISTS (SELECT 1 FROM cells WHERE {' OR '.join(conditions)})"))
-
-
-def _invoice_sums(
-    con: duckdb.DuckDBPyConnection, header: Sequence[str], key_columns: Sequence[str]
-) -> tuple[dict[InvoiceKey, Decimal], dict[InvoiceKey, Decimal]]:
-    keys = [quote_identifier(c) if c in header else "''" for c in key_columns]
-    is_tax = f'"ChargeCategory" = {string_literal(TAX)}' if "ChargeCategory" in header else "false"
-    amount = '"BilledCost"' if "BilledCost" in header else "''"
-    rows = con.execute(
-        f"""SELECT {", ".join(keys)}, {is_tax} AS tax,
-                   sum(CASE WHEN {amount} = '' THEN 0 ELSE {amount}::DECIMAL(38, 18) END)::VARCHAR,
-                   max(CASE WHEN {amount} LIKE '%.%' THEN length(split_part({amount}, '.', 2)) ELSE 0 END)
-            FROM cells GROUP BY ALL"""
-    ).fetchall()
-    pretax: dict[InvoiceKey, Decimal] = {}
-    tax: dict[InvoiceKey, Decimal] = {}
-    for *key, taxed, total, places in rows:
-        (tax if taxed else pretax)[tuple(key)] = Decimal(total).quantize(Decimal(1).scaleb(-places))
-    return pretax, tax
+    return " OR ".join(conditions) or "false"
 
 
 def _listed(values: Sequence[str]) -> str:

@@ -16,6 +16,8 @@ import re
 # `= + - @` after any spaces. One pattern for Python (`re`) and SQL (DuckDB's RE2
 # `regexp_matches`), so files written by DuckDB's COPY are guarded like the ones written here.
 CSV_FORMULA_PATTERN = r"^(?:[\t\r\n]| *[=+\-@])"
+# The characters such a cell can start with (the pattern's first step).
+FORMULA_FIRST_CHARACTERS = "\t\r\n =+-@"
 _FORMULA = re.compile(CSV_FORMULA_PATTERN)
 # A number written by this package: what a cell starting with `-` may be without a quote.
 PLAIN_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")

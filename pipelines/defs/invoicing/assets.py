@@ -29,6 +29,8 @@ AZURE_DAILY_USAGE = dg.AssetKey(["marts", "azure_daily_usage"])
 SERVICE_CHARGES_MONTHLY = dg.AssetKey(["marts", "service_charges_monthly"])
 RECONCILIATION_REPORT = dg.AssetKey(["quality", "reconciliation_report"])
 BILLING_PROFILES_CHECK = "every_customer_has_a_billing_profile"
+# Customers a check's sentence names; the month's index lists every one.
+SHOWN_NOT_INVOICED = 10
 
 
 @dg.asset(
@@ -97,7 +99,7 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
                     check_name=BILLING_PROFILES_CHECK,
                     passed=not blocked,
                     severity=dg.AssetCheckSeverity.WARN,  # issue 14: acknowledged by name at approval
-                    description=("Not invoiced: " + "; ".join(blocked))
+                    description=not_invoiced_sentence(blocked, str(result.index_file))
                     if blocked
                     else "every customer has a complete billing profile",
                     metadata={"customers_not_invoiced": len(blocked)},
@@ -130,3 +132,12 @@ def customer_invoices(context: dg.AssetExecutionContext, warehouse: Warehouse) -
 def _code(currency: str) -> str:
     """A currency code fit for metadata keys and markdown."""
     return re.sub(r"[^A-Za-z0-9]", "", str(currency)) or "unknown"
+
+
+def not_invoiced_sentence(blocked: list[str], index_file: str) -> str:
+    """The first customers not invoiced and why, and how many more: a partner with hundreds
+    gets a sentence that fits the run's summary (the index lists each)."""
+    shown = "; ".join(blocked[:SHOWN_NOT_INVOICED])
+    if len(blocked) <= SHOWN_NOT_INVOICED:
+        return f"Not invoiced: {shown}"
+    return f"Not invoiced: {len(blocked)} customers, {shown}; and {len(blocked) - SHOWN_NOT_INVOICED} more, each listed in {index_file}"
