@@ -12,8 +12,6 @@ from pipelines.files import write_whole
 from pipelines.periods import BillingPeriod
 from pipelines.quality.azure_warnings import configured_spike_rule
 from pipelines.quality.reconciliation_status import ReconciliationStatus
-from pipelines.quality.report_data import load_report
-from pipelines.quality.report_html import render_report
 
 RECONCILIATION_REPORT = dg.AssetKey(["quality", "reconciliation_report"])
 REPORT_FILE = "reconciliation_report.html"
@@ -40,6 +38,11 @@ def reconciliation_report(context: dg.AssetExecutionContext, warehouse: Warehous
     """`<data>/exports/<YYYY-MM>/reconciliation_report.html`: each invoice expected vs found,
     and for a mismatch the breakdown by charge type and customer; charts of the last 12 months,
     margin per customer and Azure usage against budget; files and rejected lines."""
+    # Here, not at the top: the report draws with matplotlib (0.6 s to import), which every other
+    # process loading these definitions (CLI, code server, sensors, UI) would pay for nothing.
+    from pipelines.quality.report_data import load_report
+    from pipelines.quality.report_html import render_report
+
     period = BillingPeriod.parse(context.partition_key)
     spike_rule = configured_spike_rule(warehouse.paths)
     with warehouse.connect(read_only=True) as con:
